@@ -1,0 +1,91 @@
+// Owns: the read model the HTTP API renders (SRS field names) and the narrow interface the API
+// needs from the supervisor. The API layer knows nothing of pipelines or protocols.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace estuary::api {
+
+struct VideoView {
+  std::string codec;    // "H264"
+  std::string profile;  // "High", "Main", "Baseline", ...
+  std::string level;    // "3.1"
+  int width = 0;
+  int height = 0;
+};
+
+struct AudioView {
+  std::string codec;    // "AAC"
+  int sample_rate = 0;
+  int channels = 0;
+  std::string profile;  // "LC"
+};
+
+struct StreamView {
+  std::string id;       // stable for the stream's life, e.g. "vid-1a2b3c4d"
+  std::string name;     // stream name ("test")
+  std::string vhost;    // vhost id
+  std::string app;      // "live"
+  std::string tc_url;
+  std::string url;      // "/live/test"
+  int64_t live_ms = 0;  // wall-clock ms when publishing started (SRS semantics)
+  int clients = 0;
+  uint64_t frames = 0;
+  uint64_t send_bytes = 0;
+  uint64_t recv_bytes = 0;
+  int kbps_recv_30s = 0;
+  int kbps_send_30s = 0;
+  bool publish_active = false;
+  std::string publish_cid;
+  std::optional<VideoView> video;
+  std::optional<AudioView> audio;
+  std::vector<std::string> outputs;  // Estuary extension: active outputs ("flv", ...)
+};
+
+struct ClientView {
+  std::string id;
+  std::string vhost;
+  std::string stream;   // stream id
+  std::string ip;
+  std::string page_url;
+  std::string swf_url;
+  std::string tc_url;
+  std::string url;      // "/live/test"
+  std::string name;     // stream name
+  std::string type;     // rtmp-play, flv-play, fmle-publish, ...
+  bool publish = false;
+  double alive_s = 0;
+  uint64_t send_bytes = 0;
+  uint64_t recv_bytes = 0;
+  int kbps_recv_30s = 0;
+  int kbps_send_30s = 0;
+};
+
+struct SummaryView {
+  int64_t now_ms = 0;
+  int pid = 0;
+  double uptime_s = 0;
+  uint64_t mem_kbyte = 0;     // RSS of this process
+  double cpu_percent = 0;     // this process, recent
+  int cpus = 0;
+  int streams = 0;
+  int clients = 0;
+  uint64_t send_bytes = 0;
+  uint64_t recv_bytes = 0;
+};
+
+// Implemented by the supervisor; called on the main loop thread only.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::vector<StreamView> streams() const = 0;
+  virtual std::vector<ClientView> clients() const = 0;
+  virtual SummaryView summary() const = 0;
+  // Disconnects a client. false = no such client.
+  virtual bool kick_client(const std::string& id) = 0;
+};
+
+}  // namespace estuary::api
