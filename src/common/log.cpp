@@ -15,10 +15,14 @@ std::mutex g_write_mutex;
 
 const char* level_name(LogLevel l) {
   switch (l) {
-    case LogLevel::debug: return "DEBUG";
-    case LogLevel::info: return "INFO";
-    case LogLevel::warn: return "WARN";
-    case LogLevel::error: return "ERROR";
+    case LogLevel::debug:
+      return "DEBUG";
+    case LogLevel::info:
+      return "INFO";
+    case LogLevel::warn:
+      return "WARN";
+    case LogLevel::error:
+      return "ERROR";
   }
   return "INFO";
 }
@@ -27,11 +31,16 @@ const char* level_name(LogLevel l) {
 void log_set_level(LogLevel level) { g_level.store(static_cast<int>(level)); }
 
 bool log_parse_level(std::string_view text, LogLevel* out) {
-  if (text == "debug") *out = LogLevel::debug;
-  else if (text == "info") *out = LogLevel::info;
-  else if (text == "warn" || text == "warning") *out = LogLevel::warn;
-  else if (text == "error") *out = LogLevel::error;
-  else return false;
+  if (text == "debug")
+    *out = LogLevel::debug;
+  else if (text == "info")
+    *out = LogLevel::info;
+  else if (text == "warn" || text == "warning")
+    *out = LogLevel::warn;
+  else if (text == "error")
+    *out = LogLevel::error;
+  else
+    return false;
   return true;
 }
 

@@ -18,17 +18,17 @@ struct VideoView {
 };
 
 struct AudioView {
-  std::string codec;    // "AAC"
+  std::string codec;  // "AAC"
   int sample_rate = 0;
   int channels = 0;
   std::string profile;  // "LC"
 };
 
 struct StreamView {
-  std::string id;       // stable for the stream's life, e.g. "vid-1a2b3c4d"
-  std::string name;     // stream name ("test")
-  std::string vhost;    // vhost id
-  std::string app;      // "live"
+  std::string id;     // stable for the stream's life, e.g. "vid-1a2b3c4d"
+  std::string name;   // stream name ("test")
+  std::string vhost;  // vhost id
+  std::string app;    // "live"
   std::string tc_url;
   std::string url;      // "/live/test"
   int64_t live_ms = 0;  // wall-clock ms when publishing started (SRS semantics)
@@ -48,14 +48,14 @@ struct StreamView {
 struct ClientView {
   std::string id;
   std::string vhost;
-  std::string stream;   // stream id
+  std::string stream;  // stream id
   std::string ip;
   std::string page_url;
   std::string swf_url;
   std::string tc_url;
-  std::string url;      // "/live/test"
-  std::string name;     // stream name
-  std::string type;     // rtmp-play, flv-play, fmle-publish, ...
+  std::string url;   // "/live/test"
+  std::string name;  // stream name
+  std::string type;  // rtmp-play, flv-play, fmle-publish, ...
   bool publish = false;
   double alive_s = 0;
   uint64_t send_bytes = 0;
@@ -68,8 +68,8 @@ struct SummaryView {
   int64_t now_ms = 0;
   int pid = 0;
   double uptime_s = 0;
-  uint64_t mem_kbyte = 0;     // RSS of this process
-  double cpu_percent = 0;     // this process, recent
+  uint64_t mem_kbyte = 0;  // RSS of this process
+  double cpu_percent = 0;  // this process, recent
   int cpus = 0;
   int streams = 0;
   int clients = 0;

@@ -31,6 +31,11 @@ struct Packet {
   PayloadPtr payload;
   bool keyframe = false;  // a viewer may start (or resume after a skip) here
   int64_t dts_ms = 0;     // for "time behind" accounting
+  // With write batching (EngineConfig::write_batch_ms > 0): write this packet, and everything
+  // queued before it, at once instead of at the next batch tick. Set it on video frames: audio
+  // and metadata then ride along with the next frame, so viewers get about one write per frame
+  // with no added video latency. Ignored without batching.
+  bool urgent = false;
 };
 
 struct ChannelLimits {
@@ -45,6 +50,10 @@ struct ChannelStats {
   uint64_t viewers = 0;
   uint64_t dropped_bytes = 0;    // skipped for slow viewers
   uint64_t dropped_viewers = 0;  // disconnected for being too slow
+  // Bytes of queued packets kept alive by the channel and the engine threads (late-joiner GOP plus
+  // what attached viewers still need); bounded by the limits. Excludes each viewer's one
+  // partly-written packet.
+  uint64_t retained_bytes = 0;
 };
 
 class Channel {
@@ -74,8 +83,10 @@ struct ViewerCounters {
 };
 
 struct EngineConfig {
-  int threads = 0;              // 0 = one per core
-  int write_batch_ms = 0;       // 0 = write as soon as data is there; >0 = coalesce up to this long
+  int threads = 0;  // 0 = one per core
+  // 0 = write as soon as data is there; >0 = each viewer is written at most once per this many ms,
+  // except that an urgent packet (see Packet::urgent) is written at once.
+  int write_batch_ms = 0;
   size_t max_viewer_input = 64 * 1024;  // bytes a viewer may send us in total before it is dropped
 };
 

@@ -1,0 +1,560 @@
+/* estuarysrc: subscribes to a stream of the process-wide Estuary stream bus and pushes its first video
+ * and first audio track on the sometimes pads "video" and "audio". Owns the subscriber's lifetime
+ * (subscribe on READY->PAUSED, unsubscribe on PAUSED->READY), its streaming task, and the rebasing of
+ * the bus's absolute timestamps onto this pipeline's running time. */
+
+/**
+ * SECTION:element-estuarysrc
+ * @title: estuarysrc
+ * @see_also: estuarysink
+ *
+ * A live source that subscribes to a stream published by an estuarysink in the same process. It
+ * starts with the cached GOP of the stream (so the first video buffer is a keyframe) and then
+ * follows live data. Its queue is bounded by #GstEstuarySrc:max-queue-time and
+ * #GstEstuarySrc:max-queue-bytes: when downstream is too slow, everything queued is dropped and
+ * data is skipped up to the next keyframe; an element message `estuary-subscriber-dropped` is
+ * posted once per such episode. A failing downstream only affects this element's pipeline.
+ *
+ * One streaming thread feeds both pads, so, as after a demuxer, put a queue on each branch when
+ * both pads are used (otherwise the sinks cannot preroll).
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 estuarysrc stream=live/test name=s \
+ *     s.video ! queue ! h264parse ! fakesink  s.audio ! queue ! aacparse ! fakesink
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstestuarysrc.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_estuary_src_debug);
+#define GST_CAT_DEFAULT gst_estuary_src_debug
+
+#define DEFAULT_MAX_QUEUE_TIME (3 * GST_SECOND)
+#define DEFAULT_MAX_QUEUE_BYTES (16 * 1024 * 1024)
+
+enum
+{
+  PROP_0,
+  PROP_STREAM,
+  PROP_MAX_QUEUE_TIME,
+  PROP_MAX_QUEUE_BYTES,
+  PROP_DROPPED_BUFFERS,
+  PROP_DROPPED_BYTES,
+};
+
+static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE ("video",
+    GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS_ANY);
+static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE ("audio",
+    GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS_ANY);
+
+static const gchar *const slot_names[ESTUARY_N_SLOTS] = { "video", "audio" };
+
+#define gst_estuary_src_parent_class parent_class
+G_DEFINE_TYPE (GstEstuarySrc, gst_estuary_src, GST_TYPE_ELEMENT);
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (estuarysrc, "estuarysrc", GST_RANK_NONE,
+    GST_TYPE_ESTUARY_SRC, GST_DEBUG_CATEGORY_INIT (gst_estuary_src_debug, "estuarysrc", 0,
+        "Estuary stream bus source"));
+
+static void gst_estuary_src_finalize (GObject * object);
+static void gst_estuary_src_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec);
+static void gst_estuary_src_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec);
+static GstStateChangeReturn gst_estuary_src_change_state (GstElement * element,
+    GstStateChange transition);
+static void gst_estuary_src_loop (gpointer user_data);
+
+static void
+gst_estuary_src_class_init (GstEstuarySrcClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+
+  gobject_class->finalize = gst_estuary_src_finalize;
+  gobject_class->set_property = gst_estuary_src_set_property;
+  gobject_class->get_property = gst_estuary_src_get_property;
+
+  g_object_class_install_property (gobject_class, PROP_STREAM,
+      g_param_spec_string ("stream", "Stream", "Name of the stream to subscribe to (e.g. live/test)",
+          NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MAX_QUEUE_TIME,
+      g_param_spec_uint64 ("max-queue-time", "Max queue time",
+          "Largest span of queued data (ns) before dropping to the next keyframe", 0, G_MAXUINT64,
+          DEFAULT_MAX_QUEUE_TIME,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_MAX_QUEUE_BYTES,
+      g_param_spec_uint ("max-queue-bytes", "Max queue bytes",
+          "Largest amount of queued data (bytes) before dropping to the next keyframe", 0,
+          G_MAXUINT, DEFAULT_MAX_QUEUE_BYTES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_DROPPED_BUFFERS,
+      g_param_spec_uint64 ("dropped-buffers", "Dropped buffers",
+          "Buffers dropped because this subscriber was too slow", 0, G_MAXUINT64, 0,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_DROPPED_BYTES,
+      g_param_spec_uint64 ("dropped-bytes", "Dropped bytes",
+          "Bytes dropped because this subscriber was too slow", 0, G_MAXUINT64, 0,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_add_static_pad_template (element_class, &video_template);
+  gst_element_class_add_static_pad_template (element_class, &audio_template);
+  gst_element_class_set_static_metadata (element_class, "Estuary stream bus source", "Source",
+      "Subscribes to a stream of the process-wide Estuary stream bus", "Estuary");
+
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_estuary_src_change_state);
+}
+
+static void
+gst_estuary_src_init (GstEstuarySrc * self)
+{
+  g_mutex_init (&self->lock);
+  g_rec_mutex_init (&self->task_lock);
+  self->max_queue_time = DEFAULT_MAX_QUEUE_TIME;
+  self->max_queue_bytes = DEFAULT_MAX_QUEUE_BYTES;
+  self->combiner = gst_flow_combiner_new ();
+  GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SOURCE);
+}
+
+static void
+gst_estuary_src_finalize (GObject * object)
+{
+  GstEstuarySrc *self = GST_ESTUARY_SRC (object);
+
+  if (self->sub) {
+    estuary_bus_unsubscribe (self->sub);
+    estuary_bus_subscriber_unref (self->sub);
+  }
+  gst_flow_combiner_free (self->combiner);
+  g_free (self->stream_name);
+  g_rec_mutex_clear (&self->task_lock);
+  g_mutex_clear (&self->lock);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_estuary_src_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec)
+{
+  GstEstuarySrc *self = GST_ESTUARY_SRC (object);
+
+  g_mutex_lock (&self->lock);
+  switch (prop_id) {
+    case PROP_STREAM:
+      g_free (self->stream_name);
+      self->stream_name = g_value_dup_string (value);
+      break;
+    case PROP_MAX_QUEUE_TIME:
+      self->max_queue_time = g_value_get_uint64 (value);
+      break;
+    case PROP_MAX_QUEUE_BYTES:
+      self->max_queue_bytes = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  if (self->sub && (prop_id == PROP_MAX_QUEUE_TIME || prop_id == PROP_MAX_QUEUE_BYTES))
+    estuary_bus_subscriber_set_limits (self->sub, self->max_queue_time, self->max_queue_bytes);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+gst_estuary_src_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstEstuarySrc *self = GST_ESTUARY_SRC (object);
+
+  g_mutex_lock (&self->lock);
+  switch (prop_id) {
+    case PROP_STREAM:
+      g_value_set_string (value, self->stream_name);
+      break;
+    case PROP_MAX_QUEUE_TIME:
+      g_value_set_uint64 (value, self->max_queue_time);
+      break;
+    case PROP_MAX_QUEUE_BYTES:
+      g_value_set_uint (value, self->max_queue_bytes);
+      break;
+    case PROP_DROPPED_BUFFERS:
+      g_value_set_uint64 (value, self->sub ? estuary_bus_subscriber_get_dropped_buffers (self->sub)
+          : 0);
+      break;
+    case PROP_DROPPED_BYTES:
+      g_value_set_uint64 (value, self->sub ? estuary_bus_subscriber_get_dropped_bytes (self->sub)
+          : 0);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  g_mutex_unlock (&self->lock);
+}
+
+/* ---- pads ---- */
+
+static gboolean
+gst_estuary_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  GstEstuarySrc *self = GST_ESTUARY_SRC (parent);
+
+  switch (GST_QUERY_TYPE (query)) {
+    case GST_QUERY_LATENCY:
+      /* live, and data is pushed as soon as it is published */
+      gst_query_set_latency (query, TRUE, 0, GST_CLOCK_TIME_NONE);
+      return TRUE;
+    case GST_QUERY_CAPS:{
+      GstCaps *filter, *caps = NULL;
+      gint s;
+      GST_OBJECT_LOCK (self);
+      for (s = 0; s < ESTUARY_N_SLOTS; s++)
+        if (self->srcpads[s] == pad && self->caps[s])
+          caps = gst_caps_ref (self->caps[s]);
+      GST_OBJECT_UNLOCK (self);
+      if (caps == NULL)
+        return gst_pad_query_default (pad, parent, query);
+      gst_query_parse_caps (query, &filter);
+      if (filter) {
+        GstCaps *tmp = gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
+        gst_caps_unref (caps);
+        caps = tmp;
+      }
+      gst_query_set_caps_result (query, caps);
+      gst_caps_unref (caps);
+      return TRUE;
+    }
+    default:
+      return gst_pad_query_default (pad, parent, query);
+  }
+}
+
+static gboolean
+gst_estuary_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
+{
+  gboolean ret;
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_RECONFIGURE:
+    case GST_EVENT_LATENCY:
+    case GST_EVENT_QOS:
+      ret = TRUE;
+      break;
+    default:
+      /* no seeking in a live bus, and nothing upstream to forward to */
+      ret = FALSE;
+      break;
+  }
+  gst_event_unref (event);
+  return ret;
+}
+
+static void
+gst_estuary_src_add_pads (GstEstuarySrc * self)
+{
+  gint s;
+
+  gst_flow_combiner_clear (self->combiner);
+  for (s = 0; s < ESTUARY_N_SLOTS; s++) {
+    GstPad *pad;
+    if (self->caps[s] == NULL)
+      continue;
+    pad = gst_pad_new_from_static_template (s == ESTUARY_SLOT_VIDEO ? &video_template :
+        &audio_template, slot_names[s]);
+    gst_pad_set_query_function (pad, GST_DEBUG_FUNCPTR (gst_estuary_src_query));
+    gst_pad_set_event_function (pad, GST_DEBUG_FUNCPTR (gst_estuary_src_event));
+    gst_pad_use_fixed_caps (pad);
+    gst_pad_set_active (pad, TRUE);
+    self->srcpads[s] = gst_object_ref (pad);
+    self->discont[s] = TRUE;
+    gst_flow_combiner_add_pad (self->combiner, pad);
+    gst_element_add_pad (GST_ELEMENT (self), pad);
+  }
+  gst_element_no_more_pads (GST_ELEMENT (self));
+}
+
+static void
+gst_estuary_src_remove_pads (GstEstuarySrc * self)
+{
+  gint s;
+
+  gst_flow_combiner_clear (self->combiner);
+  for (s = 0; s < ESTUARY_N_SLOTS; s++) {
+    if (self->srcpads[s]) {
+      gst_pad_set_active (self->srcpads[s], FALSE);
+      gst_element_remove_pad (GST_ELEMENT (self), self->srcpads[s]);
+      gst_clear_object (&self->srcpads[s]);
+    }
+    GST_OBJECT_LOCK (self);
+    gst_clear_caps (&self->caps[s]);
+    GST_OBJECT_UNLOCK (self);
+  }
+}
+
+/* ---- subscribe / unsubscribe ---- */
+
+static gboolean
+gst_estuary_src_subscribe (GstEstuarySrc * self)
+{
+  EstuaryBusSubscriber *sub;
+  gchar *name;
+
+  g_mutex_lock (&self->lock);
+  name = g_strdup (self->stream_name);
+  sub = estuary_bus_subscribe (name, self->max_queue_time, self->max_queue_bytes,
+      GST_ELEMENT (self), self->caps);
+  if (sub) {
+    if (self->sub)
+      estuary_bus_subscriber_unref (self->sub);
+    self->sub = sub;
+  }
+  g_mutex_unlock (&self->lock);
+
+  if (sub == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("stream %s is not published",
+            GST_STR_NULL (name)), ("no ready publisher with that name on the stream bus"));
+    g_free (name);
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "stream %s: subscribed (video %" GST_PTR_FORMAT ", audio %"
+      GST_PTR_FORMAT ")", name, self->caps[ESTUARY_SLOT_VIDEO], self->caps[ESTUARY_SLOT_AUDIO]);
+  g_free (name);
+
+  self->flushing = FALSE;
+  self->started = FALSE;
+  self->have_offset = FALSE;
+  self->seen_dropped = 0;
+  gst_estuary_src_add_pads (self);
+
+  self->task = gst_task_new (gst_estuary_src_loop, self, NULL);
+  name = g_strdup_printf ("%s:task", GST_OBJECT_NAME (self));
+  gst_object_set_name (GST_OBJECT (self->task), name);
+  g_free (name);
+  gst_task_set_lock (self->task, &self->task_lock);
+  gst_task_start (self->task);
+  return TRUE;
+}
+
+static void
+gst_estuary_src_stop (GstEstuarySrc * self)
+{
+  /* under the object lock, so that the task cannot pause itself after this (it would then wait
+   * in PAUSED and gst_task_join() would never return) */
+  GST_OBJECT_LOCK (self);
+  self->flushing = TRUE;
+  if (self->task)
+    gst_task_stop (self->task);
+  GST_OBJECT_UNLOCK (self);
+  if (self->sub)
+    estuary_bus_unsubscribe (self->sub);        /* wakes the task if it waits for data */
+}
+
+static void
+gst_estuary_src_join (GstEstuarySrc * self)
+{
+  if (self->task) {
+    gst_task_join (self->task);
+    gst_clear_object (&self->task);
+  }
+  gst_estuary_src_remove_pads (self);
+}
+
+static GstStateChangeReturn
+gst_estuary_src_change_state (GstElement * element, GstStateChange transition)
+{
+  GstEstuarySrc *self = GST_ESTUARY_SRC (element);
+  GstStateChangeReturn ret;
+
+  switch (transition) {
+    case GST_STATE_CHANGE_READY_TO_PAUSED:
+      if (!gst_estuary_src_subscribe (self))
+        return GST_STATE_CHANGE_FAILURE;
+      break;
+    case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
+      estuary_bus_subscriber_set_playing (self->sub, FALSE);
+      break;
+    case GST_STATE_CHANGE_PAUSED_TO_READY:
+      gst_estuary_src_stop (self);
+      break;
+    default:
+      break;
+  }
+
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+
+  switch (transition) {
+    case GST_STATE_CHANGE_READY_TO_PAUSED:
+      if (ret == GST_STATE_CHANGE_FAILURE) {
+        gst_estuary_src_stop (self);
+        gst_estuary_src_join (self);
+      }
+      break;
+    case GST_STATE_CHANGE_PAUSED_TO_PLAYING:
+      estuary_bus_subscriber_set_playing (self->sub, TRUE);
+      break;
+    case GST_STATE_CHANGE_PAUSED_TO_READY:
+      gst_estuary_src_join (self);
+      break;
+    default:
+      break;
+  }
+
+  if (ret == GST_STATE_CHANGE_SUCCESS && (transition == GST_STATE_CHANGE_READY_TO_PAUSED ||
+          transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED))
+    ret = GST_STATE_CHANGE_NO_PREROLL;
+  return ret;
+}
+
+/* ---- streaming ---- */
+
+static void
+gst_estuary_src_push_start_events (GstEstuarySrc * self)
+{
+  guint group_id = gst_util_group_id_next ();
+  GstSegment segment;
+  gint s;
+
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  for (s = 0; s < ESTUARY_N_SLOTS; s++) {
+    GstPad *pad = self->srcpads[s];
+    GstEvent *event;
+    gchar *stream_id;
+
+    if (pad == NULL)
+      continue;
+    stream_id = gst_pad_create_stream_id (pad, GST_ELEMENT (self), slot_names[s]);
+    event = gst_event_new_stream_start (stream_id);
+    gst_event_set_group_id (event, group_id);
+    g_free (stream_id);
+    gst_pad_push_event (pad, event);
+    gst_pad_push_event (pad, gst_event_new_caps (self->caps[s]));
+    gst_pad_push_event (pad, gst_event_new_segment (&segment));
+  }
+}
+
+static void
+gst_estuary_src_push_eos (GstEstuarySrc * self)
+{
+  gint s;
+
+  for (s = 0; s < ESTUARY_N_SLOTS; s++)
+    if (self->srcpads[s])
+      gst_pad_push_event (self->srcpads[s], gst_event_new_eos ());
+}
+
+/* abs + offset - base_time, clamped at 0 */
+static GstClockTime
+gst_estuary_src_rebase (GstEstuarySrc * self, GstClockTime abs, GstClockTime base_time)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (abs))
+    return GST_CLOCK_TIME_NONE;
+  abs += self->offset;
+  return abs > base_time ? abs - base_time : 0;
+}
+
+static GstFlowReturn
+gst_estuary_src_push_buffer (GstEstuarySrc * self, gint slot, EstuaryBusItem * item)
+{
+  GstClockTime base_time = gst_element_get_base_time (GST_ELEMENT (self));
+  GstBuffer *buffer;
+  guint64 dropped;
+
+  if (!self->have_offset) {
+    /* once, for all pads: the earliest buffer we will push lands at running time >= 0 */
+    GstClockTime first = estuary_bus_subscriber_get_start_ts (self->sub);
+    if (!GST_CLOCK_TIME_IS_VALID (first) || item->ts < first)
+      first = item->ts;
+    self->offset = first < base_time ? base_time - first : 0;
+    self->have_offset = TRUE;
+    GST_DEBUG_OBJECT (self, "first ts %" GST_TIME_FORMAT ", base time %" GST_TIME_FORMAT
+        ", offset %" GST_TIME_FORMAT, GST_TIME_ARGS (first), GST_TIME_ARGS (base_time),
+        GST_TIME_ARGS (self->offset));
+  }
+
+  dropped = estuary_bus_subscriber_get_dropped_buffers (self->sub);
+  if (dropped != self->seen_dropped) {
+    self->seen_dropped = dropped;
+    self->discont[ESTUARY_SLOT_VIDEO] = self->discont[ESTUARY_SLOT_AUDIO] = TRUE;
+  }
+
+  /* the GstBuffer is shared with the publisher and other subscribers: copy metadata only */
+  buffer = gst_buffer_copy (item->buffer);
+  GST_BUFFER_PTS (buffer) = gst_estuary_src_rebase (self, GST_BUFFER_PTS (item->buffer),
+      base_time);
+  GST_BUFFER_DTS (buffer) = gst_estuary_src_rebase (self, GST_BUFFER_DTS (item->buffer),
+      base_time);
+  if (self->discont[slot]) {
+    GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+    self->discont[slot] = FALSE;
+  }
+  return gst_pad_push (self->srcpads[slot], buffer);
+}
+
+static void
+gst_estuary_src_pause (GstEstuarySrc * self, GstFlowReturn ret)
+{
+  GST_DEBUG_OBJECT (self, "pausing task: %s", gst_flow_get_name (ret));
+  GST_OBJECT_LOCK (self);
+  if (!self->flushing)
+    gst_task_pause (self->task);
+  GST_OBJECT_UNLOCK (self);
+  if (ret == GST_FLOW_EOS) {
+    gst_estuary_src_push_eos (self);
+  } else if (ret < GST_FLOW_EOS) {
+    GST_ELEMENT_FLOW_ERROR (self, ret);
+    gst_estuary_src_push_eos (self);
+  }
+}
+
+static void
+gst_estuary_src_loop (gpointer user_data)
+{
+  GstEstuarySrc *self = GST_ESTUARY_SRC (user_data);
+  GstFlowReturn ret = GST_FLOW_OK;
+  EstuaryBusItem *item;
+  gint slot = -1;
+
+  if (!self->started) {
+    gst_estuary_src_push_start_events (self);
+    self->started = TRUE;
+  }
+
+  item = estuary_bus_subscriber_pop (self->sub);
+  if (item == NULL) {
+    gst_estuary_src_pause (self, GST_FLOW_FLUSHING);
+    return;
+  }
+  if (item->type != ESTUARY_BUS_ITEM_EOS)
+    slot = estuary_bus_subscriber_track_slot (self->sub, item->track);
+
+  switch (item->type) {
+    case ESTUARY_BUS_ITEM_BUFFER:
+      if (slot < 0 || self->srcpads[slot] == NULL)
+        break;
+      ret = gst_estuary_src_push_buffer (self, slot, item);
+      if (ret == GST_FLOW_NOT_LINKED)
+        GST_LOG_OBJECT (self, "%s pad not linked", slot_names[slot]);
+      ret = gst_flow_combiner_update_pad_flow (self->combiner, self->srcpads[slot], ret);
+      break;
+    case ESTUARY_BUS_ITEM_CAPS:
+      if (slot < 0 || self->srcpads[slot] == NULL || gst_caps_is_equal (self->caps[slot],
+              item->caps))
+        break;
+      GST_OBJECT_LOCK (self);
+      gst_caps_replace (&self->caps[slot], item->caps);
+      GST_OBJECT_UNLOCK (self);
+      gst_pad_push_event (self->srcpads[slot], gst_event_new_caps (item->caps));
+      break;
+    case ESTUARY_BUS_ITEM_EOS:
+      GST_INFO_OBJECT (self, "publisher ended");
+      ret = GST_FLOW_EOS;
+      break;
+  }
+  estuary_bus_item_unref (item);
+
+  /* NOT_LINKED here means every pad is unlinked: keep consuming, downstream may link later */
+  if (ret != GST_FLOW_OK && ret != GST_FLOW_NOT_LINKED)
+    gst_estuary_src_pause (self, ret);
+}

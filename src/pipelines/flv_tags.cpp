@@ -1,0 +1,71 @@
+// Owns: FLV tag framing helpers (see flv_tags.h).
+#include "pipelines/flv_tags.h"
+
+#include <algorithm>
+
+namespace estuary::pipelines {
+
+bool parse_flv_tags(const uint8_t* data, size_t size, std::vector<FlvTagView>& out) {
+  size_t pos = 0;
+  while (pos < size) {
+    if (size - pos < flv_tag_header_size + flv_prev_tag_size) return false;
+    const uint8_t* h = data + pos;
+    size_t body = (size_t(h[1]) << 16) | (size_t(h[2]) << 8) | h[3];
+    size_t total = flv_tag_header_size + body + flv_prev_tag_size;
+    if (size - pos < total) return false;
+    FlvTagView v;
+    v.type = h[0] & 0x1f;
+    v.timestamp_ms = (uint32_t(h[7]) << 24) | (uint32_t(h[4]) << 16) | (uint32_t(h[5]) << 8) | h[6];
+    v.body = h + flv_tag_header_size;
+    v.body_size = body;
+    v.tag = h;
+    v.tag_size = total;
+    out.push_back(v);
+    pos += total;
+  }
+  return true;
+}
+
+bool flv_is_video_keyframe(const FlvTagView& tag) {
+  if (tag.type != flv_video || tag.body_size < 2) return false;
+  const bool key = (tag.body[0] >> 4) == 1;
+  const bool legacy_avc_or_hevc = (tag.body[0] & 0x0f) == 7 || (tag.body[0] & 0x0f) == 12;
+  if (legacy_avc_or_hevc) return key && tag.body[1] == 1;  // packet type 1 = coded frames
+  return key;
+}
+
+bool flv_is_sequence_header(const FlvTagView& tag) {
+  if (tag.body_size < 2) return false;
+  if (tag.type == flv_video) return ((tag.body[0] & 0x0f) == 7 || (tag.body[0] & 0x0f) == 12) && tag.body[1] == 0;
+  if (tag.type == flv_audio) return (tag.body[0] >> 4) == 10 && tag.body[1] == 0;
+  return false;
+}
+
+std::vector<uint8_t> make_flv_file_header(bool has_audio, bool has_video) {
+  uint8_t flags = static_cast<uint8_t>((has_audio ? 0x04 : 0) | (has_video ? 0x01 : 0));
+  return {'F', 'L', 'V', 1, flags, 0, 0, 0, 9, 0, 0, 0, 0};
+}
+
+void append_flv_tag(std::vector<uint8_t>& out, uint8_t type, uint32_t ts, const uint8_t* body, size_t size) {
+  const size_t start = out.size();
+  out.resize(start + flv_tag_header_size + size + flv_prev_tag_size);
+  uint8_t* p = out.data() + start;
+  p[0] = type;
+  p[1] = uint8_t(size >> 16);
+  p[2] = uint8_t(size >> 8);
+  p[3] = uint8_t(size);
+  p[4] = uint8_t(ts >> 16);
+  p[5] = uint8_t(ts >> 8);
+  p[6] = uint8_t(ts);
+  p[7] = uint8_t(ts >> 24);
+  p[8] = p[9] = p[10] = 0;
+  if (size) std::copy(body, body + size, p + flv_tag_header_size);
+  const uint32_t prev = uint32_t(flv_tag_header_size + size);
+  uint8_t* t = p + flv_tag_header_size + size;
+  t[0] = uint8_t(prev >> 24);
+  t[1] = uint8_t(prev >> 16);
+  t[2] = uint8_t(prev >> 8);
+  t[3] = uint8_t(prev);
+}
+
+}  // namespace estuary::pipelines

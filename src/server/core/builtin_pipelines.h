@@ -1,0 +1,14 @@
+// Owns: the built-in pipeline descriptions used when no pipelines.d file provides an output, so the
+// server works with no files at all. They equal the shipped pipelines.d files (a test checks it).
+#pragma once
+
+#include <string>
+
+#include "server/config/config.h"
+
+namespace estuary::server {
+
+// The built-in spec for an output kind ("flv"), or nullptr.
+const config::PipelineSpec* builtin_output_spec(const std::string& kind);
+
+}  // namespace estuary::server

@@ -1,0 +1,153 @@
+// Owns: the FLV fan-out output (see flv_fanout_output.h).
+#include "server/core/flv_fanout_output.h"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#include "common/log.h"
+#include "pipelines/flv_output.h"
+#include "server/core/control_thread.h"
+#include "server/core/gst_payload.h"
+#include "server/core/output.h"
+#include "server/rtmp/chunk.h"
+
+namespace estuary::server {
+namespace {
+
+// The shared play stream uses fixed chunk streams and message stream 1 (what createStream returns),
+// so the same bytes are valid for every player.
+constexpr uint32_t play_message_stream = 1;
+
+uint32_t csid_for(uint8_t type) {
+  return type == pipelines::flv_audio   ? rtmp::csid::audio
+         : type == pipelines::flv_video ? rtmp::csid::video
+                                        : rtmp::csid::data;
+}
+
+// Shared between the output (control thread) and the appsink callbacks (streaming thread).
+struct Channels {
+  fanout::ChannelPtr flv;
+  fanout::ChannelPtr rtmp;
+  uint32_t chunk_size = 60000;
+};
+
+fanout::PayloadPtr rtmp_message(const Channels& ch, const pipelines::FlvTagView& tag) {
+  return fanout::make_payload(rtmp::encode_message(csid_for(tag.type), tag.type, tag.timestamp_ms, play_message_stream,
+                                                   tag.body, tag.body_size, ch.chunk_size));
+}
+
+class TagSink final : public pipelines::FlvTagSink {
+ public:
+  TagSink(std::shared_ptr<Channels> channels, std::function<void()> on_first_header)
+      : channels_(std::move(channels)), on_first_header_(std::move(on_first_header)) {}
+
+  void on_header(const std::vector<GstBuffer*>& header) override {
+    std::vector<fanout::PayloadPtr> flv, rtmp;
+    for (GstBuffer* b : header) {
+      flv.push_back(make_gst_payload(b));
+      GstMapInfo map;
+      if (!gst_buffer_map(b, &map, GST_MAP_READ)) continue;
+      std::vector<pipelines::FlvTagView> tags;
+      // The first header buffer is the FLV file header (no tag); the others are tags.
+      if (pipelines::parse_flv_tags(map.data, map.size, tags))
+        for (const auto& t : tags) rtmp.push_back(rtmp_message(*channels_, t));
+      gst_buffer_unmap(b, &map);
+    }
+    channels_->flv->set_header(std::move(flv));
+    channels_->rtmp->set_header(std::move(rtmp));
+    if (!announced_.exchange(true)) on_first_header_();
+  }
+
+  void on_tag(GstBuffer* buffer, const pipelines::FlvTagView& tag, bool keyframe) override {
+    int64_t ts = tag.timestamp_ms;
+    channels_->flv->push(fanout::Packet{make_gst_payload(buffer), keyframe, ts});
+    channels_->rtmp->push(fanout::Packet{rtmp_message(*channels_, tag), keyframe, ts});
+  }
+
+ private:
+  std::shared_ptr<Channels> channels_;
+  std::function<void()> on_first_header_;
+  std::atomic<bool> announced_{false};
+};
+
+class FlvFanoutOutput final : public Output {
+ public:
+  explicit FlvFanoutOutput(OutputContext ctx) : ctx_(std::move(ctx)), alive_(std::make_shared<bool>(true)) {}
+  ~FlvFanoutOutput() override { stop(); }
+
+  Status start() override {
+    const std::string name = ctx_.app + "/" + ctx_.stream;
+    fanout::ChannelLimits limits;
+    limits.max_backlog_bytes = size_t(ctx_.config->fanout.max_backlog_kb) * 1024;
+    limits.max_behind_ms = ctx_.config->fanout.max_behind_ms;
+    channels_ = std::make_shared<Channels>();
+    channels_->flv = fanout::Channel::create(name + ".flv", limits);
+    channels_->rtmp = fanout::Channel::create(name + ".rtmp", limits);
+    channels_->chunk_size = uint32_t(ctx_.config->rtmp.chunk_size);
+    std::weak_ptr<bool> alive = alive_;
+    auto on_first_header = [this, alive]() {
+      post_to_control([this, alive]() {
+        if (alive.expired()) return;
+        ready_ = true;
+        if (ctx_.events.on_ready) ctx_.events.on_ready();
+      });
+    };
+    auto built = pipelines::FlvOutput::create(name, ctx_.launch, std::make_shared<TagSink>(channels_, on_first_header));
+    if (!built) return built.error();
+    output_ = std::move(built.value());
+    pipelines::PipelineEvents ev;
+    ev.on_error = [this](const std::string& element, const std::string& message) {
+      if (ctx_.events.on_failed) ctx_.events.on_failed(element + ": " + message);
+    };
+    ev.on_eos = [this]() { close_channels(); };
+    output_->pipeline().set_events(std::move(ev));
+    return output_->pipeline().start();
+  }
+
+  void stop() override {
+    alive_ = std::make_shared<bool>(true);  // invalidates pending ready notifications
+    output_.reset();
+    close_channels();
+    ready_ = false;
+  }
+
+  bool ready() const override { return ready_; }
+
+  fanout::ChannelPtr channel(const std::string& format) const override {
+    if (!channels_) return nullptr;
+    if (format == "flv") return channels_->flv;
+    if (format == "rtmp") return channels_->rtmp;
+    return nullptr;
+  }
+
+  std::vector<fanout::ChannelPtr> channels() const override {
+    if (!channels_) return {};
+    return {channels_->flv, channels_->rtmp};
+  }
+
+ private:
+  void close_channels() {
+    if (!channels_) return;
+    channels_->flv->close();
+    channels_->rtmp->close();
+  }
+
+  OutputContext ctx_;
+  std::shared_ptr<bool> alive_;
+  std::shared_ptr<Channels> channels_;
+  std::unique_ptr<pipelines::FlvOutput> output_;
+  bool ready_ = false;
+};
+
+}  // namespace
+
+void register_flv_fanout_output() {
+  register_output_kind("flv",
+                       [](OutputContext ctx) -> Result<std::unique_ptr<Output>> {
+                         return std::unique_ptr<Output>(new FlvFanoutOutput(std::move(ctx)));
+                       },
+                       {"flv", "rtmp"});
+}
+
+}  // namespace estuary::server

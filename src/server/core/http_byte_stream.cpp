@@ -1,0 +1,110 @@
+// Owns: HTTP byte-stream playback (see http_byte_stream.h).
+#include "server/core/http_byte_stream.h"
+
+#include <unistd.h>
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "server/core/control_thread.h"
+#include "server/core/socket_util.h"
+
+namespace estuary::server {
+namespace {
+
+struct Pending {
+  Ref<SoupServerMessage> msg;
+  std::string id;
+  Supervisor* supervisor;
+  fanout::Engine* engine;
+  fanout::ChannelPtr channel;
+  bool cors;
+};
+
+// wrote-headers: the response head is on the wire; from here the fan-out owns the socket.
+void on_wrote_headers(SoupServerMessage* msg, gpointer data) {
+  auto* p = static_cast<Pending*>(data);
+  GSocket* socket = soup_server_message_get_socket(msg);
+  const int fd = socket ? dup_socket_fd(socket) : -1;
+  GIOStream* stolen = soup_server_message_steal_connection(msg);
+  if (stolen) {
+    g_io_stream_close(stolen, nullptr, nullptr);  // closes libsoup's descriptor; ours is a duplicate
+    g_object_unref(stolen);
+  }
+  Supervisor* sup = p->supervisor;
+  const std::string id = p->id;
+  if (fd < 0 || !p->channel) {
+    if (fd >= 0) ::close(fd);
+    sup->remove_client(id, "socket unavailable");
+    return;
+  }
+  auto counters = p->engine->add_viewer(p->channel, fd, id, {}, [sup, id](const std::string&, fanout::CloseReason r) {
+    std::string why = fanout::close_reason_name(r);
+    post_to_control([sup, id, why]() { sup->remove_client(id, why); });
+  });
+  if (Client* c = sup->find_client(id)) {
+    fanout::Engine* engine = p->engine;
+    c->kick = [engine, id]() { engine->kick(id); };
+    c->bytes_sent = [counters]() { return counters->bytes_sent.load(std::memory_order_relaxed); };
+    c->bytes_received = [counters]() { return counters->bytes_received.load(std::memory_order_relaxed); };
+  }
+}
+
+}  // namespace
+
+void register_http_byte_stream(HttpServer& http, Supervisor& supervisor, fanout::Engine& engine,
+                               HttpByteStreamFormat format) {
+  HttpServer* server = &http;
+  http.add_stream_handler(
+      format.extension, [server, &supervisor, &engine, format](SoupServerMessage* msg, const StreamPath& path) {
+        const std::string key = path.app + "/" + path.stream;
+        if (!supervisor.stream_is_live(key)) {
+          respond_text(msg, 404, "stream " + key + " not found\n", server->cors());
+          return;
+        }
+        Client c;
+        c.id = new_client_id();
+        c.type = format.client_type;
+        c.ip = soup_server_message_get_remote_host(msg) ? soup_server_message_get_remote_host(msg) : "";
+        c.app = path.app;
+        c.stream = path.stream;
+        c.query = path.query;
+        c.start_us = g_get_monotonic_time();
+        const std::string id = c.id;
+        // Until the socket is handed over, a kick just drops the record; libsoup closes the request.
+        c.kick = [&supervisor, id]() { supervisor.remove_client(id, "kicked"); };
+        supervisor.add_client(std::move(c));
+
+        auto pending = std::make_shared<Pending>(
+            Pending{Ref<SoupServerMessage>::add_ref(msg), id, &supervisor, &engine, nullptr, server->cors()});
+        soup_server_message_pause(msg);
+        Status st = supervisor.begin_play(id, format.format, [pending, format](fanout::ChannelPtr channel) {
+          SoupServerMessage* m = pending->msg.get();
+          if (!channel) {
+            respond_text(m, 503, "stream output unavailable\n", pending->cors);
+            soup_server_message_unpause(m);
+            pending->supervisor->remove_client(pending->id, "output unavailable");
+            return;
+          }
+          pending->channel = std::move(channel);
+          soup_server_message_set_status(m, 200, nullptr);
+          SoupMessageHeaders* h = soup_server_message_get_response_headers(m);
+          soup_message_headers_set_encoding(h, SOUP_ENCODING_EOF);
+          soup_message_headers_replace(h, "Content-Type", format.content_type.c_str());
+          soup_message_headers_replace(h, "Cache-Control", "no-cache");
+          soup_message_headers_replace(h, "Connection", "close");
+          if (pending->cors) soup_message_headers_replace(h, "Access-Control-Allow-Origin", "*");
+          auto* data = new Pending(*pending);
+          g_signal_connect_data(
+              m, "wrote-headers", G_CALLBACK(on_wrote_headers), data,
+              [](gpointer d, GClosure*) { delete static_cast<Pending*>(d); }, GConnectFlags(0));
+          soup_server_message_unpause(m);
+        });
+        if (!st) {
+          supervisor.remove_client(id, "play refused");
+          respond_text(msg, st.error().code == 404 ? 404 : 503, st.error().message + "\n", server->cors());
+          soup_server_message_unpause(msg);
+        }
+      });
+}
+
+}  // namespace estuary::server

@@ -1,0 +1,24 @@
+// Owns: serving a byte-stream format of a live stream over HTTP (HTTP-FLV now, HTTP-TS later): the
+// play request, waiting for the output's channel, then stealing the connection from libsoup and
+// handing the socket to the fan-out engine. One registration per format.
+#pragma once
+
+#include <string>
+
+#include "server/core/http_server.h"
+#include "server/core/supervisor.h"
+#include "server/fanout/fanout.h"
+
+namespace estuary::server {
+
+struct HttpByteStreamFormat {
+  std::string extension;     // ".flv"
+  std::string format;        // fan-out channel format: "flv"
+  std::string content_type;  // "video/x-flv"
+  std::string client_type;   // API client type: "flv-play"
+};
+
+void register_http_byte_stream(HttpServer& http, Supervisor& supervisor, fanout::Engine& engine,
+                               HttpByteStreamFormat format);
+
+}  // namespace estuary::server

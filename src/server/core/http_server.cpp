@@ -1,0 +1,108 @@
+// Owns: HttpServer (see http_server.h).
+#include "server/core/http_server.h"
+
+#include "common/log.h"
+
+namespace estuary::server {
+namespace {
+constexpr size_t max_path = 1024;
+constexpr size_t max_name = 256;
+
+bool valid_name(const std::string& s) {
+  if (s.empty() || s.size() > max_name) return false;
+  for (unsigned char c : s)
+    if (c < 0x21 || c == 0x7f || c == '?' || c == '#' || c == '\\') return false;
+  return true;
+}
+}  // namespace
+
+bool parse_stream_path(const std::string& path, const std::string& extension, StreamPath* out) {
+  if (path.size() > max_path || path.size() < 2 + extension.size() || path[0] != '/') return false;
+  if (path.compare(path.size() - extension.size(), extension.size(), extension) != 0) return false;
+  std::string body = path.substr(1, path.size() - 1 - extension.size());
+  auto slash = body.rfind('/');
+  if (slash == std::string::npos) return false;
+  out->app = body.substr(0, slash);
+  out->stream = body.substr(slash + 1);
+  if (out->app.find("..") != std::string::npos) return false;
+  return valid_name(out->app) && valid_name(out->stream);
+}
+
+void respond_text(SoupServerMessage* msg, int status, const std::string& body, bool cors) {
+  soup_server_message_set_status(msg, guint(status), nullptr);
+  SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
+  if (cors) soup_message_headers_replace(h, "Access-Control-Allow-Origin", "*");
+  soup_server_message_set_response(msg, "text/plain", SOUP_MEMORY_COPY, body.data(), body.size());
+}
+
+HttpServer::HttpServer() {
+  server_ =
+      Ref<SoupServer>::adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, "server-header", "Estuary/0.1", nullptr)));
+  // Bare `this`: the handler is removed in ~HttpServer before the object goes.
+  soup_server_add_handler(server_.get(), nullptr, &HttpServer::on_request, this, nullptr);
+}
+
+HttpServer::~HttpServer() {
+  soup_server_remove_handler(server_.get(), nullptr);
+  soup_server_disconnect(server_.get());
+}
+
+Status HttpServer::listen(const std::string& address, int port) {
+  Ref<GInetAddress> inet = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(address.c_str()));
+  if (!inet) return Error{"http: bad listen address " + address};
+  Ref<GSocketAddress> addr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new(inet.get(), guint16(port)));
+  GError* err = nullptr;
+  if (!soup_server_listen(server_.get(), addr.get(), SoupServerListenOptions(0), &err)) {
+    std::string msg = err->message;
+    g_error_free(err);
+    return Error{"http: cannot listen on " + address + ":" + std::to_string(port) + ": " + msg};
+  }
+  GSList* uris = soup_server_get_uris(server_.get());
+  for (GSList* l = uris; l; l = l->next) port_ = g_uri_get_port(static_cast<GUri*>(l->data));
+  g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
+  log_info("", "", "listen", "HTTP on " + address + ":" + std::to_string(port_));
+  return ok_status();
+}
+
+void HttpServer::add_stream_handler(const std::string& extension, StreamHandler handler) {
+  handlers_[extension] = std::move(handler);
+}
+
+void HttpServer::on_request(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer self) {
+  static_cast<HttpServer*>(self)->handle(msg, path);
+}
+
+void HttpServer::handle(SoupServerMessage* msg, const char* path_c) {
+  const std::string method = soup_server_message_get_method(msg);
+  const std::string path = path_c ? path_c : "";
+  if (method == "OPTIONS") {
+    SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
+    if (cors_) {
+      soup_message_headers_replace(h, "Access-Control-Allow-Origin", "*");
+      soup_message_headers_replace(h, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+      soup_message_headers_replace(h, "Access-Control-Allow-Headers", "*");
+    }
+    soup_server_message_set_status(msg, 200, nullptr);
+    return;
+  }
+  for (const auto& [ext, handler] : handlers_) {
+    StreamPath sp;
+    if (path.size() >= ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0) {
+      if (method != "GET" && method != "HEAD") {
+        respond_text(msg, 405, "method not allowed\n", cors_);
+        return;
+      }
+      if (!parse_stream_path(path, ext, &sp)) {
+        respond_text(msg, 400, "bad stream path\n", cors_);
+        return;
+      }
+      GUri* uri = soup_server_message_get_uri(msg);
+      if (const char* q = g_uri_get_query(uri)) sp.query = std::string(q).substr(0, 2048);
+      handler(msg, sp);
+      return;
+    }
+  }
+  respond_text(msg, 404, "not found\n", cors_);
+}
+
+}  // namespace estuary::server

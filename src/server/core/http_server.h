@@ -1,0 +1,54 @@
+// Owns: the HTTP media server (SRS port 8080): the SoupServer and routing of /app/stream.<ext> to
+// the handler registered for that extension (".flv" now; ".ts", ".m3u8" register the same way),
+// CORS preflight, and 404s with a short body. Runs on the control thread.
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "common/gobject_ptr.h"
+#include "common/result.h"
+
+namespace estuary::server {
+
+struct StreamPath {
+  std::string app;
+  std::string stream;
+  std::string query;  // raw query string ("token=abc"), for hooks
+};
+
+// Splits "/live/test.flv" into app "live", stream "test" for extension ".flv". false if malformed.
+bool parse_stream_path(const std::string& path, const std::string& extension, StreamPath* out);
+
+class HttpServer {
+ public:
+  using StreamHandler = std::function<void(SoupServerMessage* msg, const StreamPath& path)>;
+
+  HttpServer();
+  ~HttpServer();
+  Status listen(const std::string& address, int port);
+  int port() const { return port_; }
+  SoupServer* soup_server() const { return server_.get(); }
+  void set_cors(bool enabled) { cors_ = enabled; }
+  bool cors() const { return cors_; }
+  // Registers the handler of one extension (".flv"). Outputs call this at startup.
+  void add_stream_handler(const std::string& extension, StreamHandler handler);
+
+ private:
+  static void on_request(SoupServer* server, SoupServerMessage* msg, const char* path, GHashTable* query,
+                         gpointer self);
+  void handle(SoupServerMessage* msg, const char* path);
+
+  Ref<SoupServer> server_;
+  std::map<std::string, StreamHandler> handlers_;
+  bool cors_ = true;
+  int port_ = 0;
+};
+
+// Answers with a status and a short text body (and CORS if enabled).
+void respond_text(SoupServerMessage* msg, int status, const std::string& body, bool cors);
+
+}  // namespace estuary::server

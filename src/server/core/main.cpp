@@ -1,0 +1,163 @@
+// Owns: the composition root: command line, GStreamer and plugin registration, configuration
+// (with SIGHUP reload), the fan-out engine, supervisor, protocol servers, HTTP API and the main loop.
+#include <glib-unix.h>
+#include <gst/gst.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "common/log.h"
+#include "estuarystreambus.h"
+#include "server/api/api_server.h"
+#include "server/config/config.h"
+#include "server/core/control_thread.h"
+#include "server/core/flv_fanout_output.h"
+#include "server/core/http_byte_stream.h"
+#include "server/core/http_server.h"
+#include "server/core/pipeline_output.h"
+#include "server/core/rtmp_server.h"
+#include "server/core/supervisor.h"
+
+namespace {
+
+using namespace estuary;
+
+struct Options {
+  std::string config_path;
+  std::string pipelines_dir;
+  bool check_only = false;
+};
+
+void usage() {
+  std::fprintf(stderr,
+               "usage: estuary [--config FILE] [--pipelines DIR] [--check-config]\n"
+               "  Runs on built-in defaults with no arguments. ESTUARY_<SECTION>_<KEY> overrides any key.\n");
+}
+
+bool parse_args(int argc, char** argv, Options* o) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "--config" || a == "-c") && i + 1 < argc)
+      o->config_path = argv[++i];
+    else if (a == "--pipelines" && i + 1 < argc)
+      o->pipelines_dir = argv[++i];
+    else if (a == "--check-config")
+      o->check_only = true;
+    else
+      return false;
+  }
+  // A config file brings the pipelines.d beside it unless told otherwise.
+  if (o->pipelines_dir.empty() && !o->config_path.empty()) {
+    gchar* dir = g_path_get_dirname(o->config_path.c_str());
+    gchar* candidate = g_build_filename(dir, "pipelines.d", nullptr);
+    if (g_file_test(candidate, G_FILE_TEST_IS_DIR)) o->pipelines_dir = candidate;
+    g_free(candidate);
+    g_free(dir);
+  }
+  return true;
+}
+
+Result<config::Config> load_config(const Options& o) {
+  auto cfg = config::load(o.config_path, o.pipelines_dir, config::current_environment());
+  if (cfg) {
+    LogLevel level;
+    if (log_parse_level(cfg->server.log_level, &level)) log_set_level(level);
+  }
+  return cfg;
+}
+
+struct App {
+  Options options;
+  GMainLoop* loop = nullptr;
+  server::Supervisor* supervisor = nullptr;
+};
+
+gboolean on_sighup(gpointer data) {
+  auto* app = static_cast<App*>(data);
+  auto cfg = load_config(app->options);
+  if (!cfg) {
+    log_error("", "", "config-reload", "rejected, keeping the running configuration: " + cfg.error().message);
+  } else {
+    app->supervisor->apply_config(std::move(cfg.value()));
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean on_quit(gpointer data) {
+  log_info("", "", "shutdown", "signal received, stopping");
+  g_main_loop_quit(static_cast<App*>(data)->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gst_init(&argc, &argv);
+  estuary_streambus_register_static();
+  App app;
+  if (!parse_args(argc, argv, &app.options)) {
+    usage();
+    return 2;
+  }
+  auto loaded = load_config(app.options);
+  if (!loaded) {
+    std::fprintf(stderr, "estuary: configuration error: %s\n", loaded.error().message.c_str());
+    return 1;
+  }
+  if (app.options.check_only) {
+    std::fprintf(stderr, "estuary: configuration OK (%zu pipelines)\n", loaded->pipelines.size());
+    return 0;
+  }
+  config::Config cfg = std::move(loaded.value());
+
+  GMainContext* context = g_main_context_default();
+  server::set_control_context(context);
+  app.loop = g_main_loop_new(context, FALSE);
+
+  server::register_flv_fanout_output();
+  server::register_pipeline_output();
+
+  fanout::EngineConfig ec;
+  ec.threads = cfg.fanout.threads;
+  ec.write_batch_ms = cfg.fanout.write_batch_ms;
+  auto engine = fanout::Engine::create(ec);
+
+  api::ServerIdentity identity = api::make_server_identity("0.1.0");
+  server::Supervisor supervisor(cfg, *engine);
+  supervisor.set_vhost_id(identity.vhost_id);
+  app.supervisor = &supervisor;
+
+  int rc = 0;
+  {
+    server::RtmpServer rtmp(supervisor, *engine);
+    server::HttpServer http;
+    http.set_cors(cfg.http.cors);
+    server::register_http_byte_stream(http, supervisor, *engine, {".flv", "flv", "video/x-flv", "flv-play"});
+    api::ApiServer api_server(supervisor, identity);
+
+    Status st = ok_status();
+    if (st && cfg.rtmp.enabled) st = rtmp.listen(cfg.rtmp.address, cfg.rtmp.port);
+    if (st && cfg.http.enabled) st = http.listen(cfg.http.address, cfg.http.port);
+    if (st && cfg.api.enabled) {
+      st = api_server.listen(cfg.api.address, cfg.api.port);
+      if (st) log_info("", "", "listen", "API on " + cfg.api.address + ":" + std::to_string(api_server.port()));
+    }
+    if (!st) {
+      std::fprintf(stderr, "estuary: %s\n", st.error().message.c_str());
+      rc = 1;
+    } else {
+      g_unix_signal_add(SIGHUP, on_sighup, &app);
+      g_unix_signal_add(SIGINT, on_quit, &app);
+      g_unix_signal_add(SIGTERM, on_quit, &app);
+      log_info("", "", "start",
+               std::string("Estuary 0.1.0 running") +
+                   (cfg.source_file.empty() ? " on built-in defaults" : " with " + cfg.source_file));
+      g_main_loop_run(app.loop);
+    }
+  }
+  engine.reset();
+  g_main_loop_unref(app.loop);
+  return rc;
+}

@@ -1,0 +1,52 @@
+// Owns: the interface every stream output implements (FLV fan-out now; TS, HLS, DVR, WebRTC later)
+// and the registry through which output kinds register themselves, so the supervisor never names
+// a concrete output. All methods run on the control thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "server/config/config.h"
+#include "server/fanout/fanout.h"
+
+namespace estuary::server {
+
+// What an output tells the supervisor; callbacks run on the control thread.
+struct OutputEvents {
+  std::function<void()> on_ready;                            // channels have their headers
+  std::function<void(const std::string& reason)> on_failed;  // needs a restart
+};
+
+struct OutputContext {
+  std::string app;
+  std::string stream;
+  std::string launch;  // expanded launch line of the pipeline spec
+  const config::Config* config = nullptr;
+  fanout::Engine* engine = nullptr;
+  OutputEvents events;
+};
+
+class Output {
+ public:
+  virtual ~Output() = default;
+  virtual Status start() = 0;
+  virtual void stop() = 0;
+  virtual bool ready() const = 0;
+  // Byte-stream channel for a viewer format ("flv", "rtmp", "ts"), or null if this output has none.
+  virtual fanout::ChannelPtr channel(const std::string& format) const = 0;
+  virtual std::vector<fanout::ChannelPtr> channels() const = 0;
+};
+
+using OutputFactory = std::function<Result<std::unique_ptr<Output>>(OutputContext context)>;
+
+// Registers an output kind (the `output=` key of a pipeline spec). Called at startup.
+void register_output_kind(const std::string& kind, OutputFactory factory, std::vector<std::string> formats);
+// Factory for a kind, or nullptr.
+const OutputFactory* find_output_kind(const std::string& kind);
+// Output kind that serves a viewer format ("rtmp" -> "flv"), or "".
+std::string output_kind_for_format(const std::string& format);
+
+}  // namespace estuary::server

@@ -1,0 +1,61 @@
+// Owns: RtmpServer (see rtmp_server.h).
+#include "server/core/rtmp_server.h"
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "server/core/control_thread.h"
+#include "server/core/rtmp_connection.h"
+
+namespace estuary::server {
+
+RtmpServer::RtmpServer(Supervisor& supervisor, fanout::Engine& engine) : supervisor_(supervisor), engine_(engine) {}
+
+RtmpServer::~RtmpServer() {
+  if (service_) g_socket_service_stop(service_.get());
+  incoming_.disconnect();
+  connections_.clear();
+}
+
+Status RtmpServer::listen(const std::string& address, int port) {
+  service_ = Ref<GSocketService>::adopt(g_socket_service_new());
+  Ref<GInetAddress> inet = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(address.c_str()));
+  if (!inet) return Error{"rtmp: bad listen address " + address};
+  Ref<GSocketAddress> addr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new(inet.get(), guint16(port)));
+  GSocketAddress* effective = nullptr;
+  GError* err = nullptr;
+  if (!g_socket_listener_add_address(G_SOCKET_LISTENER(service_.get()), addr.get(), G_SOCKET_TYPE_STREAM,
+                                     G_SOCKET_PROTOCOL_TCP, nullptr, &effective, &err)) {
+    std::string msg = err->message;
+    g_error_free(err);
+    return Error{"rtmp: cannot listen on " + address + ":" + std::to_string(port) + ": " + msg};
+  }
+  port_ = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(effective));
+  g_object_unref(effective);
+  // The guard disconnects before this object goes away, so the bare pointer never dangles.
+  incoming_ = SignalGuard(service_.get(),
+                          g_signal_connect(service_.get(), "incoming", G_CALLBACK(&RtmpServer::on_incoming), this));
+  g_socket_service_start(service_.get());
+  log_info("", "", "listen", "RTMP on " + address + ":" + std::to_string(port_));
+  return ok_status();
+}
+
+gboolean RtmpServer::on_incoming(GSocketService*, GSocketConnection* connection, GObject*, gpointer self) {
+  auto* server = static_cast<RtmpServer*>(self);
+  std::string id = new_client_id();
+  auto conn = std::make_unique<RtmpConnection>(*server, server->supervisor_, server->engine_, connection, id);
+  RtmpConnection* raw = conn.get();
+  server->connections_[id] = std::move(conn);
+  raw->start();
+  return TRUE;
+}
+
+void RtmpServer::forget(const std::string& id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  // Freed on a later loop turn: the connection is usually inside one of its own callbacks now.
+  std::shared_ptr<RtmpConnection> doomed(it->second.release());
+  connections_.erase(it);
+  post_to_control([doomed]() {});
+}
+
+}  // namespace estuary::server

@@ -1,0 +1,492 @@
+// Owns: Supervisor (see supervisor.h).
+#include "server/core/supervisor.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "estuarystreambus.h"
+#include "server/core/builtin_pipelines.h"
+#include "server/core/control_thread.h"
+#include "server/core/media_info.h"
+
+namespace estuary::server {
+namespace {
+
+int64_t wall_ms() { return g_get_real_time() / 1000; }
+
+std::string kind_of(const config::PipelineSpec& spec) { return spec.output.empty() ? "custom" : spec.output; }
+
+uint64_t process_rss_kb() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
+  return 0;
+}
+
+double process_cpu_seconds() {
+  std::ifstream f("/proc/self/stat");
+  std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto close = content.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(content.substr(close + 2));
+  std::string field;
+  unsigned long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoul(field);
+    if (i == 15) stime = std::stoul(field);
+  }
+  return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+}  // namespace
+
+Supervisor::Supervisor(config::Config config, fanout::Engine& engine)
+    : config_(std::move(config)), engine_(engine), start_us_(g_get_monotonic_time()), start_wall_ms_(wall_ms()) {
+  GSource* tick = g_timeout_source_new_seconds(1);
+  g_source_set_callback(tick, &Supervisor::on_sample_tick, this, nullptr);  // removed by the guard in ~Supervisor
+  g_source_attach(tick, g_main_context_get_thread_default());
+  sample_timer_ = SourceGuard(tick);
+}
+
+Supervisor::~Supervisor() {
+  for (auto& [key, stream] : streams_) teardown_stream(*stream, "shutdown");
+  streams_.clear();
+}
+
+void Supervisor::apply_config(config::Config config) {
+  config_ = std::move(config);
+  log_info(
+      "", "", "config-reload",
+      "configuration applied to new streams and outputs (" + std::to_string(config_.pipelines.size()) + " pipelines)");
+}
+
+// ---- clients ----
+
+void Supervisor::add_client(Client client) {
+  std::string id = client.id;
+  log_info(client.key(), id, "connect", "type=" + client.type + " ip=" + client.ip);
+  clients_[id] = ClientEntry{std::move(client), {}, {}};
+}
+
+Client* Supervisor::find_client(const std::string& id) {
+  auto it = clients_.find(id);
+  return it == clients_.end() ? nullptr : &it->second.client;
+}
+
+void Supervisor::remove_client(const std::string& id, const std::string& reason) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  Client& c = it->second.client;
+  const std::string key = c.key();
+  const uint64_t sent = c.bytes_sent ? c.bytes_sent() : 0;
+  const uint64_t received = c.bytes_received ? c.bytes_received() : 0;
+  const bool was_publisher = c.publish;
+  log_info(key, id, "disconnect",
+           "type=" + c.type + " reason=" + reason + " sent=" + std::to_string(sent) +
+               " received=" + std::to_string(received));
+  if (was_publisher)
+    end_publish(id);
+  else
+    viewer_left(id, key);
+  clients_.erase(id);
+}
+
+bool Supervisor::kick_client(const std::string& id) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return false;
+  log_info(it->second.client.key(), id, "kick", "disconnect requested through the API");
+  if (it->second.client.kick) {
+    auto kick = it->second.client.kick;  // may remove the entry
+    kick();
+  } else {
+    remove_client(id, "kicked");
+  }
+  return true;
+}
+
+// ---- publishing ----
+
+Supervisor::Stream* Supervisor::find_stream(const std::string& key) {
+  auto it = streams_.find(key);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+bool Supervisor::stream_is_live(const std::string& key) const {
+  auto it = streams_.find(key);
+  return it != streams_.end() && it->second->ready;
+}
+
+Status Supervisor::begin_publish(const std::string& client_id, std::function<int64_t()> idle_ms) {
+  Client* c = find_client(client_id);
+  if (!c) return Error{"unknown client"};
+  const std::string key = c->key();
+  // Names reach launch lines ({app}, {stream}): only plain names are accepted.
+  if (!config::is_valid_name_component(c->app) || !config::is_valid_name_component(c->stream))
+    return Error{"invalid app or stream name \"" + key + "\" (allowed: letters, digits, _ . -)", 400};
+  if (Stream* existing = find_stream(key)) {
+    const int64_t idle = existing->publisher_idle_ms ? existing->publisher_idle_ms() : 0;
+    if (idle < config_.rtmp.takeover_idle_ms) {
+      log_warn(key, client_id, "publish-rejected",
+               "stream busy: publisher " + existing->publisher_id + " is live (idle " + std::to_string(idle) + " ms)");
+      return Error{"stream " + key + " is already being published", 409};
+    }
+    const std::string old = existing->publisher_id;
+    log_info(key, client_id, "publish-takeover",
+             "replacing publisher " + old + " silent for " + std::to_string(idle) + " ms");
+    if (Client* oc = find_client(old); oc && oc->kick) {
+      auto kick = oc->kick;
+      kick();
+    }
+    if (Stream* still = find_stream(key)) {  // the kick did not end it synchronously
+      teardown_stream(*still, "publisher replaced");
+      streams_.erase(key);
+    }
+  }
+  auto s = std::make_unique<Stream>();
+  s->key = key;
+  s->app = c->app;
+  s->name = c->stream;
+  s->id = "vid-" + new_client_id();
+  s->publisher_id = client_id;
+  s->publisher_idle_ms = std::move(idle_ms);
+  s->publish_wall_ms = wall_ms();
+  streams_[key] = std::move(s);
+  log_info(key, client_id, "publish", "publish accepted");
+  return ok_status();
+}
+
+void Supervisor::publish_ready(const std::string& client_id, GstCaps* video_caps, GstCaps* audio_caps) {
+  Client* c = find_client(client_id);
+  if (!c) return;
+  Stream* s = find_stream(c->key());
+  if (!s || s->publisher_id != client_id || s->ready) return;
+  s->ready = true;
+  if (video_caps) s->video = video_view_from_caps(video_caps);
+  if (audio_caps) s->audio = audio_view_from_caps(audio_caps);
+  std::string desc;
+  if (s->video)
+    desc +=
+        " video=" + s->video->codec + " " + std::to_string(s->video->width) + "x" + std::to_string(s->video->height);
+  if (s->audio) desc += " audio=" + s->audio->codec + " " + std::to_string(s->audio->sample_rate) + "Hz";
+  log_info(s->key, client_id, "stream-ready", "tracks known:" + desc);
+  start_publish_triggered(*s);
+}
+
+void Supervisor::end_publish(const std::string& client_id) {
+  for (auto it = streams_.begin(); it != streams_.end(); ++it) {
+    if (it->second->publisher_id != client_id) continue;
+    std::unique_ptr<Stream> s = std::move(it->second);
+    streams_.erase(it);
+    teardown_stream(*s, "publisher left");
+    log_info(s->key, client_id, "unpublish", "stream ended");
+    return;
+  }
+}
+
+void Supervisor::teardown_stream(Stream& stream, const std::string& why) {
+  for (auto& [name, slot] : stream.outputs) stop_slot(stream, *slot, why);
+}
+
+void Supervisor::start_publish_triggered(Stream& stream) {
+  for (const auto& spec : config_.pipelines) {
+    if (spec.trigger == config::Trigger::on_demand || !spec.matches(stream.key)) continue;
+    OutputSlot& slot = slot_for(stream, spec);
+    if (slot.state == SlotState::stopped) start_slot(stream, slot);
+  }
+}
+
+// ---- outputs ----
+
+const config::PipelineSpec* Supervisor::spec_for(const std::string& kind, const std::string& key) const {
+  if (const config::PipelineSpec* spec = config_.find_output(kind, key)) return spec;
+  return builtin_output_spec(kind);
+}
+
+Supervisor::OutputSlot& Supervisor::slot_for(Stream& stream, const config::PipelineSpec& spec) {
+  auto& slot = stream.outputs[spec.name];
+  if (!slot) {
+    slot = std::make_unique<OutputSlot>();
+    slot->spec = spec;
+    slot->kind = kind_of(spec);
+  }
+  return *slot;
+}
+
+void Supervisor::start_slot(Stream& stream, OutputSlot& slot) {
+  const OutputFactory* factory = find_output_kind(slot.kind);
+  if (!factory) {
+    log_error(stream.key, "", "output-error", "pipeline " + slot.spec.name + ": unknown output kind " + slot.kind);
+    return;
+  }
+  OutputContext ctx;
+  ctx.app = stream.app;
+  ctx.stream = stream.name;
+  ctx.launch = slot.spec.expand(stream.app, stream.name);
+  ctx.config = &config_;
+  ctx.engine = &engine_;
+  const std::string key = stream.key, name = slot.spec.name;
+  ctx.events.on_ready = [this, key, name]() { on_slot_ready(key, name); };
+  ctx.events.on_failed = [this, key, name](const std::string& reason) {
+    // Leave the pipeline's bus callback before tearing the pipeline down.
+    post_to_control_later(key, name, reason);
+  };
+  auto created = (*factory)(std::move(ctx));
+  Status st = created ? created.value()->start() : Status(created.error());
+  if (!st) {
+    slot.output.reset();
+    log_error(key, "", "output-error", "pipeline " + name + ": " + st.error().message);
+    slot.state = SlotState::backoff;
+    on_slot_failed(key, name, st.error().message);
+    return;
+  }
+  slot.output = std::move(created.value());
+  slot.state = SlotState::starting;
+  slot.started_us = g_get_monotonic_time();
+  log_info(key, "", "output-start", "pipeline " + name + " (" + slot.kind + ") starting");
+}
+
+void Supervisor::post_to_control_later(const std::string& key, const std::string& name, const std::string& reason) {
+  post_to_control([this, key, name, reason]() { on_slot_failed(key, name, reason); });
+}
+
+void Supervisor::stop_slot(Stream& stream, OutputSlot& slot, const std::string& why) {
+  slot.linger_timer.reset();
+  slot.restart_timer.reset();
+  if (slot.output) {
+    slot.output->stop();
+    slot.output.reset();
+    log_info(stream.key, "", "output-stop", "pipeline " + slot.spec.name + " stopped: " + why);
+  }
+  slot.state = SlotState::stopped;
+  auto waiting = std::move(slot.waiting);
+  slot.waiting.clear();
+  for (auto& [id, attach] : waiting) attach(nullptr);
+}
+
+void Supervisor::on_slot_ready(const std::string& key, const std::string& name) {
+  Stream* s = find_stream(key);
+  if (!s) return;
+  auto it = s->outputs.find(name);
+  if (it == s->outputs.end() || !it->second->output) return;
+  OutputSlot& slot = *it->second;
+  slot.state = SlotState::running;
+  log_info(key, "", "output-ready",
+           "pipeline " + name + " ready, attaching " + std::to_string(slot.waiting.size()) + " waiting viewer(s)");
+  auto waiting = std::move(slot.waiting);
+  slot.waiting.clear();
+  for (auto& [id, attach] : waiting) {
+    Client* c = find_client(id);
+    if (!c) continue;
+    const std::string format = c->type == "rtmp-play" ? "rtmp" : c->type == "flv-play" ? "flv" : c->type;
+    attach(slot.output->channel(format));
+  }
+}
+
+void Supervisor::on_slot_failed(const std::string& key, const std::string& name, const std::string& reason) {
+  Stream* s = find_stream(key);
+  if (!s) return;
+  auto it = s->outputs.find(name);
+  if (it == s->outputs.end()) return;
+  OutputSlot& slot = *it->second;
+  log_error(key, "", "output-failed", "pipeline " + name + ": " + reason);
+  // A run that lasted a while resets the backoff; repeated quick failures double it.
+  const bool ran_long = slot.started_us && g_get_monotonic_time() - slot.started_us > 10 * G_USEC_PER_SEC;
+  slot.backoff_ms = (ran_long || slot.backoff_ms == 0)
+                        ? config_.outputs.restart_backoff_ms
+                        : std::min(slot.backoff_ms * 2, config_.outputs.restart_backoff_max_ms);
+  stop_slot(*s, slot, "failed");
+  slot.state = SlotState::backoff;
+  ++slot.restarts;
+  GSource* t = g_timeout_source_new(guint(slot.backoff_ms));
+  auto* data = new std::pair<Supervisor*, std::pair<std::string, std::string>>(this, {key, name});
+  g_source_set_callback(
+      t,
+      [](gpointer p) -> gboolean {
+        auto* d = static_cast<std::pair<Supervisor*, std::pair<std::string, std::string>>*>(p);
+        d->first->on_restart_due(d->second.first, d->second.second);
+        return G_SOURCE_REMOVE;
+      },
+      data, [](gpointer p) { delete static_cast<std::pair<Supervisor*, std::pair<std::string, std::string>>*>(p); });
+  g_source_attach(t, g_main_context_get_thread_default());
+  slot.restart_timer = SourceGuard(t);
+  log_info(key, "", "output-backoff", "pipeline " + name + " restarts in " + std::to_string(slot.backoff_ms) + " ms");
+}
+
+void Supervisor::on_restart_due(const std::string& key, const std::string& name) {
+  Stream* s = find_stream(key);
+  if (!s) return;
+  auto it = s->outputs.find(name);
+  if (it == s->outputs.end()) return;
+  OutputSlot& slot = *it->second;
+  slot.restart_timer = SourceGuard();  // the source is finishing on its own
+  if (slot.state != SlotState::backoff) return;
+  slot.state = SlotState::stopped;
+  if (slot.spec.trigger == config::Trigger::on_demand && slot.viewers.empty()) return;
+  start_slot(*s, slot);
+}
+
+Status Supervisor::begin_play(const std::string& client_id, const std::string& format, AttachFn attach) {
+  Client* c = find_client(client_id);
+  if (!c) return Error{"unknown client"};
+  const std::string key = c->key();
+  Stream* s = find_stream(key);
+  if (!s || !s->ready) return Error{"stream " + key + " is not published", 404};
+  const std::string kind = output_kind_for_format(format);
+  const config::PipelineSpec* spec = kind.empty() ? nullptr : spec_for(kind, key);
+  if (!spec) return Error{"no output serves format " + format, 404};
+  OutputSlot& slot = slot_for(*s, *spec);
+  slot.viewers.insert(client_id);
+  slot.linger_timer.reset();
+  log_info(key, client_id, "play", "format=" + format + " output=" + spec->name);
+  if (slot.state == SlotState::running && slot.output && slot.output->ready()) {
+    attach(slot.output->channel(format));
+    return ok_status();
+  }
+  slot.waiting.emplace_back(client_id, std::move(attach));
+  if (slot.state == SlotState::stopped) start_slot(*s, slot);
+  return ok_status();
+}
+
+void Supervisor::viewer_left(const std::string& client_id, const std::string& key) {
+  Stream* s = find_stream(key);
+  if (!s) return;
+  for (auto& [name, slot_ptr] : s->outputs) {
+    OutputSlot& slot = *slot_ptr;
+    if (!slot.viewers.erase(client_id)) continue;
+    slot.waiting.erase(
+        std::remove_if(slot.waiting.begin(), slot.waiting.end(), [&](const auto& w) { return w.first == client_id; }),
+        slot.waiting.end());
+    if (!slot.viewers.empty() || slot.spec.trigger != config::Trigger::on_demand || !slot.output) continue;
+    // Last viewer gone: keep the output a little while for the next one, then stop it.
+    GSource* t = g_timeout_source_new(guint(std::max(0, config_.outputs.linger_ms)));
+    auto* data = new std::pair<Supervisor*, std::pair<std::string, std::string>>(this, {key, name});
+    g_source_set_callback(
+        t,
+        [](gpointer p) -> gboolean {
+          auto* d = static_cast<std::pair<Supervisor*, std::pair<std::string, std::string>>*>(p);
+          Supervisor* self = d->first;
+          if (Stream* st = self->find_stream(d->second.first)) {
+            auto it = st->outputs.find(d->second.second);
+            if (it != st->outputs.end() && it->second->viewers.empty()) {
+              it->second->linger_timer = SourceGuard();
+              self->stop_slot(*st, *it->second, "no viewers");
+            }
+          }
+          return G_SOURCE_REMOVE;
+        },
+        data, [](gpointer p) { delete static_cast<std::pair<Supervisor*, std::pair<std::string, std::string>>*>(p); });
+    g_source_attach(t, g_main_context_get_thread_default());
+    slot.linger_timer = SourceGuard(t);
+  }
+}
+
+// ---- API read model ----
+
+gboolean Supervisor::on_sample_tick(gpointer self) {
+  static_cast<Supervisor*>(self)->sample_rates();
+  return G_SOURCE_CONTINUE;
+}
+
+void Supervisor::sample_rates() {
+  const int64_t now = g_get_monotonic_time();
+  std::map<std::string, std::pair<uint64_t, uint64_t>> per_stream;  // key -> recv, send
+  for (auto& [id, e] : clients_) {
+    uint64_t sent = e.client.bytes_sent ? e.client.bytes_sent() : 0;
+    uint64_t recv = e.client.bytes_received ? e.client.bytes_received() : 0;
+    e.send_rate.sample(sent, now);
+    e.recv_rate.sample(recv, now);
+    auto& acc = per_stream[e.client.key()];
+    acc.first += recv;
+    acc.second += sent;
+  }
+  for (auto& [key, s] : streams_) {
+    s->recv_rate.sample(per_stream[key].first, now);
+    s->send_rate.sample(per_stream[key].second, now);
+  }
+}
+
+std::vector<api::StreamView> Supervisor::streams() const {
+  std::vector<api::StreamView> out;
+  for (const auto& [key, s] : streams_) {
+    api::StreamView v;
+    v.id = s->id;
+    v.name = s->name;
+    v.vhost = vhost_id_;
+    v.app = s->app;
+    v.url = "/" + key;
+    v.live_ms = s->publish_wall_ms;
+    v.publish_active = s->ready;
+    v.publish_cid = s->publisher_id;
+    v.video = s->video;
+    v.audio = s->audio;
+    for (const auto& [id, e] : clients_) {
+      if (e.client.key() != key) continue;
+      if (!e.client.publish) ++v.clients;
+      if (e.client.bytes_received) v.recv_bytes += e.client.bytes_received();
+      if (e.client.bytes_sent) v.send_bytes += e.client.bytes_sent();
+      if (e.client.publish) v.tc_url = e.client.tc_url;
+    }
+    EstuaryBusStats stats{};
+    if (estuary_bus_get_stats(key.c_str(), &stats)) v.frames = stats.video_buffers + stats.audio_buffers;
+    v.kbps_recv_30s = s->recv_rate.kbps();
+    v.kbps_send_30s = s->send_rate.kbps();
+    for (const auto& [name, slot] : s->outputs)
+      if (slot->output) v.outputs.push_back(name);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::vector<api::ClientView> Supervisor::clients() const {
+  std::vector<api::ClientView> out;
+  const int64_t now = g_get_monotonic_time();
+  for (const auto& [id, e] : clients_) {
+    const Client& c = e.client;
+    api::ClientView v;
+    v.id = c.id;
+    v.vhost = vhost_id_;
+    auto it = streams_.find(c.key());
+    v.stream = it != streams_.end() ? it->second->id : "";
+    v.ip = c.ip;
+    v.page_url = c.page_url;
+    v.swf_url = c.swf_url;
+    v.tc_url = c.tc_url;
+    v.url = "/" + c.key();
+    v.name = c.stream;
+    v.type = c.type;
+    v.publish = c.publish;
+    v.alive_s = double(now - c.start_us) / 1e6;
+    v.send_bytes = c.bytes_sent ? c.bytes_sent() : 0;
+    v.recv_bytes = c.bytes_received ? c.bytes_received() : 0;
+    v.kbps_recv_30s = e.recv_rate.kbps();
+    v.kbps_send_30s = e.send_rate.kbps();
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+api::SummaryView Supervisor::summary() const {
+  api::SummaryView v;
+  v.now_ms = wall_ms();
+  v.pid = int(getpid());
+  v.uptime_s = double(g_get_monotonic_time() - start_us_) / 1e6;
+  v.mem_kbyte = process_rss_kb();
+  v.cpu_percent = v.uptime_s > 0 ? 100.0 * process_cpu_seconds() / v.uptime_s : 0;
+  v.cpus = int(std::thread::hardware_concurrency());
+  v.streams = int(streams_.size());
+  v.clients = int(clients_.size());
+  for (const auto& [id, e] : clients_) {
+    if (e.client.bytes_sent) v.send_bytes += e.client.bytes_sent();
+    if (e.client.bytes_received) v.recv_bytes += e.client.bytes_received();
+  }
+  return v;
+}
+
+}  // namespace estuary::server

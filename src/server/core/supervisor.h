@@ -1,0 +1,119 @@
+// Owns: the stream registry and client registry, the publish/play lifecycle, every output's state
+// (start on publish or on first viewer, linger after the last viewer, restart with backoff), and
+// the read model of the HTTP API. Runs on the control thread only; other threads post to it.
+#pragma once
+
+#include <gst/gst.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/gobject_ptr.h"
+#include "common/result.h"
+#include "server/api/api_model.h"
+#include "server/config/config.h"
+#include "server/core/client.h"
+#include "server/core/output.h"
+#include "server/core/rate_meter.h"
+#include "server/fanout/fanout.h"
+
+namespace estuary::server {
+
+// Called with the channel once the output has its headers, or with nullptr if it cannot serve.
+using AttachFn = std::function<void(fanout::ChannelPtr channel)>;
+
+class Supervisor final : public api::Backend {
+ public:
+  Supervisor(config::Config config, fanout::Engine& engine);
+  ~Supervisor() override;
+
+  const config::Config& config() const { return config_; }
+  void set_vhost_id(std::string id) { vhost_id_ = std::move(id); }
+  // Applies a newly loaded config to new streams and outputs; running ones keep going.
+  void apply_config(config::Config config);
+
+  // Clients of every protocol.
+  void add_client(Client client);
+  void remove_client(const std::string& id, const std::string& reason);
+  Client* find_client(const std::string& id);
+
+  // Publishing. begin_publish refuses a live stream unless its publisher has been silent for
+  // rtmp.takeover_idle_ms (then the old one is kicked). idle_ms reports a publisher's silence.
+  Status begin_publish(const std::string& client_id, std::function<int64_t()> idle_ms);
+  // The ingest's bus sink announced the stream with its tracks.
+  void publish_ready(const std::string& client_id, GstCaps* video_caps, GstCaps* audio_caps);
+  void end_publish(const std::string& client_id);
+
+  // Playing a byte-stream format ("flv", "rtmp") of a live stream.
+  Status begin_play(const std::string& client_id, const std::string& format, AttachFn attach);
+
+  bool stream_is_live(const std::string& key) const;
+
+  // api::Backend
+  std::vector<api::StreamView> streams() const override;
+  std::vector<api::ClientView> clients() const override;
+  api::SummaryView summary() const override;
+  bool kick_client(const std::string& id) override;
+
+ private:
+  enum class SlotState { stopped, starting, running, backoff };
+  struct OutputSlot {
+    config::PipelineSpec spec;
+    std::string kind;
+    std::unique_ptr<Output> output;
+    SlotState state = SlotState::stopped;
+    std::set<std::string> viewers;  // attached or waiting
+    std::vector<std::pair<std::string, AttachFn>> waiting;
+    SourceGuard linger_timer;
+    SourceGuard restart_timer;
+    int backoff_ms = 0;
+    int restarts = 0;
+    int64_t started_us = 0;
+  };
+  struct Stream {
+    std::string key, app, name, id;
+    std::string publisher_id;
+    std::function<int64_t()> publisher_idle_ms;
+    bool ready = false;
+    int64_t publish_wall_ms = 0;
+    std::optional<api::VideoView> video;
+    std::optional<api::AudioView> audio;
+    std::map<std::string, std::unique_ptr<OutputSlot>> outputs;  // by pipeline spec name
+    RateMeter recv_rate, send_rate;
+  };
+  struct ClientEntry {
+    Client client;
+    RateMeter recv_rate, send_rate;
+  };
+
+  Stream* find_stream(const std::string& key);
+  const config::PipelineSpec* spec_for(const std::string& kind, const std::string& key) const;
+  OutputSlot& slot_for(Stream& stream, const config::PipelineSpec& spec);
+  void start_slot(Stream& stream, OutputSlot& slot);
+  void stop_slot(Stream& stream, OutputSlot& slot, const std::string& why);
+  void on_slot_ready(const std::string& key, const std::string& spec_name);
+  void on_slot_failed(const std::string& key, const std::string& spec_name, const std::string& reason);
+  void on_restart_due(const std::string& key, const std::string& spec_name);
+  void post_to_control_later(const std::string& key, const std::string& name, const std::string& reason);
+  void viewer_left(const std::string& client_id, const std::string& key);
+  void start_publish_triggered(Stream& stream);
+  void teardown_stream(Stream& stream, const std::string& why);
+  static gboolean on_sample_tick(gpointer self);
+  void sample_rates();
+
+  config::Config config_;
+  fanout::Engine& engine_;
+  std::map<std::string, std::unique_ptr<Stream>> streams_;  // by "app/stream"
+  std::map<std::string, ClientEntry> clients_;              // by client id
+  SourceGuard sample_timer_;
+  int64_t start_us_ = 0;
+  int64_t start_wall_ms_ = 0;
+  std::string vhost_id_ = "vid-default";
+};
+
+}  // namespace estuary::server

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Prints the closing line "N passed, N failed" for the test cases of the last `meson test` run.
+
+Counts GoogleTest cases from the JUnit XML files meson has GoogleTest write (protocol 'gtest');
+a test executable that crashed or timed out before writing its XML counts as one failure. Skipped
+cases are reported separately and never counted as passed. A formatting failure counts as one failed
+check. Exit status 1 when anything failed or nothing ran.
+"""
+import glob
+import json
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+
+def main() -> int:
+    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+    format_ok = (sys.argv[2] if len(sys.argv) > 2 else "1") == "1"
+    log = os.path.join(build, "meson-logs", "testlog.json")
+    passed = failed = skipped = 0
+    runs = []
+    if os.path.exists(log):
+        with open(log) as f:
+            runs = [json.loads(line) for line in f if line.strip()]
+    xml_by_name = {}
+    for path in glob.glob(os.path.join(build, "**", "*.xml"), recursive=True):
+        xml_by_name.setdefault(os.path.basename(path)[:-4], []).append(path)
+    for run in runs:
+        name = run.get("name", "")
+        result = run.get("result", "")
+        counted = False
+        case_failures = 0
+        for path in xml_by_name.get(name, []):
+            try:
+                root = ET.parse(path).getroot()
+            except ET.ParseError:
+                continue
+            if root.tag != "testsuites" or os.path.getmtime(path) + 5 < os.path.getmtime(log):
+                continue
+            for case in root.iter("testcase"):
+                if case.find("failure") is not None or case.find("error") is not None:
+                    case_failures += 1
+                elif case.get("result") == "skipped" or case.find("skipped") is not None or case.get("status") == "notrun":
+                    skipped += 1
+                else:
+                    passed += 1
+            counted = True
+            break
+        if counted:
+            failed += case_failures
+            if case_failures == 0 and result not in ("OK", "EXPECTEDFAIL", "SKIP"):
+                failed += 1  # the executable failed although no case did (crash at exit, timeout)
+            continue
+        if result in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif result == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+    if not format_ok:
+        failed += 1
+    line = f"{passed} passed, {failed} failed"
+    if skipped:
+        line += f", {skipped} skipped"
+    print(line)
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
