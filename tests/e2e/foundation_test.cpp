@@ -256,6 +256,34 @@ TEST(FoundationConfig, SighupRejectsBadConfigAndKeepsStreams) {
   expect_h264_aac(probe_streams(server.flv_url("live/hup")), 320, 240, "after good reload");
 }
 
+TEST(FoundationOutputs, FailedOutputRestartsWithBackoffWithoutTouchingIngest) {
+  std::string dir = make_temp_dir();
+  g_mkdir_with_parents((dir + "/pipelines.d").c_str(), 0755);
+  std::ofstream(dir + "/estuary.conf") << "[outputs]\nrestart_backoff_ms=200\nrestart_backoff_max_ms=400\n";
+  // A custom pipeline that fails after 10 video buffers, every time it runs.
+  std::ofstream(dir + "/pipelines.d/failing.conf")
+      << "[pipeline failing]\nmatch=live/*\ntrigger=publish\n"
+         "launch=estuarysrc name=src stream={name} src.video ! queue ! identity error-after=10 ! fakesink\n";
+  Server server({}, {"--config", dir + "/estuary.conf"});
+  ASSERT_TRUE(server.start()) << server.log();
+  Process pub = start_publisher(server.rtmp_url("live/restart"), 320, 240, server.dir() + "/pub.log");
+  ASSERT_TRUE(wait_for_stream(server, "live/restart", 10000));
+  std::this_thread::sleep_for(4s);
+  const std::string log = server.log();
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t pos = log.find(needle); pos != std::string::npos; pos = log.find(needle, pos + 1)) ++n;
+    return n;
+  };
+  EXPECT_GE(count("event=output-failed pipeline failing"), 2u) << log;
+  EXPECT_GE(count("event=output-start pipeline failing"), 3u) << log;
+  EXPECT_NE(log.find("restarts in 400 ms"), std::string::npos) << "backoff should double up to its maximum";
+  // The ingest and the other outputs are untouched.
+  EXPECT_TRUE(pub.running());
+  expect_h264_aac(probe_streams(server.flv_url("live/restart")), 320, 240, "flv while a sibling output fails");
+  EXPECT_EQ(log.find("event=unpublish"), std::string::npos) << "the stream must not end";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
