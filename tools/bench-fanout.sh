@@ -18,7 +18,8 @@
 #   --rt                run server and load tool with SCHED_RR (chrt -r 10): on a machine shared with
 #                       other work this keeps run-queue waits out of the latency figures
 #   --keep              keep the temporary directory (media, logs, raw JSON lines)
-# Environment: BENCH_RTMP_PORT (19350), BENCH_HTTP_PORT (18080), BENCH_API_PORT (19850).
+# Environment: BENCH_RTMP_PORT (19350), BENCH_HTTP_PORT (18080), BENCH_API_PORT (19850),
+# BENCH_RTSP_PORT (18554).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,6 +38,7 @@ keep=0
 rtmp_port="${BENCH_RTMP_PORT:-19350}"
 http_port="${BENCH_HTTP_PORT:-18080}"
 api_port="${BENCH_API_PORT:-19850}"
+rtsp_port="${BENCH_RTSP_PORT:-18554}"
 
 die() { echo "bench-fanout: $*" >&2; exit 1; }
 
@@ -99,7 +101,8 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 start_server() {
   local log="$1"
   local env=(ESTUARY_RTMP_PORT="$rtmp_port" ESTUARY_HTTP_PORT="$http_port" ESTUARY_API_PORT="$api_port"
-             ESTUARY_RTMP_ADDRESS=127.0.0.1 ESTUARY_HTTP_ADDRESS=127.0.0.1 ESTUARY_API_ADDRESS=127.0.0.1)
+             ESTUARY_RTMP_ADDRESS=127.0.0.1 ESTUARY_HTTP_ADDRESS=127.0.0.1 ESTUARY_API_ADDRESS=127.0.0.1
+             ESTUARY_RTSP_PORT="$rtsp_port" ESTUARY_RTSP_ADDRESS=127.0.0.1)
   [ -n "$batch_ms" ] && env+=(ESTUARY_FANOUT_WRITE_BATCH_MS="$batch_ms")
   local args=()
   if [ "$standin" = 1 ]; then

@@ -8,7 +8,8 @@ cd "$root"
 "$root/tools/build.sh" || exit 1
 format_ok=1
 "$root/tools/check-format.sh" || format_ok=0
-rm -f build/meson-logs/testlog.json
+# Results of earlier runs must not be counted: meson rewrites the log, GoogleTest its XML files.
+rm -f build/meson-logs/testlog.json build/*.xml
 meson test -C build --print-errorlogs --num-processes 2 "$@"
 rc=$?
 python3 "$root/tools/test_summary.py" build "$format_ok"

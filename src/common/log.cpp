@@ -11,7 +11,56 @@
 namespace estuary {
 namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
+std::atomic<int> g_format{static_cast<int>(LogFormat::text)};
 std::mutex g_write_mutex;
+std::FILE* g_file = nullptr;  // nullptr = stderr; guarded by g_write_mutex
+std::string g_file_path;
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+const char* json_level_name(LogLevel l) {
+  switch (l) {
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warn:
+      return "warn";
+    case LogLevel::error:
+      return "error";
+  }
+  return "info";
+}
 
 const char* level_name(LogLevel l) {
   switch (l) {
@@ -29,6 +78,44 @@ const char* level_name(LogLevel l) {
 }  // namespace
 
 void log_set_level(LogLevel level) { g_level.store(static_cast<int>(level)); }
+
+void log_set_format(LogFormat format) { g_format.store(static_cast<int>(format)); }
+
+bool log_parse_format(std::string_view text, LogFormat* out) {
+  if (text == "text")
+    *out = LogFormat::text;
+  else if (text == "json")
+    *out = LogFormat::json;
+  else
+    return false;
+  return true;
+}
+
+bool log_set_file(const std::string& path, std::string* error) {
+  std::FILE* f = nullptr;
+  if (!path.empty()) {
+    f = std::fopen(path.c_str(), "a");
+    if (!f) {
+      if (error) *error = "cannot open log file " + path;
+      return false;
+    }
+  }
+  std::lock_guard<std::mutex> lock(g_write_mutex);
+  if (g_file) std::fclose(g_file);
+  g_file = f;
+  g_file_path = path;
+  return true;
+}
+
+bool log_reopen(std::string* error) {
+  std::string path;
+  {
+    std::lock_guard<std::mutex> lock(g_write_mutex);
+    path = g_file_path;
+  }
+  if (path.empty()) return true;
+  return log_set_file(path, error);
+}
 
 bool log_parse_level(std::string_view text, LogLevel* out) {
   if (text == "debug")
@@ -56,25 +143,42 @@ void log_event(LogLevel level, std::string_view stream, std::string_view client,
   std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
   std::string line;
   line.reserve(128 + message.size());
-  line += ts;
   char frac[8];
   std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms % 1000));
-  line += frac;
-  line += ' ';
-  line += level_name(level);
-  line += " stream=";
-  line += stream.empty() ? std::string_view("-") : stream;
-  line += " client=";
-  line += client.empty() ? std::string_view("-") : client;
-  line += " event=";
-  line += event;
-  line += ' ';
-  // Keep one event on one line even if a peer sends newlines.
-  for (char c : message) line += (c == '\n' || c == '\r') ? ' ' : c;
-  line += '\n';
+  if (g_format.load(std::memory_order_relaxed) == static_cast<int>(LogFormat::json)) {
+    line += "{\"time\":";
+    append_json_string(line, std::string(ts) + frac);
+    line += ",\"level\":";
+    append_json_string(line, json_level_name(level));
+    line += ",\"stream\":";
+    append_json_string(line, stream);
+    line += ",\"client\":";
+    append_json_string(line, client);
+    line += ",\"event\":";
+    append_json_string(line, event);
+    line += ",\"message\":";
+    append_json_string(line, message);
+    line += "}\n";
+  } else {
+    line += ts;
+    line += frac;
+    line += ' ';
+    line += level_name(level);
+    line += " stream=";
+    line += stream.empty() ? std::string_view("-") : stream;
+    line += " client=";
+    line += client.empty() ? std::string_view("-") : client;
+    line += " event=";
+    line += event;
+    line += ' ';
+    // Keep one event on one line even if a peer sends newlines.
+    for (char c : message) line += (c == '\n' || c == '\r') ? ' ' : c;
+    line += '\n';
+  }
   std::lock_guard<std::mutex> lock(g_write_mutex);
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
+  std::FILE* out = g_file ? g_file : stderr;
+  std::fwrite(line.data(), 1, line.size(), out);
+  std::fflush(out);
 }
 
 }  // namespace estuary

@@ -12,6 +12,17 @@ enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3 };
 void log_set_level(LogLevel level);
 bool log_parse_level(std::string_view text, LogLevel* out);
 
+// text: "TIME LEVEL stream=S client=C event=E message"; json: one object per line with time, level,
+// stream, client, event, message.
+enum class LogFormat { text, json };
+void log_set_format(LogFormat format);
+bool log_parse_format(std::string_view text, LogFormat* out);
+// Appends to path from now on ("" = stderr). False (and *error) if it cannot be opened; the
+// previous destination stays.
+bool log_set_file(const std::string& path, std::string* error = nullptr);
+// Reopens the current file (after logrotate moved it; SIGUSR1). True with no file.
+bool log_reopen(std::string* error = nullptr);
+
 // stream: "app/stream" or "" ; client: client/session id or "" ; event: short token such as
 // "publish", "play", "close"; message: free text.
 void log_event(LogLevel level, std::string_view stream, std::string_view client, std::string_view event,

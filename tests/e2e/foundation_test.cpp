@@ -83,6 +83,30 @@ TEST_F(Foundation, LateJoinerFirstFrameIsKeyframe) {
   EXPECT_EQ(first_video_frame_is_key(server.rtmp_url("live/late")), 1);
 }
 
+TEST_F(Foundation, SingleTrackStreamsPlay) {
+  Process video_only({"ffmpeg",    "-hide_banner", "-loglevel",
+                      "error",     "-re",          "-f",
+                      "lavfi",     "-i",           "testsrc2=size=320x240:rate=25:duration=60",
+                      "-c:v",      "libx264",      "-preset",
+                      "ultrafast", "-g",           "25",
+                      "-pix_fmt",  "yuv420p",      "-an",
+                      "-f",        "flv",          server.rtmp_url("live/vonly")},
+                     pub_log("vonly"));
+  Process audio_only({"ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
+                      "sine=frequency=440:sample_rate=44100:duration=60", "-c:a", "aac", "-vn", "-f", "flv",
+                      server.rtmp_url("live/aonly")},
+                     pub_log("aonly"));
+  ASSERT_TRUE(wait_for_stream(server, "live/vonly", 10000));
+  ASSERT_TRUE(wait_for_stream(server, "live/aonly", 10000));
+  auto v = probe_streams(server.flv_url("live/vonly"));
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].codec_name, "h264");
+  EXPECT_EQ(v[0].width, 320);
+  auto a = probe_streams(server.rtmp_url("live/aonly"));
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].codec_name, "aac");
+}
+
 TEST_F(Foundation, TwoStreamsStaySeparate) {
   Process a = start_publisher(server.rtmp_url("live/a"), 640, 360, pub_log("a"));
   Process b = start_publisher(server.rtmp_url("live/b"), 320, 240, pub_log("b"));

@@ -147,6 +147,7 @@ Server::Server(std::map<std::string, std::string> extra_env, std::vector<std::st
   rtmp_port_ = free_tcp_port();
   http_port_ = free_tcp_port();
   api_port_ = free_tcp_port();
+  rtsp_port_ = free_tcp_port();
 }
 
 Server::~Server() { stop(); }
@@ -158,7 +159,9 @@ bool Server::start(int timeout_ms) {
                                    "ESTUARY_API_PORT=" + std::to_string(api_port_),
                                    "ESTUARY_RTMP_ADDRESS=127.0.0.1",
                                    "ESTUARY_HTTP_ADDRESS=127.0.0.1",
-                                   "ESTUARY_API_ADDRESS=127.0.0.1"};
+                                   "ESTUARY_API_ADDRESS=127.0.0.1",
+                                   "ESTUARY_RTSP_PORT=" + std::to_string(rtsp_port_),
+                                   "ESTUARY_RTSP_ADDRESS=127.0.0.1"};
   for (auto& [k, v] : env_) argv.push_back(k + "=" + v);
   argv.push_back(build_root() + "/src/server/core/estuary");
   argv.insert(argv.end(), args_.begin(), args_.end());

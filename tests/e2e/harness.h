@@ -55,6 +55,7 @@ class Server {
   int rtmp_port() const { return rtmp_port_; }
   int http_port() const { return http_port_; }
   int api_port() const { return api_port_; }
+  int rtsp_port() const { return rtsp_port_; }
   const std::string& dir() const { return dir_; }
   std::string log() const;
   std::string rtmp_url(const std::string& path) const;
@@ -65,7 +66,7 @@ class Server {
   std::map<std::string, std::string> env_;
   std::vector<std::string> args_;
   std::string dir_;
-  int rtmp_port_, http_port_, api_port_;
+  int rtmp_port_, http_port_, api_port_, rtsp_port_;
   Process process_;
 };
 

@@ -114,6 +114,27 @@ void add_stream_members(JsonBuilder* b, const StreamView& s, const std::string& 
     json_builder_add_string_value(b, v.c_str());
   }
   json_builder_end_array(b);
+  if (s.dvr) {
+    json_builder_set_member_name(b, "dvr");
+    json_builder_begin_object(b);
+    add_bool(b, "recording", s.dvr->recording);
+    add_string(b, "format", s.dvr->format);
+    add_string(b, "plan", s.dvr->plan);
+    add_string(b, "file", valid_utf8(s.dvr->current_file));
+    add_string(b, "error", valid_utf8(s.dvr->error));
+    json_builder_set_member_name(b, "files");
+    json_builder_begin_array(b);
+    for (const auto& f : s.dvr->files) {
+      json_builder_begin_object(b);
+      add_string(b, "path", valid_utf8(f.path));
+      add_int(b, "size", int64_t(f.size));
+      add_double(b, "duration", f.duration_s);
+      add_bool(b, "open", f.open);
+      json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+  }
 }
 
 void add_client_members(JsonBuilder* b, const ClientView& c, const std::string& default_vhost) {

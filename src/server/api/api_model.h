@@ -24,6 +24,21 @@ struct AudioView {
   std::string profile;  // "LC"
 };
 
+// Estuary extension: a recorded (or open) DVR file.
+struct DvrFileView {
+  std::string path;
+  uint64_t size = 0;
+  double duration_s = 0;
+  bool open = false;  // being written
+};
+struct DvrView {
+  bool recording = false;
+  std::string format, plan;
+  std::string current_file;
+  std::string error;  // last recorder error ("" = none)
+  std::vector<DvrFileView> files;
+};
+
 struct StreamView {
   std::string id;     // stable for the stream's life, e.g. "vid-1a2b3c4d"
   std::string name;   // stream name ("test")
@@ -43,6 +58,7 @@ struct StreamView {
   std::optional<VideoView> video;
   std::optional<AudioView> audio;
   std::vector<std::string> outputs;  // Estuary extension: active outputs ("flv", ...)
+  std::optional<DvrView> dvr;        // Estuary extension: present while a recorder is attached
 };
 
 struct ClientView {

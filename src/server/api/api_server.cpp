@@ -90,8 +90,60 @@ void on_api_request(SoupServer*, SoupServerMessage* msg, const char* path, GHash
   }
 }
 
+// Compares without stopping at the first difference, so timing does not reveal the secret.
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.empty() ? 1 : b.size())]);
+  return diff == 0 && !b.empty();
+}
+
+bool authorized(const ApiOptions& opt, const char* header) {
+  std::string_view h = header ? header : "";
+  if (opt.auth == "bearer") {
+    if (h.size() < 7 || g_ascii_strncasecmp(h.data(), "Bearer ", 7) != 0) return false;
+    return same_secret(h.substr(7), opt.token);
+  }
+  if (opt.auth == "basic") {
+    if (h.size() < 6 || g_ascii_strncasecmp(h.data(), "Basic ", 6) != 0) return false;
+    std::string expected = opt.username + ":" + opt.password;
+    gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(expected.data()), expected.size());
+    bool ok = same_secret(h.substr(6), encoded);
+    g_free(encoded);
+    return ok;
+  }
+  return true;
+}
+
+// Answers 401 before any handler runs when auth is on and the request does not carry it.
+bool reject_unauthorized(const ApiServer::Core& core, SoupServerMessage* msg) {
+  const ApiOptions& opt = core.router.options();
+  if (opt.auth.empty() || opt.auth == "none") return false;
+  const char* method = soup_server_message_get_method(msg);
+  GUri* uri = soup_server_message_get_uri(msg);
+  const char* path = uri ? g_uri_get_path(uri) : "";
+  if (g_strcmp0(method, "OPTIONS") == 0 || g_str_has_prefix(path ? path : "", "/rtc/")) return false;
+  SoupMessageHeaders* h = soup_server_message_get_request_headers(msg);
+  if (authorized(opt, soup_message_headers_get_one(h, "Authorization"))) return false;
+  static const char body[] = "{\"code\":401,\"msg\":\"authentication required\"}";
+  soup_server_message_set_status(msg, 401, nullptr);
+  soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_STATIC, body, sizeof body - 1);
+  SoupMessageHeaders* rh = soup_server_message_get_response_headers(msg);
+  soup_message_headers_replace(rh, "WWW-Authenticate",
+                               opt.auth == "bearer" ? "Bearer realm=\"estuary\"" : "Basic realm=\"estuary\"");
+  set_cors_headers(msg, false, "GET, HEAD, DELETE, OPTIONS");
+  log_warn("", "", "api-unauthorized",
+           std::string(method ? method : "?") + " " + (path ? path : "") + " from " +
+               (soup_server_message_get_remote_host(msg) ? soup_server_message_get_remote_host(msg) : "?"));
+  return true;
+}
+
 void on_got_headers(SoupServerMessage* msg, gpointer data) {
   const CoreBox& core = *static_cast<CoreBox*>(data);
+  if (reject_unauthorized(*core, msg)) {
+    SoupMessageBody* body = soup_server_message_get_request_body(msg);
+    soup_message_body_set_accumulate(body, FALSE);
+    return;
+  }
   SoupMessageHeaders* h = soup_server_message_get_request_headers(msg);
   if (soup_message_headers_get_encoding(h) == SOUP_ENCODING_CONTENT_LENGTH &&
       soup_message_headers_get_content_length(h) > static_cast<goffset>(core->router.options().max_request_body))

@@ -28,10 +28,27 @@ std::string upper(std::string_view s) {
   return out;
 }
 
-Status apply_file(const std::string& path, Config& config, Origins& origins) {
+// A group named [SECTION:APP]: SECTION a per-app section and APP a valid app name.
+bool split_app_group(const std::string& name, std::string* section, std::string* app) {
+  size_t colon = name.find(':');
+  if (colon == std::string::npos) return false;
+  *section = name.substr(0, colon);
+  *app = name.substr(colon + 1);
+  return true;
+}
+
+Status apply_file(const std::string& path, Config& config, Origins& origins, std::vector<ScannedGroup>* app_groups) {
   Result<ScannedFile> scanned = scan_key_file_path(path);
   if (!scanned) return scanned.error();
   for (const ScannedGroup& group : scanned->groups) {
+    std::string base, app;
+    if (split_app_group(group.name, &base, &app)) {
+      if (!is_per_app_section(base) || !is_valid_name_component(app))
+        return Error{location(path, group.line) + "unknown group [" + group.name +
+                     "] (per-app groups are [hooks:APP] and [security:APP] with a valid app name)"};
+      app_groups->push_back(group);  // applied over the final defaults, after the environment
+      continue;
+    }
     if (!is_schema_section(group.name)) {
       std::string known;
       for (const char* s : schema_sections()) known += std::string(known.empty() ? "" : " ") + "[" + s + "]";
@@ -81,7 +98,40 @@ Status apply_environment(const Environment& env, Config& config, Origins& origin
   return ok_status();
 }
 
+// [hooks:APP] / [security:APP]: each app gets the defaults with its group's keys applied.
+Status apply_app_groups(const std::string& path, const std::vector<ScannedGroup>& groups, Config& config) {
+  for (const ScannedGroup& group : groups) {
+    std::string base, app;
+    split_app_group(group.name, &base, &app);
+    Config scratch;
+    scratch.hooks = config.hooks;
+    scratch.security = config.security;
+    for (const ScannedEntry& entry : group.entries) {
+      std::string where = location(path, entry.line);
+      const KeySpec* spec = find_key(base, entry.key);
+      if (!spec) return Error{where + "[" + group.name + "] unknown key \"" + entry.key + "\""};
+      std::string prefix = where + "[" + group.name + "] " + entry.key + ": ";
+      Result<std::string> value = unescape_value(entry.raw_value);
+      if (!value) return Error{prefix + value.error().message};
+      Status st = apply_value(*spec, *value, scratch);
+      if (!st) return Error{prefix + st.error().message};
+    }
+    if (base == "hooks")
+      config.app_hooks[app] = scratch.hooks;
+    else
+      config.app_security[app] = scratch.security;
+  }
+  return ok_status();
+}
+
 Status check_cross_keys(const Config& config, const Origins& origins) {
+  if ((config.api.auth == "basic" && (config.api.username.empty() || config.api.password.empty())) ||
+      (config.api.auth == "bearer" && config.api.token.empty())) {
+    auto it = origins.find(find_key("api", "auth"));
+    std::string where = it != origins.end() ? it->second : "";
+    return Error{where + "[api] auth = " + config.api.auth +
+                 (config.api.auth == "basic" ? " needs username and password" : " needs token")};
+  }
   if (config.outputs.restart_backoff_max_ms < config.outputs.restart_backoff_ms) {
     const KeySpec* max_key = find_key("outputs", "restart_backoff_max_ms");
     const KeySpec* min_key = find_key("outputs", "restart_backoff_ms");
@@ -95,6 +145,16 @@ Status check_cross_keys(const Config& config, const Origins& origins) {
 }
 
 }  // namespace
+
+const HooksSection& Config::hooks_for(const std::string& app) const {
+  auto it = app_hooks.find(app);
+  return it == app_hooks.end() ? hooks : it->second;
+}
+
+const SecuritySection& Config::security_for(const std::string& app) const {
+  auto it = app_security.find(app);
+  return it == app_security.end() ? security : it->second;
+}
 
 const PipelineSpec* Config::find_output(const std::string& output, const std::string& app_stream) const {
   for (const PipelineSpec& spec : pipelines) {
@@ -119,12 +179,15 @@ Environment current_environment() {
 Result<Config> load(const std::string& config_path, const std::string& pipelines_dir, const Environment& env) {
   Config config;
   Origins origins;
+  std::vector<ScannedGroup> app_groups;
   if (!config_path.empty()) {
-    Status st = apply_file(config_path, config, origins);
+    Status st = apply_file(config_path, config, origins, &app_groups);
     if (!st) return st.error();
     config.source_file = config_path;
   }
   Status st = apply_environment(env, config, origins);
+  if (!st) return st.error();
+  st = apply_app_groups(config_path, app_groups, config);
   if (!st) return st.error();
   st = check_cross_keys(config, origins);
   if (!st) return st.error();

@@ -12,7 +12,10 @@
 namespace estuary::config {
 
 struct ServerSection {
-  std::string log_level = "info";  // debug | info | warn | error
+  std::string log_level = "info";   // debug | info | warn | error
+  std::string log_format = "text";  // text | json (one object per line)
+  std::string log_file;             // "" = stderr; reopened on SIGUSR1
+  int max_connections = 0;          // all protocols together; 0 = unlimited
   bool operator==(const ServerSection&) const = default;
 };
 
@@ -40,12 +43,23 @@ struct ApiSection {
   bool enabled = true;
   std::string address = "0.0.0.0";
   int port = 1985;
+  std::string auth = "none";  // none | basic | bearer
+  std::string username;       // basic
+  std::string password;       // basic
+  std::string token;          // bearer
   bool operator==(const ApiSection&) const = default;
+};
+
+struct RtspSection {
+  bool enabled = true;
+  std::string address = "0.0.0.0";
+  int port = 8554;
+  bool operator==(const RtspSection&) const = default;
 };
 
 struct FanoutSection {
   int threads = 0;            // 0 = one per core
-  int write_batch_ms = 0;     // 0 = lowest latency; >0 coalesces writes (throughput)
+  int write_batch_ms = 40;    // coalesce writes up to this long (video frames go at once); 0 = write every packet
   int max_backlog_kb = 4096;  // slow viewer skips to next keyframe above this
   int max_behind_ms = 5000;   // slow viewer is dropped after this long behind
   bool operator==(const FanoutSection&) const = default;
@@ -64,6 +78,45 @@ struct OutputsSection {
   bool operator==(const OutputsSection&) const = default;
 };
 
+// [hooks] (defaults) and [hooks:APP] (per app, over the defaults): SRS HTTP callbacks. URL lists
+// are space-separated; every URL of an event must accept.
+struct HooksSection {
+  std::string on_publish, on_unpublish, on_play, on_stop, on_dvr, on_hls;
+  int timeout_ms = 5000;
+  int max_in_flight = 256;  // requests beyond this are refused at once (publish/play) or dropped
+  bool operator==(const HooksSection&) const = default;
+};
+
+// [security] (defaults) and [security:APP]: IP rules ("all", IPs, CIDRs; space-separated). Deny
+// wins; a non-empty allow list admits only the addresses it names.
+struct SecuritySection {
+  std::string allow_publish, deny_publish, allow_play, deny_play;
+  int max_viewers_per_stream = 0;  // 0 = unlimited
+  bool operator==(const SecuritySection&) const = default;
+};
+
+// [hls]: HLS for every live stream (MPEG-TS segments cut at keyframes).
+struct HlsSection {
+  bool enabled = true;
+  int target_duration_s = 2;  // segments end at the first keyframe after this
+  int playlist_length = 5;    // segments in the playlist window
+  int dispose_s = 30;         // playlist and segments kept this long after the publisher leaves
+  std::string directory;      // "" = serve from memory only; else also write <directory>/<app>/
+  std::string disabled_apps;  // space-separated apps without HLS
+  bool operator==(const HlsSection&) const = default;
+};
+
+// [dvr]: recording streams to files.
+struct DvrSection {
+  bool enabled = false;                                   // record matching streams from publish on
+  std::string match = "*";                                // space-separated globs on app/stream
+  std::string format = "flv";                             // flv | ts | mp4
+  std::string plan = "session";                           // session (one file per publish) | segment
+  int segment_s = 30;                                     // plan=segment: new file at the first keyframe after this
+  std::string path = "./dvr/[app]/[stream].[timestamp]";  // template; the format's extension is added
+  bool operator==(const DvrSection&) const = default;
+};
+
 enum class Trigger { on_publish, on_demand, always };
 const char* trigger_name(Trigger t);
 
@@ -76,10 +129,18 @@ struct PipelineSpec {
   Trigger trigger = Trigger::on_publish;
   std::string output;  // "" = custom pipeline; "flv" = built-in FLV fan-out source
   std::string launch;  // GStreamer launch syntax with {app} {stream} {name} variables
+  // Optional per-track branches appended to launch only when the stream has that track (a muxer
+  // waits forever for a branch whose bus pad never appears).
+  std::string video;
+  std::string audio;
   bool matches(const std::string& app_stream) const;
   // Launch line with variables substituted verbatim (no quoting): callers must pass only app and
   // stream names accepted by is_valid_name_component, or a client could inject launch syntax.
+  // Includes both track branches (as validated).
   std::string expand(const std::string& app, const std::string& stream) const;
+  // Launch line for a stream with the given tracks.
+  std::string expand_for_tracks(const std::string& app, const std::string& stream, bool has_video,
+                                bool has_audio) const;
   bool operator==(const PipelineSpec&) const = default;
 };
 
@@ -91,9 +152,19 @@ struct Config {
   RtmpSection rtmp;
   HttpSection http;
   ApiSection api;
+  RtspSection rtsp;
   FanoutSection fanout;
   BusSection bus;
   OutputsSection outputs;
+  HooksSection hooks;
+  SecuritySection security;
+  HlsSection hls;
+  DvrSection dvr;
+  // Per-app groups ([hooks:live], [security:live]): the defaults with the group's keys applied.
+  std::map<std::string, HooksSection> app_hooks;
+  std::map<std::string, SecuritySection> app_security;
+  const HooksSection& hooks_for(const std::string& app) const;
+  const SecuritySection& security_for(const std::string& app) const;
   std::string pipelines_dir;  // directory the pipelines were read from ("" = none)
   std::vector<PipelineSpec> pipelines;
   std::string source_file;  // "" when running on built-in defaults

@@ -6,6 +6,7 @@
 #include <gst/gst.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string_view>
@@ -16,7 +17,14 @@
 namespace estuary::config {
 namespace {
 
-const char* const kOutputs[] = {"flv"};
+// Installed by the composition root (encoder placeholders); applied after variable substitution.
+LaunchPreprocessor& launch_preprocessor() {
+  static LaunchPreprocessor fn;
+  return fn;
+}
+std::string preprocess(std::string launch) { return launch_preprocessor() ? launch_preprocessor()(launch) : launch; }
+
+const char* const kOutputs[] = {"flv", "ts", "hls", "dvr"};
 constexpr std::string_view kGroupPrefix = "pipeline";
 
 bool is_name_char(char c) { return g_ascii_isalnum(c) || c == '_' || c == '-' || c == '.'; }
@@ -86,6 +94,14 @@ std::string trimmed(std::string_view s) {
   return std::string(s);
 }
 
+// The launch line plus the branches of the tracks present.
+std::string full_launch(const PipelineSpec& spec, bool has_video, bool has_audio) {
+  std::string out = spec.launch;
+  if (has_video && !spec.video.empty()) out += " " + spec.video;
+  if (has_audio && !spec.audio.empty()) out += " " + spec.audio;
+  return out;
+}
+
 // Parses the launch line with GStreamer and throws the result away. FATAL_ERRORS: a half-built
 // pipeline with a "recoverable" error (e.g. a property that does not exist) counts as an error.
 Status check_launch(const PipelineSpec& spec, const std::string& launch) {
@@ -102,8 +118,8 @@ Status check_launch(const PipelineSpec& spec, const std::string& launch) {
     return Error{message};
   }
   if (!element) return Error{"GStreamer could not build the launch line"};
-  if (spec.output == "flv") {
-    // The FLV output reads the muxed stream from the element named "sink".
+  if (spec.output == "flv" || spec.output == "ts") {
+    // The FLV and TS outputs read the muxed stream from the element named "sink".
     // A single-element description comes back as that element, not wrapped in a bin.
     bool found = false;
     if (GST_IS_BIN(element.get())) {
@@ -113,8 +129,8 @@ Status check_launch(const PipelineSpec& spec, const std::string& launch) {
       found = name.get() && std::string_view(name.get()) == "sink";
     }
     if (!found) {
-      return Error{
-          "output \"flv\" needs an element named \"sink\" in the launch line (e.g. \"... ! appsink name=sink\")"};
+      return Error{"output \"" + spec.output +
+                   "\" needs an element named \"sink\" in the launch line (e.g. \"... ! appsink name=sink\")"};
     }
   }
   return ok_status();
@@ -175,9 +191,12 @@ Result<PipelineSpec> parse_group(const std::string& path, const ScannedGroup& gr
     } else if (entry.key == "launch") {
       spec.launch = trimmed(*value);
       launch_line = entry.line;
+    } else if (entry.key == "video" || entry.key == "audio") {
+      (entry.key == "video" ? spec.video : spec.audio) = trimmed(*value);
+      if (launch_line == 0) launch_line = entry.line;
     } else {
       return located(path, entry.line, spec.name,
-                     "unknown key \"" + entry.key + "\" (known: match, trigger, output, launch)");
+                     "unknown key \"" + entry.key + "\" (known: match, trigger, output, launch, video, audio)");
     }
   }
 
@@ -185,12 +204,12 @@ Result<PipelineSpec> parse_group(const std::string& path, const ScannedGroup& gr
     return located(path, launch_line ? launch_line : group.line, spec.name, "missing or empty required key \"launch\"");
   }
   std::string unknown;
-  std::string sample = substitute(spec.launch, kSampleApp, kSampleStream, &unknown);
+  std::string sample = substitute(full_launch(spec, true, true), kSampleApp, kSampleStream, &unknown);
   if (!unknown.empty()) {
     return located(path, launch_line, spec.name,
                    "unknown variable {" + unknown + "} in launch (known: {app}, {stream}, {name})");
   }
-  Status parsed = check_launch(spec, sample);
+  Status parsed = check_launch(spec, preprocess(sample));
   if (!parsed) return located(path, launch_line, spec.name, parsed.error().message);
   return spec;
 }
@@ -228,13 +247,20 @@ bool PipelineSpec::matches(const std::string& app_stream) const {
 }
 
 std::string PipelineSpec::expand(const std::string& app, const std::string& stream) const {
-  return substitute(launch, app, stream, nullptr);
+  return expand_for_tracks(app, stream, true, true);
+}
+
+std::string PipelineSpec::expand_for_tracks(const std::string& app, const std::string& stream, bool has_video,
+                                            bool has_audio) const {
+  return preprocess(substitute(full_launch(*this, has_video, has_audio), app, stream, nullptr));
 }
 
 bool is_valid_name_component(const std::string& s) {
   if (s.empty() || s.size() > 128 || s.front() == '.') return false;
   return std::all_of(s.begin(), s.end(), is_name_char);
 }
+
+void set_launch_preprocessor(LaunchPreprocessor fn) { launch_preprocessor() = std::move(fn); }
 
 std::span<const char* const> known_outputs() { return kOutputs; }
 

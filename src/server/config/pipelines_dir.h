@@ -3,6 +3,7 @@
 // itself, parsed by GStreamer with sample values and thrown away).
 #pragma once
 
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -11,6 +12,13 @@
 #include "server/config/config.h"
 
 namespace estuary::config {
+
+// A rewrite of every launch line after variable substitution, before it is validated (parsed) or
+// handed out by PipelineSpec::expand. The composition root installs the encoder placeholder
+// resolver (@h264enc, @h265enc) here, so this layer knows nothing of pipelines code. Empty: none.
+// Set it before loading the configuration.
+using LaunchPreprocessor = std::function<std::string(const std::string&)>;
+void set_launch_preprocessor(LaunchPreprocessor fn);
 
 // Values of `output` the server knows how to attach. Extend when a new built-in output exists.
 std::span<const char* const> known_outputs();

@@ -8,14 +8,21 @@
 #include <charconv>
 #include <string>
 
+#include "server/config/ip_rules.h"
+
 namespace estuary::config {
 namespace {
 
 constexpr int kHour = 3600 * 1000;  // ms
 constexpr int kGiB = 1024 * 1024;   // in KB
 
-const char* const kSections[] = {"server", "rtmp", "http", "api", "fanout", "bus", "outputs"};
+const char* const kSections[] = {"server", "rtmp",    "http",  "api",      "rtsp", "fanout",
+                                 "bus",    "outputs", "hooks", "security", "hls",  "dvr"};
 const char* const kLogLevels[] = {"debug", "info", "warn", "error"};
+const char* const kLogFormats[] = {"text", "json"};
+const char* const kApiAuth[] = {"none", "basic", "bearer"};
+const char* const kDvrFormats[] = {"flv", "ts", "mp4"};
+const char* const kDvrPlans[] = {"session", "segment"};
 
 KeySpec boolean_key(const char* section, const char* key, bool* (*field)(Config&), const char* help) {
   KeySpec s{section, key, ValueType::boolean, 0, 0, {}, help};
@@ -42,12 +49,28 @@ KeySpec address_key(const char* section, const char* key, std::string* (*field)(
   return s;
 }
 
+KeySpec string_key(const char* section, const char* key, ValueType type, std::string* (*field)(Config&),
+                   const char* help) {
+  KeySpec s{section, key, type, 0, 0, {}, help};
+  s.string_field = field;
+  return s;
+}
+
 // Ranges: ports are real TCP ports; timeouts are positive and at most an hour (so ms arithmetic
 // never overflows an int); sizes are bounded by what the protocol or memory can sensibly hold.
 const KeySpec kKeys[] = {
     choice_key(
         "server", "log_level", kLogLevels, [](Config& c) { return &c.server.log_level; },
         "least severe event written to the log: debug, info, warn or error"),
+    choice_key(
+        "server", "log_format", kLogFormats, [](Config& c) { return &c.server.log_format; },
+        "log line format: text (human) or json (one object per line)"),
+    string_key(
+        "server", "log_file", ValueType::text, [](Config& c) { return &c.server.log_file; },
+        "append the log to this file instead of stderr; reopened on SIGUSR1 (for logrotate)"),
+    int_key(
+        "server", "max_connections", 0, 10000000, [](Config& c) { return &c.server.max_connections; },
+        "most clients of all protocols at once; more are refused (0 = unlimited)"),
 
     boolean_key(
         "rtmp", "enabled", [](Config& c) { return &c.rtmp.enabled; }, "accept RTMP publishers and players"),
@@ -88,13 +111,30 @@ const KeySpec kKeys[] = {
         "api", "address", [](Config& c) { return &c.api.address; }, "IP address to listen on"),
     int_key(
         "api", "port", 1, 65535, [](Config& c) { return &c.api.port; }, "TCP port to listen on"),
+    choice_key(
+        "api", "auth", kApiAuth, [](Config& c) { return &c.api.auth; },
+        "API authentication: none, basic (username/password) or bearer (token)"),
+    string_key(
+        "api", "username", ValueType::text, [](Config& c) { return &c.api.username; }, "user name for auth=basic"),
+    string_key(
+        "api", "password", ValueType::text, [](Config& c) { return &c.api.password; }, "password for auth=basic"),
+    string_key(
+        "api", "token", ValueType::text, [](Config& c) { return &c.api.token; }, "token for auth=bearer"),
+
+    boolean_key(
+        "rtsp", "enabled", [](Config& c) { return &c.rtsp.enabled; },
+        "serve every live stream over RTSP as rtsp://host:port/app/stream (UDP and TCP transports)"),
+    address_key(
+        "rtsp", "address", [](Config& c) { return &c.rtsp.address; }, "IP address to listen on"),
+    int_key(
+        "rtsp", "port", 1, 65535, [](Config& c) { return &c.rtsp.port; }, "TCP port to listen on"),
 
     int_key(
         "fanout", "threads", 0, 1024, [](Config& c) { return &c.fanout.threads; },
         "fan-out writer threads (0 = one per core)"),
     int_key(
         "fanout", "write_batch_ms", 0, 1000, [](Config& c) { return &c.fanout.write_batch_ms; },
-        "0 = write at once (lowest latency); >0 coalesces writes for this long (throughput)"),
+        "coalesce writes up to this long; video frames go at once (0 = write every packet)"),
     int_key(
         "fanout", "max_backlog_kb", 1, kGiB, [](Config& c) { return &c.fanout.max_backlog_kb; },
         "a viewer with more than this many KiB unsent skips to the next keyframe"),
@@ -118,7 +158,101 @@ const KeySpec kKeys[] = {
     int_key(
         "outputs", "restart_backoff_max_ms", 1, kHour, [](Config& c) { return &c.outputs.restart_backoff_max_ms; },
         "restart delay cap (not below restart_backoff_ms)"),
+
+    string_key(
+        "hooks", "on_publish", ValueType::url_list, [](Config& c) { return &c.hooks.on_publish; },
+        "URLs asked before a publish starts; all must answer 200/201 with 0 or {\"code\":0}"),
+    string_key(
+        "hooks", "on_unpublish", ValueType::url_list, [](Config& c) { return &c.hooks.on_unpublish; },
+        "URLs told when a publisher leaves (answer ignored)"),
+    string_key(
+        "hooks", "on_play", ValueType::url_list, [](Config& c) { return &c.hooks.on_play; },
+        "URLs asked before a viewer starts; all must accept"),
+    string_key(
+        "hooks", "on_stop", ValueType::url_list, [](Config& c) { return &c.hooks.on_stop; },
+        "URLs told when a viewer leaves (answer ignored)"),
+    string_key(
+        "hooks", "on_dvr", ValueType::url_list, [](Config& c) { return &c.hooks.on_dvr; },
+        "URLs told when a DVR file is finished (answer ignored)"),
+    string_key(
+        "hooks", "on_hls", ValueType::url_list, [](Config& c) { return &c.hooks.on_hls; },
+        "URLs told of each new HLS segment (answer ignored)"),
+    int_key(
+        "hooks", "timeout_ms", 1, kHour, [](Config& c) { return &c.hooks.timeout_ms; },
+        "a hook that has not answered in this time refuses"),
+    int_key(
+        "hooks", "max_in_flight", 1, 100000, [](Config& c) { return &c.hooks.max_in_flight; },
+        "hook requests at once; beyond it publish/play is refused and notifications are dropped"),
+
+    string_key(
+        "security", "allow_publish", ValueType::ip_rules, [](Config& c) { return &c.security.allow_publish; },
+        "if set, only these IPs/CIDRs (or all) may publish"),
+    string_key(
+        "security", "deny_publish", ValueType::ip_rules, [](Config& c) { return &c.security.deny_publish; },
+        "these IPs/CIDRs (or all) may not publish; deny wins over allow"),
+    string_key(
+        "security", "allow_play", ValueType::ip_rules, [](Config& c) { return &c.security.allow_play; },
+        "if set, only these IPs/CIDRs (or all) may play"),
+    string_key(
+        "security", "deny_play", ValueType::ip_rules, [](Config& c) { return &c.security.deny_play; },
+        "these IPs/CIDRs (or all) may not play; deny wins over allow"),
+    int_key(
+        "security", "max_viewers_per_stream", 0, 10000000, [](Config& c) { return &c.security.max_viewers_per_stream; },
+        "most viewers of one stream (all protocols); more are refused (0 = unlimited)"),
+
+    boolean_key(
+        "hls", "enabled", [](Config& c) { return &c.hls.enabled; }, "serve /app/stream.m3u8 for every live stream"),
+    int_key(
+        "hls", "target_duration_s", 1, 60, [](Config& c) { return &c.hls.target_duration_s; },
+        "segments end at the first keyframe after this many seconds"),
+    int_key(
+        "hls", "playlist_length", 1, 100, [](Config& c) { return &c.hls.playlist_length; },
+        "segments in the playlist window"),
+    int_key(
+        "hls", "dispose_s", 0, 86400, [](Config& c) { return &c.hls.dispose_s; },
+        "playlist and segments are kept this long after the publisher leaves"),
+    string_key(
+        "hls", "directory", ValueType::text, [](Config& c) { return &c.hls.directory; },
+        "also write playlists and segments under this directory (empty = memory only)"),
+    string_key(
+        "hls", "disabled_apps", ValueType::text, [](Config& c) { return &c.hls.disabled_apps; },
+        "space-separated apps that get no HLS"),
+
+    boolean_key(
+        "dvr", "enabled", [](Config& c) { return &c.dvr.enabled; }, "record streams matching match from publish on"),
+    string_key(
+        "dvr", "match", ValueType::text, [](Config& c) { return &c.dvr.match; },
+        "space-separated glob patterns on app/stream"),
+    choice_key(
+        "dvr", "format", kDvrFormats, [](Config& c) { return &c.dvr.format; }, "file format: flv, ts or mp4"),
+    choice_key(
+        "dvr", "plan", kDvrPlans, [](Config& c) { return &c.dvr.plan; },
+        "session (one file per publish) or segment (a new file every segment_s)"),
+    int_key(
+        "dvr", "segment_s", 1, 86400, [](Config& c) { return &c.dvr.segment_s; },
+        "plan=segment: a new file starts at the first keyframe after this many seconds"),
+    string_key(
+        "dvr", "path", ValueType::text, [](Config& c) { return &c.dvr.path; },
+        "file path template: [app] [stream] [timestamp] [2006] [01] [02] [15] [04] [05]"),
 };
+
+Status check_url_list(std::string_view text) {
+  std::string all(text);
+  gchar** parts = g_strsplit_set(all.c_str(), " \t", -1);
+  Status st = ok_status();
+  for (gchar** p = parts; *p && st; ++p) {
+    if (!**p) continue;
+    GUri* uri = g_uri_parse(*p, G_URI_FLAGS_NONE, nullptr);
+    const char* scheme = uri ? g_uri_get_scheme(uri) : nullptr;
+    const char* host = uri ? g_uri_get_host(uri) : nullptr;
+    if (!uri || !scheme || (g_ascii_strcasecmp(scheme, "http") != 0 && g_ascii_strcasecmp(scheme, "https") != 0) ||
+        !host || !*host)
+      st = Error{"\"" + std::string(*p) + "\" is not an http:// or https:// URL"};
+    if (uri) g_uri_unref(uri);
+  }
+  g_strfreev(parts);
+  return st;
+}
 
 std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
@@ -144,6 +278,8 @@ Status parse_integer(const KeySpec& spec, std::string_view text, int* out) {
 std::span<const char* const> schema_sections() { return kSections; }
 
 std::span<const KeySpec> schema_keys() { return kKeys; }
+
+bool is_per_app_section(std::string_view section) { return section == "hooks" || section == "security"; }
 
 bool is_schema_section(std::string_view section) {
   for (const char* s : kSections) {
@@ -202,6 +338,21 @@ Status apply_value(const KeySpec& spec, std::string_view raw, Config& config) {
       *spec.string_field(config) = value;
       return ok_status();
     }
+    case ValueType::text:
+      *spec.string_field(config) = std::string(text);
+      return ok_status();
+    case ValueType::url_list: {
+      Status st = check_url_list(text);
+      if (!st) return st;
+      *spec.string_field(config) = std::string(text);
+      return ok_status();
+    }
+    case ValueType::ip_rules: {
+      auto rules = IpRules::parse(text);
+      if (!rules) return rules.error();
+      *spec.string_field(config) = std::string(text);
+      return ok_status();
+    }
   }
   return Error{"unsupported value type"};
 }
@@ -216,6 +367,9 @@ std::string format_value(const KeySpec& spec, const Config& config) {
       return std::to_string(*spec.int_field(c));
     case ValueType::choice:
     case ValueType::ip_address:
+    case ValueType::text:
+    case ValueType::url_list:
+    case ValueType::ip_rules:
       return *spec.string_field(c);
   }
   return "";

@@ -17,6 +17,9 @@ enum class ValueType {
   integer,     // decimal, within [min, max]
   choice,      // one of choices
   ip_address,  // IPv4 or IPv6 literal (a listening address)
+  text,        // any string (may be empty)
+  url_list,    // space-separated http:// or https:// URLs (may be empty)
+  ip_rules,    // space-separated "all", IP literals or CIDR blocks (may be empty)
 };
 
 struct KeySpec {
@@ -27,14 +30,17 @@ struct KeySpec {
   int max = 0;
   std::span<const char* const> choices;  // choice only
   const char* help;                      // one line, as in conf/estuary.conf
-  // Exactly one of these is set, matching type (boolean / integer / choice + ip_address).
+  // Exactly one of these is set, matching type (boolean / integer / the string types).
   bool* (*bool_field)(Config&) = nullptr;
   int* (*int_field)(Config&) = nullptr;
   std::string* (*string_field)(Config&) = nullptr;
 };
 
-// All sections, in the order of Config's members: server rtmp http api fanout bus outputs.
+// All sections, in the order of Config's members: server rtmp http api rtsp fanout bus outputs hooks
+// security.
 std::span<const char* const> schema_sections();
+// True for sections that may also appear per app as [SECTION:APP] (hooks, security).
+bool is_per_app_section(std::string_view section);
 // All keys, grouped by section in the same order.
 std::span<const KeySpec> schema_keys();
 

@@ -11,19 +11,73 @@ config::PipelineSpec make_flv() {
   spec.match = {"*"};
   spec.trigger = config::Trigger::on_demand;
   spec.output = "flv";
+  spec.launch = "estuarysrc name=src stream={name} flvmux name=mux streamable=true ! appsink name=sink";
+  spec.video =
+      "src.video ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! h264parse ! "
+      "video/x-h264,stream-format=avc ! mux.video";
+  spec.audio = "src.audio ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! aacparse ! mux.audio";
+  return spec;
+}
+
+config::PipelineSpec make_ts() {
+  config::PipelineSpec spec;
+  spec.name = "ts";
+  spec.file = "<built-in>";
+  spec.match = {"*"};
+  spec.trigger = config::Trigger::on_demand;
+  spec.output = "ts";
   spec.launch =
       "estuarysrc name=src stream={name} src.video ! queue max-size-buffers=0 max-size-bytes=0 "
-      "max-size-time=2000000000 ! h264parse ! video/x-h264,stream-format=avc ! mux.video src.audio ! queue "
-      "max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! aacparse ! mux.audio flvmux name=mux "
-      "streamable=true ! appsink name=sink";
+      "max-size-time=2000000000 ! h264parse config-interval=-1 ! mux. src.audio ! queue max-size-buffers=0 "
+      "max-size-bytes=0 max-size-time=2000000000 ! aacparse ! mux. mpegtsmux name=mux alignment=7 ! appsink name=sink";
+  return spec;
+}
+
+config::PipelineSpec make_hls() {
+  config::PipelineSpec spec;
+  spec.name = "hls";
+  spec.file = "<built-in>";
+  spec.match = {"*"};
+  spec.trigger = config::Trigger::on_publish;
+  spec.output = "hls";
+  spec.launch =
+      "estuarysrc name=src stream={name} src.video ! queue max-size-buffers=0 max-size-bytes=0 max-size"
+      "-time=2000000000 ! h264parse config-interval=-1 ! hls.video src.audio ! queue max-size-buffers=0"
+      " max-size-bytes=0 max-size-time=2000000000 ! aacparse ! hls.audio hlssink2 name=hls";
+  return spec;
+}
+
+config::PipelineSpec make_dvr() {
+  config::PipelineSpec spec;
+  spec.name = "dvr";
+  spec.file = "<built-in>";
+  spec.match = {"*"};
+  spec.trigger = config::Trigger::on_publish;
+  spec.output = "dvr";
+  spec.launch =
+      "estuarysrc name=src stream={name} src.video ! queue max-size-buffers=0 max-size-bytes=0 max-size"
+      "-time=2000000000 ! h264parse name=video src.audio ! queue max-size-buffers=0 max-size-bytes=0 ma"
+      "x-size-time=2000000000 ! aacparse name=audio";
   return spec;
 }
 
 }  // namespace
 
+std::vector<const config::PipelineSpec*> builtin_output_specs() {
+  std::vector<const config::PipelineSpec*> out;
+  for (const char* kind : {"flv", "ts", "hls", "dvr"}) out.push_back(builtin_output_spec(kind));
+  return out;
+}
+
 const config::PipelineSpec* builtin_output_spec(const std::string& kind) {
   static const config::PipelineSpec flv = make_flv();
+  static const config::PipelineSpec ts = make_ts();
   if (kind == "flv") return &flv;
+  static const config::PipelineSpec hls = make_hls();
+  static const config::PipelineSpec dvr = make_dvr();
+  if (kind == "ts") return &ts;
+  if (kind == "hls") return &hls;
+  if (kind == "dvr") return &dvr;
   return nullptr;
 }
 

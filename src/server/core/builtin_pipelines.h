@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "server/config/config.h"
 
@@ -10,5 +11,7 @@ namespace estuary::server {
 
 // The built-in spec for an output kind ("flv"), or nullptr.
 const config::PipelineSpec* builtin_output_spec(const std::string& kind);
+// Every built-in spec (the publish-triggered ones start when pipelines.d does not replace them).
+std::vector<const config::PipelineSpec*> builtin_output_specs();
 
 }  // namespace estuary::server

@@ -60,9 +60,13 @@ class TagSink final : public pipelines::FlvTagSink {
   }
 
   void on_tag(GstBuffer* buffer, const pipelines::FlvTagView& tag, bool keyframe) override {
-    int64_t ts = tag.timestamp_ms;
-    channels_->flv->push(fanout::Packet{make_gst_payload(buffer), keyframe, ts});
-    channels_->rtmp->push(fanout::Packet{rtmp_message(*channels_, tag), keyframe, ts});
+    fanout::Packet flv{make_gst_payload(buffer), keyframe, int64_t(tag.timestamp_ms)};
+    // With write batching on, a video frame is written at once and carries the audio queued before it.
+    flv.urgent = tag.type == pipelines::flv_video;
+    fanout::Packet rtmp = flv;
+    rtmp.payload = rtmp_message(*channels_, tag);
+    channels_->flv->push(std::move(flv));
+    channels_->rtmp->push(std::move(rtmp));
   }
 
  private:

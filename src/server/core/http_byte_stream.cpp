@@ -49,6 +49,8 @@ void on_wrote_headers(SoupServerMessage* msg, gpointer data) {
   }
 }
 
+void start_http_play(const std::shared_ptr<Pending>& pending, const HttpByteStreamFormat& format);
+
 }  // namespace
 
 void register_http_byte_stream(HttpServer& http, Supervisor& supervisor, fanout::Engine& engine,
@@ -77,34 +79,58 @@ void register_http_byte_stream(HttpServer& http, Supervisor& supervisor, fanout:
         auto pending = std::make_shared<Pending>(
             Pending{Ref<SoupServerMessage>::add_ref(msg), id, &supervisor, &engine, nullptr, server->cors()});
         soup_server_message_pause(msg);
-        Status st = supervisor.begin_play(id, format.format, [pending, format](fanout::ChannelPtr channel) {
-          SoupServerMessage* m = pending->msg.get();
-          if (!channel) {
-            respond_text(m, 503, "stream output unavailable\n", pending->cors);
-            soup_server_message_unpause(m);
-            pending->supervisor->remove_client(pending->id, "output unavailable");
+        // Limits, IP rules and on_play first (may answer later): 403/503 on refusal.
+        supervisor.admission().admit(id, Admission::Action::play, [pending, format](const Verdict& v) {
+          if (!v.allowed) {
+            respond_text(pending->msg.get(), v.http_status, v.reason + "\n", pending->cors);
+            soup_server_message_unpause(pending->msg.get());
+            pending->supervisor->remove_client(pending->id, "play refused");
             return;
           }
-          pending->channel = std::move(channel);
-          soup_server_message_set_status(m, 200, nullptr);
-          SoupMessageHeaders* h = soup_server_message_get_response_headers(m);
-          soup_message_headers_set_encoding(h, SOUP_ENCODING_EOF);
-          soup_message_headers_replace(h, "Content-Type", format.content_type.c_str());
-          soup_message_headers_replace(h, "Cache-Control", "no-cache");
-          soup_message_headers_replace(h, "Connection", "close");
-          if (pending->cors) soup_message_headers_replace(h, "Access-Control-Allow-Origin", "*");
-          auto* data = new Pending(*pending);
-          g_signal_connect_data(
-              m, "wrote-headers", G_CALLBACK(on_wrote_headers), data,
-              [](gpointer d, GClosure*) { delete static_cast<Pending*>(d); }, GConnectFlags(0));
-          soup_server_message_unpause(m);
+          start_http_play(pending, format);
         });
-        if (!st) {
-          supervisor.remove_client(id, "play refused");
-          respond_text(msg, st.error().code == 404 ? 404 : 503, st.error().message + "\n", server->cors());
-          soup_server_message_unpause(msg);
-        }
       });
 }
+
+namespace {
+
+// After admission: attach to the stream's output, answer 200 and hand the socket to the fan-out.
+void start_http_play(const std::shared_ptr<Pending>& pending, const HttpByteStreamFormat& format) {
+  Supervisor& supervisor = *pending->supervisor;
+  const std::string id = pending->id;
+  SoupServerMessage* msg = pending->msg.get();
+  Status st = supervisor.begin_play(id, format.format, [pending, format](fanout::ChannelPtr channel) {
+    SoupServerMessage* m = pending->msg.get();
+    if (!channel) {
+      respond_text(m, 503, "stream output unavailable\n", pending->cors);
+      soup_server_message_unpause(m);
+      pending->supervisor->remove_client(pending->id, "output unavailable");
+      return;
+    }
+    pending->channel = std::move(channel);
+    soup_server_message_set_status(m, 200, nullptr);
+    SoupMessageHeaders* h = soup_server_message_get_response_headers(m);
+    soup_message_headers_set_encoding(h, SOUP_ENCODING_EOF);
+    soup_message_headers_replace(h, "Content-Type", format.content_type.c_str());
+    soup_message_headers_replace(h, "Cache-Control", "no-cache");
+    soup_message_headers_replace(h, "Connection", "close");
+    if (pending->cors) soup_message_headers_replace(h, "Access-Control-Allow-Origin", "*");
+    auto* data = new Pending(*pending);
+    // No reference to m in m's own handler data: that cycle kept every HTTP play's message (and its
+    // channel reference) alive forever. on_wrote_headers gets the message as its argument.
+    data->msg = Ref<SoupServerMessage>();
+    g_signal_connect_data(
+        m, "wrote-headers", G_CALLBACK(on_wrote_headers), data,
+        [](gpointer d, GClosure*) { delete static_cast<Pending*>(d); }, GConnectFlags(0));
+    soup_server_message_unpause(m);
+  });
+  if (!st) {
+    supervisor.remove_client(id, "play refused");
+    respond_text(msg, st.error().code == 404 ? 404 : 503, st.error().message + "\n", pending->cors);
+    soup_server_message_unpause(msg);
+  }
+}
+
+}  // namespace
 
 }  // namespace estuary::server

@@ -5,6 +5,7 @@
 
 namespace estuary::server {
 namespace {
+constexpr int kListenBacklog = 1024;  // accept queue (the kernel caps it at somaxconn)
 constexpr size_t max_path = 1024;
 constexpr size_t max_name = 256;
 
@@ -52,7 +53,15 @@ Status HttpServer::listen(const std::string& address, int port) {
   if (!inet) return Error{"http: bad listen address " + address};
   Ref<GSocketAddress> addr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new(inet.get(), guint16(port)));
   GError* err = nullptr;
-  if (!soup_server_listen(server_.get(), addr.get(), SoupServerListenOptions(0), &err)) {
+  // Our own socket: soup_server_listen() keeps GLib's accept backlog of 10, and a burst of players
+  // beyond it sees SYNs dropped and 1 s connect retries.
+  Ref<GSocket> sock = Ref<GSocket>::adopt(
+      g_socket_new(g_socket_address_get_family(addr.get()), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &err));
+  if (sock) {
+    g_socket_set_listen_backlog(sock.get(), kListenBacklog);
+    if (!g_socket_bind(sock.get(), addr.get(), TRUE, &err) || !g_socket_listen(sock.get(), &err)) sock = Ref<GSocket>();
+  }
+  if (!sock || !soup_server_listen_socket(server_.get(), sock.get(), SoupServerListenOptions(0), &err)) {
     std::string msg = err->message;
     g_error_free(err);
     return Error{"http: cannot listen on " + address + ":" + std::to_string(port) + ": " + msg};

@@ -9,16 +9,24 @@
 #include <string>
 
 #include "common/log.h"
+#include "estuaryhealth.h"
 #include "estuarystreambus.h"
 #include "server/api/api_server.h"
 #include "server/config/config.h"
 #include "server/core/control_thread.h"
+#include "server/core/dvr_api.h"
+#include "server/core/dvr_output.h"
+#include "server/core/encoders.h"
 #include "server/core/flv_fanout_output.h"
+#include "server/core/hls_output.h"
 #include "server/core/http_byte_stream.h"
 #include "server/core/http_server.h"
+#include "server/core/metrics.h"
 #include "server/core/pipeline_output.h"
 #include "server/core/rtmp_server.h"
+#include "server/core/rtsp_server.h"
 #include "server/core/supervisor.h"
+#include "server/core/ts_fanout_output.h"
 
 namespace {
 
@@ -64,6 +72,10 @@ Result<config::Config> load_config(const Options& o) {
   if (cfg) {
     LogLevel level;
     if (log_parse_level(cfg->server.log_level, &level)) log_set_level(level);
+    LogFormat format;
+    if (log_parse_format(cfg->server.log_format, &format)) log_set_format(format);
+    std::string error;
+    if (!log_set_file(cfg->server.log_file, &error)) return Error{"[server] log_file: " + error};
   }
   return cfg;
 }
@@ -85,6 +97,28 @@ gboolean on_sighup(gpointer data) {
   return G_SOURCE_CONTINUE;
 }
 
+gboolean on_sigusr1(gpointer) {
+  std::string error;
+  if (!log_reopen(&error))
+    log_error("", "", "log-reopen", error);
+  else
+    log_info("", "", "log-reopen", "log file reopened");
+  return G_SOURCE_CONTINUE;
+}
+
+api::ApiOptions api_options(const config::Config& cfg) {
+  api::ApiOptions o;
+  o.auth = cfg.api.auth;
+  o.username = cfg.api.username;
+  o.password = cfg.api.password;
+  o.token = cfg.api.token;
+  return o;
+}
+
+bool is_loopback_address(const std::string& address) {
+  return address == "localhost" || address == "::1" || address.rfind("127.", 0) == 0;
+}
+
 gboolean on_quit(gpointer data) {
   log_info("", "", "shutdown", "signal received, stopping");
   g_main_loop_quit(static_cast<App*>(data)->loop);
@@ -96,6 +130,8 @@ gboolean on_quit(gpointer data) {
 int main(int argc, char** argv) {
   gst_init(&argc, &argv);
   estuary_streambus_register_static();
+  estuary_health_register_static();
+  server::install_encoder_placeholders();  // before the config: launch lines may use @h264enc
   App app;
   if (!parse_args(argc, argv, &app.options)) {
     usage();
@@ -118,6 +154,8 @@ int main(int argc, char** argv) {
 
   server::register_flv_fanout_output();
   server::register_pipeline_output();
+  server::register_ts_fanout_output();
+  server::register_dvr_output();
 
   fanout::EngineConfig ec;
   ec.threads = cfg.fanout.threads;
@@ -127,28 +165,41 @@ int main(int argc, char** argv) {
   api::ServerIdentity identity = api::make_server_identity("0.1.0");
   server::Supervisor supervisor(cfg, *engine);
   supervisor.set_vhost_id(identity.vhost_id);
+  supervisor.admission().set_server_identity(identity.server, identity.service);
   app.supervisor = &supervisor;
 
   int rc = 0;
   {
     server::RtmpServer rtmp(supervisor, *engine);
+    server::RtspServer rtsp(supervisor);
     server::HttpServer http;
     http.set_cors(cfg.http.cors);
     server::register_http_byte_stream(http, supervisor, *engine, {".flv", "flv", "video/x-flv", "flv-play"});
-    api::ApiServer api_server(supervisor, identity);
+    server::register_http_byte_stream(http, supervisor, *engine, {".ts", "ts", "video/mp2t", "ts-play"});
+    server::register_hls_output(http);
+    api::ApiServer api_server(supervisor, identity, api_options(cfg));
+    server::register_metrics(api_server, supervisor);
+    server::register_dvr_api(api_server, supervisor);
+    server::register_encoder_api(api_server, identity);
 
     Status st = ok_status();
     if (st && cfg.rtmp.enabled) st = rtmp.listen(cfg.rtmp.address, cfg.rtmp.port);
     if (st && cfg.http.enabled) st = http.listen(cfg.http.address, cfg.http.port);
+    if (st && cfg.rtsp.enabled) st = rtsp.listen(cfg.rtsp.address, cfg.rtsp.port);
     if (st && cfg.api.enabled) {
       st = api_server.listen(cfg.api.address, cfg.api.port);
       if (st) log_info("", "", "listen", "API on " + cfg.api.address + ":" + std::to_string(api_server.port()));
+      if (st && cfg.api.auth == "none" && !is_loopback_address(cfg.api.address))
+        log_warn("", "", "api-auth",
+                 "the HTTP API listens on " + cfg.api.address +
+                     " without authentication; set [api] auth = basic or bearer, or listen on 127.0.0.1");
     }
     if (!st) {
       std::fprintf(stderr, "estuary: %s\n", st.error().message.c_str());
       rc = 1;
     } else {
       g_unix_signal_add(SIGHUP, on_sighup, &app);
+      g_unix_signal_add(SIGUSR1, on_sigusr1, &app);
       g_unix_signal_add(SIGINT, on_quit, &app);
       g_unix_signal_add(SIGTERM, on_quit, &app);
       log_info("", "", "start",

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "server/api/api_model.h"
 #include "server/config/config.h"
 #include "server/fanout/fanout.h"
 
@@ -27,6 +28,9 @@ struct OutputContext {
   const config::Config* config = nullptr;
   fanout::Engine* engine = nullptr;
   OutputEvents events;
+  // Started on request (through the API) rather than by configuration: optional outputs such as
+  // the DVR recorder run even where their config section does not select the stream.
+  bool requested = false;
 };
 
 class Output {
@@ -38,8 +42,11 @@ class Output {
   // Byte-stream channel for a viewer format ("flv", "rtmp", "ts"), or null if this output has none.
   virtual fanout::ChannelPtr channel(const std::string& format) const = 0;
   virtual std::vector<fanout::ChannelPtr> channels() const = 0;
+  // Adds what this output has to say to the stream's API view (e.g. the recorder's files).
+  virtual void describe(api::StreamView&) const {}
 };
 
+// A factory may return a null output: the kind declines the stream (turned off by configuration).
 using OutputFactory = std::function<Result<std::unique_ptr<Output>>(OutputContext context)>;
 
 // Registers an output kind (the `output=` key of a pipeline spec). Called at startup.

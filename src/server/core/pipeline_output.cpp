@@ -1,6 +1,9 @@
 // Owns: the custom pipeline output (see pipeline_output.h).
 #include "server/core/pipeline_output.h"
 
+#include <string_view>
+
+#include "common/log.h"
 #include "pipelines/managed_pipeline.h"
 #include "server/core/output.h"
 
@@ -19,6 +22,21 @@ class PipelineOutput final : public Output {
     pipelines::PipelineEvents ev;
     ev.on_error = [this](const std::string& element, const std::string& message) {
       if (ctx_.events.on_failed) ctx_.events.on_failed(element + ": " + message);
+    };
+    // estuaryhealth (gst-plugins/health) reports through element messages: one log event per change.
+    ev.on_element_message = [this](const GstStructure* s) {
+      if (!gst_structure_has_name(s, "estuary-health")) return;
+      const char* kind = gst_structure_get_string(s, "kind");
+      const char* state = gst_structure_get_string(s, "state");
+      double value = 0;
+      gst_structure_get_double(s, "value", &value);
+      std::string message =
+          std::string(kind ? kind : "?") + " " + (state ? state : "?") + " value=" + std::to_string(value);
+      bool raised = state && std::string_view(state) == "raised";
+      if (raised)
+        log_warn(ctx_.app + "/" + ctx_.stream, "", "health", message);
+      else
+        log_info(ctx_.app + "/" + ctx_.stream, "", "health", message);
     };
     pipeline_->set_events(std::move(ev));
     Status st = pipeline_->start();

@@ -210,6 +210,20 @@ void RtmpConnection::on_publish_request(const rtmp::StreamRequest& request) {
     return;
   }
   register_client(request, "fmle-publish", true);
+  // Limits, IP rules and on_publish first; NetStream.Publish.Start waits for the verdict.
+  std::weak_ptr<bool> alive = alive_;
+  supervisor_.admission().admit(id_, Admission::Action::publish, [this, alive, request](const Verdict& v) {
+    if (alive.expired() || closed_) return;
+    if (!v.allowed) {
+      session_->reject_publish("NetStream.Publish.Rejected", v.reason);
+      close_after_flush("publish refused: " + v.reason);
+      return;
+    }
+    start_publish(request);
+  });
+}
+
+void RtmpConnection::start_publish(const rtmp::StreamRequest& request) {
   Status st = supervisor_.begin_publish(id_, [this]() { return idle_ms(); });
   if (!st) {
     session_->reject_publish("NetStream.Publish.BadName", st.error().message);
@@ -260,6 +274,19 @@ void RtmpConnection::on_play_request(const rtmp::StreamRequest& request) {
     return;
   }
   register_client(request, "rtmp-play", false);
+  std::weak_ptr<bool> alive = alive_;
+  supervisor_.admission().admit(id_, Admission::Action::play, [this, alive](const Verdict& v) {
+    if (alive.expired() || closed_) return;
+    if (!v.allowed) {
+      session_->reject_play("NetStream.Play.Rejected", v.reason);
+      close_after_flush("play refused: " + v.reason);
+      return;
+    }
+    start_play();
+  });
+}
+
+void RtmpConnection::start_play() {
   std::weak_ptr<bool> alive = alive_;
   Status st = supervisor_.begin_play(id_, "rtmp", [this, alive](fanout::ChannelPtr channel) {
     if (!alive.expired()) attach_player(std::move(channel));

@@ -45,6 +45,9 @@ class RtmpConnection final : public rtmp::SessionDelegate {
   void close_after_flush(const std::string& reason);
   void register_client(const rtmp::StreamRequest& request, const std::string& type, bool publish);
   void attach_player(fanout::ChannelPtr channel);
+  // After admission (limits, IP rules, on_publish/on_play hooks) allowed the request.
+  void start_publish(const rtmp::StreamRequest& request);
+  void start_play();
   int64_t idle_ms() const;
 
   RtmpServer& server_;

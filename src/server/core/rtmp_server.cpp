@@ -7,6 +7,9 @@
 #include "server/core/rtmp_connection.h"
 
 namespace estuary::server {
+namespace {
+constexpr int kListenBacklog = 1024;  // accept queue (the kernel caps it at somaxconn)
+}  // namespace
 
 RtmpServer::RtmpServer(Supervisor& supervisor, fanout::Engine& engine) : supervisor_(supervisor), engine_(engine) {}
 
@@ -18,6 +21,8 @@ RtmpServer::~RtmpServer() {
 
 Status RtmpServer::listen(const std::string& address, int port) {
   service_ = Ref<GSocketService>::adopt(g_socket_service_new());
+  // GLib's default accept backlog is 10: a burst of players would see SYNs dropped and 1 s retries.
+  g_socket_listener_set_backlog(G_SOCKET_LISTENER(service_.get()), kListenBacklog);
   Ref<GInetAddress> inet = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(address.c_str()));
   if (!inet) return Error{"rtmp: bad listen address " + address};
   Ref<GSocketAddress> addr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new(inet.get(), guint16(port)));

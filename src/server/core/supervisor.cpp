@@ -53,6 +53,7 @@ Supervisor::Supervisor(config::Config config, fanout::Engine& engine)
   g_source_set_callback(tick, &Supervisor::on_sample_tick, this, nullptr);  // removed by the guard in ~Supervisor
   g_source_attach(tick, g_main_context_get_thread_default());
   sample_timer_ = SourceGuard(tick);
+  admission_ = std::make_unique<Admission>(*this);
 }
 
 Supervisor::~Supervisor() {
@@ -88,6 +89,7 @@ void Supervisor::remove_client(const std::string& id, const std::string& reason)
   const uint64_t sent = c.bytes_sent ? c.bytes_sent() : 0;
   const uint64_t received = c.bytes_received ? c.bytes_received() : 0;
   const bool was_publisher = c.publish;
+  admission_->client_left(c);  // on_unpublish / on_stop for admitted clients
   log_info(key, id, "disconnect",
            "type=" + c.type + " reason=" + reason + " sent=" + std::to_string(sent) +
                " received=" + std::to_string(received));
@@ -200,6 +202,14 @@ void Supervisor::start_publish_triggered(Stream& stream) {
     OutputSlot& slot = slot_for(stream, spec);
     if (slot.state == SlotState::stopped) start_slot(stream, slot);
   }
+  // Built-in publish outputs (HLS, DVR) run unless pipelines.d describes that output for the stream.
+  for (const config::PipelineSpec* spec : builtin_output_specs()) {
+    if (spec->trigger == config::Trigger::on_demand || !spec->matches(stream.key) ||
+        config_.find_output(spec->output, stream.key))
+      continue;
+    OutputSlot& slot = slot_for(stream, *spec);
+    if (slot.state == SlotState::stopped) start_slot(stream, slot);
+  }
 }
 
 // ---- outputs ----
@@ -219,7 +229,25 @@ Supervisor::OutputSlot& Supervisor::slot_for(Stream& stream, const config::Pipel
   return *slot;
 }
 
-void Supervisor::start_slot(Stream& stream, OutputSlot& slot) {
+Status Supervisor::set_requested_output(const std::string& stream_id, const std::string& kind, bool on) {
+  Stream* s = nullptr;
+  for (auto& [key, st] : streams_)
+    if (st->id == stream_id || key == stream_id) s = st.get();
+  if (!s || !s->ready) return Error{"stream " + stream_id + " not found", 404};
+  const config::PipelineSpec* spec = spec_for(kind, s->key);
+  if (!spec || !find_output_kind(kind)) return Error{"no output " + kind, 404};
+  OutputSlot& slot = slot_for(*s, *spec);
+  log_info(s->key, "", "output-request", kind + (on ? " start" : " stop") + " requested through the API");
+  if (!on) {
+    stop_slot(*s, slot, "stopped through the API");
+    return ok_status();
+  }
+  if (slot.output) stop_slot(*s, slot, "restarted through the API");  // e.g. after a recorder error
+  start_slot(*s, slot, true);
+  return ok_status();
+}
+
+void Supervisor::start_slot(Stream& stream, OutputSlot& slot, bool requested) {
   const OutputFactory* factory = find_output_kind(slot.kind);
   if (!factory) {
     log_error(stream.key, "", "output-error", "pipeline " + slot.spec.name + ": unknown output kind " + slot.kind);
@@ -228,9 +256,10 @@ void Supervisor::start_slot(Stream& stream, OutputSlot& slot) {
   OutputContext ctx;
   ctx.app = stream.app;
   ctx.stream = stream.name;
-  ctx.launch = slot.spec.expand(stream.app, stream.name);
+  ctx.launch = slot.spec.expand_for_tracks(stream.app, stream.name, stream.video.has_value(), stream.audio.has_value());
   ctx.config = &config_;
   ctx.engine = &engine_;
+  ctx.requested = requested;
   const std::string key = stream.key, name = slot.spec.name;
   ctx.events.on_ready = [this, key, name]() { on_slot_ready(key, name); };
   ctx.events.on_failed = [this, key, name](const std::string& reason) {
@@ -238,6 +267,10 @@ void Supervisor::start_slot(Stream& stream, OutputSlot& slot) {
     post_to_control_later(key, name, reason);
   };
   auto created = (*factory)(std::move(ctx));
+  if (created && !created.value()) {  // the output kind declined this stream (configuration)
+    slot.state = SlotState::stopped;
+    return;
+  }
   Status st = created ? created.value()->start() : Status(created.error());
   if (!st) {
     slot.output.reset();
@@ -284,7 +317,9 @@ void Supervisor::on_slot_ready(const std::string& key, const std::string& name) 
   for (auto& [id, attach] : waiting) {
     Client* c = find_client(id);
     if (!c) continue;
-    const std::string format = c->type == "rtmp-play" ? "rtmp" : c->type == "flv-play" ? "flv" : c->type;
+    // Client types are "<format>-play" ("rtmp-play", "flv-play", "ts-play").
+    std::string format = c->type;
+    if (format.size() > 5 && format.compare(format.size() - 5, 5, "-play") == 0) format.resize(format.size() - 5);
     attach(slot.output->channel(format));
   }
 }
@@ -389,6 +424,38 @@ void Supervisor::viewer_left(const std::string& client_id, const std::string& ke
 
 // ---- API read model ----
 
+size_t Supervisor::viewer_count(const std::string& key) const {
+  size_t n = 0;
+  for (const auto& [id, e] : clients_)
+    if (!e.client.publish && e.client.key() == key) ++n;
+  return n;
+}
+
+std::string Supervisor::stream_api_id(const std::string& key) const {
+  auto it = streams_.find(key);
+  return it == streams_.end() ? "" : it->second->id;
+}
+
+std::vector<Supervisor::OutputMetrics> Supervisor::output_metrics() const {
+  std::vector<OutputMetrics> out;
+  for (const auto& [key, s] : streams_) {
+    for (const auto& [name, slot] : s->outputs) {
+      OutputMetrics m;
+      m.app = s->app;
+      m.stream = s->name;
+      m.output = name;
+      m.kind = slot->kind;
+      m.restarts = slot->restarts;
+      m.running = slot->state == SlotState::running;
+      if (slot->output)
+        for (const auto& ch : slot->output->channels())
+          if (ch) m.channels.emplace_back(ch->name(), ch->stats());
+      out.push_back(std::move(m));
+    }
+  }
+  return out;
+}
+
 gboolean Supervisor::on_sample_tick(gpointer self) {
   static_cast<Supervisor*>(self)->sample_rates();
   return G_SOURCE_CONTINUE;
@@ -438,7 +505,10 @@ std::vector<api::StreamView> Supervisor::streams() const {
     v.kbps_recv_30s = s->recv_rate.kbps();
     v.kbps_send_30s = s->send_rate.kbps();
     for (const auto& [name, slot] : s->outputs)
-      if (slot->output) v.outputs.push_back(name);
+      if (slot->output) {
+        v.outputs.push_back(name);
+        slot->output->describe(v);
+      }
     out.push_back(std::move(v));
   }
   return out;

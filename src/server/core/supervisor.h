@@ -17,6 +17,7 @@
 #include "common/result.h"
 #include "server/api/api_model.h"
 #include "server/config/config.h"
+#include "server/core/admission.h"
 #include "server/core/client.h"
 #include "server/core/output.h"
 #include "server/core/rate_meter.h"
@@ -53,6 +54,27 @@ class Supervisor final : public api::Backend {
   Status begin_play(const std::string& client_id, const std::string& format, AttachFn attach);
 
   bool stream_is_live(const std::string& key) const;
+
+  // Starts (on) or stops an optional output kind ("dvr") of the stream with API id stream_id, on
+  // request rather than by configuration. Errors: 404 unknown stream or kind.
+  Status set_requested_output(const std::string& stream_id, const std::string& kind, bool on);
+
+  // Access control and hooks for every protocol (see admission.h).
+  Admission& admission() { return *admission_; }
+  size_t client_count() const { return clients_.size(); }
+  // Registered non-publishing clients of app/stream (waiting ones included).
+  size_t viewer_count(const std::string& key) const;
+  // The API id ("vid-...") of a live stream, or "".
+  std::string stream_api_id(const std::string& key) const;
+
+  // Per output of each stream, for /metrics.
+  struct OutputMetrics {
+    std::string app, stream, output, kind;
+    int restarts = 0;
+    bool running = false;
+    std::vector<std::pair<std::string, fanout::ChannelStats>> channels;  // channel name, stats
+  };
+  std::vector<OutputMetrics> output_metrics() const;
 
   // api::Backend
   std::vector<api::StreamView> streams() const override;
@@ -94,7 +116,7 @@ class Supervisor final : public api::Backend {
   Stream* find_stream(const std::string& key);
   const config::PipelineSpec* spec_for(const std::string& kind, const std::string& key) const;
   OutputSlot& slot_for(Stream& stream, const config::PipelineSpec& spec);
-  void start_slot(Stream& stream, OutputSlot& slot);
+  void start_slot(Stream& stream, OutputSlot& slot, bool requested = false);
   void stop_slot(Stream& stream, OutputSlot& slot, const std::string& why);
   void on_slot_ready(const std::string& key, const std::string& spec_name);
   void on_slot_failed(const std::string& key, const std::string& spec_name, const std::string& reason);
@@ -114,6 +136,7 @@ class Supervisor final : public api::Backend {
   int64_t start_us_ = 0;
   int64_t start_wall_ms_ = 0;
   std::string vhost_id_ = "vid-default";
+  std::unique_ptr<Admission> admission_;  // last: destroyed first
 };
 
 }  // namespace estuary::server

@@ -108,12 +108,18 @@ std::shared_ptr<Channel> Channel::create(std::string name, ChannelLimits limits)
 
 const char* close_reason_name(CloseReason r) {
   switch (r) {
-    case CloseReason::peer_closed: return "peer_closed";
-    case CloseReason::kicked: return "kicked";
-    case CloseReason::too_slow: return "too_slow";
-    case CloseReason::ended: return "ended";
-    case CloseReason::io_error: return "io_error";
-    case CloseReason::shutdown: return "shutdown";
+    case CloseReason::peer_closed:
+      return "peer_closed";
+    case CloseReason::kicked:
+      return "kicked";
+    case CloseReason::too_slow:
+      return "too_slow";
+    case CloseReason::ended:
+      return "ended";
+    case CloseReason::io_error:
+      return "io_error";
+    case CloseReason::shutdown:
+      return "shutdown";
   }
   return "unknown";
 }

@@ -23,9 +23,9 @@
 namespace estuary::fanout {
 namespace {
 
-constexpr int kMaxIov = 512;                    // below IOV_MAX (1024)
-constexpr size_t kMaxWriteBytes = 512 * 1024;   // per sendmsg; the socket buffer limits anyway
-constexpr int64_t kHousekeepingMs = 100;        // slow-viewer checks and view trimming
+constexpr int kMaxIov = 512;                   // below IOV_MAX (1024)
+constexpr size_t kMaxWriteBytes = 512 * 1024;  // per sendmsg; the socket buffer limits anyway
+constexpr int64_t kHousekeepingMs = 100;       // slow-viewer checks and view trimming
 constexpr int kMaxEvents = 256;
 
 std::string errno_text(int err) { return std::string(std::strerror(err)); }
@@ -209,6 +209,11 @@ void EngineThread::attach(std::unique_ptr<ViewerInit> init, int64_t now) {
   // We coalesce in user space and hand the kernel whole batches: Nagle would only add an RTT.
   int one = 1;
   setsockopt(init->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on AF_UNIX
+  // Cap the kernel send buffer (autotuning grows it to tcp_wmem max, 4 MB on loopback) at the
+  // viewer's backlog allowance, at most 1 MB: otherwise a stalled viewer hides megabytes in the
+  // kernel before it counts as behind, and skip/max_behind_ms act seconds late. The kernel doubles it.
+  const int sndbuf = int(std::min<size_t>(init->channel->limits().max_backlog_bytes, size_t(1) << 20) / 2);
+  setsockopt(init->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 
   ChannelImpl* key = init->channel.get();
   auto& slot = bindings_[key];

@@ -64,9 +64,9 @@ struct Viewer {
   OnViewerClosed on_closed;
   std::vector<Fragment> pre;
   size_t pre_idx = 0;
-  uint64_t next_seq = 0;   // next whole packet to send
-  uint64_t next_byte = 0;  // its stream offset
-  bool await_kf = false;   // position is held at the head until a keyframe arrives
+  uint64_t next_seq = 0;       // next whole packet to send
+  uint64_t next_byte = 0;      // its stream offset
+  bool await_kf = false;       // position is held at the head until a keyframe arrives
   bool drop_awaiting = false;  // packets passed while awaiting count as dropped (after a skip)
   bool blocked = false;        // last write hit a full socket; wait for EPOLLOUT
   bool closed = false;

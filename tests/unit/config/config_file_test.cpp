@@ -144,7 +144,8 @@ TEST(ConfigErrors, UnknownKey) {
 
 TEST(ConfigErrors, UnknownGroup) {
   expect_error("[rtmp]\nport = 1935\n[rtmpx]\n", 3,
-               "unknown group [rtmpx] (known: [server] [rtmp] [http] [api] [fanout] [bus] [outputs])");
+               "unknown group [rtmpx] (known: [server] [rtmp] [http] [api] [rtsp] [fanout] [bus] [outputs] [hooks] "
+               "[security] [hls] [dvr])");
 }
 
 TEST(ConfigErrors, DuplicateKey) {
@@ -330,6 +331,44 @@ TEST(Schema, EveryKeyRoundTripsItsDefault) {
     ASSERT_TRUE(st.ok()) << spec.section << "." << spec.key << ": " << st.error().message;
     EXPECT_EQ(c, defaults) << spec.section << "." << spec.key;
   }
+}
+
+}  // namespace
+}  // namespace estuary::config
+
+namespace estuary::config {
+namespace {
+
+TEST(ConfigOutputs, HlsAndDvrKeys) {
+  TempDir dir;
+  auto r = load_text(dir,
+                     "[hls]\nenabled = false\ntarget_duration_s = 4\nplaylist_length = 6\ndispose_s = 0\n"
+                     "directory = /var/hls\ndisabled_apps = test vip\n"
+                     "[dvr]\nenabled = true\nmatch = live/*\nformat = mp4\nplan = segment\nsegment_s = 60\n"
+                     "path = /rec/[app]/[stream]-[2006][01][02]\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->hls.enabled);
+  EXPECT_EQ(r->hls.target_duration_s, 4);
+  EXPECT_EQ(r->hls.playlist_length, 6);
+  EXPECT_EQ(r->hls.dispose_s, 0);
+  EXPECT_EQ(r->hls.directory, "/var/hls");
+  EXPECT_EQ(r->hls.disabled_apps, "test vip");
+  EXPECT_TRUE(r->dvr.enabled);
+  EXPECT_EQ(r->dvr.match, "live/*");
+  EXPECT_EQ(r->dvr.format, "mp4");
+  EXPECT_EQ(r->dvr.plan, "segment");
+  EXPECT_EQ(r->dvr.segment_s, 60);
+  EXPECT_EQ(r->dvr.path, "/rec/[app]/[stream]-[2006][01][02]");
+  Config d;
+  EXPECT_TRUE(d.hls.enabled);
+  EXPECT_EQ(d.hls.target_duration_s, 2);
+  EXPECT_EQ(d.hls.playlist_length, 5);
+  EXPECT_FALSE(d.dvr.enabled);
+}
+
+TEST(ConfigOutputs, HlsAndDvrErrors) {
+  expect_error("[dvr]\nformat = avi\n", 2, "[dvr] format: value \"avi\" is not one of flv, ts, mp4");
+  expect_error("[hls]\ntarget_duration_s = 0\n", 2, "[hls] target_duration_s: value 0 is out of range 1..60");
 }
 
 }  // namespace

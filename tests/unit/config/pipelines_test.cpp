@@ -198,14 +198,15 @@ TEST(PipelineErrors, FlvSingleElementNamedSink) {
 
 TEST(PipelineErrors, UnknownOutputAndTrigger) {
   expect_error("[pipeline p]\noutput = fvl\nlaunch = fakesrc ! fakesink\n", 2,
-               "pipeline \"p\": output: value \"fvl\" is not a known output (flv, or empty for a custom pipeline)");
+               "pipeline \"p\": output: value \"fvl\" is not a known output (flv, ts, hls, dvr, or empty for a custom "
+               "pipeline)");
   expect_error("[pipeline p]\ntrigger = on_publish\nlaunch = fakesrc ! fakesink\n", 2,
                "pipeline \"p\": trigger: value \"on_publish\" is not one of publish, demand, always");
 }
 
 TEST(PipelineErrors, UnknownKeyGroupAndName) {
   expect_error("[pipeline p]\nlaunch = fakesrc ! fakesink\nlanuch = x\n", 3,
-               "pipeline \"p\": unknown key \"lanuch\" (known: match, trigger, output, launch)");
+               "pipeline \"p\": unknown key \"lanuch\" (known: match, trigger, output, launch, video, audio)");
   expect_error("[pipelines p]\nlaunch = fakesrc ! fakesink\n", 1,
                "unknown group [pipelines p] (expected [pipeline NAME])");
   expect_error("[rtmp]\nport = 1\n", 1, "unknown group [rtmp] (expected [pipeline NAME])");

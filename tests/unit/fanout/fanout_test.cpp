@@ -48,7 +48,8 @@ TEST(Fanout, LateJoinerGetsPrefixHeaderAndNewestGop) {
   Bytes expected_packets;
   for (uint32_t i = 0; i < 10; ++i) {
     auto p = make_packet(i, 1000 + i, i % 5 == 0);
-    if (i >= 5) expected_packets.insert(expected_packets.end(), p.payload->data(), p.payload->data() + p.payload->size());
+    if (i >= 5)
+      expected_packets.insert(expected_packets.end(), p.payload->data(), p.payload->data() + p.payload->size());
     ch->push(std::move(p));
   }
   Loopback lb;
@@ -125,8 +126,8 @@ TEST(Fanout, AllViewersReceiveIdenticalBytes) {
   ch->close();
   for (int i = 0; i < kViewers; ++i) {
     ASSERT_TRUE(readers[i]->wait_eof(20000)) << "viewer " << i;
-    EXPECT_TRUE(readers[i]->data() == expected) << "viewer " << i << " got " << readers[i]->size() << " of "
-                                                << expected.size();
+    EXPECT_TRUE(readers[i]->data() == expected)
+        << "viewer " << i << " got " << readers[i]->size() << " of " << expected.size();
   }
   ASSERT_TRUE(closed.wait_calls(kViewers, 2000));
   for (int i = 0; i < kViewers; ++i) EXPECT_EQ(closed.reason("v" + std::to_string(i)), CloseReason::ended);

@@ -39,7 +39,8 @@ void write_synthetic_flv(const std::string& path, int seconds, int kbps, int gop
   meta.string("onMetaData").begin_object().key("width").number(1280).key("height").number(720);
   meta.key("framerate").number(30).key("videocodecid").number(7).key("audiocodecid").number(10).end_object();
   append_flv_tag(out, 18, 0, meta.bytes().data(), meta.bytes().size());
-  const std::vector<uint8_t> avc = {0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0, 0x1f, 1, 0, 2, 0x68, 0xee};
+  const std::vector<uint8_t> avc = {0x17, 0, 0,    0,    0, 1,    0x64, 0, 0x1f, 0xff, 0xe1,
+                                    0,    4, 0x67, 0x64, 0, 0x1f, 1,    0, 2,    0x68, 0xee};
   append_flv_tag(out, 9, 0, avc.data(), avc.size());
   const std::vector<uint8_t> aac = {0xaf, 0, 0x12, 0x10};
   append_flv_tag(out, 8, 0, aac.data(), aac.size());
@@ -168,9 +169,10 @@ TEST(LoadtoolParsers, AmfRoundTrip) {
 TEST(LoadtoolParsers, ParsesFfmpegOutput) {
   TempDir dir;
   const std::string flv = (dir.path / "x.flv").string(), ts = (dir.path / "x.ts").string();
-  const std::string cmd = "ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=30 "
-                          "-f lavfi -i sine=frequency=440:sample_rate=44100 -t 2 -c:v libx264 -preset ultrafast "
-                          "-g 30 -pix_fmt yuv420p -c:a aac -b:a 64k ";
+  const std::string cmd =
+      "ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=30 "
+      "-f lavfi -i sine=frequency=440:sample_rate=44100 -t 2 -c:v libx264 -preset ultrafast "
+      "-g 30 -pix_fmt yuv420p -c:a aac -b:a 64k ";
   ASSERT_EQ(std::system((cmd + flv).c_str()), 0) << "ffmpeg is required";
   ASSERT_EQ(std::system((cmd + ts).c_str()), 0);
   std::vector<FlvTag> tags;

@@ -279,7 +279,7 @@ void Server::Impl::on_rtmp(Conn& c, const uint8_t* p, size_t n) {
     n -= take;
     if (c.hs.size() < 1 + load::kHandshakeSize) return;
     c.out.push_back(3);
-    c.out.resize(1 + load::kHandshakeSize, 0);                  // S1: time 0, zero, zeros
+    c.out.resize(1 + load::kHandshakeSize, 0);                // S1: time 0, zero, zeros
     c.out.insert(c.out.end(), c.hs.begin() + 1, c.hs.end());  // S2 echoes C1
     c.hs.clear();
     c.hs_state = 1;
@@ -450,7 +450,8 @@ void Server::Impl::on_media(Stream& s, const RtmpMessage& m) {
   load::write_chunked(msg, m.info.type == load::kVideo ? 6 : 4, m.info.type, m.info.ts, 1, body.data(), body.size(),
                       kOutChunk);
   const bool kf = m.info.is_video_keyframe();
-  const bool video = m.info.type == load::kVideo;  // urgent: audio rides along with the next frame
+  // Urgent video: with write batching, audio rides along with the next frame.
+  const bool video = cfg.urgent_video && m.info.type == load::kVideo;
   s.flv->push(Packet{make_payload(std::move(tag)), kf, int64_t(m.info.ts), video});
   s.rtmp->push(Packet{make_payload(std::move(msg)), kf, int64_t(m.info.ts), video});
 }

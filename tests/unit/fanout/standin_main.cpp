@@ -31,16 +31,24 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
-    if (a == "--rtmp-port" && v) cfg.rtmp_port = std::atoi(v), ++i;
-    else if (a == "--http-port" && v) cfg.http_port = std::atoi(v), ++i;
-    else if (a == "--threads" && v) cfg.engine.threads = std::atoi(v), ++i;
-    else if (a == "--batch-ms" && v) cfg.engine.write_batch_ms = std::atoi(v), ++i;
-    else if (a == "--backlog-kb" && v) cfg.limits.max_backlog_bytes = size_t(std::atoi(v)) * 1024, ++i;
-    else if (a == "--quiet") estuary::log_set_level(estuary::LogLevel::warn);
+    if (a == "--rtmp-port" && v)
+      cfg.rtmp_port = std::atoi(v), ++i;
+    else if (a == "--http-port" && v)
+      cfg.http_port = std::atoi(v), ++i;
+    else if (a == "--threads" && v)
+      cfg.engine.threads = std::atoi(v), ++i;
+    else if (a == "--batch-ms" && v)
+      cfg.engine.write_batch_ms = std::atoi(v), ++i;
+    else if (a == "--backlog-kb" && v)
+      cfg.limits.max_backlog_bytes = size_t(std::atoi(v)) * 1024, ++i;
+    else if (a == "--quiet")
+      estuary::log_set_level(estuary::LogLevel::warn);
+    else if (a == "--no-urgent")
+      cfg.urgent_video = false;
     else {
       std::fprintf(stderr,
                    "usage: fanout-standin [--rtmp-port P] [--http-port P] [--threads N] [--batch-ms MS]\n"
-                   "                      [--backlog-kb KB] [--quiet]\n");
+                   "                      [--backlog-kb KB] [--no-urgent] [--quiet]\n");
       return 2;
     }
   }

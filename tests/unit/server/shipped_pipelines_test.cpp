@@ -31,6 +31,8 @@ TEST(ShippedPipelines, ShippedOutputsEqualBuiltIns) {
     const estuary::config::PipelineSpec* builtin = estuary::server::builtin_output_spec(spec.output);
     ASSERT_NE(builtin, nullptr) << "no built-in spec for output " << spec.output;
     EXPECT_EQ(builtin->launch, spec.launch) << spec.file;
+    EXPECT_EQ(builtin->video, spec.video) << spec.file;
+    EXPECT_EQ(builtin->audio, spec.audio) << spec.file;
     EXPECT_EQ(builtin->match, spec.match) << spec.file;
     EXPECT_EQ(builtin->trigger, spec.trigger) << spec.file;
     EXPECT_EQ(builtin->name, spec.name) << spec.file;

@@ -1,0 +1,113 @@
+// Owns: HlsSegmenter (see hls_segmenter.h).
+#include "pipelines/hls_segmenter.h"
+
+#include <gio/gio.h>
+
+#include <deque>
+#include <mutex>
+
+namespace estuary::pipelines {
+
+// Fragment streams handed to hlssink2 (streaming thread) and collected when splitmuxsink reports
+// the fragment closed (control thread): guarded by the mutex.
+struct HlsSegmenter::Shared {
+  std::mutex mutex;
+  // hlssink2 writes one fragment at a time and its messages carry no location (giostreamsink), so
+  // fragments are matched in order: the oldest open stream is the one that closes.
+  std::deque<Ref<GOutputStream>> open;
+  std::deque<GstClockTime> opened_at;  // running time of each fragment's start
+};
+
+namespace {
+
+GOutputStream* on_get_fragment_stream(GstElement*, const char*, gpointer data) {
+  auto& shared = *static_cast<std::shared_ptr<HlsSegmenter::Shared>*>(data);
+  GOutputStream* stream = g_memory_output_stream_new_resizable();
+  std::lock_guard lock(shared->mutex);
+  shared->open.push_back(Ref<GOutputStream>::add_ref(stream));
+  return stream;  // hlssink2 takes this reference
+}
+
+// The playlist hlssink2 writes is not used (ours carries discontinuities across publishes).
+GOutputStream* on_get_playlist_stream(GstElement*, const char*, gpointer) {
+  return g_memory_output_stream_new_resizable();
+}
+
+// Retention is the playlist model's job; hlssink2's deletions are ignored.
+void on_delete_fragment(GstElement*, const char*, gpointer) {}
+
+void free_shared(gpointer data, GClosure*) { delete static_cast<std::shared_ptr<HlsSegmenter::Shared>*>(data); }
+
+}  // namespace
+
+Result<std::unique_ptr<HlsSegmenter>> HlsSegmenter::create(const std::string& stream_name, const std::string& launch,
+                                                           HlsSegmenterSettings settings, OnSegment on_segment,
+                                                           PipelineEvents events) {
+  auto built = ManagedPipeline::from_launch("hls:" + stream_name, launch);
+  if (!built) return built.error();
+  std::unique_ptr<HlsSegmenter> out(new HlsSegmenter());
+  out->pipeline_ = std::move(built.value());
+  out->shared_ = std::make_shared<Shared>();
+  out->on_segment_ = std::move(on_segment);
+  Ref<GstElement> sink = out->pipeline_->element("hls");
+  if (!sink || !g_signal_lookup("get-fragment-stream", G_OBJECT_TYPE(sink.get())))
+    return Error{"hls output " + stream_name + ": launch line has no hlssink2 named \"hls\""};
+  // max-files bounds what hlssink2 itself remembers; our playlist keeps its own window.
+  g_object_set(sink.get(), "target-duration", guint(settings.target_duration_s), "max-files", 3u, "playlist-length", 3u,
+               "location", "segment%05d.ts", "playlist-location", "playlist.m3u8", nullptr);
+  auto connect = [&](const char* signal, GCallback cb) {
+    auto* data = new std::shared_ptr<Shared>(out->shared_);
+    gulong id = g_signal_connect_data(sink.get(), signal, cb, data, free_shared, GConnectFlags(0));
+    return SignalGuard(sink.get(), id);
+  };
+  out->fragment_signal_ = connect("get-fragment-stream", G_CALLBACK(on_get_fragment_stream));
+  out->playlist_signal_ = connect("get-playlist-stream", G_CALLBACK(on_get_playlist_stream));
+  out->delete_signal_ = connect("delete-fragment", G_CALLBACK(on_delete_fragment));
+  auto forward = std::move(events.on_element_message);
+  HlsSegmenter* self = out.get();
+  events.on_element_message = [self, forward](const GstStructure* s) {
+    self->on_message(s);
+    if (forward) forward(s);
+  };
+  out->pipeline_->set_events(std::move(events));
+  return out;
+}
+
+void HlsSegmenter::on_message(const GstStructure* s) {
+  const bool opened = gst_structure_has_name(s, "splitmuxsink-fragment-opened");
+  const bool closed = gst_structure_has_name(s, "splitmuxsink-fragment-closed");
+  if (!opened && !closed) return;
+  GstClockTime rt = GST_CLOCK_TIME_NONE;
+  gst_structure_get_clock_time(s, "running-time", &rt);
+  Ref<GOutputStream> stream;
+  GstClockTime start = GST_CLOCK_TIME_NONE;
+  {
+    std::lock_guard lock(shared_->mutex);
+    if (opened) {
+      shared_->opened_at.push_back(rt);
+      return;
+    }
+    if (shared_->open.empty()) return;
+    stream = std::move(shared_->open.front());
+    shared_->open.pop_front();
+    if (!shared_->opened_at.empty()) {
+      start = shared_->opened_at.front();
+      shared_->opened_at.pop_front();
+    }
+  }
+  // The fragment is complete once closed: its sink got EOS before the message was posted.
+  auto* mem = G_MEMORY_OUTPUT_STREAM(stream.get());
+  const gsize size = g_memory_output_stream_get_data_size(mem);
+  if (size == 0) return;
+  Ref<GBytes> bytes = Ref<GBytes>::adopt(g_bytes_new(g_memory_output_stream_get_data(mem), size));
+  double duration = 0;
+  if (GST_CLOCK_TIME_IS_VALID(rt) && GST_CLOCK_TIME_IS_VALID(start) && rt > start)
+    duration = double(rt - start) / double(GST_SECOND);
+  if (on_segment_) on_segment_(std::move(bytes), duration);
+}
+
+HlsSegmenter::~HlsSegmenter() {
+  if (pipeline_) pipeline_->stop();
+}
+
+}  // namespace estuary::pipelines

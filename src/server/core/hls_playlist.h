@@ -1,0 +1,50 @@
+// Owns: the HLS media playlist model of one stream: the sliding window of segments, the media
+// sequence and discontinuity sequence (both continue across publishes), and rendering as m3u8.
+// Segment bytes are opaque here, so a later LL-HLS variant (fMP4 parts) can reuse the window logic.
+// Control thread only.
+#pragma once
+
+#include <glib.h>
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "common/gobject_ptr.h"
+
+namespace estuary::server {
+
+struct HlsSegment {
+  uint64_t sequence = 0;
+  double duration_s = 0;
+  bool discontinuity = false;  // first segment after a restart of the stream
+  std::string name;            // file name relative to the playlist ("t-12.hls.ts")
+  Ref<GBytes> data;
+};
+
+class HlsPlaylist {
+ public:
+  HlsPlaylist(std::string stream_name, int target_duration_s, int window);
+  // Adds a finished segment; returns those that left the window (to delete from disk).
+  std::vector<HlsSegment> add(Ref<GBytes> data, double duration_s);
+  // The next segment follows a restart of the stream (new timestamps, maybe new codec settings).
+  void mark_discontinuity() { pending_discontinuity_ = !segments_.empty(); }
+  bool empty() const { return segments_.empty(); }
+  const HlsSegment* find(const std::string& name) const;
+  const std::deque<HlsSegment>& segments() const { return segments_; }
+  std::string render() const;
+  // Segment file name of a sequence number.
+  std::string segment_name(uint64_t sequence) const;
+
+ private:
+  std::string stream_name_;
+  int target_duration_s_;
+  size_t window_;
+  uint64_t next_sequence_ = 0;
+  uint64_t discontinuity_sequence_ = 0;  // discontinuities that left the window
+  bool pending_discontinuity_ = false;
+  std::deque<HlsSegment> segments_;
+};
+
+}  // namespace estuary::server
