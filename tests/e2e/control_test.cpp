@@ -125,8 +125,11 @@ class Hooks : public ::testing::Test {
                    base + "/auth\non_unpublish = " + base + "/notify\non_play = " + base + "/auth " + base +
                    "/notify\non_stop = " + base +
                    "/notify\n"
-                   "[hooks:slow]\non_publish = " +
-                   base + "/slow\n[hooks:code1]\non_publish = " + base + "/code1\n");
+                   "[hooks:rec]\non_hls = " +
+                   base + "/notify\non_dvr = " + base + "/notify\n" +
+                   "[dvr]\nenabled = true\nmatch = rec/*\nformat = ts\nplan = segment\nsegment_s = 2\npath = " + dir +
+                   "/dvr/[app]/[stream].[timestamp]\n" + "[hooks:slow]\non_publish = " + base +
+                   "/slow\n[hooks:code1]\non_publish = " + base + "/code1\n");
     server = std::make_unique<Server>(std::map<std::string, std::string>{},
                                       std::vector<std::string>{"--config", dir + "/estuary.conf"});
     ASSERT_TRUE(server->start()) << server->log();
@@ -199,6 +202,26 @@ TEST_F(Hooks, GoodTokenAllowedOthersRefusedAndEventsReported) {
   }
   EXPECT_EQ(plays, 5);
   EXPECT_EQ(stops, 2);
+}
+
+TEST_F(Hooks, HlsSegmentsAndDvrFilesAreReported) {
+  Process pub = start_publisher(server->rtmp_url("rec/cam"), 320, 240, pub_log("rec"), 60, 25);
+  ASSERT_TRUE(wait_for_stream(*server, "rec/cam", 10000));
+  // HLS cuts ~2 s segments and DVR rotates every 2 s: both hooks fire within a few seconds.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto r = read_records(record);
+        return find_record(r, "on_hls", "cam") && find_record(r, "on_dvr", "cam");
+      },
+      15000))
+      << read_file(record);
+  auto records = read_records(record);
+  const HookRecord* hls = find_record(records, "on_hls", "cam");
+  ASSERT_NE(hls, nullptr);
+  EXPECT_EQ(hls->app, "rec");
+  EXPECT_EQ(hls->path, "/notify");
+  EXPECT_NE(read_file(record).find("\"m3u8_url\": \"/rec/cam.m3u8\""), std::string::npos) << read_file(record);
+  EXPECT_NE(read_file(record).find("/dvr/rec/cam."), std::string::npos) << "on_dvr carries the file path";
 }
 
 TEST_F(Hooks, TimeoutRefusesWithinTimeoutWhileOtherStreamsFlow) {

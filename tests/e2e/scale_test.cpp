@@ -15,8 +15,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -43,10 +43,19 @@ std::string load_tool() { return build_root() + "/tools/loadtool/estuary-load"; 
 // small next to the measuring window) + AAC, 20 s, generated once for all tests and looped by the
 // load tool's publisher. Returns "" when ffmpeg fails.
 const std::string& test_media() {
-  static std::once_flag once;
   static std::string path;
-  std::call_once(once, [] {
-    std::string dir = make_temp_dir();
+  if (!path.empty() && access(path.c_str(), R_OK) == 0) return path;
+  path.clear();
+  {
+    // Our own directory (not /tmp/estuary-e2e-*), removed when the test program exits.
+    static std::string dir;
+    char tmpl[] = "/tmp/estuary-scale-media-XXXXXX";
+    if (dir.empty() || access(dir.c_str(), W_OK) != 0) {
+      const char* d = mkdtemp(tmpl);
+      if (!d) return path;
+      dir = d;
+      std::atexit([] { [[maybe_unused]] int rc = std::system(("rm -rf '" + dir + "'").c_str()); });
+    }
     std::string p = dir + "/media.flv";
     auto r = run({"ffmpeg",
                   "-hide_banner",
@@ -97,7 +106,7 @@ const std::string& test_media() {
       path = p;
     else
       std::fprintf(stderr, "ffmpeg failed (%d): %s\n", r.exit_code, r.err.c_str());
-  });
+  }
   return path;
 }
 

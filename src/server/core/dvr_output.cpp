@@ -192,6 +192,7 @@ class DvrOutput final : public Output {
     // Structured event for the on_dvr hook.
     log_info(key(), "", "dvr-file-closed",
              "path=" + path + " duration=" + dur + " size=" + std::to_string(size) + " reason=" + why);
+    if (ctx_.notify) ctx_.notify("on_dvr", {{"file", path}, {"cwd", current_directory()}}, {{"duration", duration}});
   }
 
   OutputContext ctx_;

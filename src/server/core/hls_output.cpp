@@ -59,6 +59,9 @@ struct HlsStream {
   HlsStream(std::string k, const std::string& stream, int target, int window)
       : key(std::move(k)), playlist(stream, target, window) {}
 
+  // on_hls hook sender of the output currently feeding this stream (empty when none).
+  std::function<void(const std::string&, std::map<std::string, std::string>, std::map<std::string, double>)> notify;
+
   void on_segment(Ref<GBytes> data, double duration_s) {
     auto removed = playlist.add(data, duration_s);
     const HlsSegment& seg = playlist.segments().back();
@@ -75,6 +78,17 @@ struct HlsStream {
     log_info(key, "", "hls-segment",
              "file=" + seg.name + " seq=" + std::to_string(seg.sequence) + " duration=" + dur + " size=" +
                  std::to_string(g_bytes_get_size(data.get())) + (seg.discontinuity ? " discontinuity=true" : ""));
+    if (notify) {
+      const std::string app = key.substr(0, key.rfind('/'));
+      const std::string m3u8 = "/" + key + ".m3u8";
+      notify("on_hls",
+             {{"file", directory.empty() ? seg.name : directory + "/" + seg.name},
+              {"url", "/" + app + "/" + seg.name},
+              {"m3u8", key.substr(key.rfind('/') + 1) + ".m3u8"},
+              {"m3u8_url", m3u8},
+              {"cwd", current_directory()}},
+             {{"duration", duration_s}, {"seq_no", double(seg.sequence)}});
+    }
   }
 };
 
@@ -150,6 +164,7 @@ class HlsOutput final : public Output {
     const config::HlsSection& cfg = ctx_.config->hls;
     dispose_s_ = cfg.dispose_s;
     state_ = registry_->attach(ctx_.app, ctx_.stream, cfg);
+    state_->notify = ctx_.notify;
     std::weak_ptr<HlsStream> weak = state_;
     pipelines::PipelineEvents ev;
     ev.on_error = [this](const std::string& element, const std::string& message) {

@@ -3,7 +3,10 @@
 // a concrete output. All methods run on the control thread.
 #pragma once
 
+#include <glib.h>
+
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +34,11 @@ struct OutputContext {
   // Started on request (through the API) rather than by configuration: optional outputs such as
   // the DVR recorder run even where their config section does not select the stream.
   bool requested = false;
+  // Sends an informational hook (on_hls, on_dvr) for this stream with SRS's extra fields; results
+  // are logged, never awaited. Set by the supervisor.
+  std::function<void(const std::string& action, std::map<std::string, std::string> strings,
+                     std::map<std::string, double> numbers)>
+      notify;
 };
 
 class Output {
@@ -47,6 +55,14 @@ class Output {
 };
 
 // A factory may return a null output: the kind declines the stream (turned off by configuration).
+// The server's working directory (the `cwd` field of on_hls/on_dvr hooks).
+inline std::string current_directory() {
+  gchar* dir = g_get_current_dir();
+  std::string out = dir ? dir : "";
+  g_free(dir);
+  return out;
+}
+
 using OutputFactory = std::function<Result<std::unique_ptr<Output>>(OutputContext context)>;
 
 // Registers an output kind (the `output=` key of a pipeline spec). Called at startup.

@@ -262,6 +262,21 @@ void Supervisor::start_slot(Stream& stream, OutputSlot& slot, bool requested) {
   ctx.requested = requested;
   const std::string key = stream.key, name = slot.spec.name;
   ctx.events.on_ready = [this, key, name]() { on_slot_ready(key, name); };
+  ctx.notify = [this, key](const std::string& action, std::map<std::string, std::string> strings,
+                           std::map<std::string, double> numbers) {
+    Stream* s = find_stream(key);
+    Client* publisher = s ? find_client(s->publisher_id) : nullptr;
+    hooks::HookFields fields;
+    if (publisher)
+      fields = admission_->fields_for(*publisher);
+    else {
+      fields.app = key.substr(0, key.find('/'));
+      fields.stream = key.substr(key.find('/') + 1);
+    }
+    fields.extra_strings = std::move(strings);
+    fields.extra_numbers = std::move(numbers);
+    admission_->notify(action, fields);
+  };
   ctx.events.on_failed = [this, key, name](const std::string& reason) {
     // Leave the pipeline's bus callback before tearing the pipeline down.
     post_to_control_later(key, name, reason);
