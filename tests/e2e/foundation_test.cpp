@@ -105,6 +105,17 @@ TEST_F(Foundation, SingleTrackStreamsPlay) {
   auto a = probe_streams(server.rtmp_url("live/aonly"));
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].codec_name, "aac");
+  // Every output gets only the branches of the tracks present (a muxer would wait for the other).
+  auto ts = probe_streams("http://127.0.0.1:" + std::to_string(server.http_port()) + "/live/vonly.ts");
+  ASSERT_EQ(ts.size(), 1u);
+  EXPECT_EQ(ts[0].codec_name, "h264");
+  auto ats = probe_streams("http://127.0.0.1:" + std::to_string(server.http_port()) + "/live/aonly.ts");
+  ASSERT_EQ(ats.size(), 1u);
+  EXPECT_EQ(ats[0].codec_name, "aac");
+  std::this_thread::sleep_for(3s);  // the first HLS segment needs a target duration of media
+  auto hls = probe_streams("http://127.0.0.1:" + std::to_string(server.http_port()) + "/live/vonly.m3u8");
+  ASSERT_EQ(hls.size(), 1u);
+  EXPECT_EQ(hls[0].codec_name, "h264");
 }
 
 TEST_F(Foundation, TwoStreamsStaySeparate) {

@@ -139,8 +139,9 @@ struct PipelineSpec {
   // Includes both track branches (as validated).
   std::string expand(const std::string& app, const std::string& stream) const;
   // Launch line for a stream with the given tracks.
-  std::string expand_for_tracks(const std::string& app, const std::string& stream, bool has_video,
-                                bool has_audio) const;
+  // {video_parser} becomes the parser for the stream's video codec (h264parse, h265parse).
+  std::string expand_for_tracks(const std::string& app, const std::string& stream, bool has_video, bool has_audio,
+                                const std::string& video_parser = "h264parse") const;
   bool operator==(const PipelineSpec&) const = default;
 };
 

@@ -37,7 +37,7 @@ bool is_variable_char(char c) { return is_variable_start(c) || (c >= '0' && c <=
 // Substitutes {app} {stream} {name}. unknown (when given) receives the first unknown variable;
 // without it unknown variables are copied through.
 std::string substitute(const std::string& launch, const std::string& app, const std::string& stream,
-                       std::string* unknown) {
+                       std::string* unknown, const std::string& video_parser = "h264parse") {
   std::string out;
   out.reserve(launch.size() + 32);
   size_t i = 0;
@@ -53,6 +53,8 @@ std::string substitute(const std::string& launch, const std::string& app, const 
           out += stream;
         } else if (var == "name") {
           out += app + "/" + stream;
+        } else if (var == "video_parser") {
+          out += video_parser;
         } else {
           if (unknown && unknown->empty()) *unknown = std::string(var);
           out.append(launch, i, j - i + 1);
@@ -207,7 +209,7 @@ Result<PipelineSpec> parse_group(const std::string& path, const ScannedGroup& gr
   std::string sample = substitute(full_launch(spec, true, true), kSampleApp, kSampleStream, &unknown);
   if (!unknown.empty()) {
     return located(path, launch_line, spec.name,
-                   "unknown variable {" + unknown + "} in launch (known: {app}, {stream}, {name})");
+                   "unknown variable {" + unknown + "} in launch (known: {app}, {stream}, {name}, {video_parser})");
   }
   Status parsed = check_launch(spec, preprocess(sample));
   if (!parsed) return located(path, launch_line, spec.name, parsed.error().message);
@@ -251,8 +253,8 @@ std::string PipelineSpec::expand(const std::string& app, const std::string& stre
 }
 
 std::string PipelineSpec::expand_for_tracks(const std::string& app, const std::string& stream, bool has_video,
-                                            bool has_audio) const {
-  return preprocess(substitute(full_launch(*this, has_video, has_audio), app, stream, nullptr));
+                                            bool has_audio, const std::string& video_parser) const {
+  return preprocess(substitute(full_launch(*this, has_video, has_audio), app, stream, nullptr, video_parser));
 }
 
 bool is_valid_name_component(const std::string& s) {

@@ -26,10 +26,13 @@ config::PipelineSpec make_ts() {
   spec.match = {"*"};
   spec.trigger = config::Trigger::on_demand;
   spec.output = "ts";
-  spec.launch =
-      "estuarysrc name=src stream={name} src.video ! queue max-size-buffers=0 max-size-bytes=0 "
-      "max-size-time=2000000000 ! h264parse config-interval=-1 ! mux. src.audio ! queue max-size-buffers=0 "
-      "max-size-bytes=0 max-size-time=2000000000 ! aacparse ! mux. mpegtsmux name=mux alignment=7 ! appsink name=sink";
+  spec.launch = "estuarysrc name=src stream={name} mpegtsmux name=mux alignment=7 ! appsink name=sink";
+  spec.video =
+      "src.video ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! {video_parser} "
+      "config-interval=-1 ! mux.";
+  spec.audio =
+      "src.audio ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! aacparse ! "
+      "mux.";
   return spec;
 }
 
@@ -40,10 +43,13 @@ config::PipelineSpec make_hls() {
   spec.match = {"*"};
   spec.trigger = config::Trigger::on_publish;
   spec.output = "hls";
-  spec.launch =
-      "estuarysrc name=src stream={name} src.video ! queue max-size-buffers=0 max-size-bytes=0 max-size"
-      "-time=2000000000 ! h264parse config-interval=-1 ! hls.video src.audio ! queue max-size-buffers=0"
-      " max-size-bytes=0 max-size-time=2000000000 ! aacparse ! hls.audio hlssink2 name=hls";
+  spec.launch = "estuarysrc name=src stream={name} hlssink2 name=hls";
+  spec.video =
+      "src.video ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! {video_parser} "
+      "config-interval=-1 ! hls.video";
+  spec.audio =
+      "src.audio ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! aacparse ! "
+      "hls.audio";
   return spec;
 }
 
@@ -54,10 +60,13 @@ config::PipelineSpec make_dvr() {
   spec.match = {"*"};
   spec.trigger = config::Trigger::on_publish;
   spec.output = "dvr";
-  spec.launch =
-      "estuarysrc name=src stream={name} src.video ! queue max-size-buffers=0 max-size-bytes=0 max-size"
-      "-time=2000000000 ! h264parse name=video src.audio ! queue max-size-buffers=0 max-size-bytes=0 ma"
-      "x-size-time=2000000000 ! aacparse name=audio";
+  spec.launch = "estuarysrc name=src stream={name}";
+  spec.video =
+      "src.video ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! {video_parser} "
+      "name=video";
+  spec.audio =
+      "src.audio ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! aacparse "
+      "name=audio";
   return spec;
 }
 

@@ -256,7 +256,9 @@ void Supervisor::start_slot(Stream& stream, OutputSlot& slot, bool requested) {
   OutputContext ctx;
   ctx.app = stream.app;
   ctx.stream = stream.name;
-  ctx.launch = slot.spec.expand_for_tracks(stream.app, stream.name, stream.video.has_value(), stream.audio.has_value());
+  const bool hevc = stream.video && stream.video->codec == "H265";
+  ctx.launch = slot.spec.expand_for_tracks(stream.app, stream.name, stream.video.has_value(), stream.audio.has_value(),
+                                           hevc ? "h265parse" : "h264parse");
   ctx.config = &config_;
   ctx.engine = &engine_;
   ctx.requested = requested;

@@ -147,7 +147,7 @@ TEST(Pipelines, NameComponents) {
 
 TEST(PipelineErrors, UnknownVariable) {
   expect_error("[pipeline p]\nmatch = live/*\nlaunch = fakesrc ! fakesink name={strem}\n", 3,
-               "pipeline \"p\": unknown variable {strem} in launch (known: {app}, {stream}, {name})");
+               "pipeline \"p\": unknown variable {strem} in launch (known: {app}, {stream}, {name}, {video_parser})");
 }
 
 TEST(PipelineErrors, BadLaunchNamesLaunchLine) {
