@@ -82,9 +82,7 @@ class FlvFanoutOutput final : public Output {
 
   Status start() override {
     const std::string name = ctx_.app + "/" + ctx_.stream;
-    fanout::ChannelLimits limits;
-    limits.max_backlog_bytes = size_t(ctx_.config->fanout.max_backlog_kb) * 1024;
-    limits.max_behind_ms = ctx_.config->fanout.max_behind_ms;
+    const fanout::ChannelLimits limits = channel_limits(*ctx_.config);
     channels_ = std::make_shared<Channels>();
     channels_->flv = fanout::Channel::create(name + ".flv", limits);
     channels_->rtmp = fanout::Channel::create(name + ".rtmp", limits);

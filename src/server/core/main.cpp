@@ -188,7 +188,6 @@ int main(int argc, char** argv) {
     if (st && cfg.rtsp.enabled) st = rtsp.listen(cfg.rtsp.address, cfg.rtsp.port);
     if (st && cfg.api.enabled) {
       st = api_server.listen(cfg.api.address, cfg.api.port);
-      if (st) log_info("", "", "listen", "API on " + cfg.api.address + ":" + std::to_string(api_server.port()));
       if (st && cfg.api.auth == "none" && !is_loopback_address(cfg.api.address))
         log_warn("", "", "api-auth",
                  "the HTTP API listens on " + cfg.api.address +

@@ -63,6 +63,14 @@ inline std::string current_directory() {
   return out;
 }
 
+// Slow-viewer limits of a fan-out channel, from the [fanout] section.
+inline fanout::ChannelLimits channel_limits(const config::Config& config) {
+  fanout::ChannelLimits limits;
+  limits.max_backlog_bytes = size_t(config.fanout.max_backlog_kb) * 1024;
+  limits.max_behind_ms = config.fanout.max_behind_ms;
+  return limits;
+}
+
 using OutputFactory = std::function<Result<std::unique_ptr<Output>>(OutputContext context)>;
 
 // Registers an output kind (the `output=` key of a pipeline spec). Called at startup.

@@ -41,9 +41,7 @@ class TsFanoutOutput final : public Output {
 
   Status start() override {
     const std::string name = ctx_.app + "/" + ctx_.stream;
-    fanout::ChannelLimits limits;
-    limits.max_backlog_bytes = size_t(ctx_.config->fanout.max_backlog_kb) * 1024;
-    limits.max_behind_ms = ctx_.config->fanout.max_behind_ms;
+    const fanout::ChannelLimits limits = channel_limits(*ctx_.config);
     channel_ = fanout::Channel::create(name + ".ts", limits);
     std::weak_ptr<bool> alive = alive_;
     auto on_first_header = [this, alive]() {
