@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "server/core/control_thread.h"
+#include "server/core/ingest_events.h"
 #include "server/core/rtmp_server.h"
 #include "server/core/socket_util.h"
 
@@ -234,22 +235,7 @@ void RtmpConnection::start_publish(const rtmp::StreamRequest& request) {
   pipelines::IngestSettings settings;
   settings.gop_cache_max_bytes = uint64_t(bus.gop_cache_max_kb) * 1024;
   ingest_ = std::make_unique<pipelines::FlvIngest>(request.app + "/" + request.stream, settings);
-  pipelines::PipelineEvents ev;
-  ev.on_element_message = [this](const GstStructure* s) {
-    if (!gst_structure_has_name(s, "estuary-stream-ready")) return;
-    GstCaps* video = nullptr;
-    GstCaps* audio = nullptr;
-    gst_structure_get(s, "video-caps", GST_TYPE_CAPS, &video, nullptr);
-    gst_structure_get(s, "audio-caps", GST_TYPE_CAPS, &audio, nullptr);
-    Ref<GstCaps> v = Ref<GstCaps>::adopt(video), a = Ref<GstCaps>::adopt(audio);
-    supervisor_.publish_ready(id_, v.get(), a.get());
-  };
-  ev.on_error = [this](const std::string& element, const std::string& message) {
-    post_to_control([alive = std::weak_ptr<bool>(alive_), this, element, message]() {
-      if (!alive.expired()) close("ingest failed: " + element + ": " + message);
-    });
-  };
-  ingest_->set_events(std::move(ev));
+  ingest_->set_events(ingest_events(supervisor_, id_, alive_, [this](const std::string& reason) { close(reason); }));
   publishing_ = true;
   last_media_us_ = g_get_monotonic_time();
   session_->accept_publish();
