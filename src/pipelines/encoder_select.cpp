@@ -23,6 +23,10 @@ bool is_integer(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
 
+bool is_generic_preset(const std::string& v) {
+  return v == "fastest" || v == "fast" || v == "balanced" || v == "quality";
+}
+
 bool is_boundary(char c) { return std::isspace(static_cast<unsigned char>(c)) || c == '!'; }
 
 }  // namespace
@@ -127,6 +131,14 @@ std::string map_encoder_properties(const std::string& factory,
   const std::string family = encoder_family(factory);
   std::string out = factory;
   auto add = [&out](const std::string& k, const std::string& v) { out += " " + k + "=" + v; };
+  // preset and tune=latency both touch the speed/quality knob of most families, so each is
+  // decided knowing the other: an explicit preset wins over the speed that tune=latency implies.
+  std::string preset;
+  bool latency = false;
+  for (const auto& [key, value] : props) {
+    if (key == "preset" && is_generic_preset(value)) preset = value;
+    if (key == "tune" && value == "latency") latency = true;
+  }
   for (const auto& [key, value] : props) {
     if (key == "bitrate" && is_integer(value)) {  // kbit/s
       if (family == "openh264")
@@ -141,18 +153,36 @@ std::string map_encoder_properties(const std::string& factory,
     } else if (key == "tune" && value == "latency") {
       if (family == "x264" || family == "x265") {
         add("tune", "zerolatency");
-        add("speed-preset", "veryfast");
+        if (preset.empty()) add("speed-preset", "veryfast");
       } else if (family == "nvenc") {
-        add("preset", "low-latency-hq");
+        add("preset", preset == "fastest" || preset == "fast" ? "low-latency-hp"
+                      : preset == "balanced"                  ? "low-latency"
+                                                              : "low-latency-hq");
         add("zerolatency", "true");
       } else if (family == "va") {
         add("b-frames", "0");
-        add("target-usage", "7");
+        if (preset.empty()) add("target-usage", "7");
       } else if (family == "qsv") {
         add("low-latency", "true");
         add("b-frames", "0");
       } else if (family == "openh264") {
-        add("complexity", "low");
+        if (preset.empty()) add("complexity", "low");
+      }
+    } else if (key == "preset" && is_generic_preset(value)) {
+      // fastest | fast | balanced | quality, mapped to each family's own scale.
+      const int rank = value == "fastest" ? 0 : value == "fast" ? 1 : value == "balanced" ? 2 : 3;
+      if (family == "x264" || family == "x265") {
+        static const char* const speed[] = {"ultrafast", "veryfast", "medium", "slow"};
+        add("speed-preset", speed[rank]);
+      } else if (family == "nvenc") {
+        static const char* const nv[] = {"hp", "hp", "default", "hq"};
+        if (!latency) add("preset", nv[rank]);  // combined with latency in the tune branch
+      } else if (family == "va" || family == "qsv") {
+        static const char* const usage[] = {"7", "6", "4", "1"};  // 1 = best quality, 7 = fastest
+        add("target-usage", usage[rank]);
+      } else if (family == "openh264") {
+        static const char* const complexity[] = {"low", "low", "medium", "high"};
+        add("complexity", complexity[rank]);
       }
     } else {
       add(key, value);

@@ -1,9 +1,10 @@
 // Owns: hardware encoder selection for the `@h264enc` / `@h265enc` launch-line placeholders: the
 // preference list (NVENC, VA, QSV, then x264/x265), confirmation by a short test encode, klass
 // "Hardware" + rank as the fallback order for encoders not on the list, mapping of the generic
-// properties (bitrate in kbit/s, gop in frames, tune=latency) to each encoder family's names, and
-// the expansion of placeholders in a launch line. Selection is pure over an abstract registry and a
-// test-encode function so it can be unit-tested; the GStreamer-backed pieces are separate functions.
+// properties (bitrate in kbit/s, gop in frames, tune=latency, preset=fastest|fast|balanced|quality)
+// to each encoder family's names, and the expansion of placeholders in a launch line. Selection is
+// pure over an abstract registry and a test-encode function so it can be unit-tested; the
+// GStreamer-backed pieces are separate functions.
 // Runs on the control thread (the test encode blocks for a bounded time; call it at startup).
 #pragma once
 
@@ -51,8 +52,10 @@ EncoderChoice select_encoder(VideoCodec codec, const std::vector<EncoderFactoryI
 std::string encoder_family(const std::string& factory);
 
 // The launch fragment for `factory` with the generic properties mapped: bitrate (kbit/s), gop
-// (frames), tune=latency. Other key=value pairs are passed through unchanged. For family "other"
-// the generic ones are dropped (their meaning is unknown).
+// (frames), tune=latency, preset=fastest|fast|balanced|quality (x264 ultrafast/veryfast/medium/
+// slow, NVENC hp/default/hq or the low-latency variants, VA/QSV target-usage 7/6/4/1, openh264
+// complexity). Other key=value pairs are passed through unchanged. For family "other" the generic
+// ones are dropped (their meaning is unknown).
 std::string map_encoder_properties(const std::string& factory,
                                    const std::vector<std::pair<std::string, std::string>>& props);
 

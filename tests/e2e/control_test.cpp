@@ -253,6 +253,41 @@ TEST_F(Hooks, Code1Refuses) {
   EXPECT_NE(find_record(read_records(record), "on_publish", "x"), nullptr);
 }
 
+// SRT: key=value pairs of the stream id reach the hooks as the query ("param"); a refusal by a hook
+// closes the SRT connection right after the handshake.
+TEST_F(Hooks, SrtStreamIdPairsReachHooks) {
+  const std::string base = "srt://127.0.0.1:" + std::to_string(server->srt_port()) + "?streamid=#!::r=live/";
+  auto srt_publisher = [&](const std::string& url, const std::string& log) {
+    const std::string args =
+        "-hide_banner -nostats -loglevel error -re -f lavfi -i testsrc2=size=160x120:rate=25:duration=30 -f lavfi "
+        "-i sine=duration=30 -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p -c:a aac "
+        "-f mpegts";
+    std::vector<std::string> argv = {"ffmpeg"};
+    std::istringstream words(args);
+    for (std::string w; words >> w;) argv.push_back(w);
+    argv.push_back(url);
+    return Process(argv, log);
+  };
+  Process good = srt_publisher(base + "srt1,m=publish,token=good", pub_log("srt-good"));
+  ASSERT_TRUE(wait_for_stream(*server, "live/srt1", 10000)) << read_file(pub_log("srt-good"));
+  Process bad = srt_publisher(base + "srt2,m=publish,token=bad", pub_log("srt-bad"));
+  EXPECT_NE(bad.wait(8000), -1) << "SRT publisher with a bad token still running";
+  EXPECT_FALSE(wait_for_stream(*server, "live/srt2", 200));
+  EXPECT_FALSE(probe_streams(base + "srt1,m=request,token=good").empty());
+  EXPECT_TRUE(probe_streams(base + "srt1,m=request,token=bad", 10).empty());
+  good.kill_now();
+  ASSERT_TRUE(wait_until([&] { return find_record(read_records(record), "on_unpublish", "srt1") != nullptr; }, 8000));
+  auto records = read_records(record);
+  const HookRecord* publish = find_record(records, "on_publish", "srt1", "?token=good");
+  ASSERT_NE(publish, nullptr);
+  EXPECT_EQ(publish->app, "live");
+  EXPECT_NE(find_record(records, "on_publish", "srt2", "?token=bad"), nullptr);
+  EXPECT_NE(find_record(records, "on_play", "srt1", "?token=good"), nullptr);
+  EXPECT_NE(find_record(records, "on_play", "srt1", "?token=bad"), nullptr);
+  EXPECT_EQ(find_record(records, "on_unpublish", "srt2"), nullptr) << "a refused publisher never unpublishes";
+  EXPECT_NE(server->log().find("type=srt-publish reason=publish refused: on_publish refused"), std::string::npos);
+}
+
 TEST(Access, IpDenyAndConnectionLimit) {
   std::string dir = make_temp_dir();
   write_file(dir + "/estuary.conf", "[server]\nmax_connections = 2\n[security:deny]\ndeny_publish = 127.0.0.0/8\n");

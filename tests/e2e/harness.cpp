@@ -33,6 +33,20 @@ int free_tcp_port() {
   return port;
 }
 
+int free_udp_port() {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
 std::string make_temp_dir() {
   char tmpl[] = "/tmp/estuary-e2e-XXXXXX";
   char* d = mkdtemp(tmpl);
@@ -148,11 +162,16 @@ Server::Server(std::map<std::string, std::string> extra_env, std::vector<std::st
   http_port_ = free_tcp_port();
   api_port_ = free_tcp_port();
   rtsp_port_ = free_tcp_port();
+  srt_port_ = free_udp_port();
+  https_port_ = free_tcp_port();
+  api_https_port_ = free_tcp_port();
+  rtmps_port_ = free_tcp_port();
 }
 
 Server::~Server() { stop(); }
 
 bool Server::start(int timeout_ms) {
+  // WebRTC gathers candidates on loopback only: tests send nothing beyond the host.
   std::vector<std::string> argv = {"env",
                                    "ESTUARY_RTMP_PORT=" + std::to_string(rtmp_port_),
                                    "ESTUARY_HTTP_PORT=" + std::to_string(http_port_),
@@ -161,7 +180,13 @@ bool Server::start(int timeout_ms) {
                                    "ESTUARY_HTTP_ADDRESS=127.0.0.1",
                                    "ESTUARY_API_ADDRESS=127.0.0.1",
                                    "ESTUARY_RTSP_PORT=" + std::to_string(rtsp_port_),
-                                   "ESTUARY_RTSP_ADDRESS=127.0.0.1"};
+                                   "ESTUARY_RTSP_ADDRESS=127.0.0.1",
+                                   "ESTUARY_HTTP_HTTPS_PORT=" + std::to_string(https_port_),
+                                   "ESTUARY_API_HTTPS_PORT=" + std::to_string(api_https_port_),
+                                   "ESTUARY_RTMP_RTMPS_PORT=" + std::to_string(rtmps_port_),
+                                   "ESTUARY_RTC_INTERFACES=127.0.0.1"};
+  argv.push_back("ESTUARY_SRT_PORT=" + std::to_string(srt_port_));  // UDP
+  argv.push_back("ESTUARY_SRT_ADDRESS=127.0.0.1");
   for (auto& [k, v] : env_) argv.push_back(k + "=" + v);
   argv.push_back(build_root() + "/src/server/core/estuary");
   argv.insert(argv.end(), args_.begin(), args_.end());

@@ -12,6 +12,7 @@
 namespace estuary::e2e {
 
 int free_tcp_port();
+int free_udp_port();
 std::string make_temp_dir();
 std::string source_root();
 std::string build_root();
@@ -56,6 +57,11 @@ class Server {
   int http_port() const { return http_port_; }
   int api_port() const { return api_port_; }
   int rtsp_port() const { return rtsp_port_; }
+  int srt_port() const { return srt_port_; }  // UDP
+  // TLS listeners (open only when the server is given a certificate: ESTUARY_TLS_CERT_FILE).
+  int https_port() const { return https_port_; }
+  int api_https_port() const { return api_https_port_; }
+  int rtmps_port() const { return rtmps_port_; }
   const std::string& dir() const { return dir_; }
   std::string log() const;
   std::string rtmp_url(const std::string& path) const;
@@ -67,6 +73,8 @@ class Server {
   std::vector<std::string> args_;
   std::string dir_;
   int rtmp_port_, http_port_, api_port_, rtsp_port_;
+  int srt_port_;
+  int https_port_, api_https_port_, rtmps_port_;
   Process process_;
 };
 

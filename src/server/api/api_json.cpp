@@ -135,6 +135,32 @@ void add_stream_members(JsonBuilder* b, const StreamView& s, const std::string& 
     json_builder_end_array(b);
     json_builder_end_object(b);
   }
+  if (s.health) {
+    json_builder_set_member_name(b, "health");
+    json_builder_begin_object(b);
+    add_bool(b, "black", s.health->black);
+    add_bool(b, "frozen", s.health->frozen);
+    add_bool(b, "silent", s.health->silent);
+    add_bool(b, "drift", s.health->drift);
+    add_double(b, "av_drift_ms", s.health->av_drift_ms);
+    add_string(b, "last_event", valid_utf8(s.health->last_event));
+    add_int(b, "last_event_ms", s.health->last_event_ms);
+    json_builder_end_object(b);
+  }
+  if (s.transcode) {
+    json_builder_set_member_name(b, "transcode");
+    json_builder_begin_object(b);
+    add_string(b, "pipeline", valid_utf8(s.transcode->pipeline));
+    add_string(b, "master_playlist", valid_utf8(s.transcode->master_playlist));
+    json_builder_set_member_name(b, "renditions");
+    json_builder_begin_array(b);
+    for (const auto& r : s.transcode->renditions) {
+      std::string v = valid_utf8(r);
+      json_builder_add_string_value(b, v.c_str());
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+  }
 }
 
 void add_client_members(JsonBuilder* b, const ClientView& c, const std::string& default_vhost) {
@@ -153,6 +179,21 @@ void add_client_members(JsonBuilder* b, const ClientView& c, const std::string& 
   add_int(b, "send_bytes", as_json_int(c.send_bytes));
   add_int(b, "recv_bytes", as_json_int(c.recv_bytes));
   add_kbps(b, c.kbps_recv_30s, c.kbps_send_30s);
+  if (c.srt) {  // Estuary extension: the SRT link as libsrt sees it
+    json_builder_set_member_name(b, "srt");
+    json_builder_begin_object(b);
+    add_double(b, "rtt_ms", c.srt->rtt_ms);
+    add_double(b, "send_mbps", c.srt->send_mbps);
+    add_double(b, "recv_mbps", c.srt->recv_mbps);
+    add_double(b, "bandwidth_mbps", c.srt->bandwidth_mbps);
+    add_int(b, "pkt_sent", c.srt->pkt_sent);
+    add_int(b, "pkt_recv", c.srt->pkt_recv);
+    add_int(b, "pkt_lost", c.srt->pkt_lost);
+    add_int(b, "pkt_retrans", c.srt->pkt_retrans);
+    add_int(b, "pkt_dropped", c.srt->pkt_dropped);
+    add_int(b, "latency_ms", c.srt->latency_ms);
+    json_builder_end_object(b);
+  }
 }
 
 void add_vhost_members(JsonBuilder* b, const ServerIdentity& id, const std::vector<StreamView>& streams,

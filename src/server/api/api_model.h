@@ -39,6 +39,25 @@ struct DvrView {
   std::vector<DvrFileView> files;
 };
 
+// Estuary extension: the verdict of an estuaryhealth element watching the stream (a pipelines.d
+// pipeline); present once the element reported anything.
+struct HealthView {
+  bool black = false;
+  bool frozen = false;
+  bool silent = false;
+  bool drift = false;         // A/V drift beyond the element's threshold
+  double av_drift_ms = 0;     // last measured drift, video minus audio
+  std::string last_event;     // "black raised", "silence cleared", ...
+  int64_t last_event_ms = 0;  // wall clock
+};
+
+// Estuary extension: renditions a running transcode (output=transcode) publishes from this stream.
+struct TranscodeView {
+  std::string pipeline;                 // pipelines.d name
+  std::vector<std::string> renditions;  // "live/x_720p", ...
+  std::string master_playlist;          // "/live/x_abr.m3u8"
+};
+
 struct StreamView {
   std::string id;     // stable for the stream's life, e.g. "vid-1a2b3c4d"
   std::string name;   // stream name ("test")
@@ -57,8 +76,24 @@ struct StreamView {
   std::string publish_cid;
   std::optional<VideoView> video;
   std::optional<AudioView> audio;
-  std::vector<std::string> outputs;  // Estuary extension: active outputs ("flv", ...)
-  std::optional<DvrView> dvr;        // Estuary extension: present while a recorder is attached
+  std::vector<std::string> outputs;        // Estuary extension: active outputs ("flv", ...)
+  std::optional<DvrView> dvr;              // Estuary extension: present while a recorder is attached
+  std::optional<HealthView> health;        // Estuary extension: present when a health pipeline reported
+  std::optional<TranscodeView> transcode;  // Estuary extension: present while a transcode runs
+};
+
+// Estuary extension: libsrt's statistics of an SRT client's connection (rates over the last second).
+struct SrtStatsView {
+  double rtt_ms = 0;
+  double send_mbps = 0;
+  double recv_mbps = 0;
+  double bandwidth_mbps = 0;  // libsrt's estimate of the link capacity
+  int64_t pkt_sent = 0;
+  int64_t pkt_recv = 0;
+  int64_t pkt_lost = 0;     // reported lost (sender and receiver side)
+  int64_t pkt_retrans = 0;  // retransmitted (sent or received again)
+  int64_t pkt_dropped = 0;  // too late to send or to play
+  int latency_ms = 0;       // TSBPD latency in effect
 };
 
 struct ClientView {
@@ -78,6 +113,7 @@ struct ClientView {
   uint64_t recv_bytes = 0;
   int kbps_recv_30s = 0;
   int kbps_send_30s = 0;
+  std::optional<SrtStatsView> srt;  // Estuary extension: SRT clients only
 };
 
 struct SummaryView {

@@ -25,7 +25,7 @@ struct ApiOptions {
   // SRS answers "not found" API codes (2014, 2048, 2049) with HTTP 200; by default we use 404 with
   // the same `code`. true = SRS's behaviour exactly. JSONP replies are always HTTP 200.
   bool srs_error_status = false;
-  // Authentication of every request on the port except CORS preflight and /rtc/ (WHIP/WHEP carry
+  // Authentication of every request on the port except CORS preflight, /rtc/, /whip/, /whep/ (WHIP/WHEP carry
   // their own tokens): "none", "basic" (username/password) or "bearer" (token). Failures get 401
   // with WWW-Authenticate before any handler runs.
   std::string auth = "none";

@@ -121,7 +121,11 @@ bool reject_unauthorized(const ApiServer::Core& core, SoupServerMessage* msg) {
   const char* method = soup_server_message_get_method(msg);
   GUri* uri = soup_server_message_get_uri(msg);
   const char* path = uri ? g_uri_get_path(uri) : "";
-  if (g_strcmp0(method, "OPTIONS") == 0 || g_str_has_prefix(path ? path : "", "/rtc/")) return false;
+  // WHIP/WHEP (/rtc/, and the short forms /whip/, /whep/) carry their own tokens for the hooks.
+  const char* p = path ? path : "";
+  if (g_strcmp0(method, "OPTIONS") == 0 || g_str_has_prefix(p, "/rtc/") || g_str_has_prefix(p, "/whip/") ||
+      g_str_has_prefix(p, "/whep/"))
+    return false;
   SoupMessageHeaders* h = soup_server_message_get_request_headers(msg);
   if (authorized(opt, soup_message_headers_get_one(h, "Authorization"))) return false;
   static const char body[] = "{\"code\":401,\"msg\":\"authentication required\"}";
@@ -229,29 +233,31 @@ ApiServer::~ApiServer() {
 
 const ServerIdentity& ApiServer::identity() const { return core_->router.identity(); }
 
-Status ApiServer::listen(const std::string& address, int port) {
+Status ApiServer::listen(const std::string& address, int port, bool https) {
   if (port < 0 || port > 65535) return Error{"api: invalid listen port " + std::to_string(port), 400};
   GError* err = nullptr;
   gboolean ok = FALSE;
+  const auto options = https ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0);
   if (address.empty() || address == "*") {
-    ok = soup_server_listen_all(server_.get(), static_cast<guint>(port), SoupServerListenOptions(0), &err);
+    ok = soup_server_listen_all(server_.get(), static_cast<guint>(port), options, &err);
   } else if (address == "localhost") {
-    ok = soup_server_listen_local(server_.get(), static_cast<guint>(port), SoupServerListenOptions(0), &err);
+    ok = soup_server_listen_local(server_.get(), static_cast<guint>(port), options, &err);
   } else {
     auto inet = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(address.c_str()));
     if (!inet) return Error{"api: invalid listen address '" + address + "'", 400};
     auto sock = Ref<GSocketAddress>::adopt(g_inet_socket_address_new(inet.get(), static_cast<guint16>(port)));
-    ok = soup_server_listen(server_.get(), sock.get(), SoupServerListenOptions(0), &err);
+    ok = soup_server_listen(server_.get(), sock.get(), options, &err);
   }
   if (!ok) {
     Error e{"api: cannot listen on " + address + ":" + std::to_string(port) + ": " + (err ? err->message : "?"), 0};
     g_clear_error(&err);
     return e;
   }
-  if (port_ == 0) port_ = port != 0 ? port : bound_port(server_.get());
-  log_info(
-      "", "", "api-listen",
-      "HTTP API on " + (address.empty() ? std::string("*") : address) + ":" + std::to_string(port != 0 ? port : port_));
+  int& first = https ? https_port_ : port_;
+  if (first == 0) first = port != 0 ? port : bound_port(server_.get());
+  log_info("", "", "api-listen",
+           std::string(https ? "HTTPS API on " : "HTTP API on ") + (address.empty() ? std::string("*") : address) +
+               ":" + std::to_string(port != 0 ? port : first));
   return ok_status();
 }
 

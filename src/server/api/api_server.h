@@ -37,9 +37,11 @@ class ApiServer {
   // address: an IP literal ("0.0.0.0", "127.0.0.1", "::"), "" or "*" for every interface (IPv4 and
   // IPv6), or "localhost" (loopback, both families). port 0 picks a free port; see port(). May be
   // called more than once to listen on several addresses.
-  Status listen(const std::string& address, int port);
+  // https: a TLS listener; the SoupServer's tls-certificate must be set first (see TlsContext).
+  Status listen(const std::string& address, int port, bool https = false);
 
-  int port() const { return port_; }  // the port bound by the first successful listen(); 0 before
+  int port() const { return port_; }              // the port bound by the first successful listen(); 0 before
+  int https_port() const { return https_port_; }  // likewise for the first https listen()
   SoupServer* soup_server() const { return server_.get(); }  // borrowed; valid while this lives
   const ServerIdentity& identity() const;
 
@@ -58,6 +60,7 @@ class ApiServer {
   SignalGuard request_started_;
   std::vector<std::string> extra_prefixes_;
   int port_ = 0;
+  int https_port_ = 0;
 };
 
 }  // namespace estuary::api

@@ -12,6 +12,7 @@
 #include "server/config/key_file_scanner.h"
 #include "server/config/pipelines_dir.h"
 #include "server/config/schema.h"
+#include "server/config/tls_files.h"
 
 namespace estuary::config {
 namespace {
@@ -45,14 +46,21 @@ Status apply_file(const std::string& path, Config& config, Origins& origins, std
     if (split_app_group(group.name, &base, &app)) {
       if (!is_per_app_section(base) || !is_valid_name_component(app))
         return Error{location(path, group.line) + "unknown group [" + group.name +
-                     "] (per-app groups are [hooks:APP] and [security:APP] with a valid app name)"};
+                     "] (per-app groups are [hooks:APP], [security:APP] and [srt:APP] with a valid app name)"};
       app_groups->push_back(group);  // applied over the final defaults, after the environment
+      continue;
+    }
+    if (is_source_or_forward_group(group.name)) {  // [source NAME], [forward NAME]
+      Status st = group.name.rfind("source", 0) == 0 ? parse_source_group(path, group, &config.sources)
+                                                     : parse_forward_group(path, group, &config.forwards);
+      if (!st) return st.error();
       continue;
     }
     if (!is_schema_section(group.name)) {
       std::string known;
       for (const char* s : schema_sections()) known += std::string(known.empty() ? "" : " ") + "[" + s + "]";
-      return Error{location(path, group.line) + "unknown group [" + group.name + "] (known: " + known + ")"};
+      return Error{location(path, group.line) + "unknown group [" + group.name + "] (known: " + known +
+                   " [source NAME] [forward NAME])"};
     }
     for (const ScannedEntry& entry : group.entries) {
       std::string where = location(path, entry.line);
@@ -98,7 +106,17 @@ Status apply_environment(const Environment& env, Config& config, Origins& origin
   return ok_status();
 }
 
-// [hooks:APP] / [security:APP]: each app gets the defaults with its group's keys applied.
+// libsrt accepts a passphrase of 10..79 characters (or none) and AES-128/192/256 keys only.
+Status check_srt_encryption(const SrtSection& srt) {
+  const size_t n = srt.passphrase.size();
+  if (n != 0 && (n < 10 || n > 79))
+    return Error{"passphrase must be 10..79 characters (it has " + std::to_string(n) + ")"};
+  if (srt.pbkeylen != 16 && srt.pbkeylen != 24 && srt.pbkeylen != 32)
+    return Error{"pbkeylen must be 16, 24 or 32 (it is " + std::to_string(srt.pbkeylen) + ")"};
+  return ok_status();
+}
+
+// [hooks:APP] / [security:APP] / [srt:APP]: each app gets the defaults with its group's keys applied.
 Status apply_app_groups(const std::string& path, const std::vector<ScannedGroup>& groups, Config& config) {
   for (const ScannedGroup& group : groups) {
     std::string base, app;
@@ -106,21 +124,82 @@ Status apply_app_groups(const std::string& path, const std::vector<ScannedGroup>
     Config scratch;
     scratch.hooks = config.hooks;
     scratch.security = config.security;
+    scratch.srt = config.srt;
     for (const ScannedEntry& entry : group.entries) {
       std::string where = location(path, entry.line);
       const KeySpec* spec = find_key(base, entry.key);
       if (!spec) return Error{where + "[" + group.name + "] unknown key \"" + entry.key + "\""};
       std::string prefix = where + "[" + group.name + "] " + entry.key + ": ";
+      // The SRT listener is one socket for every app: only the encryption is chosen per caller.
+      if (base == "srt" && entry.key != "passphrase" && entry.key != "pbkeylen")
+        return Error{prefix + "cannot be set per app (only passphrase and pbkeylen)"};
       Result<std::string> value = unescape_value(entry.raw_value);
       if (!value) return Error{prefix + value.error().message};
       Status st = apply_value(*spec, *value, scratch);
       if (!st) return Error{prefix + st.error().message};
+      if (base == "srt") {  // the other key is checked where it was set
+        st = check_srt_encryption(scratch.srt);
+        if (!st && st.error().message.rfind(entry.key, 0) == 0) return Error{prefix + st.error().message};
+      }
     }
     if (base == "hooks")
       config.app_hooks[app] = scratch.hooks;
+    else if (base == "srt")
+      config.app_srt[app] = scratch.srt;
     else
       config.app_security[app] = scratch.security;
   }
+  return ok_status();
+}
+
+// A configured certificate must load and be strong: refusing to start beats serving a broken or
+// weak TLS endpoint (and a SIGHUP with a bad one keeps the running configuration).
+Status check_tls(const Config& config, const Origins& origins) {
+  const KeySpec* cert_key = find_key("tls", "cert_file");
+  const KeySpec* key_key = find_key("tls", "key_file");
+  auto where = [&origins](const KeySpec* k) {
+    auto it = origins.find(k);
+    return it != origins.end() ? it->second : std::string();
+  };
+  if (config.tls.cert_file.empty()) {
+    if (!config.tls.key_file.empty()) return Error{where(key_key) + "[tls] key_file is set but cert_file is not"};
+    return ok_status();
+  }
+  auto loaded = load_tls_certificate(config.tls.cert_file, config.tls.key_file);
+  if (loaded) return ok_status();
+  // Point at the key_file line when the key is the problem and the user named it.
+  const bool key_problem = loaded.error().message.rfind("private key", 0) == 0 && !config.tls.key_file.empty();
+  return Error{where(key_problem ? key_key : cert_key) + "[tls] " + loaded.error().message};
+}
+
+// [rtc]: the port range must be a range, interfaces IP literals, the candidate an IP, a host name
+// or $VARIABLE (resolved when the server starts).
+Status check_rtc(const Config& config, const Origins& origins) {
+  auto where = [&origins](const char* key) {
+    auto it = origins.find(find_key("rtc", key));
+    return it != origins.end() ? it->second : std::string();
+  };
+  const RtcSection& rtc = config.rtc;
+  if (rtc.port_max < rtc.port_min)
+    return Error{where("port_max") + "[rtc] port_max (" + std::to_string(rtc.port_max) + ") is less than port_min (" +
+                 std::to_string(rtc.port_min) + ")"};
+  gchar** parts = g_strsplit_set(rtc.interfaces.c_str(), " \t", -1);
+  std::string bad;
+  for (gchar** p = parts; *p && bad.empty(); ++p)
+    if (**p && !g_hostname_is_ip_address(*p)) bad = *p;
+  g_strfreev(parts);
+  if (!bad.empty()) return Error{where("interfaces") + "[rtc] interfaces: \"" + bad + "\" is not an IP address"};
+  const std::string& c = rtc.candidate;
+  bool ok = c.empty() || g_hostname_is_ip_address(c.c_str());
+  if (!ok && c[0] == '$') {
+    ok = c.size() > 1;
+    for (char ch : c.substr(1)) ok = ok && (g_ascii_isalnum(ch) || ch == '_');
+  } else if (!ok) {
+    ok = c.size() <= 253;
+    for (char ch : c) ok = ok && (g_ascii_isalnum(ch) || ch == '-' || ch == '.');
+  }
+  if (!ok)
+    return Error{where("candidate") + "[rtc] candidate: \"" + c + "\" is not an IP address, host name or $VARIABLE"};
   return ok_status();
 }
 
@@ -141,6 +220,15 @@ Status check_cross_keys(const Config& config, const Origins& origins) {
     return Error{where + "[outputs] restart_backoff_max_ms (" + std::to_string(config.outputs.restart_backoff_max_ms) +
                  ") is less than restart_backoff_ms (" + std::to_string(config.outputs.restart_backoff_ms) + ")"};
   }
+  if (Status srt = check_srt_encryption(config.srt); !srt) {
+    const bool passphrase = srt.error().message.rfind("passphrase", 0) == 0;
+    auto it = origins.find(find_key("srt", passphrase ? "passphrase" : "pbkeylen"));
+    return Error{(it != origins.end() ? it->second : std::string()) + "[srt] " + srt.error().message};
+  }
+  Status tls = check_tls(config, origins);
+  if (!tls) return tls;
+  Status rtc = check_rtc(config, origins);
+  if (!rtc) return rtc;
   return ok_status();
 }
 
@@ -149,6 +237,11 @@ Status check_cross_keys(const Config& config, const Origins& origins) {
 const HooksSection& Config::hooks_for(const std::string& app) const {
   auto it = app_hooks.find(app);
   return it == app_hooks.end() ? hooks : it->second;
+}
+
+const SrtSection& Config::srt_for(const std::string& app) const {
+  auto it = app_srt.find(app);
+  return it == app_srt.end() ? srt : it->second;
 }
 
 const SecuritySection& Config::security_for(const std::string& app) const {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "server/config/sources_config.h"
 
 namespace estuary::config {
 
@@ -28,6 +29,7 @@ struct RtmpSection {
   int takeover_idle_ms = 1000;      // a new publisher replaces a live one silent for this long
   int handshake_timeout_ms = 5000;  // connection that does not finish handshake+publish/play in time is closed
   int max_message_kb = 8192;        // largest RTMP message accepted
+  int rtmps_port = 1443;            // RTMP over TLS; listens only when [tls] cert_file is set (0 = off)
   bool operator==(const RtmpSection&) const = default;
 };
 
@@ -36,6 +38,8 @@ struct HttpSection {
   std::string address = "0.0.0.0";
   int port = 8080;
   bool cors = true;
+  int https_port = 8088;  // HTTPS-FLV/TS/HLS; listens only when [tls] cert_file is set (0 = off)
+  std::string www_dir;    // static pages (players); "" = the built-in ones (source tree or installed)
   bool operator==(const HttpSection&) const = default;
 };
 
@@ -47,6 +51,7 @@ struct ApiSection {
   std::string username;       // basic
   std::string password;       // basic
   std::string token;          // bearer
+  int https_port = 1990;      // HTTPS API; listens only when [tls] cert_file is set (0 = off)
   bool operator==(const ApiSection&) const = default;
 };
 
@@ -117,6 +122,45 @@ struct DvrSection {
   bool operator==(const DvrSection&) const = default;
 };
 
+// [tls]: one certificate for HTTPS (API and HTTP server) and RTMPS. Checked at load: readable,
+// key matching the certificate, no weak key or SHA-1 signature. Reloaded on SIGHUP.
+struct TlsSection {
+  std::string cert_file;  // PEM certificate (chain); "" = no TLS listeners
+  std::string key_file;   // PEM private key; "" = read from cert_file
+  bool operator==(const TlsSection&) const = default;
+};
+
+// [rtc]: WebRTC on the API port: WHIP publishers (POST /rtc/v1/whip/) and WHEP viewers (POST
+// /rtc/v1/whep/). libnice binds one UDP port per session, so [port_min, port_max] bounds the sessions.
+struct RtcSection {
+  bool enabled = true;
+  std::string candidate;   // address added to answers (IP or host name; "$VAR" = from the environment)
+  std::string interfaces;  // space-separated local IPs to gather candidates on ("" = every interface)
+  int port_min = 8000;     // UDP (and ICE-TCP) ports of sessions
+  int port_max = 8999;
+  bool ice_tcp = false;            // also offer ICE-TCP candidates (passive)
+  int gather_timeout_ms = 2000;    // the answer waits this long at most for candidate gathering
+  int session_timeout_ms = 10000;  // a session not connected (ICE + DTLS) by then is closed
+  int pli_interval_ms = 2000;      // WHIP: ask the publisher for a keyframe this often (0 = only on start)
+  int opus_bitrate = 64000;        // WHEP: AAC is transcoded to Opus once per stream at this bit rate
+  bool operator==(const RtcSection&) const = default;
+};
+
+// [srt] (and [srt:APP] for passphrase and pbkeylen): SRT publishers and players on one UDP port,
+// routed by stream id (#!::r=app/stream,m=publish|request).
+struct SrtSection {
+  bool enabled = true;
+  std::string address = "0.0.0.0";
+  int port = 10080;
+  int latency_ms = 120;                  // TSBPD latency: the window in which lost packets are recovered
+  std::string passphrase;                // "" = no encryption; else 10..79 characters
+  int pbkeylen = 16;                     // AES key length in bytes: 16, 24 or 32
+  int max_bw = -1;                       // bytes/s per connection; -1 = unlimited, 0 = relative to input rate
+  int peer_idle_timeout_ms = 5000;       // a peer silent this long is disconnected
+  std::string default_mode = "request";  // mode of a bare "app/stream" stream id: publish | request
+  bool operator==(const SrtSection&) const = default;
+};
+
 enum class Trigger { on_publish, on_demand, always };
 const char* trigger_name(Trigger t);
 
@@ -161,14 +205,22 @@ struct Config {
   SecuritySection security;
   HlsSection hls;
   DvrSection dvr;
+  RtcSection rtc;
+  TlsSection tls;
+  SrtSection srt;
   // Per-app groups ([hooks:live], [security:live]): the defaults with the group's keys applied.
   std::map<std::string, HooksSection> app_hooks;
   std::map<std::string, SecuritySection> app_security;
   const HooksSection& hooks_for(const std::string& app) const;
   const SecuritySection& security_for(const std::string& app) const;
+  // [srt:live]: the [srt] section with the group's passphrase/pbkeylen applied.
+  std::map<std::string, SrtSection> app_srt;
+  const SrtSection& srt_for(const std::string& app) const;
   std::string pipelines_dir;  // directory the pipelines were read from ("" = none)
   std::vector<PipelineSpec> pipelines;
-  std::string source_file;  // "" when running on built-in defaults
+  std::vector<SourceSpec> sources;    // [source NAME] groups: pulled sources
+  std::vector<ForwardSpec> forwards;  // [forward NAME] groups: restream destinations
+  std::string source_file;            // "" when running on built-in defaults
   // First pipeline whose output is `output` and which matches app/stream, or nullptr.
   const PipelineSpec* find_output(const std::string& output, const std::string& app_stream) const;
   bool operator==(const Config&) const = default;

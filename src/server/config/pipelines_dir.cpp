@@ -24,7 +24,7 @@ LaunchPreprocessor& launch_preprocessor() {
 }
 std::string preprocess(std::string launch) { return launch_preprocessor() ? launch_preprocessor()(launch) : launch; }
 
-const char* const kOutputs[] = {"flv", "ts", "hls", "dvr"};
+const char* const kOutputs[] = {"flv", "ts", "hls", "dvr", "transcode"};
 constexpr std::string_view kGroupPrefix = "pipeline";
 
 bool is_name_char(char c) { return g_ascii_isalnum(c) || c == '_' || c == '-' || c == '.'; }
@@ -104,6 +104,42 @@ std::string full_launch(const PipelineSpec& spec, bool has_video, bool has_audio
   return out;
 }
 
+// A transcode publishes what it makes: it needs an estuarysink, and none may write back to the stream
+// it reads (the sample name), which would be a loop.
+Status check_transcode_sinks(GstElement* element) {
+  int sinks = 0;
+  std::string problem;
+  auto check = [&](GstElement* e) {
+    GstElementFactory* f = gst_element_get_factory(e);
+    if (!f || std::string_view(GST_OBJECT_NAME(f)) != "estuarysink") return;
+    ++sinks;
+    gchar* name = nullptr;
+    g_object_get(e, "stream", &name, nullptr);
+    GString_ owned(name);
+    const std::string stream = name ? name : "";
+    if (stream == std::string(kSampleApp) + "/" + kSampleStream && problem.empty())
+      problem = "output \"transcode\": an estuarysink publishes the stream the pipeline reads ({name})";
+    else if (stream.find('/') == std::string::npos && problem.empty())
+      problem = "output \"transcode\": estuarysink stream \"" + stream + "\" is not app/stream";
+  };
+  if (GST_IS_BIN(element)) {
+    GstIterator* it = gst_bin_iterate_recurse(GST_BIN(element));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+      check(GST_ELEMENT(g_value_get_object(&item)));
+      g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+  } else {
+    check(element);
+  }
+  if (!problem.empty()) return Error{problem};
+  if (sinks == 0)
+    return Error{"output \"transcode\" needs at least one estuarysink (e.g. \"... ! estuarysink stream={name}_720p\")"};
+  return ok_status();
+}
+
 // Parses the launch line with GStreamer and throws the result away. FATAL_ERRORS: a half-built
 // pipeline with a "recoverable" error (e.g. a property that does not exist) counts as an error.
 Status check_launch(const PipelineSpec& spec, const std::string& launch) {
@@ -135,6 +171,7 @@ Status check_launch(const PipelineSpec& spec, const std::string& launch) {
                    "\" needs an element named \"sink\" in the launch line (e.g. \"... ! appsink name=sink\")"};
     }
   }
+  if (spec.output == "transcode") return check_transcode_sinks(element.get());
   return ok_status();
 }
 
@@ -202,6 +239,10 @@ Result<PipelineSpec> parse_group(const std::string& path, const ScannedGroup& gr
     }
   }
 
+  if (spec.output == "transcode" && spec.trigger == Trigger::on_demand) {
+    // Its renditions do not exist before it runs, so no viewer could ever ask for them.
+    return located(path, group.line, spec.name, "output \"transcode\" runs on trigger=publish or always, not demand");
+  }
   if (launch_line == 0 || spec.launch.empty()) {
     return located(path, launch_line ? launch_line : group.line, spec.name, "missing or empty required key \"launch\"");
   }

@@ -16,13 +16,14 @@ namespace {
 constexpr int kHour = 3600 * 1000;  // ms
 constexpr int kGiB = 1024 * 1024;   // in KB
 
-const char* const kSections[] = {"server", "rtmp",    "http",  "api",      "rtsp", "fanout",
-                                 "bus",    "outputs", "hooks", "security", "hls",  "dvr"};
+const char* const kSections[] = {"server", "rtmp",     "http", "api", "rtsp", "fanout", "bus", "outputs",
+                                 "hooks",  "security", "hls",  "dvr", "tls",  "rtc",    "srt"};
 const char* const kLogLevels[] = {"debug", "info", "warn", "error"};
 const char* const kLogFormats[] = {"text", "json"};
 const char* const kApiAuth[] = {"none", "basic", "bearer"};
 const char* const kDvrFormats[] = {"flv", "ts", "mp4"};
 const char* const kDvrPlans[] = {"session", "segment"};
+const char* const kSrtModes[] = {"publish", "request"};
 
 KeySpec boolean_key(const char* section, const char* key, bool* (*field)(Config&), const char* help) {
   KeySpec s{section, key, ValueType::boolean, 0, 0, {}, help};
@@ -79,6 +80,9 @@ const KeySpec kKeys[] = {
     int_key(
         "rtmp", "port", 1, 65535, [](Config& c) { return &c.rtmp.port; }, "TCP port to listen on"),
     int_key(
+        "rtmp", "rtmps_port", 0, 65535, [](Config& c) { return &c.rtmp.rtmps_port; },
+        "TCP port for RTMPS (RTMP over TLS); listens only when [tls] cert_file is set (0 = off)"),
+    int_key(
         "rtmp", "chunk_size", 128, 65536, [](Config& c) { return &c.rtmp.chunk_size; },
         "outgoing chunk size in bytes (128..65536)"),
     int_key(
@@ -101,9 +105,15 @@ const KeySpec kKeys[] = {
         "http", "address", [](Config& c) { return &c.http.address; }, "IP address to listen on"),
     int_key(
         "http", "port", 1, 65535, [](Config& c) { return &c.http.port; }, "TCP port to listen on"),
+    int_key(
+        "http", "https_port", 0, 65535, [](Config& c) { return &c.http.https_port; },
+        "TCP port for HTTPS (FLV, TS, HLS); listens only when [tls] cert_file is set (0 = off)"),
     boolean_key(
         "http", "cors", [](Config& c) { return &c.http.cors; },
         "send Access-Control-Allow-Origin: * so browser players on other origins work"),
+    string_key(
+        "http", "www_dir", ValueType::directory, [](Config& c) { return &c.http.www_dir; },
+        "serve this directory's files as static pages (/players/whep.html, ...); empty = the built-in pages"),
 
     boolean_key(
         "api", "enabled", [](Config& c) { return &c.api.enabled; }, "serve the HTTP API, WHIP/WHEP and /metrics"),
@@ -111,6 +121,9 @@ const KeySpec kKeys[] = {
         "api", "address", [](Config& c) { return &c.api.address; }, "IP address to listen on"),
     int_key(
         "api", "port", 1, 65535, [](Config& c) { return &c.api.port; }, "TCP port to listen on"),
+    int_key(
+        "api", "https_port", 0, 65535, [](Config& c) { return &c.api.https_port; },
+        "TCP port for the HTTPS API; listens only when [tls] cert_file is set (0 = off)"),
     choice_key(
         "api", "auth", kApiAuth, [](Config& c) { return &c.api.auth; },
         "API authentication: none, basic (username/password) or bearer (token)"),
@@ -234,6 +247,68 @@ const KeySpec kKeys[] = {
     string_key(
         "dvr", "path", ValueType::text, [](Config& c) { return &c.dvr.path; },
         "file path template: [app] [stream] [timestamp] [2006] [01] [02] [15] [04] [05]"),
+
+    string_key(
+        "tls", "cert_file", ValueType::text, [](Config& c) { return &c.tls.cert_file; },
+        "PEM certificate (chain) for HTTPS and RTMPS; empty = no TLS listeners"),
+    string_key(
+        "tls", "key_file", ValueType::text, [](Config& c) { return &c.tls.key_file; },
+        "PEM private key of cert_file; empty = the key is in cert_file"),
+
+    boolean_key(
+        "rtc", "enabled", [](Config& c) { return &c.rtc.enabled; },
+        "serve WebRTC WHIP (publish) and WHEP (play) on the API port"),
+    string_key(
+        "rtc", "candidate", ValueType::text, [](Config& c) { return &c.rtc.candidate; },
+        "address written into answers as an extra host candidate (IP, host name or $ENV_VAR; empty = none)"),
+    string_key(
+        "rtc", "interfaces", ValueType::text, [](Config& c) { return &c.rtc.interfaces; },
+        "space-separated local IP addresses to gather ICE candidates on (empty = every interface)"),
+    int_key(
+        "rtc", "port_min", 1, 65535, [](Config& c) { return &c.rtc.port_min; },
+        "lowest UDP/TCP port of WebRTC sessions (one port per session)"),
+    int_key(
+        "rtc", "port_max", 1, 65535, [](Config& c) { return &c.rtc.port_max; },
+        "highest UDP/TCP port of WebRTC sessions (not below port_min)"),
+    boolean_key(
+        "rtc", "ice_tcp", [](Config& c) { return &c.rtc.ice_tcp; }, "also gather passive ICE-TCP candidates"),
+    int_key(
+        "rtc", "gather_timeout_ms", 1, 60000, [](Config& c) { return &c.rtc.gather_timeout_ms; },
+        "the answer waits at most this long for ICE candidate gathering"),
+    int_key(
+        "rtc", "session_timeout_ms", 1, kHour, [](Config& c) { return &c.rtc.session_timeout_ms; },
+        "a session whose ICE and DTLS have not connected in this time (or that lost them) is closed"),
+    int_key(
+        "rtc", "pli_interval_ms", 0, kHour, [](Config& c) { return &c.rtc.pli_interval_ms; },
+        "ask WHIP publishers for a keyframe this often (0 = only when a session starts)"),
+    int_key(
+        "rtc", "opus_bitrate", 6000, 510000, [](Config& c) { return &c.rtc.opus_bitrate; },
+        "bit rate of the Opus audio that WHEP viewers get (AAC is transcoded once per stream)"),
+
+    boolean_key(
+        "srt", "enabled", [](Config& c) { return &c.srt.enabled; },
+        "accept SRT publishers and players (srt://host:port?streamid=#!::r=app/stream,m=publish)"),
+    address_key(
+        "srt", "address", [](Config& c) { return &c.srt.address; }, "IP address to listen on"),
+    int_key(
+        "srt", "port", 1, 65535, [](Config& c) { return &c.srt.port; }, "UDP port to listen on"),
+    int_key(
+        "srt", "latency_ms", 0, 60000, [](Config& c) { return &c.srt.latency_ms; },
+        "SRT latency (TSBPD): how long lost packets may take to be recovered"),
+    string_key(
+        "srt", "passphrase", ValueType::text, [](Config& c) { return &c.srt.passphrase; },
+        "encrypt with this passphrase (10..79 characters); callers must use the same; empty = none"),
+    int_key(
+        "srt", "pbkeylen", 16, 32, [](Config& c) { return &c.srt.pbkeylen; }, "AES key length in bytes: 16, 24 or 32"),
+    int_key(
+        "srt", "max_bw", -1, 2147483647, [](Config& c) { return &c.srt.max_bw; },
+        "bytes/s one connection may send, retransmissions included (-1 = unlimited, 0 = relative to input)"),
+    int_key(
+        "srt", "peer_idle_timeout_ms", 1000, kHour, [](Config& c) { return &c.srt.peer_idle_timeout_ms; },
+        "a peer (or a publisher's data) silent this long is disconnected"),
+    choice_key(
+        "srt", "default_mode", kSrtModes, [](Config& c) { return &c.srt.default_mode; },
+        "mode of a stream id without m= (a bare app/stream): publish or request"),
 };
 
 Status check_url_list(std::string_view text) {
@@ -279,7 +354,9 @@ std::span<const char* const> schema_sections() { return kSections; }
 
 std::span<const KeySpec> schema_keys() { return kKeys; }
 
-bool is_per_app_section(std::string_view section) { return section == "hooks" || section == "security"; }
+bool is_per_app_section(std::string_view section) {
+  return section == "hooks" || section == "security" || section == "srt";
+}
 
 bool is_schema_section(std::string_view section) {
   for (const char* s : kSections) {
@@ -353,6 +430,13 @@ Status apply_value(const KeySpec& spec, std::string_view raw, Config& config) {
       *spec.string_field(config) = std::string(text);
       return ok_status();
     }
+    case ValueType::directory: {
+      std::string value(text);
+      if (!value.empty() && !g_file_test(value.c_str(), G_FILE_TEST_IS_DIR))
+        return Error{"value " + quoted(text) + " is not an existing directory"};
+      *spec.string_field(config) = value;
+      return ok_status();
+    }
   }
   return Error{"unsupported value type"};
 }
@@ -370,6 +454,7 @@ std::string format_value(const KeySpec& spec, const Config& config) {
     case ValueType::text:
     case ValueType::url_list:
     case ValueType::ip_rules:
+    case ValueType::directory:
       return *spec.string_field(c);
   }
   return "";

@@ -20,6 +20,7 @@ enum class ValueType {
   text,        // any string (may be empty)
   url_list,    // space-separated http:// or https:// URLs (may be empty)
   ip_rules,    // space-separated "all", IP literals or CIDR blocks (may be empty)
+  directory,   // path of an existing directory, or empty
 };
 
 struct KeySpec {
@@ -39,7 +40,7 @@ struct KeySpec {
 // All sections, in the order of Config's members: server rtmp http api rtsp fanout bus outputs hooks
 // security.
 std::span<const char* const> schema_sections();
-// True for sections that may also appear per app as [SECTION:APP] (hooks, security).
+// True for sections that may also appear per app as [SECTION:APP] (hooks, security, srt).
 bool is_per_app_section(std::string_view section);
 // All keys, grouped by section in the same order.
 std::span<const KeySpec> schema_keys();

@@ -70,11 +70,24 @@ config::PipelineSpec make_dvr() {
   return spec;
 }
 
+// Restream: the destinations come from [forward NAME] rules (forward_output.h), so the output
+// declines streams no rule matches; each destination builds its own pipeline from this source.
+config::PipelineSpec make_forward() {
+  config::PipelineSpec spec;
+  spec.name = "forward";
+  spec.file = "<built-in>";
+  spec.match = {"*"};
+  spec.trigger = config::Trigger::on_publish;
+  spec.output = "forward";
+  spec.launch = "estuarysrc name=src stream={name}";
+  return spec;
+}
+
 }  // namespace
 
 std::vector<const config::PipelineSpec*> builtin_output_specs() {
   std::vector<const config::PipelineSpec*> out;
-  for (const char* kind : {"flv", "ts", "hls", "dvr"}) out.push_back(builtin_output_spec(kind));
+  for (const char* kind : {"flv", "ts", "hls", "dvr", "forward"}) out.push_back(builtin_output_spec(kind));
   return out;
 }
 
@@ -87,6 +100,8 @@ const config::PipelineSpec* builtin_output_spec(const std::string& kind) {
   if (kind == "ts") return &ts;
   if (kind == "hls") return &hls;
   if (kind == "dvr") return &dvr;
+  static const config::PipelineSpec forward = make_forward();
+  if (kind == "forward") return &forward;
   return nullptr;
 }
 

@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 
+#include "server/api/api_model.h"
+
 namespace estuary::server {
 
 struct Client {
@@ -20,10 +22,14 @@ struct Client {
   std::string page_url;
   std::string swf_url;
   int64_t start_us = 0;  // g_get_monotonic_time at connect
+  // Published by a server pipeline from another stream (a transcode rendition): not transcoded again.
+  bool derived = false;
   // Disconnects the client; the protocol server later calls Supervisor::remove_client.
   std::function<void()> kick;
   std::function<uint64_t()> bytes_sent;
   std::function<uint64_t()> bytes_received;
+  // SRT clients: libsrt's view of the connection (for /api/v1/clients and /metrics).
+  std::function<api::SrtStatsView()> srt_stats;
 
   std::string key() const { return app + "/" + stream; }
 };

@@ -61,8 +61,6 @@ class TagSink final : public pipelines::FlvTagSink {
 
   void on_tag(GstBuffer* buffer, const pipelines::FlvTagView& tag, bool keyframe) override {
     fanout::Packet flv{make_gst_payload(buffer), keyframe, int64_t(tag.timestamp_ms)};
-    // With write batching on, a video frame is written at once and carries the audio queued before it.
-    flv.urgent = tag.type == pipelines::flv_video;
     fanout::Packet rtmp = flv;
     rtmp.payload = rtmp_message(*channels_, tag);
     channels_->flv->push(std::move(flv));

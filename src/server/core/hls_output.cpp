@@ -201,6 +201,12 @@ class HlsOutput final : public Output {
   int dispose_s_ = 0;
 };
 
+// The registry of the running server, for hls_playlist_available.
+std::weak_ptr<HlsRegistry>& current_registry() {
+  static std::weak_ptr<HlsRegistry> r;
+  return r;
+}
+
 void respond_bytes(SoupServerMessage* msg, const char* type, GBytes* bytes, const char* cache, bool cors) {
   soup_server_message_set_status(msg, 200, nullptr);
   SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
@@ -214,6 +220,7 @@ void respond_bytes(SoupServerMessage* msg, const char* type, GBytes* bytes, cons
 
 void register_hls_output(HttpServer& http) {
   auto registry = std::make_shared<HlsRegistry>();
+  current_registry() = registry;
   register_output_kind("hls",
                        [registry](OutputContext ctx) -> Result<std::unique_ptr<Output>> {
                          // Turned off in [hls]: the output declines this stream.
@@ -245,6 +252,12 @@ void register_hls_output(HttpServer& http) {
     }
     respond_bytes(msg, "video/mp2t", seg->data.get(), "public, max-age=3600", server->cors());
   });
+}
+
+bool hls_playlist_available(const std::string& key) {
+  auto registry = current_registry().lock();
+  HlsStream* s = registry ? registry->find(key) : nullptr;
+  return s && s->live && !s->playlist.empty();
 }
 
 }  // namespace estuary::server

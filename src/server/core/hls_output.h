@@ -12,4 +12,8 @@ namespace estuary::server {
 // Registers the "hls" output kind and the .m3u8 / .hls.ts handlers on `http`.
 void register_hls_output(HttpServer& http);
 
+// True while app/stream has a live HLS playlist with at least one segment (the ABR master
+// playlist lists only variants a player can open).
+bool hls_playlist_available(const std::string& key);
+
 }  // namespace estuary::server

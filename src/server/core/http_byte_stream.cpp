@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "server/core/control_thread.h"
 #include "server/core/socket_util.h"
+#include "server/core/tls_relay.h"
 
 namespace estuary::server {
 namespace {
@@ -23,15 +24,21 @@ struct Pending {
 // wrote-headers: the response head is on the wire; from here the fan-out owns the socket.
 void on_wrote_headers(SoupServerMessage* msg, gpointer data) {
   auto* p = static_cast<Pending*>(data);
+  Supervisor* sup = p->supervisor;
+  const std::string id = p->id;
+  GUri* uri = soup_server_message_get_uri(msg);
+  const bool tls = uri && g_strcmp0(g_uri_get_scheme(uri), "https") == 0;
   GSocket* socket = soup_server_message_get_socket(msg);
-  const int fd = socket ? dup_socket_fd(socket) : -1;
+  // Over TLS the kernel socket carries ciphertext: the fan-out gets a relay's plain end instead.
+  int fd = tls ? -1 : (socket ? dup_socket_fd(socket) : -1);
   GIOStream* stolen = soup_server_message_steal_connection(msg);
-  if (stolen) {
+  if (stolen && tls) {
+    fd = start_tls_relay(stolen, id);
+    g_object_unref(stolen);
+  } else if (stolen) {
     g_io_stream_close(stolen, nullptr, nullptr);  // closes libsoup's descriptor; ours is a duplicate
     g_object_unref(stolen);
   }
-  Supervisor* sup = p->supervisor;
-  const std::string id = p->id;
   if (fd < 0 || !p->channel) {
     if (fd >= 0) ::close(fd);
     sup->remove_client(id, "socket unavailable");
@@ -59,7 +66,7 @@ void register_http_byte_stream(HttpServer& http, Supervisor& supervisor, fanout:
   http.add_stream_handler(
       format.extension, [server, &supervisor, &engine, format](SoupServerMessage* msg, const StreamPath& path) {
         const std::string key = path.app + "/" + path.stream;
-        if (!supervisor.stream_is_live(key)) {
+        if (!supervisor.stream_is_playable(key)) {  // live, or a pulled source started on demand
           respond_text(msg, 404, "stream " + key + " not found\n", server->cors());
           return;
         }

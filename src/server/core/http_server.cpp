@@ -48,7 +48,8 @@ HttpServer::~HttpServer() {
   soup_server_disconnect(server_.get());
 }
 
-Status HttpServer::listen(const std::string& address, int port) {
+Status HttpServer::listen(const std::string& address, int port, bool https) {
+  const std::string scheme = https ? "https" : "http";
   Ref<GInetAddress> inet = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(address.c_str()));
   if (!inet) return Error{"http: bad listen address " + address};
   Ref<GSocketAddress> addr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new(inet.get(), guint16(port)));
@@ -61,15 +62,16 @@ Status HttpServer::listen(const std::string& address, int port) {
     g_socket_set_listen_backlog(sock.get(), kListenBacklog);
     if (!g_socket_bind(sock.get(), addr.get(), TRUE, &err) || !g_socket_listen(sock.get(), &err)) sock = Ref<GSocket>();
   }
-  if (!sock || !soup_server_listen_socket(server_.get(), sock.get(), SoupServerListenOptions(0), &err)) {
+  const auto options = https ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0);
+  if (!sock || !soup_server_listen_socket(server_.get(), sock.get(), options, &err)) {
     std::string msg = err->message;
     g_error_free(err);
-    return Error{"http: cannot listen on " + address + ":" + std::to_string(port) + ": " + msg};
+    return Error{scheme + ": cannot listen on " + address + ":" + std::to_string(port) + ": " + msg};
   }
-  GSList* uris = soup_server_get_uris(server_.get());
-  for (GSList* l = uris; l; l = l->next) port_ = g_uri_get_port(static_cast<GUri*>(l->data));
-  g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
-  log_info("", "", "listen", "HTTP on " + address + ":" + std::to_string(port_));
+  Ref<GSocketAddress> local = Ref<GSocketAddress>::adopt(g_socket_get_local_address(sock.get(), nullptr));
+  const int bound = local ? g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local.get())) : port;
+  (https ? https_port_ : port_) = bound;
+  log_info("", "", "listen", std::string(https ? "HTTPS" : "HTTP") + " on " + address + ":" + std::to_string(bound));
   return ok_status();
 }
 
@@ -94,9 +96,15 @@ void HttpServer::handle(SoupServerMessage* msg, const char* path_c) {
     soup_server_message_set_status(msg, 200, nullptr);
     return;
   }
+  // The longest registered extension that ends the path wins ("_abr.m3u8" before ".m3u8").
+  const std::string* best = nullptr;
+  for (const auto& [ext, handler] : handlers_)
+    if (path.size() >= ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0 &&
+        (!best || ext.size() > best->size()))
+      best = &ext;
   for (const auto& [ext, handler] : handlers_) {
     StreamPath sp;
-    if (path.size() >= ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0) {
+    if (&ext == best) {
       if (method != "GET" && method != "HEAD") {
         respond_text(msg, 405, "method not allowed\n", cors_);
         return;
@@ -111,6 +119,7 @@ void HttpServer::handle(SoupServerMessage* msg, const char* path_c) {
       return;
     }
   }
+  if (fallback_ && fallback_(msg, path)) return;
   respond_text(msg, 404, "not found\n", cors_);
 }
 

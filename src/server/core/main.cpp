@@ -13,20 +13,29 @@
 #include "estuarystreambus.h"
 #include "server/api/api_server.h"
 #include "server/config/config.h"
+#include "server/core/abr_http.h"
 #include "server/core/control_thread.h"
 #include "server/core/dvr_api.h"
 #include "server/core/dvr_output.h"
 #include "server/core/encoders.h"
 #include "server/core/flv_fanout_output.h"
+#include "server/core/forward_output.h"
 #include "server/core/hls_output.h"
 #include "server/core/http_byte_stream.h"
 #include "server/core/http_server.h"
 #include "server/core/metrics.h"
 #include "server/core/pipeline_output.h"
+#include "server/core/pull_sources.h"
 #include "server/core/rtmp_server.h"
+#include "server/core/rtmps_server.h"
 #include "server/core/rtsp_server.h"
+#include "server/core/srt_server.h"
+#include "server/core/static_files.h"
 #include "server/core/supervisor.h"
+#include "server/core/tls_context.h"
+#include "server/core/transcode_output.h"
 #include "server/core/ts_fanout_output.h"
+#include "server/webrtc/rtc_service.h"
 
 namespace {
 
@@ -84,6 +93,8 @@ struct App {
   Options options;
   GMainLoop* loop = nullptr;
   server::Supervisor* supervisor = nullptr;
+  server::PullSources* pull = nullptr;
+  server::TlsContext* tls = nullptr;
 };
 
 gboolean on_sighup(gpointer data) {
@@ -92,7 +103,9 @@ gboolean on_sighup(gpointer data) {
   if (!cfg) {
     log_error("", "", "config-reload", "rejected, keeping the running configuration: " + cfg.error().message);
   } else {
+    app->tls->reload(cfg->tls);  // the files may have been renewed in place
     app->supervisor->apply_config(std::move(cfg.value()));
+    if (app->pull) app->pull->apply(app->supervisor->config().sources);
   }
   return G_SOURCE_CONTINUE;
 }
@@ -156,6 +169,7 @@ int main(int argc, char** argv) {
   server::register_pipeline_output();
   server::register_ts_fanout_output();
   server::register_dvr_output();
+  server::register_forward_output();
 
   fanout::EngineConfig ec;
   ec.threads = cfg.fanout.threads;
@@ -167,25 +181,55 @@ int main(int argc, char** argv) {
   supervisor.set_vhost_id(identity.vhost_id);
   supervisor.admission().set_server_identity(identity.server, identity.service);
   app.supervisor = &supervisor;
+  server::register_transcode_output(supervisor);  // publishes renditions through the supervisor
+
+  server::TlsContext tls;
+  if (Status st = tls.load(cfg.tls); !st) {
+    std::fprintf(stderr, "estuary: %s\n", st.error().message.c_str());
+    return 1;
+  }
+  app.tls = &tls;
 
   int rc = 0;
   {
     server::RtmpServer rtmp(supervisor, *engine);
+    server::RtmpsServer rtmps(rtmp, tls, cfg.rtmp.handshake_timeout_ms);
     server::RtspServer rtsp(supervisor);
+    server::SrtServer srt(supervisor);
     server::HttpServer http;
     http.set_cors(cfg.http.cors);
     server::register_http_byte_stream(http, supervisor, *engine, {".flv", "flv", "video/x-flv", "flv-play"});
     server::register_http_byte_stream(http, supervisor, *engine, {".ts", "ts", "video/mp2t", "ts-play"});
     server::register_hls_output(http);
+    server::register_abr_playlist(http, supervisor);
     api::ApiServer api_server(supervisor, identity, api_options(cfg));
     server::register_metrics(api_server, supervisor);
     server::register_dvr_api(api_server, supervisor);
+    server::PullSources pull(supervisor);
+    app.pull = &pull;
+    server::register_sources_api(api_server, pull);
+    server::register_forwards_api(api_server);
     server::register_encoder_api(api_server, identity);
+    // WHIP/WHEP on the API port; declared after api_server so it is destroyed (and its handlers
+    // removed) first.
+    std::unique_ptr<webrtc::RtcService> rtc;
+    if (cfg.rtc.enabled) rtc = std::make_unique<webrtc::RtcService>(supervisor, api_server);
 
     Status st = ok_status();
     if (st && cfg.rtmp.enabled) st = rtmp.listen(cfg.rtmp.address, cfg.rtmp.port);
+    if (st && cfg.http.enabled) st = server::serve_static_pages(http, cfg.http.www_dir);
     if (st && cfg.http.enabled) st = http.listen(cfg.http.address, cfg.http.port);
     if (st && cfg.rtsp.enabled) st = rtsp.listen(cfg.rtsp.address, cfg.rtsp.port);
+    if (st && cfg.srt.enabled) st = srt.listen();
+    // TLS listeners exist only with a certificate ([tls] cert_file), so the defaults start without one.
+    if (tls.enabled()) {
+      tls.attach(http.soup_server());
+      tls.attach(api_server.soup_server());
+      if (st && cfg.rtmp.enabled && cfg.rtmp.rtmps_port) st = rtmps.listen(cfg.rtmp.address, cfg.rtmp.rtmps_port);
+      if (st && cfg.http.enabled && cfg.http.https_port) st = http.listen(cfg.http.address, cfg.http.https_port, true);
+      if (st && cfg.api.enabled && cfg.api.https_port)
+        st = api_server.listen(cfg.api.address, cfg.api.https_port, true);
+    }
     if (st && cfg.api.enabled) {
       st = api_server.listen(cfg.api.address, cfg.api.port);
       if (st && cfg.api.auth == "none" && !is_loopback_address(cfg.api.address))
@@ -204,7 +248,9 @@ int main(int argc, char** argv) {
       log_info("", "", "start",
                std::string("Estuary 0.1.0 running") +
                    (cfg.source_file.empty() ? " on built-in defaults" : " with " + cfg.source_file));
+      pull.apply(cfg.sources);  // pulled sources start once every listener is up
       g_main_loop_run(app.loop);
+      app.pull = nullptr;
     }
   }
   engine.reset();

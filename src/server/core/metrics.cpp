@@ -164,6 +164,29 @@ std::string render(Supervisor& sup, ByteTotals& totals) {
     w.add("estuary_clients", "gauge", "Clients by SRS client type.",
           {{"protocol", protocol_of_client_type(type)}, {"type", type}}, n);
 
+  // SRT links as libsrt sees them, per connection (client ids are the API's).
+  for (const auto& c : clients) {
+    if (!c.srt) continue;
+    std::string path = c.url.size() > 1 ? c.url.substr(1) : "";
+    const auto slash = path.find('/');
+    const PrometheusWriter::Labels l{{"app", path.substr(0, slash)},
+                                     {"stream", slash == std::string::npos ? "" : path.substr(slash + 1)},
+                                     {"client", c.id},
+                                     {"type", c.type},
+                                     {"protocol", "srt"}};
+    w.add("estuary_srt_rtt_seconds", "gauge", "Round-trip time of an SRT connection.", l, c.srt->rtt_ms / 1000);
+    w.add("estuary_srt_send_rate_bits_per_second", "gauge", "SRT send rate over the last second.", l,
+          c.srt->send_mbps * 1e6);
+    w.add("estuary_srt_receive_rate_bits_per_second", "gauge", "SRT receive rate over the last second.", l,
+          c.srt->recv_mbps * 1e6);
+    w.add("estuary_srt_packets_lost_total", "counter", "SRT packets reported lost (either side).", l,
+          double(c.srt->pkt_lost));
+    w.add("estuary_srt_packets_retransmitted_total", "counter", "SRT packets retransmitted (sent or received).", l,
+          double(c.srt->pkt_retrans));
+    w.add("estuary_srt_packets_dropped_total", "counter", "SRT packets dropped as too late to send or play.", l,
+          double(c.srt->pkt_dropped));
+  }
+
   // Per stream and protocol: viewers and publishers.
   struct Counts {
     int viewers = 0, publishers = 0;
@@ -225,6 +248,20 @@ std::string render(Supervisor& sup, ByteTotals& totals) {
       w.add("estuary_stream_video_height", "gauge", "Video height in pixels.", l, s.video->height);
     }
     if (s.audio) w.add("estuary_stream_audio_sample_rate_hz", "gauge", "Audio sample rate.", l, s.audio->sample_rate);
+    if (s.health) {  // only streams an estuaryhealth pipeline watches
+      const std::pair<const char*, bool> conditions[] = {{"black", s.health->black},
+                                                         {"frozen", s.health->frozen},
+                                                         {"silent", s.health->silent},
+                                                         {"drift", s.health->drift}};
+      for (const auto& [condition, raised] : conditions) {
+        auto hl = l;
+        hl.emplace_back("condition", condition);
+        w.add("estuary_stream_health_condition", "gauge", "1 while estuaryhealth reports the condition on the stream.",
+              hl, raised ? 1 : 0);
+      }
+      w.add("estuary_stream_av_drift_seconds", "gauge", "Last A/V drift estuaryhealth measured (video minus audio).", l,
+            s.health->av_drift_ms / 1000.0);
+    }
   }
 
   // Outputs and their fan-out channels.

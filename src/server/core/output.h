@@ -27,7 +27,8 @@ struct OutputEvents {
 struct OutputContext {
   std::string app;
   std::string stream;
-  std::string launch;  // expanded launch line of the pipeline spec
+  std::string launch;         // expanded launch line of the pipeline spec
+  std::string pipeline_name;  // the spec's [pipeline NAME]
   const config::Config* config = nullptr;
   fanout::Engine* engine = nullptr;
   OutputEvents events;

@@ -1,14 +1,33 @@
 // Owns: the custom pipeline output (see pipeline_output.h).
 #include "server/core/pipeline_output.h"
 
-#include <string_view>
+#include <optional>
 
 #include "common/log.h"
 #include "pipelines/managed_pipeline.h"
 #include "server/core/output.h"
+#include "server/core/stream_health.h"
 
 namespace estuary::server {
 namespace {
+
+bool contains_health_element(GstElement* element) {
+  auto is_health = [](GstElement* e) {
+    GstElementFactory* f = gst_element_get_factory(e);
+    return f && g_strcmp0(GST_OBJECT_NAME(f), "estuaryhealth") == 0;
+  };
+  if (!GST_IS_BIN(element)) return is_health(element);
+  bool found = false;
+  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(element));
+  GValue item = G_VALUE_INIT;
+  while (!found && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    found = is_health(GST_ELEMENT(g_value_get_object(&item)));
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  return found;
+}
 
 class PipelineOutput final : public Output {
  public:
@@ -19,24 +38,18 @@ class PipelineOutput final : public Output {
     auto built = pipelines::ManagedPipeline::from_launch("custom:" + ctx_.app + "/" + ctx_.stream, ctx_.launch);
     if (!built) return built.error();
     pipeline_ = std::move(built.value());
+    // A pipeline with estuaryhealth shows all-clear in the API from the start, so "watched and
+    // fine" differs from "not watched".
+    if (!health_ && contains_health_element(pipeline_->pipeline())) health_ = api::HealthView{};
     pipelines::PipelineEvents ev;
     ev.on_error = [this](const std::string& element, const std::string& message) {
       if (ctx_.events.on_failed) ctx_.events.on_failed(element + ": " + message);
     };
-    // estuaryhealth (gst-plugins/health) reports through element messages: one log event per change.
+    // estuaryhealth (gst-plugins/health) reports through element messages: API fields (describe)
+    // and one log event per change.
     ev.on_element_message = [this](const GstStructure* s) {
-      if (!gst_structure_has_name(s, "estuary-health")) return;
-      const char* kind = gst_structure_get_string(s, "kind");
-      const char* state = gst_structure_get_string(s, "state");
-      double value = 0;
-      gst_structure_get_double(s, "value", &value);
-      std::string message =
-          std::string(kind ? kind : "?") + " " + (state ? state : "?") + " value=" + std::to_string(value);
-      bool raised = state && std::string_view(state) == "raised";
-      if (raised)
-        log_warn(ctx_.app + "/" + ctx_.stream, "", "health", message);
-      else
-        log_info(ctx_.app + "/" + ctx_.stream, "", "health", message);
+      api::HealthView h = health_.value_or(api::HealthView{});
+      if (handle_health_message(h, s, ctx_.app + "/" + ctx_.stream)) health_ = h;
     };
     pipeline_->set_events(std::move(ev));
     Status st = pipeline_->start();
@@ -47,9 +60,13 @@ class PipelineOutput final : public Output {
   bool ready() const override { return pipeline_ && pipeline_->state() == pipelines::PipelineState::running; }
   fanout::ChannelPtr channel(const std::string&) const override { return nullptr; }
   std::vector<fanout::ChannelPtr> channels() const override { return {}; }
+  void describe(api::StreamView& v) const override {
+    if (health_) v.health = health_;
+  }
 
  private:
   OutputContext ctx_;
+  std::optional<api::HealthView> health_;  // since this output started
   std::unique_ptr<pipelines::ManagedPipeline> pipeline_;
 };
 

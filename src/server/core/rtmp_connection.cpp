@@ -17,14 +17,14 @@ constexpr size_t max_pending_output = 4u << 20;  // a peer that does not read it
 }  // namespace
 
 RtmpConnection::RtmpConnection(RtmpServer& server, Supervisor& supervisor, fanout::Engine& engine,
-                               GSocketConnection* connection, std::string id)
+                               GSocketConnection* connection, std::string id, std::string ip)
     : server_(server),
       supervisor_(supervisor),
       engine_(engine),
       connection_(Ref<GSocketConnection>::add_ref(connection)),
       socket_(g_socket_connection_get_socket(connection)),
       id_(std::move(id)),
-      ip_(peer_ip(connection)),
+      ip_(ip.empty() ? peer_ip(connection) : std::move(ip)),
       created_us_(g_get_monotonic_time()) {
   const auto& rc = supervisor_.config().rtmp;
   rtmp::SessionLimits limits;

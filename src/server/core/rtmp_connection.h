@@ -21,8 +21,9 @@ class RtmpServer;
 
 class RtmpConnection final : public rtmp::SessionDelegate {
  public:
+  // ip: the peer's address when the connection cannot tell (a TLS relay's socketpair); "" = ask it.
   RtmpConnection(RtmpServer& server, Supervisor& supervisor, fanout::Engine& engine, GSocketConnection* connection,
-                 std::string id);
+                 std::string id, std::string ip = "");
   ~RtmpConnection() override;
   void start();
   const std::string& id() const { return id_; }

@@ -1,6 +1,8 @@
 // Owns: RtmpServer (see rtmp_server.h).
 #include "server/core/rtmp_server.h"
 
+#include <unistd.h>
+
 #include "common/ids.h"
 #include "common/log.h"
 #include "server/core/control_thread.h"
@@ -52,6 +54,23 @@ gboolean RtmpServer::on_incoming(GSocketService*, GSocketConnection* connection,
   server->connections_[id] = std::move(conn);
   raw->start();
   return TRUE;
+}
+
+void RtmpServer::adopt(int fd, const std::string& peer_ip, const std::string& id) {
+  GError* err = nullptr;
+  Ref<GSocket> socket = Ref<GSocket>::adopt(g_socket_new_from_fd(fd, &err));
+  if (!socket) {
+    log_warn("", id, "rtmp-adopt", std::string("cannot use descriptor: ") + (err ? err->message : "?"));
+    g_clear_error(&err);
+    ::close(fd);
+    return;
+  }
+  Ref<GSocketConnection> connection =
+      Ref<GSocketConnection>::adopt(g_socket_connection_factory_create_connection(socket.get()));
+  auto conn = std::make_unique<RtmpConnection>(*this, supervisor_, engine_, connection.get(), id, peer_ip);
+  RtmpConnection* raw = conn.get();
+  connections_[id] = std::move(conn);
+  raw->start();
 }
 
 void RtmpServer::forget(const std::string& id) {

@@ -24,6 +24,9 @@ class RtmpServer {
   ~RtmpServer();
   Status listen(const std::string& address, int port);
   int port() const { return port_; }
+  // Serves an already-connected stream socket (the plain end of a TLS relay for RTMPS) as a new
+  // connection from peer_ip with client id id. Takes ownership of fd.
+  void adopt(int fd, const std::string& peer_ip, const std::string& id);
   // Drops a connection object (called by the connection itself, deferred to the next loop turn).
   void forget(const std::string& id);
 

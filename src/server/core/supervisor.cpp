@@ -125,6 +125,19 @@ bool Supervisor::stream_is_live(const std::string& key) const {
   return it != streams_.end() && it->second->ready;
 }
 
+bool Supervisor::stream_is_playable(const std::string& key) const {
+  return stream_is_live(key) || (demand_.offers && demand_.offers(key));
+}
+
+std::vector<std::string> Supervisor::busy_streams(int64_t margin_ms) const {
+  std::vector<std::string> out;
+  for (const auto& [key, s] : streams_) {
+    const int64_t idle = s->publisher_idle_ms ? s->publisher_idle_ms() : 0;
+    if (idle < config_.rtmp.takeover_idle_ms - margin_ms) out.push_back(key);
+  }
+  return out;
+}
+
 Status Supervisor::begin_publish(const std::string& client_id, std::function<int64_t()> idle_ms) {
   Client* c = find_client(client_id);
   if (!c) return Error{"unknown client"};
@@ -179,6 +192,7 @@ void Supervisor::publish_ready(const std::string& client_id, GstCaps* video_caps
   if (s->audio) desc += " audio=" + s->audio->codec + " " + std::to_string(s->audio->sample_rate) + "Hz";
   log_info(s->key, client_id, "stream-ready", "tracks known:" + desc);
   start_publish_triggered(*s);
+  resume_pending_plays(s->key);
 }
 
 void Supervisor::end_publish(const std::string& client_id) {
@@ -197,8 +211,12 @@ void Supervisor::teardown_stream(Stream& stream, const std::string& why) {
 }
 
 void Supervisor::start_publish_triggered(Stream& stream) {
+  // A transcode's renditions are not transcoded again ("live/*" matches "live/x_720p" too).
+  const Client* publisher = find_client(stream.publisher_id);
+  const bool derived = publisher && publisher->derived;
   for (const auto& spec : config_.pipelines) {
     if (spec.trigger == config::Trigger::on_demand || !spec.matches(stream.key)) continue;
+    if (derived && spec.output == "transcode") continue;
     OutputSlot& slot = slot_for(stream, spec);
     if (slot.state == SlotState::stopped) start_slot(stream, slot);
   }
@@ -259,6 +277,7 @@ void Supervisor::start_slot(Stream& stream, OutputSlot& slot, bool requested) {
   const bool hevc = stream.video && stream.video->codec == "H265";
   ctx.launch = slot.spec.expand_for_tracks(stream.app, stream.name, stream.video.has_value(), stream.audio.has_value(),
                                            hevc ? "h265parse" : "h264parse");
+  ctx.pipeline_name = slot.spec.name;
   ctx.config = &config_;
   ctx.engine = &engine_;
   ctx.requested = requested;
@@ -389,6 +408,8 @@ Status Supervisor::begin_play(const std::string& client_id, const std::string& f
   if (!c) return Error{"unknown client"};
   const std::string key = c->key();
   Stream* s = find_stream(key);
+  if ((!s || !s->ready) && demand_.offers && demand_.offers(key))
+    return wait_for_demand(key, client_id, format, std::move(attach));
   if (!s || !s->ready) return Error{"stream " + key + " is not published", 404};
   const std::string kind = output_kind_for_format(format);
   const config::PipelineSpec* spec = kind.empty() ? nullptr : spec_for(kind, key);
@@ -406,8 +427,57 @@ Status Supervisor::begin_play(const std::string& client_id, const std::string& f
   return ok_status();
 }
 
+Status Supervisor::wait_for_demand(const std::string& key, const std::string& client_id, const std::string& format,
+                                   AttachFn attach) {
+  PendingPlays& pending = pending_plays_[key];
+  pending.plays.push_back(PendingPlay{client_id, format, std::move(attach)});
+  log_info(key, client_id, "play-wait", "format=" + format + ": waiting for the on-demand source");
+  if (!pending.timeout) {
+    // Bounded wait: viewers still waiting when it expires are refused (their attach gets nullptr).
+    GSource* t = g_timeout_source_new(guint(std::max(1, demand_.wait_ms)));
+    auto* data = new std::pair<Supervisor*, std::string>(this, key);
+    g_source_set_callback(
+        t,
+        [](gpointer p) -> gboolean {
+          auto* d = static_cast<std::pair<Supervisor*, std::string>*>(p);
+          auto it = d->first->pending_plays_.find(d->second);
+          if (it == d->first->pending_plays_.end()) return G_SOURCE_REMOVE;
+          PendingPlays expired = std::move(it->second);
+          d->first->pending_plays_.erase(it);
+          log_warn(d->second, "", "play-wait-timeout",
+                   std::to_string(expired.plays.size()) + " viewer(s) refused: the source did not go live in time");
+          for (auto& play : expired.plays) play.attach(nullptr);
+          return G_SOURCE_REMOVE;  // `expired.timeout` (this source) is released on return
+        },
+        data, [](gpointer p) { delete static_cast<std::pair<Supervisor*, std::string>*>(p); });
+    g_source_attach(t, g_main_context_get_thread_default());
+    pending.timeout = SourceGuard(t);
+  }
+  if (demand_.request) demand_.request(key);
+  return ok_status();
+}
+
+void Supervisor::resume_pending_plays(const std::string& key) {
+  auto it = pending_plays_.find(key);
+  if (it == pending_plays_.end()) return;
+  PendingPlays pending = std::move(it->second);
+  pending_plays_.erase(it);
+  for (auto& play : pending.plays) {
+    if (!find_client(play.client_id)) continue;
+    AttachFn attach = play.attach;
+    Status st = begin_play(play.client_id, play.format, std::move(play.attach));
+    if (!st) attach(nullptr);
+  }
+}
+
 void Supervisor::viewer_left(const std::string& client_id, const std::string& key) {
   Stream* s = find_stream(key);
+  if (auto pending = pending_plays_.find(key); pending != pending_plays_.end()) {
+    auto& plays = pending->second.plays;
+    plays.erase(std::remove_if(plays.begin(), plays.end(), [&](const auto& p) { return p.client_id == client_id; }),
+                plays.end());
+    if (plays.empty()) pending_plays_.erase(pending);
+  }
   if (!s) return;
   for (auto& [name, slot_ptr] : s->outputs) {
     OutputSlot& slot = *slot_ptr;
@@ -554,6 +624,7 @@ std::vector<api::ClientView> Supervisor::clients() const {
     v.recv_bytes = c.bytes_received ? c.bytes_received() : 0;
     v.kbps_recv_30s = e.recv_rate.kbps();
     v.kbps_send_30s = e.send_rate.kbps();
+    if (c.srt_stats) v.srt = c.srt_stats();
     out.push_back(std::move(v));
   }
   return out;

@@ -54,6 +54,20 @@ class Supervisor final : public api::Backend {
   Status begin_play(const std::string& client_id, const std::string& format, AttachFn attach);
 
   bool stream_is_live(const std::string& key) const;
+  // Streams whose publisher is live and not silent for takeover_idle_ms - margin_ms: a new publisher
+  // would be refused. For servers that decide before a connection exists (the SRT handshake).
+  std::vector<std::string> busy_streams(int64_t margin_ms) const;
+
+  // Streams produced on request (pulled sources, see pull_sources.h): a play request for a stream
+  // that is not live waits for it, up to wait_ms, when offers(key); request(key) starts it.
+  struct DemandProducer {
+    std::function<bool(const std::string& key)> offers;
+    std::function<void(const std::string& key)> request;
+    int wait_ms = 10000;
+  };
+  void set_demand_producer(DemandProducer producer) { demand_ = std::move(producer); }
+  // Live, or offered by the demand producer (a viewer may then wait for it).
+  bool stream_is_playable(const std::string& key) const;
 
   // Starts (on) or stops an optional output kind ("dvr") of the stream with API id stream_id, on
   // request rather than by configuration. Errors: 404 unknown stream or kind.
@@ -127,6 +141,10 @@ class Supervisor final : public api::Backend {
   void teardown_stream(Stream& stream, const std::string& why);
   static gboolean on_sample_tick(gpointer self);
   void sample_rates();
+  // Viewers waiting for a stream the demand producer starts (see DemandProducer).
+  Status wait_for_demand(const std::string& key, const std::string& client_id, const std::string& format,
+                         AttachFn attach);
+  void resume_pending_plays(const std::string& key);
 
   config::Config config_;
   fanout::Engine& engine_;
@@ -136,6 +154,16 @@ class Supervisor final : public api::Backend {
   int64_t start_us_ = 0;
   int64_t start_wall_ms_ = 0;
   std::string vhost_id_ = "vid-default";
+  struct PendingPlay {
+    std::string client_id, format;
+    AttachFn attach;
+  };
+  struct PendingPlays {
+    std::vector<PendingPlay> plays;
+    SourceGuard timeout;
+  };
+  std::map<std::string, PendingPlays> pending_plays_;  // by key
+  DemandProducer demand_;
   std::unique_ptr<Admission> admission_;  // last: destroyed first
 };
 

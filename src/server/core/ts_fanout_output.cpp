@@ -73,7 +73,10 @@ class TsFanoutOutput final : public Output {
   }
 
   bool ready() const override { return ready_; }
-  fanout::ChannelPtr channel(const std::string& format) const override { return format == "ts" ? channel_ : nullptr; }
+  // HTTP-TS viewers ("ts") and SRT players ("srt") share the one channel.
+  fanout::ChannelPtr channel(const std::string& format) const override {
+    return format == "ts" || format == "srt" ? channel_ : nullptr;
+  }
   std::vector<fanout::ChannelPtr> channels() const override {
     if (!channel_) return {};
     return {channel_};
@@ -94,7 +97,7 @@ void register_ts_fanout_output() {
                        [](OutputContext ctx) -> Result<std::unique_ptr<Output>> {
                          return std::unique_ptr<Output>(new TsFanoutOutput(std::move(ctx)));
                        },
-                       {"ts"});
+                       {"ts", "srt"});
 }
 
 }  // namespace estuary::server

@@ -32,9 +32,8 @@ struct Packet {
   bool keyframe = false;  // a viewer may start (or resume after a skip) here
   int64_t dts_ms = 0;     // for "time behind" accounting
   // With write batching (EngineConfig::write_batch_ms > 0): write this packet, and everything
-  // queued before it, at once instead of at the next batch tick. Set it on video frames: audio
-  // and metadata then ride along with the next frame, so viewers get about one write per frame
-  // with no added video latency. Ignored without batching.
+  // queued before it, at once instead of at the batch deadline (for formats whose muxer already
+  // groups its output, or data that must not wait). Ignored without batching.
   bool urgent = false;
 };
 
@@ -84,8 +83,9 @@ struct ViewerCounters {
 
 struct EngineConfig {
   int threads = 0;  // 0 = one per core
-  // 0 = write as soon as data is there; >0 = each viewer is written at most once per this many ms,
-  // except that an urgent packet (see Packet::urgent) is written at once.
+  // 0 = write as soon as data is there; >0 = data waits at most this many ms after the oldest
+  // unwritten packet arrived and is then written in one writev per viewer, except that an urgent
+  // packet (see Packet::urgent) is written at once with everything queued before it.
   int write_batch_ms = 0;
   size_t max_viewer_input = 64 * 1024;  // bytes a viewer may send us in total before it is dropped
 };

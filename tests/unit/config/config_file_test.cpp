@@ -145,7 +145,23 @@ TEST(ConfigErrors, UnknownKey) {
 TEST(ConfigErrors, UnknownGroup) {
   expect_error("[rtmp]\nport = 1935\n[rtmpx]\n", 3,
                "unknown group [rtmpx] (known: [server] [rtmp] [http] [api] [rtsp] [fanout] [bus] [outputs] [hooks] "
-               "[security] [hls] [dvr])");
+               "[security] [hls] [dvr] [tls] [rtc] [srt] [source NAME] [forward NAME])");
+}
+
+TEST(ConfigErrors, TlsFiles) {
+  expect_error("[tls]\nkey_file = /x.key\n", 2, "[tls] key_file is set but cert_file is not");
+  TempDir dir;
+  std::string path;
+  auto r = load_text(dir, "[rtmp]\n[tls]\n\ncert_file = /nonexistent/cert.pem\n", {}, &path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message.rfind(path + ":4: [tls] certificate /nonexistent/cert.pem: cannot read", 0), 0u)
+      << r.error().message;
+  // Defaults: TLS ports are set but nothing listens without a certificate.
+  Config d;
+  EXPECT_TRUE(d.tls.cert_file.empty());
+  EXPECT_EQ(d.api.https_port, 1990);
+  EXPECT_EQ(d.http.https_port, 8088);
+  EXPECT_EQ(d.rtmp.rtmps_port, 1443);
 }
 
 TEST(ConfigErrors, DuplicateKey) {

@@ -401,7 +401,7 @@ TEST(Fanout, UrgentPacketCutsTheBatchShort) {
   Reader reader(c);
   engine->add_viewer(ch, s, "u", {}, closed.callback());
   ASSERT_TRUE(eventually([&] { return ch->stats().viewers == 1; }, 2000));
-  ch->push(make_packet(0, 100, true));  // first write after a quiet period goes at once
+  ch->push(make_packet(0, 100, true));  // written at the batch deadline (1 s)
   ASSERT_TRUE(eventually([&] { return reader.size() == 100; }, 2000));
   ch->push(make_packet(1, 100, false));  // "audio": waits for the tick (up to 1 s)
   std::this_thread::sleep_for(std::chrono::milliseconds(150));

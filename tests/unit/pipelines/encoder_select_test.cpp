@@ -136,6 +136,23 @@ TEST(EncoderSelect, PropertyMappingPerFamily) {
   EXPECT_EQ(map_encoder_properties("x264enc", {{"name", "enc"}, {"bitrate", "500"}}), "x264enc name=enc bitrate=500");
 }
 
+// preset=fastest|fast|balanced|quality maps to each family's speed scale; an explicit preset wins
+// over the speed tune=latency implies, and an unknown preset value passes through untouched.
+TEST(EncoderSelect, PresetMappingPerFamily) {
+  std::vector<std::pair<std::string, std::string>> p = {{"bitrate", "800"}, {"tune", "latency"}, {"preset", "fastest"}};
+  EXPECT_EQ(map_encoder_properties("x264enc", p), "x264enc bitrate=800 tune=zerolatency speed-preset=ultrafast");
+  EXPECT_EQ(map_encoder_properties("x265enc", {{"preset", "quality"}}), "x265enc speed-preset=slow");
+  EXPECT_EQ(map_encoder_properties("nvh264enc", p), "nvh264enc bitrate=800 preset=low-latency-hp zerolatency=true");
+  EXPECT_EQ(map_encoder_properties("nvh264enc", {{"preset", "quality"}}), "nvh264enc preset=hq");
+  EXPECT_EQ(map_encoder_properties("vah264enc", p), "vah264enc bitrate=800 b-frames=0 target-usage=7");
+  EXPECT_EQ(map_encoder_properties("vah264enc", {{"preset", "balanced"}}), "vah264enc target-usage=4");
+  EXPECT_EQ(map_encoder_properties("qsvh264enc", {{"preset", "quality"}}), "qsvh264enc target-usage=1");
+  EXPECT_EQ(map_encoder_properties("openh264enc", {{"tune", "latency"}, {"preset", "quality"}}),
+            "openh264enc complexity=high");
+  EXPECT_EQ(map_encoder_properties("fooh264enc", p), "fooh264enc");
+  EXPECT_EQ(map_encoder_properties("x264enc", {{"preset", "ultrafast"}}), "x264enc preset=ultrafast");
+}
+
 TEST(EncoderSelect, ExpandsPlaceholdersWithTheirProperties) {
   std::map<VideoCodec, EncoderChoice> choices;
   choices[VideoCodec::h264].element = "x264enc";

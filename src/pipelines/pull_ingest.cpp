@@ -1,0 +1,410 @@
+// Owns: PullIngest (see pull_ingest.h).
+#include "pipelines/pull_ingest.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "common/log.h"
+
+namespace estuary::pipelines {
+
+namespace {
+constexpr size_t kMaxPendingSamples = 600;  // per track, while the tracks are not yet fixed
+constexpr const char* kTracksMessage = "estuary-pull-tracks";
+}  // namespace
+
+struct PullIngest::Shared {
+  struct Track {
+    std::string media;  // "video" | "audio"
+    Ref<GstElement> appsrc;
+    Ref<GstCaps> caps;  // last caps given to appsrc
+    std::deque<Ref<GstSample>> pending;
+    int bound_pass = 0;  // the reader pass whose pad feeds this track
+  };
+  std::mutex mutex;
+  std::vector<Track> tracks;
+  bool committed = false;
+  int64_t first_track_us = 0;
+  int pass = 0;  // current reader pass (a file starts a new one at its end)
+  bool rtp_pads = false;
+  bool pace = false;
+  std::string stream;  // for logs
+
+  // Index of the track for a media type, adding one while the set is open; -1: not wanted.
+  int track_for(const std::string& media) {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (size_t i = 0; i < tracks.size(); ++i) {
+      if (tracks[i].media != media) continue;
+      if (tracks[i].bound_pass == pass) return -1;  // one track per media type
+      tracks[i].bound_pass = pass;                  // a new pass feeds the same track
+      return int(i);
+    }
+    if (committed) return -1;
+    tracks.push_back(Track{media, {}, {}, {}, pass});
+    if (!first_track_us) first_track_us = g_get_monotonic_time();
+    return int(tracks.size() - 1);
+  }
+};
+
+namespace {
+
+struct SinkContext {
+  std::shared_ptr<PullIngest::Shared> shared;
+  int track;
+};
+
+// Absolute clock time of a timestamp (running time + base time); NONE when outside the segment.
+GstClockTime to_abs(const GstSegment* segment, GstClockTime ts, GstClockTime base) {
+  if (!GST_CLOCK_TIME_IS_VALID(ts) || !segment) return GST_CLOCK_TIME_NONE;
+  guint64 rt = 0;
+  const gint sign = gst_segment_to_running_time_full(segment, GST_FORMAT_TIME, ts, &rt);
+  if (sign > 0) return base + rt;
+  if (sign < 0 && rt <= base) return base - rt;
+  return GST_CLOCK_TIME_NONE;
+}
+
+// Pushes a sample into its track's appsrc with absolute timestamps (the publisher's base time is
+// 0, so running time there equals clock time). Caller holds the mutex.
+void push_locked(PullIngest::Shared::Track& track, GstSample* sample) {
+  GstBuffer* in = gst_sample_get_buffer(sample);
+  if (!in || !track.appsrc) return;
+  GstCaps* caps = gst_sample_get_caps(sample);
+  if (caps && (!track.caps || !gst_caps_is_equal(caps, track.caps.get()))) {
+    gst_app_src_set_caps(GST_APP_SRC(track.appsrc.get()), caps);
+    track.caps = Ref<GstCaps>::add_ref(caps);
+  }
+  const GstSegment* segment = gst_sample_get_segment(sample);
+  const GstStructure* info = gst_sample_get_info(sample);
+  guint64 base = 0;
+  if (info) gst_structure_get_uint64(info, "base-time", &base);
+  GstClockTime pts = to_abs(segment, GST_BUFFER_PTS(in), base);
+  GstClockTime dts = to_abs(segment, GST_BUFFER_DTS(in), base);
+  if (!GST_CLOCK_TIME_IS_VALID(pts)) pts = dts;
+  if (!GST_CLOCK_TIME_IS_VALID(pts)) return;
+  GstBuffer* out = gst_buffer_copy(in);  // metadata only; the memory is shared
+  GST_BUFFER_PTS(out) = pts;
+  GST_BUFFER_DTS(out) = dts;
+  gst_app_src_push_buffer(GST_APP_SRC(track.appsrc.get()), out);
+}
+
+GstFlowReturn on_new_sample(GstAppSink* sink, gpointer data) {
+  auto* ctx = static_cast<SinkContext*>(data);
+  GstSample* pulled = gst_app_sink_pull_sample(sink);
+  if (!pulled) return GST_FLOW_EOS;
+  Ref<GstSample> sample = Ref<GstSample>::adopt(pulled);
+  // The sample's base time is the reader's (it changes when a file starts a new pass): keep it
+  // with the sample, so buffers held before the publisher exists convert the same way.
+  GstSample* with_base = gst_sample_copy(sample.get());
+  GstStructure* info = gst_structure_new("pull", "base-time", G_TYPE_UINT64,
+                                         guint64(gst_element_get_base_time(GST_ELEMENT(sink))), nullptr);
+  gst_sample_set_info(with_base, info);
+  sample = Ref<GstSample>::adopt(with_base);
+  auto& shared = *ctx->shared;
+  std::lock_guard<std::mutex> lock(shared.mutex);
+  if (ctx->track < 0 || size_t(ctx->track) >= shared.tracks.size()) return GST_FLOW_OK;
+  auto& track = shared.tracks[size_t(ctx->track)];
+  if (shared.committed) {
+    push_locked(track, sample.get());
+  } else {
+    track.pending.push_back(std::move(sample));
+    if (track.pending.size() > kMaxPendingSamples) track.pending.pop_front();
+  }
+  return GST_FLOW_OK;
+}
+
+// depayloader + parser for an RTP pad of rtspsrc, by encoding name; empty when not carried.
+std::pair<const char*, const char*> rtp_chain(const GstStructure* s) {
+  const char* enc = gst_structure_get_string(s, "encoding-name");
+  if (!enc) return {nullptr, nullptr};
+  if (g_ascii_strcasecmp(enc, "H264") == 0) return {"rtph264depay", "h264parse"};
+  if (g_ascii_strcasecmp(enc, "H265") == 0) return {"rtph265depay", "h265parse"};
+  if (g_ascii_strcasecmp(enc, "MPEG4-GENERIC") == 0) return {"rtpmp4gdepay", "aacparse"};
+  if (g_ascii_strcasecmp(enc, "MP4A-LATM") == 0) return {"rtpmp4adepay", "aacparse"};
+  if (g_ascii_strcasecmp(enc, "OPUS") == 0 || g_ascii_strcasecmp(enc, "X-GST-OPUS-DRAFT-SPITTKA-00") == 0)
+    return {"rtpopusdepay", "opusparse"};
+  return {nullptr, nullptr};
+}
+
+// Parser for a demuxed elementary stream, by caps; nullptr when the track is not carried.
+const char* parser_for(const GstStructure* s) {
+  const char* name = gst_structure_get_name(s);
+  if (g_str_equal(name, "video/x-h264")) return "h264parse";
+  if (g_str_equal(name, "video/x-h265")) return "h265parse";
+  if (g_str_equal(name, "audio/x-opus")) return "opusparse";
+  if (g_str_equal(name, "audio/mpeg")) {
+    int version = 0;
+    gst_structure_get_int(s, "mpegversion", &version);
+    return version == 1 ? "mpegaudioparse" : "aacparse";
+  }
+  return nullptr;
+}
+
+// Links a new pad of "demux" to a track's appsink (through depayloader and parser for RTP), or to
+// a fakesink when the track is not wanted (a second video, data streams). Streaming thread.
+void on_pad_added(GstElement* demux, GstPad* pad, gpointer data) {
+  auto* shared_ptr = static_cast<std::shared_ptr<PullIngest::Shared>*>(data);
+  auto shared = *shared_ptr;
+  if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
+  GstBin* bin = GST_BIN(GST_ELEMENT_PARENT(demux));
+  Ref<GstCaps> caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(pad));
+  if (!caps) caps = Ref<GstCaps>::adopt(gst_pad_query_caps(pad, nullptr));
+  const GstStructure* s = caps && !gst_caps_is_empty(caps.get()) ? gst_caps_get_structure(caps.get(), 0) : nullptr;
+  std::string media;
+  std::vector<GstElement*> chain;
+  if (s && shared->rtp_pads) {
+    const char* m = gst_structure_get_string(s, "media");
+    auto [depay, parser] = rtp_chain(s);
+    if (m && depay && (g_str_equal(m, "video") || g_str_equal(m, "audio"))) {
+      media = m;
+      chain.push_back(gst_element_factory_make(depay, nullptr));
+      chain.push_back(gst_element_factory_make(parser, nullptr));
+    }
+  } else if (s && parser_for(s)) {
+    media = g_str_has_prefix(gst_structure_get_name(s), "video/") ? "video" : "audio";
+    chain.push_back(gst_element_factory_make(parser_for(s), nullptr));
+  }
+  for (GstElement* e : chain)
+    if (!e) {  // a plugin is missing: the track is dropped rather than announced and never fed
+      for (GstElement* c : chain)
+        if (c) gst_object_unref(gst_object_ref_sink(c));
+      chain.clear();
+      media.clear();
+      break;
+    }
+  const int track = media.empty() ? -1 : shared->track_for(media);
+  GstElement* queue = gst_element_factory_make("queue", nullptr);
+  // Bounded in time and bytes, whatever the source sends.
+  g_object_set(queue, "max-size-buffers", 0u, "max-size-bytes", guint(32u << 20), "max-size-time",
+               guint64(3 * GST_SECOND), nullptr);
+  GstElement* sink = nullptr;
+  if (track >= 0 && !media.empty()) {
+    sink = gst_element_factory_make("appsink", nullptr);
+    // Files (and HLS, downloaded a segment at a time) are paced to the clock here; live sources
+    // come at their own pace.
+    g_object_set(sink, "sync", shared->pace ? TRUE : FALSE, "async", FALSE, "emit-signals", FALSE, "max-buffers",
+                 guint(64), nullptr);
+    GstAppSinkCallbacks callbacks{};
+    callbacks.new_sample = on_new_sample;
+    gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, new SinkContext{shared, track},
+                               [](gpointer p) { delete static_cast<SinkContext*>(p); });
+  } else {
+    for (GstElement* c : chain) gst_object_unref(gst_object_ref_sink(c));
+    chain.clear();
+    sink = gst_element_factory_make("fakesink", nullptr);
+    g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
+  }
+  chain.push_back(queue);
+  chain.push_back(sink);
+  for (GstElement* e : chain) gst_bin_add(bin, e);
+  for (size_t i = 0; i + 1 < chain.size(); ++i) gst_element_link(chain[i], chain[i + 1]);
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) gst_element_sync_state_with_parent(*it);
+  Ref<GstPad> sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(chain.front(), "sink"));
+  if (gst_pad_link(pad, sinkpad.get()) != GST_PAD_LINK_OK)
+    log_warn(shared->stream, "", "pull-pad", "could not link a source pad (caps not supported)");
+}
+
+void on_no_more_pads(GstElement* demux, gpointer) {
+  gst_element_post_message(demux, gst_message_new_element(GST_OBJECT(demux), gst_structure_new_empty(kTracksMessage)));
+}
+
+// Source properties: "src"'s location/uri is set in code (URLs never pass through launch syntax).
+Status configure_reader(GstElement* pipeline, const ReaderPlan& plan, std::shared_ptr<PullIngest::Shared>& shared) {
+  Ref<GstElement> src = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline), "src"));
+  Ref<GstElement> demux = plan.rtp_pads ? src : Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline), "demux"));
+  if (!src || !demux) return Error{"reader launch line lacks src or demux"};
+  g_object_set(src.get(), plan.url_property.c_str(), plan.url_value.c_str(), nullptr);
+  auto* data = new std::shared_ptr<PullIngest::Shared>(shared);
+  g_signal_connect_data(
+      demux.get(), "pad-added", G_CALLBACK(on_pad_added), data,
+      [](gpointer p, GClosure*) { delete static_cast<std::shared_ptr<PullIngest::Shared>*>(p); }, GConnectFlags(0));
+  g_signal_connect(demux.get(), "no-more-pads", G_CALLBACK(on_no_more_pads), nullptr);
+  return ok_status();
+}
+
+}  // namespace
+
+PullIngest::PullIngest(PullIngestSettings settings) : settings_(std::move(settings)) {
+  shared_ = std::make_shared<Shared>();
+  shared_->stream = settings_.stream;
+}
+
+PullIngest::~PullIngest() { stop(); }
+
+Status PullIngest::start() {
+  started_us_ = last_change_us_ = g_get_monotonic_time();
+  GSource* t = g_timeout_source_new(250);
+  g_source_set_callback(t, &PullIngest::on_tick, this, nullptr);  // removed by the guard before `this` dies
+  g_source_attach(t, g_main_context_get_thread_default());
+  tick_ = SourceGuard(t);
+  if (!settings_.launch.empty()) {
+    // Full control: the user's line publishes by itself.
+    auto built = ManagedPipeline::from_launch("pull:" + settings_.stream, settings_.launch);
+    if (!built) return built.error();
+    publisher_ = std::move(built.value());
+    publisher_->set_events(events_);
+    return publisher_->start();
+  }
+  auto plan = plan_reader(settings_.url, settings_.options);
+  if (!plan) return plan.error();
+  plan_ = plan.value();
+  shared_->rtp_pads = plan_.rtp_pads;
+  shared_->pace = !plan_.live || plan_.kind == PullKind::hls;
+  return start_reader();
+}
+
+Status PullIngest::start_reader() {
+  auto built = ManagedPipeline::from_launch("pull-reader:" + settings_.stream, plan_.launch);
+  if (!built) return built.error();
+  Status st = configure_reader(built.value()->pipeline(), plan_, shared_);
+  if (!st) return st;
+  reader_ = std::move(built.value());
+  PipelineEvents ev;
+  ev.on_error = [this](const std::string& element, const std::string& message) {
+    if (events_.on_error) events_.on_error(element, message);
+  };
+  ev.on_eos = [this]() {
+    if (!plan_.live && settings_.loop) {
+      // Next pass from a fresh reader, outside this bus callback.
+      GSource* idle = g_idle_source_new();
+      g_source_set_callback(idle, &PullIngest::on_restart, this, nullptr);  // guard-owned
+      g_source_attach(idle, g_main_context_get_thread_default());
+      restart_ = SourceGuard(idle);
+      return;
+    }
+    if (events_.on_eos) events_.on_eos();
+  };
+  ev.on_element_message = [this](const GstStructure* s) { on_reader_message(s); };
+  reader_->set_events(std::move(ev));
+  ++passes_;
+  {
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    shared_->pass = passes_;
+  }
+  return reader_->start();
+}
+
+gboolean PullIngest::on_restart(gpointer self) {
+  auto* p = static_cast<PullIngest*>(self);
+  p->restart_ = SourceGuard();  // finishing on its own
+  if (p->stopped_) return G_SOURCE_REMOVE;
+  p->reader_.reset();
+  log_debug(p->settings_.stream, "", "pull-loop", "file ended, starting pass " + std::to_string(p->passes_ + 1));
+  Status st = p->start_reader();
+  if (!st && p->events_.on_error) p->events_.on_error("reader", st.error().message);
+  return G_SOURCE_REMOVE;
+}
+
+void PullIngest::on_reader_message(const GstStructure* s) {
+  if (gst_structure_has_name(s, kTracksMessage)) commit_tracks();
+}
+
+gboolean PullIngest::on_tick(gpointer self) {
+  auto* p = static_cast<PullIngest*>(self);
+  if (p->publisher_ || p->stopped_) return G_SOURCE_CONTINUE;
+  int64_t first = 0;
+  {
+    std::lock_guard<std::mutex> lock(p->shared_->mutex);
+    first = p->shared_->first_track_us;
+  }
+  // A source that never says it has all its pads: fix the tracks seen so far.
+  if (first && g_get_monotonic_time() - first > int64_t(p->settings_.tracks_timeout_ms) * 1000) p->commit_tracks();
+  return G_SOURCE_CONTINUE;
+}
+
+void PullIngest::commit_tracks() {
+  if (publisher_ || stopped_) return;
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  if (shared_->tracks.empty()) return;
+  GstElement* pipeline = gst_pipeline_new(nullptr);
+  GstElement* sink = gst_element_factory_make("estuarysink", "bus");
+  if (!sink) {
+    gst_object_unref(gst_object_ref_sink(pipeline));
+    if (events_.on_error) events_.on_error("publisher", "estuarysink is not available");
+    return;
+  }
+  g_object_set(sink, "stream", settings_.stream.c_str(), "gop-cache-max-bytes", settings_.gop_cache_max_bytes, nullptr);
+  gst_bin_add(GST_BIN(pipeline), sink);
+  std::string desc;
+  for (auto& track : shared_->tracks) {
+    GstElement* src = gst_element_factory_make("appsrc", nullptr);
+    g_object_set(src, "format", GST_FORMAT_TIME, "is-live", TRUE, "do-timestamp", FALSE, "max-bytes",
+                 guint64(16u << 20), "leaky-type", 2 /* downstream: drop old */, nullptr);
+    gst_bin_add(GST_BIN(pipeline), src);
+    Ref<GstPad> target = Ref<GstPad>::adopt(gst_element_request_pad_simple(sink, "sink_%u"));
+    Ref<GstPad> srcpad = Ref<GstPad>::adopt(gst_element_get_static_pad(src, "src"));
+    gst_pad_link(srcpad.get(), target.get());
+    track.appsrc = Ref<GstElement>::add_ref(src);
+    desc += " " + track.media;
+  }
+  // Timestamps arrive as absolute clock times: a base time of 0 keeps them as they are.
+  Ref<GstClock> clock = Ref<GstClock>::adopt(gst_system_clock_obtain());
+  gst_pipeline_use_clock(GST_PIPELINE(pipeline), clock.get());
+  gst_element_set_start_time(pipeline, GST_CLOCK_TIME_NONE);
+  gst_element_set_base_time(pipeline, 0);
+  publisher_ = ManagedPipeline::adopt("pull-publisher:" + settings_.stream, pipeline);
+  publisher_->set_events(events_);
+  Status st = publisher_->start();
+  if (!st) {
+    if (events_.on_error) events_.on_error("publisher", st.error().message);
+    return;
+  }
+  shared_->committed = true;
+  size_t held = 0;
+  for (auto& track : shared_->tracks) {
+    for (auto& sample : track.pending) push_locked(track, sample.get());
+    held += track.pending.size();
+    track.pending.clear();
+  }
+  log_info(settings_.stream, "", "pull-tracks",
+           "tracks:" + desc + " (" + std::to_string(held) + " buffers held while the source announced them)");
+}
+
+uint64_t PullIngest::bytes() {
+  if (!publisher_) return 0;
+  Ref<GstElement> sink = publisher_->element("bus");
+  if (!sink) {  // a user's launch line: its estuarysink may have any name
+    GstIterator* it = gst_bin_iterate_sinks(GST_BIN(publisher_->pipeline()));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+      GstElement* e = GST_ELEMENT(g_value_get_object(&item));
+      if (g_str_equal(G_OBJECT_TYPE_NAME(e), "GstEstuarySink")) sink = Ref<GstElement>::add_ref(e);
+      g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+  }
+  guint64 bytes = 0;
+  if (sink) g_object_get(sink.get(), "bytes", &bytes, nullptr);
+  return bytes;
+}
+
+int64_t PullIngest::idle_ms() {
+  const uint64_t now_bytes = bytes();
+  const int64_t now = g_get_monotonic_time();
+  if (now_bytes != last_bytes_) {
+    last_bytes_ = now_bytes;
+    last_change_us_ = now;
+  }
+  return (now - last_change_us_) / 1000;
+}
+
+void PullIngest::stop() {
+  stopped_ = true;
+  tick_.reset();
+  restart_.reset();
+  if (reader_) reader_->stop();
+  if (publisher_) publisher_->stop();
+  reader_.reset();
+  publisher_.reset();
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  for (auto& track : shared_->tracks) {
+    track.appsrc.reset();
+    track.pending.clear();
+  }
+}
+
+}  // namespace estuary::pipelines

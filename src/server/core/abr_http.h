@@ -1,0 +1,18 @@
+// Owns: serving the ABR master playlist GET /app/stream_abr.m3u8 on the HTTP media server: for a
+// stream that running transcodes publish renditions of, one variant per stream (the source and
+// each rendition) whose HLS playlist has a segment, with BANDWIDTH from the encoder's configured
+// bitrate or the measured rate (whichever is higher), RESOLUTION and CODECS from the bus caps.
+// 404 when the stream has no renditions or no variant is playable yet. Control thread only.
+#pragma once
+
+#include "server/core/http_server.h"
+
+namespace estuary::server {
+
+class Supervisor;
+
+inline constexpr const char* kAbrPlaylistSuffix = "_abr.m3u8";
+
+void register_abr_playlist(HttpServer& http, Supervisor& supervisor);
+
+}  // namespace estuary::server

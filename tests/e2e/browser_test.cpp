@@ -1,0 +1,300 @@
+// Owns: end-to-end tests of the browser pages (/players/) and of WebRTC in a real browser: the
+// static pages as served, headless Chromium playing an RTMP-published stream over WHEP, and
+// publishing its fake camera and microphone over WHIP to a stream that plays over HTTP-FLV.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "chromium.h"
+#include "harness.h"
+
+namespace estuary::e2e {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string base_url(const Server& s) { return "http://127.0.0.1:" + std::to_string(s.http_port()); }
+
+std::string page_url(const Server& s, const std::string& page, const std::string& stream,
+                     const std::string& extra = "") {
+  return base_url(s) + "/players/" + page + "?app=live&stream=" + stream +
+         "&api=127.0.0.1:" + std::to_string(s.api_port()) + extra;
+}
+
+std::string tail(const std::string& s, size_t n = 3000) { return s.size() > n ? s.substr(s.size() - n) : s; }
+
+// What a failed browser test prints: the page's state, its console, the browser's and server's logs.
+std::string diagnostics(Chromium& c, Server& s) {
+  std::string state =
+      c.evaluate_string("JSON.stringify(window.estuaryState || null, (k, v) => k === 'pc' ? undefined : v)");
+  return "page state: " + state + "\nconsole:\n" + c.console() + "chromium log (tail):\n" + tail(c.log(), 1500) +
+         "\nserver log (tail):\n" + tail(s.log());
+}
+
+bool has_client_type(const Server& s, const std::string& type) {
+  std::vector<std::pair<std::string, std::string>> clients;
+  if (api_clients(s, &clients) < 0) return false;
+  for (auto& [id, t] : clients)
+    if (t == type) return true;
+  return false;
+}
+
+bool wait_until(const std::function<bool()>& pred, int timeout_ms) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!pred()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return true;
+}
+
+// ---- the pages as served (no browser) --------------------------------------------------------
+
+TEST(PlayerPages, ServedWithContentTypesAndNothingElse) {
+  Server server;
+  ASSERT_TRUE(server.start()) << server.log();
+  std::string body;
+  std::map<std::string, std::string> headers;
+  ASSERT_EQ(http_request("GET", base_url(server) + "/players/whep.html", &body, &headers), 200);
+  EXPECT_EQ(headers["Content-Type"], "text/html; charset=utf-8");
+  EXPECT_NE(body.find("estuary-rtc.js"), std::string::npos);
+  headers.clear();
+  ASSERT_EQ(http_request("GET", base_url(server) + "/players/whip.html", &body, &headers), 200);
+  EXPECT_NE(body.find("setCodecPreferences"), std::string::npos);
+  headers.clear();
+  ASSERT_EQ(http_request("GET", base_url(server) + "/players/estuary-rtc.js", &body, &headers), 200);
+  EXPECT_EQ(headers["Content-Type"], "text/javascript; charset=utf-8");
+  EXPECT_NE(body.find("/rtc/v1/"), std::string::npos);
+  // The index, with and without the trailing slash (a redirect, followed by the client).
+  ASSERT_EQ(http_request("GET", base_url(server) + "/players/", &body), 200);
+  EXPECT_NE(body.find("whep.html"), std::string::npos);
+  ASSERT_EQ(http_request("GET", base_url(server) + "/players", &body), 200);
+  EXPECT_NE(body.find("whep.html"), std::string::npos);
+
+  // Only files that were loaded can be named: traversal and unknown paths are 404, other methods 405.
+  // (libsoup itself answers 400 to some encoded forms.)
+  for (const char* path : {"/players/../conf/estuary.conf", "/players/%2e%2e/%2e%2e/etc/passwd",
+                           "/players/..%2f..%2fREADME.md", "/players/nope.html", "/www/players/whep.html",
+                           "/players/whep.html/", "//etc/passwd", "/players/whep.html%00.flv"}) {
+    int status = http_request("GET", base_url(server) + path, &body);
+    EXPECT_TRUE(status == 404 || status == 400) << path << " answered " << status;
+  }
+  EXPECT_EQ(http_request("POST", base_url(server) + "/players/whep.html", &body), 405);
+  EXPECT_EQ(http_request("HEAD", base_url(server) + "/players/whip.html", &body), 200);
+}
+
+TEST(PlayerPages, ConfiguredDirectoryServesOnlyPlainFiles) {
+  std::string dir = make_temp_dir();
+  ASSERT_TRUE(g_file_set_contents((dir + "/index.html").c_str(), "<p>mine</p>", -1, nullptr));
+  ASSERT_EQ(g_mkdir_with_parents((dir + "/sub").c_str(), 0700), 0);
+  ASSERT_TRUE(g_file_set_contents((dir + "/sub/a.css").c_str(), "p{}", -1, nullptr));
+  ASSERT_TRUE(g_file_set_contents((dir + "/.hidden.html").c_str(), "x", -1, nullptr));
+  ASSERT_TRUE(g_file_set_contents((dir + "/data.bin").c_str(), "x", -1, nullptr));
+  ASSERT_EQ(symlink("/etc/hostname", (dir + "/link.txt").c_str()), 0);
+  Server server(std::map<std::string, std::string>{{"ESTUARY_HTTP_WWW_DIR", dir}});
+  ASSERT_TRUE(server.start()) << server.log();
+  std::string body;
+  std::map<std::string, std::string> headers;
+  ASSERT_EQ(http_request("GET", base_url(server) + "/", &body), 200);
+  EXPECT_EQ(body, "<p>mine</p>");
+  ASSERT_EQ(http_request("GET", base_url(server) + "/sub/a.css", &body, &headers), 200);
+  EXPECT_EQ(headers["Content-Type"], "text/css; charset=utf-8");
+  for (const char* path : {"/.hidden.html", "/data.bin", "/link.txt", "/players/whep.html"})
+    EXPECT_EQ(http_request("GET", base_url(server) + path, &body), 404) << path;
+  server.stop();
+  run({"rm", "-rf", dir}, 10);
+
+  // A www_dir that is not a directory is a configuration error: the server does not start.
+  Server bad(std::map<std::string, std::string>{{"ESTUARY_HTTP_WWW_DIR", "/nonexistent/www"}});
+  EXPECT_FALSE(bad.start(5000));
+  EXPECT_NE(bad.log().find("WWW_DIR: value \"/nonexistent/www\" is not an existing directory"), std::string::npos)
+      << bad.log();
+}
+
+// ---- headless Chromium --------------------------------------------------------------------------
+
+TEST(Browser, DevToolsDrivesServedPage) {
+  Server server;
+  ASSERT_TRUE(server.start()) << server.log();
+  Chromium chromium;
+  ASSERT_TRUE(chromium.start(page_url(server, "whep.html", "nothing"))) << chromium.error() << "\n" << chromium.log();
+  ASSERT_TRUE(chromium.wait_true("document.readyState === 'complete' && !!window.estuaryState", 10000))
+      << chromium.error() << "\n"
+      << diagnostics(chromium, server);
+  EXPECT_EQ(chromium.evaluate_string("estuaryState.kind"), "whep");
+  EXPECT_EQ(chromium.evaluate_string("estuaryState.api"), "http://127.0.0.1:" + std::to_string(server.api_port()));
+  EXPECT_EQ(chromium.evaluate_number("1 + 2"), 3);
+  EXPECT_EQ(chromium.evaluate_string("Promise.resolve('awaited')"), "awaited");
+  // A stream that does not exist ends in "failed" with the server's answer, not in a hang.
+  EXPECT_TRUE(chromium.wait_true("estuaryState.state === 'failed' && estuaryState.error.includes('404')", 10000))
+      << diagnostics(chromium, server);
+}
+
+// A UDP port range of this process's own (WebRTC sessions), so parallel servers do not collide.
+std::map<std::string, std::string> rtc_env() {
+  const int base = 30000 + (getpid() % 100) * 100;
+  return {{"ESTUARY_RTC_INTERFACES", "127.0.0.1"},
+          {"ESTUARY_RTC_PORT_MIN", std::to_string(base)},
+          {"ESTUARY_RTC_PORT_MAX", std::to_string(base + 99)}};
+}
+
+// The page's RTCPeerConnection.getStats(), reduced to what the tests check, per kind (video, audio)
+// and direction (inbound-rtp for WHEP, outbound-rtp for WHIP).
+std::string stats_expression(const std::string& type) {
+  return R"((async () => {
+    const out = {};
+    if (!window.estuaryState || !estuaryState.pc) return out;
+    const report = await estuaryState.pc.getStats();
+    report.forEach((r) => {
+      if (r.type !== ')" +
+         type + R"(') return;
+      const codec = report.get(r.codecId);
+      out[r.kind] = {codec: codec ? codec.mimeType : '', framesDecoded: r.framesDecoded || 0,
+                     framesEncoded: r.framesEncoded || 0, width: r.frameWidth || 0,
+                     samples: r.totalSamplesReceived || 0, concealed: r.concealedSamples || 0,
+                     bytes: r.bytesReceived || r.bytesSent || 0};
+    });
+    return out;
+  })())";
+}
+
+// MIME types compare case-insensitively (the SDP may say OPUS or opus).
+std::string lower(std::string s) {
+  for (char& c : s) c = char(g_ascii_tolower(c));
+  return s;
+}
+
+struct TrackStats {
+  std::string codec;
+  double frames_decoded = 0, frames_encoded = 0, width = 0, samples = 0, concealed = 0, bytes = 0;
+};
+
+bool read_stats(Chromium& c, const std::string& type, TrackStats* video, TrackStats* audio) {
+  JsonNode* root = c.evaluate(stats_expression(type));
+  if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+    if (root) json_node_unref(root);
+    return false;
+  }
+  JsonObject* obj = json_node_get_object(root);
+  for (auto [kind, out] : {std::pair{"video", video}, std::pair{"audio", audio}}) {
+    JsonNode* n = json_object_get_member(obj, kind);
+    if (!n || !JSON_NODE_HOLDS_OBJECT(n)) continue;
+    JsonObject* k = json_node_get_object(n);
+    out->codec = json_object_get_string_member_with_default(k, "codec", "");
+    out->frames_decoded = json_object_get_double_member_with_default(k, "framesDecoded", 0);
+    out->frames_encoded = json_object_get_double_member_with_default(k, "framesEncoded", 0);
+    out->width = json_object_get_double_member_with_default(k, "width", 0);
+    out->samples = json_object_get_double_member_with_default(k, "samples", 0);
+    out->concealed = json_object_get_double_member_with_default(k, "concealed", 0);
+    out->bytes = json_object_get_double_member_with_default(k, "bytes", 0);
+  }
+  json_node_unref(root);
+  return true;
+}
+
+// Thresholds of the WHEP test: within 5 s of "connected", 1.6 s of 25 fps video decoded and 1 s of
+// 48 kHz audio received that the jitter buffer did not have to conceal.
+constexpr int kWhepWindowMs = 5000;
+constexpr double kMinFramesDecoded = 40;
+constexpr double kMinRealAudioSamples = 48000;
+
+TEST(Browser, WhepPlaysRtmpPublishedStream) {
+  Server server(rtc_env());
+  ASSERT_TRUE(server.start()) << server.log();
+  Process publisher = start_publisher(server.rtmp_url("live/whep1"), 320, 240, server.dir() + "/ffmpeg.log", 30, 25);
+  ASSERT_TRUE(wait_for_stream(server, "live/whep1", 10000)) << server.log();
+
+  Chromium chromium;
+  ASSERT_TRUE(chromium.start(page_url(server, "whep.html", "whep1"))) << chromium.error() << "\n" << chromium.log();
+  ASSERT_TRUE(chromium.wait_true("!!window.estuaryState && estuaryState.state === 'connected'", 15000))
+      << diagnostics(chromium, server);
+  EXPECT_TRUE(has_client_type(server, "rtc-play"));
+
+  TrackStats video, audio;
+  auto deadline = Clock::now() + std::chrono::milliseconds(kWhepWindowMs);
+  bool enough = false;
+  while (!enough && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    video = audio = TrackStats{};
+    ASSERT_TRUE(read_stats(chromium, "inbound-rtp", &video, &audio)) << chromium.error();
+    enough = video.frames_decoded >= kMinFramesDecoded && audio.samples - audio.concealed >= kMinRealAudioSamples;
+  }
+  EXPECT_TRUE(enough) << "after " << kWhepWindowMs << " ms: " << video.frames_decoded << " video frames decoded ("
+                      << video.codec << "), " << audio.samples << " audio samples of which " << audio.concealed
+                      << " concealed (" << audio.codec << ")\n"
+                      << diagnostics(chromium, server);
+  std::printf("WHEP: %.0f ms after connected: %.0f video frames decoded, %.0f audio samples (%.0f concealed)\n",
+              kWhepWindowMs - std::chrono::duration<double, std::milli>(deadline - Clock::now()).count(),
+              video.frames_decoded, audio.samples, audio.concealed);
+  EXPECT_EQ(lower(video.codec), "video/h264");
+  EXPECT_EQ(lower(audio.codec), "audio/opus");
+  EXPECT_EQ(video.width, 320);
+
+  // Not just the GOP cache's burst: a second later the live stream is still being decoded.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  TrackStats video2, audio2;
+  ASSERT_TRUE(read_stats(chromium, "inbound-rtp", &video2, &audio2)) << chromium.error();
+  EXPECT_GE(video2.frames_decoded - video.frames_decoded, 15) << diagnostics(chromium, server);
+  EXPECT_GE((audio2.samples - audio2.concealed) - (audio.samples - audio.concealed), 24000)
+      << diagnostics(chromium, server);
+
+  // The page's Stop: DELETE on the session's Location ends it on the server.
+  EXPECT_TRUE(chromium.evaluate_bool("estuaryStop().then(() => estuaryState.resource.length > 0)"))
+      << diagnostics(chromium, server);
+  EXPECT_TRUE(wait_until([&] { return api_clients(server) >= 0 && !has_client_type(server, "rtc-play"); }, 5000))
+      << server.log();
+}
+
+TEST(Browser, WhipFromFakeCameraPlaysOverHttpFlv) {
+  Server server(rtc_env());
+  ASSERT_TRUE(server.start()) << server.log();
+  Chromium chromium;
+  ASSERT_TRUE(chromium.start(page_url(server, "whip.html", "whip1", "&width=320&height=240")))
+      << chromium.error() << "\n"
+      << chromium.log();
+  ASSERT_TRUE(chromium.wait_true("!!window.estuaryState && estuaryState.state === 'connected'", 15000))
+      << diagnostics(chromium, server);
+  ASSERT_TRUE(wait_for_stream(server, "live/whip1", 10000)) << diagnostics(chromium, server);
+  EXPECT_TRUE(has_client_type(server, "rtc-publish"));
+
+  // The page's preference, as offered: the video m-line's first payload type is H.264
+  // packetization-mode 1, Constrained Baseline (the server would pick H.264 from further down too).
+  std::string first = chromium.evaluate_string(R"((() => {
+    const sdp = estuaryState.pc.localDescription.sdp;
+    const pt = /^m=video \d+ \S+ (\d+)/m.exec(sdp)[1];
+    const rtpmap = new RegExp('^a=rtpmap:' + pt + ' (\\S+)', 'm').exec(sdp)[1];
+    const fmtp = new RegExp('^a=fmtp:' + pt + ' (.*)$', 'm').exec(sdp);
+    return rtpmap + ' ' + (fmtp ? fmtp[1].trim() : '');
+  })())");
+  EXPECT_EQ(first.rfind("H264/90000 ", 0), 0u) << first << " " << chromium.error();
+  EXPECT_NE(first.find("packetization-mode=1"), std::string::npos) << first;
+  EXPECT_NE(first.find("profile-level-id=42e01f"), std::string::npos) << first;
+
+  TrackStats video, audio;
+  ASSERT_TRUE(read_stats(chromium, "outbound-rtp", &video, &audio)) << chromium.error();
+  EXPECT_EQ(lower(video.codec), "video/h264") << "setCodecPreferences did not make H.264 the sent codec";
+  EXPECT_EQ(lower(audio.codec), "audio/opus");
+
+  auto streams = probe_streams(server.flv_url("live/whip1"), 15);
+  bool h264 = false, aac = false;
+  for (auto& st : streams) {
+    if (st.codec_type == "video" && st.codec_name == "h264" && st.width > 0) h264 = true;
+    if (st.codec_type == "audio" && st.codec_name == "aac" && st.sample_rate > 0) aac = true;
+  }
+  EXPECT_TRUE(h264 && aac) << streams.size() << " streams over HTTP-FLV\n" << diagnostics(chromium, server);
+
+  // Stop on the page: DELETE ends the publish.
+  EXPECT_TRUE(chromium.evaluate_bool("estuaryStop().then(() => estuaryState.resource.length > 0)"))
+      << diagnostics(chromium, server);
+  EXPECT_TRUE(wait_until([&] { return api_clients(server) >= 0 && !has_client_type(server, "rtc-publish"); }, 5000))
+      << server.log();
+}
+
+}  // namespace
+}  // namespace estuary::e2e

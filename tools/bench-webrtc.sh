@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Owns: the WebRTC benchmark. Generates a 720p30 H.264 (Main, no B-frames, 1 s GOP, ~2 Mb/s) + AAC
+# file, starts the server on 127.0.0.1, publishes the file over RTMP in a loop (ffmpeg -c copy), and
+# for each viewer count runs estuary-rtc viewers (N WHEP viewers, depayload only) and measures the
+# server's CPU (utime+stime per wall second over the steady window) and peak RSS; then measures
+# RTMP-in → WHEP-out latency with estuary-rtc latency (its own RTMP publisher, frames matched by
+# content). Prints a Markdown table.
+#
+# usage: tools/bench-webrtc.sh [--build DIR] [--viewers "20 50 100"] [--seconds S] [--keep]
+# Environment: BENCH_RTMP_PORT (29351), BENCH_API_PORT (29851), BENCH_RTC_PORT_MIN (47000).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="$root/build"
+viewers_list="20 50 100"
+seconds=15
+keep=0
+rtmp_port="${BENCH_RTMP_PORT:-29351}"
+api_port="${BENCH_API_PORT:-29851}"
+rtc_min="${BENCH_RTC_PORT_MIN:-47000}"
+
+die() { echo "bench-webrtc: $*" >&2; exit 1; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build) build="$2"; shift 2 ;;
+    --viewers) viewers_list="$2"; shift 2 ;;
+    --seconds) seconds="$2"; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $1" ;;
+  esac
+done
+server="$build/src/server/core/estuary"
+tool="$build/tools/rtcclient/estuary-rtc"
+[ -x "$server" ] || die "no server at $server"
+[ -x "$tool" ] || die "no estuary-rtc at $tool (ninja -C $build tools/rtcclient/estuary-rtc)"
+
+tmp="$(mktemp -d /tmp/estuary-bench-rtc.XXXXXX)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ "$keep" = 1 ] && echo "bench-webrtc: kept $tmp" >&2 || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+media="$tmp/media.flv"
+ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 \
+  -t 30 -c:v libx264 -preset veryfast -profile:v main -bf 0 -g 30 -b:v 1900k -maxrate 2000k -bufsize 1000k \
+  -pix_fmt yuv420p -c:a aac -b:a 96k -f flv "$media"
+
+ESTUARY_RTMP_PORT=$rtmp_port ESTUARY_RTMP_ADDRESS=127.0.0.1 ESTUARY_API_PORT=$api_port ESTUARY_API_ADDRESS=127.0.0.1 \
+  ESTUARY_HTTP_ENABLED=false ESTUARY_RTSP_ENABLED=false ESTUARY_HLS_ENABLED=false ESTUARY_SRT_ENABLED=false \
+  ESTUARY_RTC_INTERFACES=127.0.0.1 ESTUARY_RTC_PORT_MIN=$rtc_min ESTUARY_RTC_PORT_MAX=$((rtc_min + 999)) \
+  "$server" > "$tmp/server.log" 2>&1 &
+server_pid=$!
+pids+=("$server_pid")
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$api_port/api/v1/versions" >/dev/null && break; sleep 0.2; done
+kill -0 "$server_pid" 2>/dev/null || die "the server did not start: $(tail -1 "$tmp/server.log")"
+
+ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i "$media" -c copy -f flv \
+  "rtmp://127.0.0.1:$rtmp_port/live/bench" > "$tmp/ffmpeg.log" 2>&1 &
+pids+=("$!")
+sleep 3
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$server_pid/status"; }
+hz=$(getconf CLK_TCK)
+whep="http://127.0.0.1:$api_port/rtc/v1/whep/?app=live&stream=bench"
+
+echo "| WHEP viewers | server CPU (cores) | server RSS peak (MB) | connected | receiving | video kb/s per viewer min / mean |"
+echo "|---:|---:|---:|---:|---:|---|"
+for n in $viewers_list; do
+  out="$tmp/viewers-$n.txt"
+  "$tool" viewers --whep "$whep" --count "$n" --seconds "$seconds" --ramp-ms 30 > "$out" 2>"$tmp/viewers-$n.err" &
+  tool_pid=$!
+  for _ in $(seq 600); do grep -q '^ready' "$out" && break; sleep 0.1; done
+  c0=$(cpu_ticks); t0=$(date +%s.%N); peak=0
+  while kill -0 "$tool_pid" 2>/dev/null && ! grep -q '^viewers=' "$out"; do
+    r=$(rss_kb); [ "$r" -gt "$peak" ] && peak=$r
+    sleep 0.5
+  done
+  c1=$(cpu_ticks); t1=$(date +%s.%N)
+  wait "$tool_pid" || true
+  line=$(grep '^viewers=' "$out" || echo "viewers=$n connected=? receiving=? video_kbps_min=? video_kbps_mean=?")
+  get() { echo "$line" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
+  cpu=$(echo "$c0 $c1 $t0 $t1 $hz" | awk '{printf "%.2f", ($2 - $1) / $5 / ($4 - $3)}')
+  echo "| $n | $cpu | $((peak / 1024)) | $(get connected) | $(get receiving) | $(get video_kbps_min) / $(get video_kbps_mean) |"
+  sleep 4  # sessions and the shared feed wind down
+done
+
+lat=$("$tool" latency --rtmp "rtmp://127.0.0.1:$rtmp_port/live/latency" \
+  --whep "http://127.0.0.1:$api_port/rtc/v1/whep/?app=live&stream=latency" --seconds "$seconds" --kbps 2000 \
+  2>"$tmp/latency.err" | tail -1)
+echo
+echo "RTMP in → WHEP out latency (720p30, 2 Mb/s, receiver jitterbuffer 0 ms): $lat"
