@@ -64,7 +64,8 @@ struct RtspSection {
 
 struct FanoutSection {
   int threads = 0;            // 0 = one per core
-  int write_batch_ms = 40;    // coalesce writes up to this long (video frames go at once); 0 = write every packet
+  int write_batch_ms = 40;    // a packet waits at most this long for others to share its write; 0 = at once
+  bool batch_video = false;   // false: video frames are written at once (latency); true: they wait too (CPU)
   int max_backlog_kb = 4096;  // slow viewer skips to next keyframe above this
   int max_behind_ms = 5000;   // slow viewer is dropped after this long behind
   bool operator==(const FanoutSection&) const = default;
