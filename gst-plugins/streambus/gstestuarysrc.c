@@ -42,6 +42,7 @@ enum
   PROP_STREAM,
   PROP_MAX_QUEUE_TIME,
   PROP_MAX_QUEUE_BYTES,
+  PROP_CATCH_UP,
   PROP_DROPPED_BUFFERS,
   PROP_DROPPED_BYTES,
 };
@@ -91,6 +92,13 @@ gst_estuary_src_class_init (GstEstuarySrcClass * klass)
           "Largest amount of queued data (bytes) before dropping to the next keyframe", 0,
           G_MAXUINT, DEFAULT_MAX_QUEUE_BYTES,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  /* For clock-synchronised consumers (webrtcbin, RTP): without it the GOP cache is played at its
+   * own pace and the viewer stays as far behind live as the cache was long. */
+  g_object_class_install_property (gobject_class, PROP_CATCH_UP,
+      g_param_spec_boolean ("catch-up", "Catch up",
+          "Keep live timing: data older than the subscription (the GOP cache) is retimed 1 ms "
+          "apart so it is shown at once, and old audio is dropped", FALSE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_DROPPED_BUFFERS,
       g_param_spec_uint64 ("dropped-buffers", "Dropped buffers",
           "Buffers dropped because this subscriber was too slow", 0, G_MAXUINT64, 0,
@@ -153,6 +161,9 @@ gst_estuary_src_set_property (GObject * object, guint prop_id, const GValue * va
     case PROP_MAX_QUEUE_BYTES:
       self->max_queue_bytes = g_value_get_uint (value);
       break;
+    case PROP_CATCH_UP:
+      self->catch_up = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -178,6 +189,9 @@ gst_estuary_src_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_MAX_QUEUE_BYTES:
       g_value_set_uint (value, self->max_queue_bytes);
+      break;
+    case PROP_CATCH_UP:
+      g_value_set_boolean (value, self->catch_up);
       break;
     case PROP_DROPPED_BUFFERS:
       g_value_set_uint64 (value, self->sub ? estuary_bus_subscriber_get_dropped_buffers (self->sub)
@@ -300,6 +314,7 @@ gst_estuary_src_subscribe (GstEstuarySrc * self)
 {
   EstuaryBusSubscriber *sub;
   gchar *name;
+  gint s;
 
   g_mutex_lock (&self->lock);
   name = g_strdup (self->stream_name);
@@ -325,6 +340,9 @@ gst_estuary_src_subscribe (GstEstuarySrc * self)
   self->flushing = FALSE;
   self->started = FALSE;
   self->have_offset = FALSE;
+  self->catch_up_until = GST_CLOCK_TIME_NONE;
+  for (s = 0; s < ESTUARY_N_SLOTS; s++)
+    self->last_out[s] = GST_CLOCK_TIME_NONE;
   self->seen_dropped = 0;
   gst_estuary_src_add_pads (self);
 
@@ -454,6 +472,46 @@ gst_estuary_src_rebase (GstEstuarySrc * self, GstClockTime abs, GstClockTime bas
   return abs > base_time ? abs - base_time : 0;
 }
 
+/* catch-up mode: returns FALSE for stale audio (dropped), else sets live running times on buffer */
+static gboolean
+gst_estuary_src_retime_live (GstEstuarySrc * self, gint slot, EstuaryBusItem * item,
+    GstBuffer * buffer, GstClockTime base_time)
+{
+  GstClockTime abs = GST_BUFFER_DTS_OR_PTS (item->buffer);
+  GstClockTime rt;
+
+  if (!GST_CLOCK_TIME_IS_VALID (self->catch_up_until)) {
+    GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
+    self->catch_up_until = clock ? gst_clock_get_time (clock) : base_time;
+    if (clock)
+      gst_object_unref (clock);
+  }
+  if (GST_CLOCK_TIME_IS_VALID (abs) && abs < self->catch_up_until) {
+    if (slot == ESTUARY_SLOT_AUDIO)
+      return FALSE;
+    /* squeezed just before "now": shown at once, in order */
+    rt = self->catch_up_until > base_time ? self->catch_up_until - base_time : 0;
+  } else {
+    rt = GST_CLOCK_TIME_IS_VALID (abs) && abs > base_time ? abs - base_time : 0;
+  }
+  if (GST_CLOCK_TIME_IS_VALID (self->last_out[slot]) && rt <= self->last_out[slot])
+    rt = self->last_out[slot] + GST_MSECOND;
+  self->last_out[slot] = rt;
+  /* shift PTS and DTS together: B-frames keep their reordering offset */
+  if (GST_CLOCK_TIME_IS_VALID (abs)) {
+    GstClockTimeDiff shift = GST_CLOCK_DIFF (abs, rt);
+    if (GST_BUFFER_PTS_IS_VALID (item->buffer))
+      GST_BUFFER_PTS (buffer) = (GstClockTime) MAX ((GstClockTimeDiff) 0,
+          (GstClockTimeDiff) GST_BUFFER_PTS (item->buffer) + shift);
+    if (GST_BUFFER_DTS_IS_VALID (item->buffer))
+      GST_BUFFER_DTS (buffer) = rt;
+  } else {
+    GST_BUFFER_PTS (buffer) = rt;
+    GST_BUFFER_DTS (buffer) = GST_CLOCK_TIME_NONE;
+  }
+  return TRUE;
+}
+
 static GstFlowReturn
 gst_estuary_src_push_buffer (GstEstuarySrc * self, gint slot, EstuaryBusItem * item)
 {
@@ -481,10 +539,17 @@ gst_estuary_src_push_buffer (GstEstuarySrc * self, gint slot, EstuaryBusItem * i
 
   /* the GstBuffer is shared with the publisher and other subscribers: copy metadata only */
   buffer = gst_buffer_copy (item->buffer);
-  GST_BUFFER_PTS (buffer) = gst_estuary_src_rebase (self, GST_BUFFER_PTS (item->buffer),
-      base_time);
-  GST_BUFFER_DTS (buffer) = gst_estuary_src_rebase (self, GST_BUFFER_DTS (item->buffer),
-      base_time);
+  if (self->catch_up) {
+    if (!gst_estuary_src_retime_live (self, slot, item, buffer, base_time)) {
+      gst_buffer_unref (buffer);
+      return GST_FLOW_OK;
+    }
+  } else {
+    GST_BUFFER_PTS (buffer) = gst_estuary_src_rebase (self, GST_BUFFER_PTS (item->buffer),
+        base_time);
+    GST_BUFFER_DTS (buffer) = gst_estuary_src_rebase (self, GST_BUFFER_DTS (item->buffer),
+        base_time);
+  }
   if (self->discont[slot]) {
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
     self->discont[slot] = FALSE;

@@ -20,6 +20,7 @@ struct _GstEstuarySrc
   gchar *stream_name;
   guint64 max_queue_time;
   guint max_queue_bytes;
+  gboolean catch_up;
   EstuaryBusSubscriber *sub;    /* kept after unsubscribing so the drop counters stay readable */
 
   /* set up in READY->PAUSED before the task starts, torn down after it is joined */
@@ -34,6 +35,8 @@ struct _GstEstuarySrc
   gboolean started;
   gboolean have_offset;
   GstClockTime offset;
+  GstClockTime catch_up_until;  /* catch-up: bus time of the subscription; older data is squeezed */
+  GstClockTime last_out[ESTUARY_N_SLOTS];       /* catch-up: last running time pushed per pad */
   gboolean discont[ESTUARY_N_SLOTS];
   guint64 seen_dropped;
 };

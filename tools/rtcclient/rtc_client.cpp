@@ -1,5 +1,6 @@
 // Owns: the WHIP/WHEP test client (see rtc_client.h).
 #include "rtc_client.h"
+#include <algorithm>
 
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
@@ -81,6 +82,11 @@ int http_send(const std::string& method, const std::string& url, const std::stri
   GError* err = nullptr;
   GBytes* bytes = soup_session_send_and_read(session, msg, nullptr, &err);
   int status = err ? 0 : int(soup_message_get_status(msg));
+  if (status >= 400 && bytes) {  // the reason, for test logs
+    gsize n = 0;
+    const char* text = static_cast<const char*>(g_bytes_get_data(bytes, &n));
+    g_printerr("%s %s -> %d: %.*s\n", method.c_str(), url.c_str(), status, int(std::min<gsize>(n, 300)), text);
+  }
   g_clear_error(&err);
   if (bytes) g_bytes_unref(bytes);
   g_object_unref(msg);

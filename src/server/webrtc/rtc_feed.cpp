@@ -34,7 +34,10 @@ std::string feed_launch(const std::string& key, bool video, bool audio, const co
   const uint64_t queue_ns = uint64_t(config.bus.subscriber_queue_ms) * 1000000ull;
   const uint64_t gop_bytes = uint64_t(config.bus.gop_cache_max_kb) * 1024ull;
   const std::string q = "queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000";
-  std::string launch = "estuarysrc name=src stream=" + key + " max-queue-time=" + std::to_string(queue_ns) +
+  // catch-up: without it the feed re-stamps the source's GOP cache as live, and every WebRTC viewer
+  // (whose webrtcbin sends on the clock) stays as far behind as that cache was long.
+  std::string launch = "estuarysrc name=src stream=" + key +
+                       " catch-up=true max-queue-time=" + std::to_string(queue_ns) +
                        " estuarysink name=sink stream=" + key + "@rtc gop-cache-max-bytes=" + std::to_string(gop_bytes);
   if (video)
     launch +=

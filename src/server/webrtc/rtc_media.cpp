@@ -206,7 +206,8 @@ Result<WhepMedia> build_whep_media(GstElement* pipeline, GstElement* webrtc, con
                                    std::function<void()> on_keyframe_request) {
   GstElement* src = make("estuarysrc", "src");
   if (!src) return Error{"estuarysrc is not registered", 500};
-  g_object_set(src, "stream", feed.c_str(), "max-queue-time", guint64(queue_ns), nullptr);
+  // catch-up: webrtcbin sends on the clock, so the GOP cache must not be replayed at its own pace.
+  g_object_set(src, "stream", feed.c_str(), "max-queue-time", guint64(queue_ns), "catch-up", TRUE, nullptr);
   gst_element_set_locked_state(src, TRUE);
   gst_bin_add(GST_BIN(pipeline), src);
   auto* links = new WhepLinks();

@@ -102,7 +102,12 @@ Result<TrickleFragment> parse_trickle_fragment(std::string_view body, const std:
       mline = -1;
       for (size_t i = 0; i < mids.size(); ++i)
         if (mids[i] == mid) mline = int(i);
-      if (mline < 0) return Error{"trickle fragment names unknown mid \"" + std::string(mid) + "\"", 422};
+      if (mline < 0) {
+        std::string known;
+        for (const auto& m : mids) known += (known.empty() ? "" : ", ") + m;
+        return Error{"trickle fragment names unknown mid \"" + std::string(mid) + "\" (session has: " + known + ")",
+                     422};
+      }
     } else if (line.rfind("a=candidate:", 0) == 0) {
       std::string_view value = line.substr(2);
       if (!valid_candidate(value)) return Error{"malformed candidate: " + std::string(value.substr(0, 80)), 400};
