@@ -160,17 +160,19 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 def f(v, fmt="%.1f"):
     return "n/a" if v is None or (isinstance(v, (int, float)) and v < 0) else fmt % v
-print("| players | protocol | server CPU (cores) | latency p50 / p95 (ms) | start-up p50 / p95 (ms) | RSS peak (MB) | player kb/s min / mean | receiving | errors |")
-print("|---:|---|---:|---:|---:|---:|---:|---:|---|")
+print("| players | protocol | server CPU (cores) | video latency p50 / p95 (ms) | audio latency p50 / p95 (ms) | start-up p50 / p95 (ms) | RSS peak (MB) | player kb/s min / mean | receiving | errors |")
+print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
 for r in rows:
     if not r:
         print("| ? | ? | run failed | | | | | | |")
         continue
     s, l, st, b, e = r["server"], r["latency_ms"], r["startup_ms"], r["bitrate_kbps"], r["errors"]
+    al = r.get("audio_latency_ms", {})
     errs = "framing %d, bad start %d, connect %d, closed %d" % (e["framing"], e["bad_start"], e["connect"], e["closed_early"])
     if not r["publisher"]["ok"]:
         errs += ", publisher: " + r["publisher"]["error"]
-    print("| %d | %s | %s | %s / %s | %s / %s | %s | %s / %s | %d | %s |" % (
-        r["players"], r["protocol"], f(s["cpu_cores"], "%.3f"), f(l["p50"]), f(l["p95"]), f(st["p50"]), f(st["p95"]),
+    print("| %d | %s | %s | %s / %s | %s / %s | %s / %s | %s | %s / %s | %d | %s |" % (
+        r["players"], r["protocol"], f(s["cpu_cores"], "%.3f"), f(l["p50"]), f(l["p95"]),
+        f(al.get("p50")), f(al.get("p95")), f(st["p50"]), f(st["p95"]),
         f(s["rss_peak_mb"]), f(b["min"], "%.0f"), f(b["mean"], "%.0f"), r["receiving"], errs))
 EOF

@@ -38,6 +38,35 @@ void on_delete_fragment(GstElement*, const char*, gpointer) {}
 
 void free_shared(gpointer data, GClosure*) { delete static_cast<std::shared_ptr<HlsSegmenter::Shared>*>(data); }
 
+// True when what is linked to hlssink2's audio pad can only produce Opus.
+bool audio_is_opus(GstElement* hlssink) {
+  Ref<GstPad> pad = Ref<GstPad>::adopt(gst_element_get_static_pad(hlssink, "audio"));
+  Ref<GstPad> peer = pad ? Ref<GstPad>::adopt(gst_pad_get_peer(pad.get())) : Ref<GstPad>();
+  if (!peer) return false;
+  Ref<GstCaps> caps = Ref<GstCaps>::adopt(gst_pad_query_caps(peer.get(), nullptr));
+  if (!caps || gst_caps_is_empty(caps.get()) || gst_caps_is_any(caps.get())) return false;
+  for (guint i = 0; i < gst_caps_get_size(caps.get()); ++i)
+    if (!gst_structure_has_name(gst_caps_get_structure(caps.get(), i), "audio/x-opus")) return false;
+  return true;
+}
+
+// GStreamer 1.22's mpegtsmux refuses the Opus caps that splitmuxsink sends again at each new
+// fragment ("Stream type change from 06 to 8f"), and hlssink2 keeps one muxer for all fragments
+// (reset-muxer=false). A fresh muxer per fragment avoids it: timestamps stay continuous and every
+// segment starts with PAT/PMT; only the continuity counters restart, at a segment boundary.
+void reset_muxer_per_fragment(GstElement* hlssink) {
+  GstIterator* it = gst_bin_iterate_elements(GST_BIN(hlssink));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    GstElement* child = GST_ELEMENT(g_value_get_object(&item));
+    GstElementFactory* f = gst_element_get_factory(child);
+    if (f && g_str_equal(GST_OBJECT_NAME(f), "splitmuxsink")) g_object_set(child, "reset-muxer", TRUE, nullptr);
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<HlsSegmenter>> HlsSegmenter::create(const std::string& stream_name, const std::string& launch,
@@ -55,6 +84,7 @@ Result<std::unique_ptr<HlsSegmenter>> HlsSegmenter::create(const std::string& st
   // max-files bounds what hlssink2 itself remembers; our playlist keeps its own window.
   g_object_set(sink.get(), "target-duration", guint(settings.target_duration_s), "max-files", 3u, "playlist-length", 3u,
                "location", "segment%05d.ts", "playlist-location", "playlist.m3u8", nullptr);
+  if (audio_is_opus(sink.get())) reset_muxer_per_fragment(sink.get());
   auto connect = [&](const char* signal, GCallback cb) {
     auto* data = new std::shared_ptr<Shared>(out->shared_);
     gulong id = g_signal_connect_data(sink.get(), signal, cb, data, free_shared, GConnectFlags(0));

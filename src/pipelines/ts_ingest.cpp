@@ -3,9 +3,8 @@
 
 #include <gst/app/gstappsrc.h>
 
-#include <cstring>
-
 #include "common/log.h"
+#include "pipelines/ts_packets.h"
 
 namespace estuary::pipelines {
 namespace {
@@ -27,17 +26,6 @@ const uint8_t* section_of(const uint8_t* pkt, size_t* len) {
   if (off + 3 + section_length > kPacket) return nullptr;
   *len = 3 + section_length;
   return s;
-}
-
-// Opus in MPEG-TS: private stream type 0x06 with a registration descriptor "Opus".
-bool has_opus_registration(const uint8_t* d, size_t len) {
-  for (size_t i = 0; i + 2 <= len;) {
-    const uint8_t tag = d[i], l = d[i + 1];
-    if (i + 2 + l > len) break;
-    if (tag == 0x05 && l >= 4 && std::memcmp(d + i + 2, "Opus", 4) == 0) return true;
-    i += 2 + l;
-  }
-  return false;
 }
 
 // Links a new tsdemux pad through the parser its caps need into the matching bus sink pad; pads of
@@ -140,7 +128,7 @@ void TsTrackProbe::on_section(int pid, const uint8_t* s, size_t len) {
     if (type == 0x24) video = "h265";
     if (type == 0x0f || type == 0x11) audio = "aac";
     if (type == 0x03 || type == 0x04) audio = "mp3";
-    if (type == 0x06 && has_opus_registration(s + i + 5, es_info)) audio = "opus";
+    if (type == 0x06 && ts_has_opus_registration(s + i + 5, es_info)) audio = "opus";
     if (!video.empty() && video_.empty())
       video_ = video;
     else if (!audio.empty() && audio_.empty())

@@ -1,6 +1,8 @@
 // Owns: TsScanner (see ts_packets.h).
 #include "pipelines/ts_packets.h"
 
+#include <cstring>
+
 namespace estuary::pipelines {
 namespace {
 
@@ -41,6 +43,16 @@ bool random_access(const uint8_t* pkt) {
 
 }  // namespace
 
+bool ts_has_opus_registration(const uint8_t* d, size_t len) {
+  for (size_t i = 0; i + 2 <= len;) {
+    const uint8_t tag = d[i], l = d[i + 1];
+    if (i + 2 + l > len) break;
+    if (tag == 0x05 && l >= 4 && std::memcmp(d + i + 2, "Opus", 4) == 0) return true;
+    i += 2 + l;
+  }
+  return false;
+}
+
 void TsScanner::on_pat(const uint8_t* pkt, const uint8_t* s, size_t len, TsScanResult& r) {
   if (len < 16) return;  // header(8) + one program(4) + CRC(4)
   std::vector<uint8_t> section(s, s + len);
@@ -71,8 +83,10 @@ void TsScanner::on_pmt(const uint8_t* pkt, const uint8_t* s, size_t len, TsScanR
     const uint8_t type = s[i];
     const int pid = ((s[i + 1] & 0x1f) << 8) | s[i + 2];
     const size_t es_info = ((s[i + 3] & 0x0f) << 8) | s[i + 4];
+    if (i + 5 + es_info > len - 4) break;  // a truncated entry
     if (is_video_stream_type(type) && video_pid_ < 0) video_pid_ = pid;
-    if (is_audio_stream_type(type) && audio_pid_ < 0) audio_pid_ = pid;
+    const bool opus = type == 0x06 && ts_has_opus_registration(s + i + 5, es_info);
+    if ((is_audio_stream_type(type) || opus) && audio_pid_ < 0) audio_pid_ = pid;
     i += 5 + es_info;
   }
 }

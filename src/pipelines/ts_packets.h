@@ -11,6 +11,10 @@ namespace estuary::pipelines {
 
 constexpr size_t ts_packet_size = 188;
 
+// Opus in MPEG-TS is a private stream (type 0x06) whose ES descriptors carry a registration
+// descriptor "Opus"; true when descriptors (len bytes of a PMT entry's ES info) hold one.
+bool ts_has_opus_registration(const uint8_t* descriptors, size_t len);
+
 struct TsScanResult {
   bool header_changed = false;  // PAT or PMT content differs from the previous header
   // Byte offset of the first packet that starts a keyframe (video stream) or an audio frame (when

@@ -319,6 +319,40 @@ TEST(FoundationOutputs, FailedOutputRestartsWithBackoffWithoutTouchingIngest) {
   EXPECT_EQ(log.find("event=unpublish"), std::string::npos) << "the stream must not end";
 }
 
+// HEAD answers what a GET would before its body (status, content type) without becoming a viewer:
+// no client in the API, no fan-out attachment. A denied IP gets the GET's 403, a missing stream 404.
+TEST(FoundationHttp, HeadOnLiveUrlsAnswersWithoutAttachingAViewer) {
+  std::string dir = make_temp_dir();
+  std::ofstream(dir + "/estuary.conf") << "[security:closed]\ndeny_play = 127.0.0.0/8\n";
+  Server server({}, {"--config", dir + "/estuary.conf"});
+  ASSERT_TRUE(server.start()) << server.log();
+  Process open_pub = start_publisher(server.rtmp_url("live/head"), 160, 120, server.dir() + "/open.log", 15);
+  Process closed_pub = start_publisher(server.rtmp_url("closed/head"), 160, 120, server.dir() + "/closed.log", 15);
+  ASSERT_TRUE(wait_for_stream(server, "live/head", 10000));
+  ASSERT_TRUE(wait_for_stream(server, "closed/head", 10000));
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.http_port());
+  for (const auto& [ext, type] : {std::pair<std::string, std::string>{".flv", "video/x-flv"}, {".ts", "video/mp2t"}}) {
+    std::string body = "unset";
+    std::map<std::string, std::string> headers;
+    EXPECT_EQ(http_request("HEAD", base + "/live/head" + ext, &body, &headers), 200) << ext;
+    EXPECT_EQ(headers["Content-Type"], type) << ext;
+    EXPECT_TRUE(body.empty()) << ext << ": HEAD answered with a body";
+    EXPECT_EQ(http_request("HEAD", base + "/closed/head" + ext, nullptr), 403) << ext;
+    EXPECT_EQ(http_request("HEAD", base + "/live/missing" + ext, nullptr), 404) << ext;
+  }
+  // Only the two publishers are clients: no HEAD left a flv-play/ts-play record behind.
+  std::vector<std::pair<std::string, std::string>> clients;
+  EXPECT_EQ(api_clients(server, &clients), 2);
+  for (const auto& [id, type] : clients) EXPECT_EQ(type, "fmle-publish") << id;
+  // Nor was one ever registered, and the fan-out was never asked: no flv/ts output started.
+  const std::string log = server.log();
+  for (const char* needle : {"type=flv-play", "type=ts-play", "output-start pipeline flv", "output-start pipeline ts"})
+    EXPECT_EQ(log.find(needle), std::string::npos) << needle << "\n" << log;
+  // A GET still plays after the HEADs.
+  auto streams = probe_streams(server.flv_url("live/head"));
+  EXPECT_EQ(streams.size(), 2u);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {

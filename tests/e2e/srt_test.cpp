@@ -16,6 +16,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -34,10 +35,11 @@ std::string srt_url(const Server& s, const std::string& stream_id, const std::st
 std::string publish_id(const std::string& path) { return "#!::r=" + path + ",m=publish"; }
 std::string request_id(const std::string& path) { return "#!::r=" + path + ",m=request"; }
 
-// ffmpeg publishing a lavfi test pattern as MPEG-TS over SRT (H.264 or H.265, AAC).
+// ffmpeg publishing a lavfi test pattern as MPEG-TS over SRT (H.264 or H.265, AAC or Opus).
 Process start_srt_publisher(const std::string& url, int width, int height, const std::string& log, int duration_s,
-                            const std::string& vcodec = "libx264") {
+                            const std::string& vcodec = "libx264", const std::string& acodec = "aac") {
   const std::string size = std::to_string(width) + "x" + std::to_string(height);
+  const std::string rate = acodec == "libopus" ? "48000" : "44100";  // libopus encodes 48 kHz
   std::vector<std::string> argv = {
       "ffmpeg",   "-hide_banner",
       "-nostats", "-loglevel",
@@ -45,14 +47,14 @@ Process start_srt_publisher(const std::string& url, int width, int height, const
       "-f",       "lavfi",
       "-i",       "testsrc2=size=" + size + ":rate=25:duration=" + std::to_string(duration_s),
       "-f",       "lavfi",
-      "-i",       "sine=frequency=440:sample_rate=44100:duration=" + std::to_string(duration_s),
+      "-i",       "sine=frequency=440:sample_rate=" + rate + ":duration=" + std::to_string(duration_s),
       "-c:v",     vcodec,
       "-preset",  "ultrafast",
       "-g",       "25",
       "-pix_fmt", "yuv420p"};
   if (vcodec == "libx264") argv.insert(argv.end(), {"-tune", "zerolatency"});
   if (vcodec == "libx265") argv.insert(argv.end(), {"-x265-params", "log-level=error:bframes=0"});
-  argv.insert(argv.end(), {"-c:a", "aac", "-b:a", "64k", "-f", "mpegts", url});
+  argv.insert(argv.end(), {"-c:a", acodec, "-b:a", "64k", "-f", "mpegts", url});
   return Process(argv, log);
 }
 
@@ -151,6 +153,25 @@ Seen probe(const std::string& url) {
     if (st.codec_type == "audio" && st.codec_name == "aac") s.aac = true;
   }
   return s;
+}
+
+// Frames ffprobe decoded per codec ("h264" -> 50) in the first seconds of url.
+std::map<std::string, int> decoded_frames(const std::string& url, int seconds) {
+  std::map<std::string, int> out;
+  RunResult r =
+      run({"ffprobe", "-v", "error", "-rw_timeout", "5000000", "-read_intervals", "%+" + std::to_string(seconds),
+           "-count_frames", "-show_entries", "stream=codec_name,nb_read_frames", "-of", "json", url},
+          seconds + 15);
+  JsonNode* root = parse_json(r.out);
+  if (!root) return out;
+  JsonArray* arr = json_object_get_array_member(json_node_get_object(root), "streams");
+  for (guint i = 0; arr && i < json_array_get_length(arr); ++i) {
+    JsonObject* st = json_array_get_object_element(arr, i);
+    out[json_object_get_string_member_with_default(st, "codec_name", "")] =
+        std::atoi(json_object_get_string_member_with_default(st, "nb_read_frames", "0"));
+  }
+  json_node_unref(root);
+  return out;
 }
 
 class Srt : public ::testing::Test {
@@ -254,6 +275,39 @@ TEST_F(Srt, HevcPlaysOverSrtHttpTsAndHls) {
       },
       15000));
   EXPECT_EQ(probe(http + ".m3u8").video_codec, "hevc");
+}
+
+// Opus over SRT: MPEG-TS outputs (HTTP-TS, SRT play, HLS) pass it through; FLV cannot carry Opus,
+// so the shared FLV mux re-encodes it to AAC for HTTP-FLV and RTMP viewers.
+TEST_F(Srt, OpusPassesThroughTsSrtAndHlsAndIsAacInFlv) {
+  start_server();
+  Process pub = start_srt_publisher(srt_url(*server, publish_id("live/op")), 256, 144, log_path("pub-op"), 25,
+                                    "libx264", "libopus");
+  ASSERT_TRUE(wait_for_stream(*server, "live/op", 10000)) << read_file(log_path("pub-op"));
+  const std::string http = "http://127.0.0.1:" + std::to_string(server->http_port()) + "/live/op";
+  for (const std::string& url : {http + ".ts", srt_url(*server, request_id("live/op"))}) {
+    SCOPED_TRACE(url);
+    auto frames = decoded_frames(url, 2);
+    EXPECT_GT(frames["h264"], 20);
+    EXPECT_GT(frames["opus"], 50);  // 20 ms frames
+    EXPECT_EQ(frames.count("aac"), 0u);
+  }
+  auto flv = decoded_frames(server->flv_url("live/op"), 2);
+  EXPECT_GT(flv["h264"], 20);
+  EXPECT_GT(flv["aac"], 40);  // 1024-sample frames at 48 kHz
+  EXPECT_NE(server->log().find("event=output-audio pipeline flv: Opus audio re-encoded to AAC"), std::string::npos);
+  // HLS segments carry the Opus track too (1.22 needs a fresh muxer per segment for it).
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::string body;
+        // two segments: the second was cut by a muxer that was reset
+        return http_request("GET", http + ".m3u8", &body) == 200 && body.find(".ts") != body.rfind(".ts");
+      },
+      10000));
+  auto hls = decoded_frames(http + ".m3u8", 2);
+  EXPECT_GT(hls["h264"], 20);
+  EXPECT_GT(hls["opus"], 50);
+  EXPECT_EQ(server->log().find("Stream type change"), std::string::npos);
 }
 
 TEST_F(Srt, PassphrasePerAppWrongIsRejectedRightIsAccepted) {

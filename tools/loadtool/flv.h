@@ -27,9 +27,9 @@ inline void put_be32(std::vector<uint8_t>& o, uint32_t v) {
   put_be24(o, v);
 }
 
-// Fingerprint of a video frame: a hash of the last (up to) 64 bytes of the tag body after its
-// 5-byte AVC header. Servers that remux rewrite timestamps and may insert NAL units at the front
-// of an access unit, but the end of the last slice travels unchanged.
+// Fingerprint of a media frame: a hash of the last (up to) 64 bytes of the tag body after its
+// first 5 bytes (the AVC header of a video tag). Servers that remux rewrite timestamps and may insert NAL units at the
+// front of an access unit, but the end of the last slice travels unchanged.
 class FrameTail {
  public:
   static constexpr size_t kSkip = 5;
@@ -82,7 +82,7 @@ struct MediaInfo {
   uint32_t size = 0;
   uint8_t head[8] = {};  // first bytes of the body
   size_t head_len = 0;
-  uint64_t key = 0;  // FrameTail hash (video)
+  uint64_t key = 0;  // FrameTail hash (audio and video)
   bool is_video_keyframe() const { return type == 9 && head_len >= 2 && (head[0] >> 4) == 1 && head[1] == 1; }
   bool is_video_frame() const { return type == 9 && head_len >= 2 && head[1] == 1; }  // AVC NALU, not a header
   bool is_sequence_header() const {
@@ -164,7 +164,7 @@ void FlvStreamParser::feed(const uint8_t* p, size_t n, F&& on_tag) {
           std::memcpy(cur_.head + offset, p, h);
           cur_.head_len = offset + h;
         }
-        if (cur_.type == 9) tail_.add(p, take);
+        if (cur_.type == 9 || cur_.type == 8) tail_.add(p, take);
         body_left_ -= uint32_t(take);
         p += take;
         n -= take;
@@ -183,7 +183,7 @@ void FlvStreamParser::feed(const uint8_t* p, size_t n, F&& on_tag) {
           broken_ = true;
           break;
         }
-        if (cur_.type == 9) cur_.key = tail_.hash();
+        if (cur_.type == 9 || cur_.type == 8) cur_.key = tail_.hash();
         ++tags_;
         on_tag(cur_);
         state_ = State::tag_header;

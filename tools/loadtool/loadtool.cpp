@@ -286,6 +286,11 @@ bool run(const Options& o, Summary* sum, std::string* error, const std::atomic<b
   s.latency_p50_ms = shared.latency.percentile_ms(50);
   s.latency_p95_ms = shared.latency.percentile_ms(95);
   s.latency_max_ms = s.latency_samples ? shared.latency.max_ms() : -1;
+  s.audio_latency_samples = shared.audio_latency.count();
+  s.audio_latency_p50_ms = shared.audio_latency.percentile_ms(50);
+  s.audio_latency_p95_ms = shared.audio_latency.percentile_ms(95);
+  s.audio_latency_max_ms = s.audio_latency_samples ? shared.audio_latency.max_ms() : -1;
+  s.audio_ambiguous = shared.audio_ambiguous;
   if (publisher) {
     s.publisher_ok = !publisher->failed && publisher->publishing;
     s.publisher_error = publisher->error;
@@ -314,6 +319,9 @@ std::string Summary::json() const {
     << ",\"p95\":" << num(startup_p95_ms) << ",\"max\":" << num(startup_max_ms) << "}"
     << ",\"latency_ms\":{\"samples\":" << latency_samples << ",\"p50\":" << num(latency_p50_ms)
     << ",\"p95\":" << num(latency_p95_ms) << ",\"max\":" << num(latency_max_ms) << "}"
+    << ",\"audio_latency_ms\":{\"samples\":" << audio_latency_samples << ",\"p50\":" << num(audio_latency_p50_ms)
+    << ",\"p95\":" << num(audio_latency_p95_ms) << ",\"max\":" << num(audio_latency_max_ms)
+    << ",\"ambiguous\":" << audio_ambiguous << "}"
     << ",\"server\":{\"pid\":" << server_pid
     << ",\"cpu_cores\":" << (server_cpu_cores < 0 ? "null" : num2(server_cpu_cores))
     << ",\"rss_peak_mb\":" << (server_rss_peak_mb < 0 ? "null" : num(server_rss_peak_mb))
@@ -336,7 +344,10 @@ std::string Summary::human() const {
   h << "  start-up (connect -> first keyframe) p50 " << num(startup_p50_ms) << " ms, p95 " << num(startup_p95_ms)
     << " ms, max " << num(startup_max_ms) << " ms (" << startup_count << " players)\n";
   h << "  latency (publisher send -> player receive) p50 " << num(latency_p50_ms) << " ms, p95 " << num(latency_p95_ms)
-    << " ms, max " << num(latency_max_ms) << " ms (" << latency_samples << " frames)\n";
+    << " ms, max " << num(latency_max_ms) << " ms (" << latency_samples << " video frames)\n";
+  h << "  audio latency p50 " << num(audio_latency_p50_ms) << " ms, p95 " << num(audio_latency_p95_ms) << " ms, max "
+    << num(audio_latency_max_ms) << " ms (" << audio_latency_samples << " audio frames; " << audio_ambiguous
+    << " repeated fingerprints not measured)\n";
   if (server_cpu_cores >= 0) {
     h << "  server pid " << server_pid << ": CPU " << num2(server_cpu_cores) << " cores, RSS peak "
       << num(server_rss_peak_mb) << " MB (VmHWM " << num(server_rss_hwm_mb) << " MB)\n";

@@ -50,7 +50,10 @@ struct Summary {
   int startup_count = 0;
   double startup_p50_ms = -1, startup_p95_ms = -1, startup_max_ms = -1;
   uint64_t latency_samples = 0;
-  double latency_p50_ms = -1, latency_p95_ms = -1, latency_max_ms = -1;
+  double latency_p50_ms = -1, latency_p95_ms = -1, latency_max_ms = -1;  // video frames
+  uint64_t audio_latency_samples = 0;
+  double audio_latency_p50_ms = -1, audio_latency_p95_ms = -1, audio_latency_max_ms = -1;
+  uint64_t audio_ambiguous = 0;  // audio frames sent twice with the same fingerprint (not measured)
   int server_pid = 0;
   double server_cpu_cores = -1;
   double server_rss_peak_mb = -1, server_rss_hwm_mb = -1;

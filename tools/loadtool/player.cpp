@@ -154,6 +154,13 @@ void Player::on_http_body(const uint8_t* p, size_t n, int64_t now) {
 
 void Player::on_media(const MediaInfo& m, int64_t now) {
   last_media_us = now;
+  if (m.type == 8 && !m.is_sequence_header()) {
+    if (shared_.measuring) {
+      const int64_t sent = shared_.sent_time(media_key(8, m.key));
+      if (sent >= 0) shared_.audio_latency.add(now - sent);
+    }
+    return;
+  }
   if (m.type != 9) return;
   if (m.is_sequence_header()) {
     seen_seq_header_ = true;
@@ -168,8 +175,8 @@ void Player::on_media(const MediaInfo& m, int64_t now) {
   }
   if (kf && first_kf_us == 0) first_kf_us = now;
   if (shared_.measuring) {
-    auto it = shared_.sent.find(m.key);
-    if (it != shared_.sent.end()) shared_.latency.add(now - it->second);
+    const int64_t sent = shared_.sent_time(media_key(9, m.key));
+    if (sent >= 0) shared_.latency.add(now - sent);
   }
 }
 

@@ -171,9 +171,12 @@ int64_t Publisher::tick(int64_t now) {
     const uint32_t csid = t.type == 8 ? kCsidAudio : kCsidVideo;
     write_chunked(out_, csid, t.type, uint32_t(ts), stream_id_, t.body.data(), t.body.size(), kChunkSize);
     media_bytes += t.body.size();
-    if (t.type == 9 && t.body.size() >= 2 && t.body[1] == 1) {
-      ++video_frames;
-      pending_keys_.emplace_back(out_total_ + (out_.size() - out_off_), frame_key(t.body.data(), t.body.size()));
+    const bool video_frame = t.type == 9 && t.body.size() >= 2 && t.body[1] == 1;
+    const bool audio_frame = t.type == 8 && !t.is_sequence_header();
+    if (video_frame) ++video_frames;
+    if (video_frame || audio_frame) {
+      pending_keys_.emplace_back(out_total_ + (out_.size() - out_off_),
+                                 media_key(t.type, frame_key(t.body.data(), t.body.size())));
     }
   }
   if (out_.size() != before) {

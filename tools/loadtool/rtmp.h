@@ -138,7 +138,7 @@ bool ChunkReader::feed(const uint8_t* p, size_t n, F&& on_msg) {
         std::memcpy(s.info.head + offset, p, h);
         s.info.head_len = offset + h;
       }
-      if (s.type == kVideo) s.tail.add(p, take);
+      if (s.type == kVideo || s.type == kAudio) s.tail.add(p, take);
     }
     if (!media || keep_media_) s.payload.insert(s.payload.end(), p, p + take);
     s.received += uint32_t(take);
@@ -164,7 +164,7 @@ void ChunkReader::finish(Stream& s, F&& on_msg) {
   m.info.type = s.type;
   m.info.ts = s.ts;
   m.info.size = s.len;
-  if (s.type == kVideo) m.info.key = s.tail.hash();
+  if (s.type == kVideo || s.type == kAudio) m.info.key = s.tail.hash();
   m.stream_id = s.sid;
   m.payload = &s.payload;
   if (s.type == kSetChunkSize && s.payload.size() >= 4) {

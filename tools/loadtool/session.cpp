@@ -41,15 +41,24 @@ double Histogram::percentile_ms(double p) const {
 }
 
 void Shared::note_sent(uint64_t key, int64_t t) {
-  sent[key] = t;
+  auto [it, fresh] = sent.emplace(key, t);
+  if (!fresh) {
+    if (it->second != kAmbiguous) ++audio_ambiguous;
+    it->second = kAmbiguous;
+  }
   sent_order.emplace_back(t, key);
+}
+
+int64_t Shared::sent_time(uint64_t key) const {
+  auto it = sent.find(key);
+  return it == sent.end() ? -1 : it->second;
 }
 
 void Shared::expire(int64_t now) {
   // Frames older than 30 s cannot be live any more; a looped file repeats its keys later.
   while (!sent_order.empty() && now - sent_order.front().first > 30'000'000) {
     auto it = sent.find(sent_order.front().second);
-    if (it != sent.end() && it->second == sent_order.front().first) sent.erase(it);
+    if (it != sent.end() && (it->second == sent_order.front().first || it->second == kAmbiguous)) sent.erase(it);
     sent_order.pop_front();
   }
 }

@@ -24,6 +24,11 @@ namespace estuary::load {
 
 int64_t now_us();
 
+// Audio and video fingerprints in one table, kept apart by the tag type.
+inline uint64_t media_key(uint8_t type, uint64_t tail_hash) {
+  return type == 8 ? tail_hash ^ 0x9e3779b97f4a7c15ull : tail_hash;
+}
+
 // Latency histogram: 100 us buckets up to 10 s, then one overflow bucket.
 class Histogram {
  public:
@@ -42,11 +47,18 @@ class Histogram {
 struct Shared {
   int epfd = -1;
   std::vector<uint8_t> scratch = std::vector<uint8_t>(256 * 1024);
-  std::unordered_map<uint64_t, int64_t> sent;  // frame key -> publisher send time
+  // media_key -> publisher send time; kAmbiguous when the same key was sent twice within the
+  // expiry window (a repeated audio frame), so no receipt is matched to the wrong send.
+  static constexpr int64_t kAmbiguous = -1;
+  std::unordered_map<uint64_t, int64_t> sent;
   std::deque<std::pair<int64_t, uint64_t>> sent_order;
   bool measuring = false;
-  Histogram latency;
+  Histogram latency;        // video frames
+  Histogram audio_latency;  // audio frames
+  uint64_t audio_ambiguous = 0;
   void note_sent(uint64_t key, int64_t t);
+  // Send time of a frame, or -1 when it is unknown or ambiguous.
+  int64_t sent_time(uint64_t key) const;
   void expire(int64_t now);
 };
 

@@ -19,11 +19,10 @@ std::string valid_utf8(std::string_view text) {
 }
 
 void add_kbps(JsonBuilder* b, int recv_30s, int send_30s) {
-  json_builder_set_member_name(b, "kbps");
-  json_builder_begin_object(b);
-  add_int(b, "recv_30s", recv_30s);
-  add_int(b, "send_30s", send_30s);
-  json_builder_end_object(b);
+  add_object(b, "kbps", [&] {
+    add_int(b, "recv_30s", recv_30s);
+    add_int(b, "send_30s", send_30s);
+  });
 }
 
 }  // namespace
@@ -49,6 +48,13 @@ void add_bool(JsonBuilder* b, const char* key, bool value) {
   json_builder_add_boolean_value(b, value);
 }
 
+void add_string_array(JsonBuilder* b, const char* key, const std::vector<std::string>& values) {
+  json_builder_set_member_name(b, key);
+  json_builder_begin_array(b);
+  for (const auto& v : values) json_builder_add_string_value(b, valid_utf8(v).c_str());
+  json_builder_end_array(b);
+}
+
 void add_envelope(JsonBuilder* b, const ServerIdentity& id, int code) {
   add_int(b, "code", code);
   add_string(b, "server", id.server);
@@ -56,9 +62,7 @@ void add_envelope(JsonBuilder* b, const ServerIdentity& id, int code) {
   add_string(b, "pid", std::to_string(id.pid));
 }
 
-static int64_t as_json_int(uint64_t v) {
-  return v > static_cast<uint64_t>(G_MAXINT64) ? G_MAXINT64 : static_cast<int64_t>(v);
-}
+int64_t as_json_int(uint64_t v) { return v > static_cast<uint64_t>(G_MAXINT64) ? G_MAXINT64 : static_cast<int64_t>(v); }
 
 void add_stream_members(JsonBuilder* b, const StreamView& s, const std::string& default_vhost) {
   add_string(b, "id", s.id);
@@ -74,93 +78,54 @@ void add_stream_members(JsonBuilder* b, const StreamView& s, const std::string& 
   add_int(b, "recv_bytes", as_json_int(s.recv_bytes));
   add_kbps(b, s.kbps_recv_30s, s.kbps_send_30s);
 
-  json_builder_set_member_name(b, "publish");
-  json_builder_begin_object(b);
-  add_bool(b, "active", s.publish_active);
-  // SRS writes cid only while a publisher is active.
-  if (s.publish_active) add_string(b, "cid", s.publish_cid);
-  json_builder_end_object(b);
+  add_object(b, "publish", [&] {
+    add_bool(b, "active", s.publish_active);
+    // SRS writes cid only while a publisher is active.
+    if (s.publish_active) add_string(b, "cid", s.publish_cid);
+  });
+  add_optional_object(b, "video", s.video, IfAbsent::null, [b](const VideoView& v) {
+    add_string(b, "codec", v.codec);
+    add_string(b, "profile", v.profile);
+    add_string(b, "level", v.level);
+    add_int(b, "width", v.width);
+    add_int(b, "height", v.height);
+  });
+  add_optional_object(b, "audio", s.audio, IfAbsent::null, [b](const AudioView& a) {
+    add_string(b, "codec", a.codec);
+    add_int(b, "sample_rate", a.sample_rate);
+    add_int(b, "channel", a.channels);
+    add_string(b, "profile", a.profile);
+  });
 
-  json_builder_set_member_name(b, "video");
-  if (s.video) {
-    json_builder_begin_object(b);
-    add_string(b, "codec", s.video->codec);
-    add_string(b, "profile", s.video->profile);
-    add_string(b, "level", s.video->level);
-    add_int(b, "width", s.video->width);
-    add_int(b, "height", s.video->height);
-    json_builder_end_object(b);
-  } else {
-    json_builder_add_null_value(b);
-  }
-
-  json_builder_set_member_name(b, "audio");
-  if (s.audio) {
-    json_builder_begin_object(b);
-    add_string(b, "codec", s.audio->codec);
-    add_int(b, "sample_rate", s.audio->sample_rate);
-    add_int(b, "channel", s.audio->channels);
-    add_string(b, "profile", s.audio->profile);
-    json_builder_end_object(b);
-  } else {
-    json_builder_add_null_value(b);
-  }
-
-  // Estuary extension: the outputs attached to the stream.
-  json_builder_set_member_name(b, "outputs");
-  json_builder_begin_array(b);
-  for (const auto& o : s.outputs) {
-    std::string v = valid_utf8(o);
-    json_builder_add_string_value(b, v.c_str());
-  }
-  json_builder_end_array(b);
-  if (s.dvr) {
-    json_builder_set_member_name(b, "dvr");
-    json_builder_begin_object(b);
-    add_bool(b, "recording", s.dvr->recording);
-    add_string(b, "format", s.dvr->format);
-    add_string(b, "plan", s.dvr->plan);
-    add_string(b, "file", valid_utf8(s.dvr->current_file));
-    add_string(b, "error", valid_utf8(s.dvr->error));
-    json_builder_set_member_name(b, "files");
-    json_builder_begin_array(b);
-    for (const auto& f : s.dvr->files) {
-      json_builder_begin_object(b);
-      add_string(b, "path", valid_utf8(f.path));
+  // Estuary extensions: the outputs attached to the stream, then views present only while they apply.
+  add_string_array(b, "outputs", s.outputs);
+  add_optional_object(b, "dvr", s.dvr, IfAbsent::omit, [b](const DvrView& d) {
+    add_bool(b, "recording", d.recording);
+    add_string(b, "format", d.format);
+    add_string(b, "plan", d.plan);
+    add_string(b, "file", d.current_file);
+    add_string(b, "error", d.error);
+    add_object_array(b, "files", d.files, [b](const DvrFileView& f) {
+      add_string(b, "path", f.path);
       add_int(b, "size", int64_t(f.size));
       add_double(b, "duration", f.duration_s);
       add_bool(b, "open", f.open);
-      json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-    json_builder_end_object(b);
-  }
-  if (s.health) {
-    json_builder_set_member_name(b, "health");
-    json_builder_begin_object(b);
-    add_bool(b, "black", s.health->black);
-    add_bool(b, "frozen", s.health->frozen);
-    add_bool(b, "silent", s.health->silent);
-    add_bool(b, "drift", s.health->drift);
-    add_double(b, "av_drift_ms", s.health->av_drift_ms);
-    add_string(b, "last_event", valid_utf8(s.health->last_event));
-    add_int(b, "last_event_ms", s.health->last_event_ms);
-    json_builder_end_object(b);
-  }
-  if (s.transcode) {
-    json_builder_set_member_name(b, "transcode");
-    json_builder_begin_object(b);
-    add_string(b, "pipeline", valid_utf8(s.transcode->pipeline));
-    add_string(b, "master_playlist", valid_utf8(s.transcode->master_playlist));
-    json_builder_set_member_name(b, "renditions");
-    json_builder_begin_array(b);
-    for (const auto& r : s.transcode->renditions) {
-      std::string v = valid_utf8(r);
-      json_builder_add_string_value(b, v.c_str());
-    }
-    json_builder_end_array(b);
-    json_builder_end_object(b);
-  }
+    });
+  });
+  add_optional_object(b, "health", s.health, IfAbsent::omit, [b](const HealthView& h) {
+    add_bool(b, "black", h.black);
+    add_bool(b, "frozen", h.frozen);
+    add_bool(b, "silent", h.silent);
+    add_bool(b, "drift", h.drift);
+    add_double(b, "av_drift_ms", h.av_drift_ms);
+    add_string(b, "last_event", h.last_event);
+    add_int(b, "last_event_ms", h.last_event_ms);
+  });
+  add_optional_object(b, "transcode", s.transcode, IfAbsent::omit, [b](const TranscodeView& t) {
+    add_string(b, "pipeline", t.pipeline);
+    add_string(b, "master_playlist", t.master_playlist);
+    add_string_array(b, "renditions", t.renditions);
+  });
 }
 
 void add_client_members(JsonBuilder* b, const ClientView& c, const std::string& default_vhost) {
@@ -179,21 +144,19 @@ void add_client_members(JsonBuilder* b, const ClientView& c, const std::string& 
   add_int(b, "send_bytes", as_json_int(c.send_bytes));
   add_int(b, "recv_bytes", as_json_int(c.recv_bytes));
   add_kbps(b, c.kbps_recv_30s, c.kbps_send_30s);
-  if (c.srt) {  // Estuary extension: the SRT link as libsrt sees it
-    json_builder_set_member_name(b, "srt");
-    json_builder_begin_object(b);
-    add_double(b, "rtt_ms", c.srt->rtt_ms);
-    add_double(b, "send_mbps", c.srt->send_mbps);
-    add_double(b, "recv_mbps", c.srt->recv_mbps);
-    add_double(b, "bandwidth_mbps", c.srt->bandwidth_mbps);
-    add_int(b, "pkt_sent", c.srt->pkt_sent);
-    add_int(b, "pkt_recv", c.srt->pkt_recv);
-    add_int(b, "pkt_lost", c.srt->pkt_lost);
-    add_int(b, "pkt_retrans", c.srt->pkt_retrans);
-    add_int(b, "pkt_dropped", c.srt->pkt_dropped);
-    add_int(b, "latency_ms", c.srt->latency_ms);
-    json_builder_end_object(b);
-  }
+  // Estuary extension: the SRT link as libsrt sees it.
+  add_optional_object(b, "srt", c.srt, IfAbsent::omit, [b](const SrtStatsView& srt) {
+    add_double(b, "rtt_ms", srt.rtt_ms);
+    add_double(b, "send_mbps", srt.send_mbps);
+    add_double(b, "recv_mbps", srt.recv_mbps);
+    add_double(b, "bandwidth_mbps", srt.bandwidth_mbps);
+    add_int(b, "pkt_sent", srt.pkt_sent);
+    add_int(b, "pkt_recv", srt.pkt_recv);
+    add_int(b, "pkt_lost", srt.pkt_lost);
+    add_int(b, "pkt_retrans", srt.pkt_retrans);
+    add_int(b, "pkt_dropped", srt.pkt_dropped);
+    add_int(b, "latency_ms", srt.latency_ms);
+  });
 }
 
 void add_vhost_members(JsonBuilder* b, const ServerIdentity& id, const std::vector<StreamView>& streams,

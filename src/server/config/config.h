@@ -64,8 +64,7 @@ struct RtspSection {
 
 struct FanoutSection {
   int threads = 0;            // 0 = one per core
-  int write_batch_ms = 40;    // a packet waits at most this long for others to share its write; 0 = at once
-  bool batch_video = false;   // false: video frames are written at once (latency); true: they wait too (CPU)
+  int write_batch_ms = 20;    // longest wait of a video frame for the next ones to share its write; 0 = at once
   int max_backlog_kb = 4096;  // slow viewer skips to next keyframe above this
   int max_behind_ms = 5000;   // slow viewer is dropped after this long behind
   bool operator==(const FanoutSection&) const = default;
@@ -165,6 +164,14 @@ struct SrtSection {
 enum class Trigger { on_publish, on_demand, always };
 const char* trigger_name(Trigger t);
 
+// Launch-line variables chosen per stream from its codecs (the defaults are H.264 + AAC, which is
+// also what a pipeline is validated with).
+struct CodecVars {
+  std::string video_parser = "h264parse";  // {video_parser}: h264parse | h265parse
+  std::string audio_parser = "aacparse";   // {audio_parser}: aacparse | mpegaudioparse | opusparse
+  std::string flv_audio = "aacparse";      // {flv_audio}: a chain ending in parsed AAC (what flvmux takes)
+};
+
 // One [pipeline NAME] group from a pipelines.d/*.conf file.
 struct PipelineSpec {
   std::string name;                // group suffix, unique across pipelines.d
@@ -184,9 +191,9 @@ struct PipelineSpec {
   // Includes both track branches (as validated).
   std::string expand(const std::string& app, const std::string& stream) const;
   // Launch line for a stream with the given tracks.
-  // {video_parser} becomes the parser for the stream's video codec (h264parse, h265parse).
+  // {video_parser}, {audio_parser} and {flv_audio} come from codecs (see CodecVars).
   std::string expand_for_tracks(const std::string& app, const std::string& stream, bool has_video, bool has_audio,
-                                const std::string& video_parser = "h264parse") const;
+                                const CodecVars& codecs = {}) const;
   bool operator==(const PipelineSpec&) const = default;
 };
 

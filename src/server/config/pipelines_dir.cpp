@@ -34,10 +34,10 @@ bool is_name_char(char c) { return g_ascii_isalnum(c) || c == '_' || c == '-' ||
 bool is_variable_start(char c) { return (c >= 'a' && c <= 'z') || c == '_'; }
 bool is_variable_char(char c) { return is_variable_start(c) || (c >= '0' && c <= '9'); }
 
-// Substitutes {app} {stream} {name}. unknown (when given) receives the first unknown variable;
-// without it unknown variables are copied through.
+// Substitutes {app} {stream} {name} and the codec variables. unknown (when given) receives the
+// first unknown variable; without it unknown variables are copied through.
 std::string substitute(const std::string& launch, const std::string& app, const std::string& stream,
-                       std::string* unknown, const std::string& video_parser = "h264parse") {
+                       std::string* unknown, const CodecVars& codecs = {}) {
   std::string out;
   out.reserve(launch.size() + 32);
   size_t i = 0;
@@ -54,7 +54,11 @@ std::string substitute(const std::string& launch, const std::string& app, const 
         } else if (var == "name") {
           out += app + "/" + stream;
         } else if (var == "video_parser") {
-          out += video_parser;
+          out += codecs.video_parser;
+        } else if (var == "audio_parser") {
+          out += codecs.audio_parser;
+        } else if (var == "flv_audio") {
+          out += codecs.flv_audio;
         } else {
           if (unknown && unknown->empty()) *unknown = std::string(var);
           out.append(launch, i, j - i + 1);
@@ -250,7 +254,9 @@ Result<PipelineSpec> parse_group(const std::string& path, const ScannedGroup& gr
   std::string sample = substitute(full_launch(spec, true, true), kSampleApp, kSampleStream, &unknown);
   if (!unknown.empty()) {
     return located(path, launch_line, spec.name,
-                   "unknown variable {" + unknown + "} in launch (known: {app}, {stream}, {name}, {video_parser})");
+                   "unknown variable {" + unknown +
+                       "} in launch (known: {app}, {stream}, {name}, {video_parser}, "
+                       "{audio_parser}, {flv_audio})");
   }
   Status parsed = check_launch(spec, preprocess(sample));
   if (!parsed) return located(path, launch_line, spec.name, parsed.error().message);
@@ -294,8 +300,8 @@ std::string PipelineSpec::expand(const std::string& app, const std::string& stre
 }
 
 std::string PipelineSpec::expand_for_tracks(const std::string& app, const std::string& stream, bool has_video,
-                                            bool has_audio, const std::string& video_parser) const {
-  return preprocess(substitute(full_launch(*this, has_video, has_audio), app, stream, nullptr, video_parser));
+                                            bool has_audio, const CodecVars& codecs) const {
+  return preprocess(substitute(full_launch(*this, has_video, has_audio), app, stream, nullptr, codecs));
 }
 
 bool is_valid_name_component(const std::string& s) {

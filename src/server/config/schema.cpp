@@ -147,10 +147,8 @@ const KeySpec kKeys[] = {
         "fan-out writer threads (0 = one per core)"),
     int_key(
         "fanout", "write_batch_ms", 0, 1000, [](Config& c) { return &c.fanout.write_batch_ms; },
-        "a packet waits at most this long to share a write with later ones (0 = write every packet)"),
-    boolean_key(
-        "fanout", "batch_video", [](Config& c) { return &c.fanout.batch_video; },
-        "video frames wait for the batch too (fewer writes, less CPU, up to write_batch_ms more latency)"),
+        "a video frame waits at most this long to share one write per viewer with the next frames (0 = write "
+        "every packet)"),
     int_key(
         "fanout", "max_backlog_kb", 1, kGiB, [](Config& c) { return &c.fanout.max_backlog_kb; },
         "a viewer with more than this many KiB unsent skips to the next keyframe"),

@@ -41,30 +41,13 @@ void Admission::admit(const std::string& client_id, Action action, Done done) {
     done(Verdict{false, 503, "unknown client"});
     return;
   }
-  const config::Config& cfg = supervisor_.config();
-  const config::SecuritySection& sec = cfg.security_for(c->app);
   const std::string key = c->key();
-  // The client counts itself: it is registered before it asks.
-  if (cfg.server.max_connections > 0 && supervisor_.client_count() > size_t(cfg.server.max_connections)) {
-    finish(client_id, action,
-           Verdict{false, 503, "connection limit reached (" + std::to_string(cfg.server.max_connections) + ")"}, done);
-    return;
-  }
   const bool publish = action == Action::publish;
-  if (!config::ip_allowed(c->ip, publish ? sec.allow_publish : sec.allow_play,
-                          publish ? sec.deny_publish : sec.deny_play)) {
-    finish(client_id, action, Verdict{false, 403, std::string(action_name(action)) + " denied for " + c->ip}, done);
+  if (Verdict v = rules_verdict(c->ip, c->app, key, action, true); !v.allowed) {
+    finish(client_id, action, v, done);
     return;
   }
-  if (!publish && sec.max_viewers_per_stream > 0 &&
-      supervisor_.viewer_count(key) > size_t(sec.max_viewers_per_stream)) {
-    finish(
-        client_id, action,
-        Verdict{false, 503, "viewer limit of " + key + " reached (" + std::to_string(sec.max_viewers_per_stream) + ")"},
-        done);
-    return;
-  }
-  const config::HooksSection& hc = cfg.hooks_for(c->app);
+  const config::HooksSection& hc = supervisor_.config().hooks_for(c->app);
   const std::string event = publish ? "on_publish" : "on_play";
   std::vector<std::string> urls = hooks::split_urls(publish ? hc.on_publish : hc.on_play);
   if (urls.empty()) {
@@ -81,6 +64,29 @@ void Admission::admit(const std::string& client_id, Action action, Done done) {
                  if (!accepted) v = Verdict{false, 403, event + " refused: " + reason};
                  finish(client_id, action, v, done);
                });
+}
+
+Verdict Admission::check_rules(const std::string& ip, const std::string& app, const std::string& stream,
+                               Action action) const {
+  return rules_verdict(ip, app, app + "/" + stream, action, false);
+}
+
+Verdict Admission::rules_verdict(const std::string& ip, const std::string& app, const std::string& key, Action action,
+                                 bool registered) const {
+  const config::Config& cfg = supervisor_.config();
+  const config::SecuritySection& sec = cfg.security_for(app);
+  // A registered client counts itself; an unregistered request would be one more.
+  const size_t self = registered ? 0 : 1;
+  if (cfg.server.max_connections > 0 && supervisor_.client_count() + self > size_t(cfg.server.max_connections))
+    return Verdict{false, 503, "connection limit reached (" + std::to_string(cfg.server.max_connections) + ")"};
+  const bool publish = action == Action::publish;
+  if (!config::ip_allowed(ip, publish ? sec.allow_publish : sec.allow_play, publish ? sec.deny_publish : sec.deny_play))
+    return Verdict{false, 403, std::string(action_name(action)) + " denied for " + ip};
+  if (!publish && sec.max_viewers_per_stream > 0 &&
+      supervisor_.viewer_count(key) + self > size_t(sec.max_viewers_per_stream))
+    return Verdict{false, 503,
+                   "viewer limit of " + key + " reached (" + std::to_string(sec.max_viewers_per_stream) + ")"};
+  return Verdict{};
 }
 
 void Admission::finish(const std::string& client_id, Action action, const Verdict& verdict, const Done& done) {

@@ -41,6 +41,9 @@ class Admission {
   void set_server_identity(std::string server_id, std::string service_id);
 
   void admit(const std::string& client_id, Action action, Done done);
+  // The checks of admit() that need no hook (connection and viewer limits, IP rules), for a request
+  // that is not registered as a client (HTTP HEAD): the verdict admit() would start from. Logs nothing.
+  Verdict check_rules(const std::string& ip, const std::string& app, const std::string& stream, Action action) const;
   // Called by Supervisor::remove_client for every client before it is forgotten.
   void client_left(const Client& client);
   // Fire-and-forget callback (on_dvr, on_hls, ...) to the URLs the app's [hooks] names for it.
@@ -51,6 +54,9 @@ class Admission {
   hooks::HookFields fields_for(const Client& client) const;
 
  private:
+  // registered: the asking client is already counted among the clients (and viewers).
+  Verdict rules_verdict(const std::string& ip, const std::string& app, const std::string& key, Action action,
+                        bool registered) const;
   void finish(const std::string& client_id, Action action, const Verdict& verdict, const Done& done);
 
   Supervisor& supervisor_;

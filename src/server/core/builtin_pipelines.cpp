@@ -11,11 +11,12 @@ config::PipelineSpec make_flv() {
   spec.match = {"*"};
   spec.trigger = config::Trigger::on_demand;
   spec.output = "flv";
-  spec.launch = "estuarysrc name=src stream={name} flvmux name=mux streamable=true ! appsink name=sink";
+  spec.launch = "estuarysrc name=src stream={name} catch-up=true flvmux name=mux streamable=true ! appsink name=sink";
   spec.video =
       "src.video ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! h264parse ! "
       "video/x-h264,stream-format=avc ! mux.video";
-  spec.audio = "src.audio ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! aacparse ! mux.audio";
+  spec.audio =
+      "src.audio ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! {flv_audio} ! mux.audio";
   return spec;
 }
 
@@ -31,7 +32,7 @@ config::PipelineSpec make_ts() {
       "src.video ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! {video_parser} "
       "config-interval=-1 ! mux.";
   spec.audio =
-      "src.audio ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! aacparse ! "
+      "src.audio ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! {audio_parser} ! "
       "mux.";
   return spec;
 }
@@ -48,7 +49,7 @@ config::PipelineSpec make_hls() {
       "src.video ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! {video_parser} "
       "config-interval=-1 ! hls.video";
   spec.audio =
-      "src.audio ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! aacparse ! "
+      "src.audio ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! {audio_parser} ! "
       "hls.audio";
   return spec;
 }

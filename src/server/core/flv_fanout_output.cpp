@@ -30,7 +30,6 @@ struct Channels {
   fanout::ChannelPtr flv;
   fanout::ChannelPtr rtmp;
   uint32_t chunk_size = 60000;
-  bool batch_video = false;
 };
 
 fanout::PayloadPtr rtmp_message(const Channels& ch, const pipelines::FlvTagView& tag) {
@@ -62,8 +61,7 @@ class TagSink final : public pipelines::FlvTagSink {
 
   void on_tag(GstBuffer* buffer, const pipelines::FlvTagView& tag, bool keyframe) override {
     fanout::Packet flv{make_gst_payload(buffer), keyframe, int64_t(tag.timestamp_ms)};
-    // Latency mode: a video frame is written at once and carries the audio queued before it.
-    flv.urgent = tag.type == pipelines::flv_video && !channels_->batch_video;
+    flv.video = tag.type == pipelines::flv_video;  // sets the pace of batched writes
     fanout::Packet rtmp = flv;
     rtmp.payload = rtmp_message(*channels_, tag);
     channels_->flv->push(std::move(flv));
@@ -88,7 +86,6 @@ class FlvFanoutOutput final : public Output {
     channels_->flv = fanout::Channel::create(name + ".flv", limits);
     channels_->rtmp = fanout::Channel::create(name + ".rtmp", limits);
     channels_->chunk_size = uint32_t(ctx_.config->rtmp.chunk_size);
-    channels_->batch_video = ctx_.config->fanout.batch_video;
     std::weak_ptr<bool> alive = alive_;
     auto on_first_header = [this, alive]() {
       post_to_control([this, alive]() {

@@ -58,6 +58,30 @@ void on_wrote_headers(SoupServerMessage* msg, gpointer data) {
 
 void start_http_play(const std::shared_ptr<Pending>& pending, const HttpByteStreamFormat& format);
 
+// The head of a 200 answer, the same for GET (before the fan-out takes the socket) and HEAD.
+void set_play_headers(SoupServerMessage* msg, const HttpByteStreamFormat& format, bool cors) {
+  soup_server_message_set_status(msg, 200, nullptr);
+  SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
+  soup_message_headers_set_encoding(h, SOUP_ENCODING_EOF);
+  soup_message_headers_replace(h, "Content-Type", format.content_type.c_str());
+  soup_message_headers_replace(h, "Cache-Control", "no-cache");
+  soup_message_headers_replace(h, "Connection", "close");
+  if (cors) soup_message_headers_replace(h, "Access-Control-Allow-Origin", "*");
+}
+
+// HEAD (players and monitors probing a URL): the status and headers a GET would get, with no body,
+// no client record, no fan-out viewer and no on_play hook. Only the rules that need no hook decide.
+void answer_head(SoupServerMessage* msg, Supervisor& supervisor, const StreamPath& path,
+                 const HttpByteStreamFormat& format, bool cors) {
+  const char* ip = soup_server_message_get_remote_host(msg);
+  const Verdict v = supervisor.admission().check_rules(ip ? ip : "", path.app, path.stream, Admission::Action::play);
+  if (!v.allowed) {
+    respond_text(msg, v.http_status, v.reason + "\n", cors);
+    return;
+  }
+  set_play_headers(msg, format, cors);
+}
+
 }  // namespace
 
 void register_http_byte_stream(HttpServer& http, Supervisor& supervisor, fanout::Engine& engine,
@@ -68,6 +92,10 @@ void register_http_byte_stream(HttpServer& http, Supervisor& supervisor, fanout:
         const std::string key = path.app + "/" + path.stream;
         if (!supervisor.stream_is_playable(key)) {  // live, or a pulled source started on demand
           respond_text(msg, 404, "stream " + key + " not found\n", server->cors());
+          return;
+        }
+        if (soup_server_message_get_method(msg) == SOUP_METHOD_HEAD) {
+          answer_head(msg, supervisor, path, format, server->cors());
           return;
         }
         Client c;
@@ -115,13 +143,7 @@ void start_http_play(const std::shared_ptr<Pending>& pending, const HttpByteStre
       return;
     }
     pending->channel = std::move(channel);
-    soup_server_message_set_status(m, 200, nullptr);
-    SoupMessageHeaders* h = soup_server_message_get_response_headers(m);
-    soup_message_headers_set_encoding(h, SOUP_ENCODING_EOF);
-    soup_message_headers_replace(h, "Content-Type", format.content_type.c_str());
-    soup_message_headers_replace(h, "Cache-Control", "no-cache");
-    soup_message_headers_replace(h, "Connection", "close");
-    if (pending->cors) soup_message_headers_replace(h, "Access-Control-Allow-Origin", "*");
+    set_play_headers(m, format, pending->cors);
     auto* data = new Pending(*pending);
     // No reference to m in m's own handler data: that cycle kept every HTTP play's message (and its
     // channel reference) alive forever. on_wrote_headers gets the message as its argument.

@@ -1,7 +1,7 @@
 // Owns: serving a byte-stream format of a live stream over HTTP (HTTP-FLV now, HTTP-TS later): the
 // play request, waiting for the output's channel, then stealing the connection from libsoup and
-// handing the socket to the fan-out engine (over HTTPS, the plain end of a TLS relay: tls_relay.h).
-// One registration per format.
+// handing the socket to the fan-out engine (over HTTPS, the plain end of a TLS relay: tls_relay.h);
+// HEAD gets the same status and headers without becoming a viewer. One registration per format.
 #pragma once
 
 #include <string>

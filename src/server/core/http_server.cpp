@@ -2,10 +2,10 @@
 #include "server/core/http_server.h"
 
 #include "common/log.h"
+#include "server/core/socket_util.h"
 
 namespace estuary::server {
 namespace {
-constexpr int kListenBacklog = 1024;  // accept queue (the kernel caps it at somaxconn)
 constexpr size_t max_path = 1024;
 constexpr size_t max_name = 256;
 
@@ -50,26 +50,15 @@ HttpServer::~HttpServer() {
 
 Status HttpServer::listen(const std::string& address, int port, bool https) {
   const std::string scheme = https ? "https" : "http";
-  Ref<GInetAddress> inet = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(address.c_str()));
-  if (!inet) return Error{"http: bad listen address " + address};
-  Ref<GSocketAddress> addr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new(inet.get(), guint16(port)));
-  GError* err = nullptr;
   // Our own socket: soup_server_listen() keeps GLib's accept backlog of 10, and a burst of players
   // beyond it sees SYNs dropped and 1 s connect retries.
-  Ref<GSocket> sock = Ref<GSocket>::adopt(
-      g_socket_new(g_socket_address_get_family(addr.get()), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &err));
-  if (sock) {
-    g_socket_set_listen_backlog(sock.get(), kListenBacklog);
-    if (!g_socket_bind(sock.get(), addr.get(), TRUE, &err) || !g_socket_listen(sock.get(), &err)) sock = Ref<GSocket>();
-  }
+  auto sock = listen_tcp_socket(address, port, scheme.c_str());
+  if (!sock) return sock.error();
+  GError* err = nullptr;
   const auto options = https ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0);
-  if (!sock || !soup_server_listen_socket(server_.get(), sock.get(), options, &err)) {
-    std::string msg = err->message;
-    g_error_free(err);
-    return Error{scheme + ": cannot listen on " + address + ":" + std::to_string(port) + ": " + msg};
-  }
-  Ref<GSocketAddress> local = Ref<GSocketAddress>::adopt(g_socket_get_local_address(sock.get(), nullptr));
-  const int bound = local ? g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local.get())) : port;
+  if (!soup_server_listen_socket(server_.get(), sock->get(), options, &err))
+    return listen_failed(scheme.c_str(), address, port, err);
+  const int bound = local_port(sock->get());
   (https ? https_port_ : port_) = bound;
   log_info("", "", "listen", std::string(https ? "HTTPS" : "HTTP") + " on " + address + ":" + std::to_string(bound));
   return ok_status();

@@ -11,7 +11,15 @@
 namespace estuary::server {
 namespace {
 
-int64_t clamp_int(uint64_t v) { return v > uint64_t(G_MAXINT64) ? G_MAXINT64 : int64_t(v); }
+// The retry state that sources and forward destinations both report, in the same member order.
+template <typename Status>
+void add_retry_members(JsonBuilder* b, const Status& s) {
+  api::add_string(b, "state", s.state);
+  api::add_int(b, "state_since_ms", s.state_since_ms);
+  api::add_int(b, "restarts", s.restarts);
+  api::add_int(b, "retry_in_ms", s.retry_in_ms);
+  api::add_string(b, "last_error", s.last_error);
+}
 
 // A read-only JSON endpoint: `members` adds the payload members to the enveloped object.
 void add_json_endpoint(api::ApiServer& api, const std::string& path, std::function<void(JsonBuilder*)> members) {
@@ -47,47 +55,29 @@ void add_json_endpoint(api::ApiServer& api, const std::string& path, std::functi
 void register_sources_api(api::ApiServer& api, PullSources& sources) {
   PullSources* s = &sources;
   add_json_endpoint(api, "/api/v1/sources", [s](JsonBuilder* b) {
-    json_builder_set_member_name(b, "sources");
-    json_builder_begin_array(b);
-    for (const auto& src : s->status()) {
-      json_builder_begin_object(b);
+    api::add_object_array(b, "sources", s->status(), [b](const PullSources::SourceStatus& src) {
       api::add_string(b, "name", src.name);
       api::add_string(b, "stream", src.stream);
       api::add_string(b, "url", src.url);
       api::add_string(b, "kind", src.kind);
       api::add_string(b, "mode", src.mode);
-      api::add_string(b, "state", src.state);
-      api::add_int(b, "state_since_ms", src.state_since_ms);
-      api::add_int(b, "restarts", src.restarts);
-      api::add_int(b, "retry_in_ms", src.retry_in_ms);
-      api::add_string(b, "last_error", src.last_error);
-      api::add_int(b, "recv_bytes", clamp_int(src.bytes));
+      add_retry_members(b, src);
+      api::add_int(b, "recv_bytes", api::as_json_int(src.bytes));
       api::add_string(b, "cid", src.client_id);
       api::add_int(b, "viewers", src.viewers);
-      json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
+    });
   });
 }
 
 void register_forwards_api(api::ApiServer& api) {
   add_json_endpoint(api, "/api/v1/forwards", [](JsonBuilder* b) {
-    json_builder_set_member_name(b, "forwards");
-    json_builder_begin_array(b);
-    for (const auto& f : forward_status()) {
-      json_builder_begin_object(b);
+    api::add_object_array(b, "forwards", forward_status(), [b](const ForwardStatus& f) {
       api::add_string(b, "stream", f.stream);
       api::add_string(b, "rule", f.rule);
       api::add_string(b, "url", f.url);
-      api::add_string(b, "state", f.state);
-      api::add_int(b, "state_since_ms", f.state_since_ms);
-      api::add_int(b, "restarts", f.restarts);
-      api::add_int(b, "retry_in_ms", f.retry_in_ms);
-      api::add_string(b, "last_error", f.last_error);
-      api::add_int(b, "send_bytes", clamp_int(f.bytes));
-      json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
+      add_retry_members(b, f);
+      api::add_int(b, "send_bytes", api::as_json_int(f.bytes));
+    });
   });
 }
 

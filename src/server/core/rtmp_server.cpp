@@ -7,11 +7,9 @@
 #include "common/log.h"
 #include "server/core/control_thread.h"
 #include "server/core/rtmp_connection.h"
+#include "server/core/socket_util.h"
 
 namespace estuary::server {
-namespace {
-constexpr int kListenBacklog = 1024;  // accept queue (the kernel caps it at somaxconn)
-}  // namespace
 
 RtmpServer::RtmpServer(Supervisor& supervisor, fanout::Engine& engine) : supervisor_(supervisor), engine_(engine) {}
 
@@ -23,21 +21,9 @@ RtmpServer::~RtmpServer() {
 
 Status RtmpServer::listen(const std::string& address, int port) {
   service_ = Ref<GSocketService>::adopt(g_socket_service_new());
-  // GLib's default accept backlog is 10: a burst of players would see SYNs dropped and 1 s retries.
-  g_socket_listener_set_backlog(G_SOCKET_LISTENER(service_.get()), kListenBacklog);
-  Ref<GInetAddress> inet = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(address.c_str()));
-  if (!inet) return Error{"rtmp: bad listen address " + address};
-  Ref<GSocketAddress> addr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new(inet.get(), guint16(port)));
-  GSocketAddress* effective = nullptr;
-  GError* err = nullptr;
-  if (!g_socket_listener_add_address(G_SOCKET_LISTENER(service_.get()), addr.get(), G_SOCKET_TYPE_STREAM,
-                                     G_SOCKET_PROTOCOL_TCP, nullptr, &effective, &err)) {
-    std::string msg = err->message;
-    g_error_free(err);
-    return Error{"rtmp: cannot listen on " + address + ":" + std::to_string(port) + ": " + msg};
-  }
-  port_ = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(effective));
-  g_object_unref(effective);
+  auto bound = listen_tcp_service(service_.get(), address, port, "rtmp");
+  if (!bound) return bound.error();
+  port_ = *bound;
   // The guard disconnects before this object goes away, so the bare pointer never dangles.
   incoming_ = SignalGuard(service_.get(),
                           g_signal_connect(service_.get(), "incoming", G_CALLBACK(&RtmpServer::on_incoming), this));

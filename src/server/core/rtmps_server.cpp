@@ -8,7 +8,6 @@
 
 namespace estuary::server {
 namespace {
-constexpr int kListenBacklog = 1024;
 // Handshakes cost a private-key operation each: a flood of them is refused rather than queued.
 constexpr int kMaxPendingHandshakes = 256;
 }  // namespace
@@ -65,20 +64,9 @@ void RtmpsServer::adopt_connection(int fd, const std::string& ip, const std::str
 Status RtmpsServer::listen(const std::string& address, int port) {
   if (!tls_.enabled()) return Error{"rtmps: no certificate ([tls] cert_file)"};
   service_ = Ref<GSocketService>::adopt(g_socket_service_new());
-  g_socket_listener_set_backlog(G_SOCKET_LISTENER(service_.get()), kListenBacklog);
-  Ref<GInetAddress> inet = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(address.c_str()));
-  if (!inet) return Error{"rtmps: bad listen address " + address};
-  Ref<GSocketAddress> addr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new(inet.get(), guint16(port)));
-  GSocketAddress* effective = nullptr;
-  GError* err = nullptr;
-  if (!g_socket_listener_add_address(G_SOCKET_LISTENER(service_.get()), addr.get(), G_SOCKET_TYPE_STREAM,
-                                     G_SOCKET_PROTOCOL_TCP, nullptr, &effective, &err)) {
-    std::string msg = err->message;
-    g_error_free(err);
-    return Error{"rtmps: cannot listen on " + address + ":" + std::to_string(port) + ": " + msg};
-  }
-  port_ = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(effective));
-  g_object_unref(effective);
+  auto bound = listen_tcp_service(service_.get(), address, port, "rtmps");
+  if (!bound) return bound.error();
+  port_ = *bound;
   incoming_ = SignalGuard(service_.get(),
                           g_signal_connect(service_.get(), "incoming", G_CALLBACK(&RtmpsServer::on_incoming), this));
   g_socket_service_start(service_.get());

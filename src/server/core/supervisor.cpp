@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "estuarystreambus.h"
 #include "server/core/builtin_pipelines.h"
+#include "server/core/codec_vars.h"
 #include "server/core/control_thread.h"
 #include "server/core/media_info.h"
 
@@ -274,9 +275,10 @@ void Supervisor::start_slot(Stream& stream, OutputSlot& slot, bool requested) {
   OutputContext ctx;
   ctx.app = stream.app;
   ctx.stream = stream.name;
-  const bool hevc = stream.video && stream.video->codec == "H265";
   ctx.launch = slot.spec.expand_for_tracks(stream.app, stream.name, stream.video.has_value(), stream.audio.has_value(),
-                                           hevc ? "h265parse" : "h264parse");
+                                           codec_vars_for(stream.video, stream.audio));
+  if (std::string note = audio_conversion_note(slot.spec, stream.audio); !note.empty())
+    log_info(stream.key, "", "output-audio", "pipeline " + slot.spec.name + ": " + note);
   ctx.pipeline_name = slot.spec.name;
   ctx.config = &config_;
   ctx.engine = &engine_;

@@ -53,8 +53,10 @@ void ChannelImpl::push(Packet packet) {
     std::lock_guard lock(mu_);
     if (closed_) return;
     const uint64_t seq = front_seq_ + entries_.size();
-    entries_.push_back(Entry{head_bytes_, std::move(packet.payload), packet.dts_ms, packet.keyframe, packet.urgent});
+    entries_.push_back(
+        Entry{head_bytes_, std::move(packet.payload), packet.dts_ms, packet.keyframe, packet.urgent, packet.video});
     head_bytes_ += size;
+    if (packet.video) note_video_dts_locked(packet.dts_ms);
     if (packet.keyframe) {
       has_kf_ = true;
       newest_kf_seq_ = seq;
@@ -64,6 +66,14 @@ void ChannelImpl::push(Packet packet) {
   }
   packets_in_.fetch_add(1, std::memory_order_relaxed);
   bytes_in_.fetch_add(size, std::memory_order_relaxed);
+}
+
+void ChannelImpl::note_video_dts_locked(int64_t dts_ms) {
+  // Smoothed over a few frames; differences outside 1..1000 ms (timestamp jumps) are ignored.
+  const int64_t d = last_video_dts_ >= 0 ? dts_ms - last_video_dts_ : 0;
+  last_video_dts_ = dts_ms;
+  if (d < 1 || d > 1000) return;
+  video_interval_ms_ = video_interval_ms_ == 0 ? double(d) : (video_interval_ms_ * 3 + double(d)) / 4;
 }
 
 void ChannelImpl::close() {
@@ -103,7 +113,7 @@ void ChannelImpl::unsubscribe(Waker* waker) {
   trim_locked();
 }
 
-bool ChannelImpl::sync(Waker* waker, View& view) {
+SyncResult ChannelImpl::sync(Waker* waker, View& view) {
   std::lock_guard lock(mu_);
   const uint64_t head_seq = front_seq_ + entries_.size();
   if (view.fresh) {
@@ -117,11 +127,14 @@ bool ChannelImpl::sync(Waker* waker, View& view) {
     view.has_kf = false;
     view.front_seq = front_seq_;
   }
-  bool urgent = false;
+  SyncResult result;
+  result.video_interval_ms = int64_t(video_interval_ms_ + 0.5);
   for (uint64_t seq = view.head_seq(); seq < head_seq; ++seq) {
     const Entry& e = entries_[seq - front_seq_];
     view.entries.push_back(e);
-    urgent = urgent || e.urgent;
+    ++result.appended;
+    result.urgent = result.urgent || e.urgent;
+    if (e.video) ++result.video_frames;
     if (e.keyframe) {
       view.has_kf = true;
       view.newest_kf_seq = seq;
@@ -140,7 +153,7 @@ bool ChannelImpl::sync(Waker* waker, View& view) {
     sub.view_front_byte = view.front_byte();
   }
   trim_locked();
-  return urgent;
+  return result;
 }
 
 void ChannelImpl::report_view_front(Waker* waker, uint64_t front_byte) {

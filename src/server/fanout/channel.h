@@ -29,6 +29,7 @@ struct Entry {
   int64_t dts_ms = 0;
   bool keyframe = false;
   bool urgent = false;
+  bool video = false;
   uint64_t end() const { return start + payload->size(); }
 };
 
@@ -64,6 +65,14 @@ class Waker {
   virtual void channel_ready(ChannelImpl* channel) = 0;
 };
 
+// What a sync appended to a view, for the engine's batching decision.
+struct SyncResult {
+  size_t appended = 0;
+  bool urgent = false;            // an urgent packet was among them
+  size_t video_frames = 0;        // video frames among them
+  int64_t video_interval_ms = 0;  // the stream's video frame interval (dts), 0 = not known yet
+};
+
 class ChannelImpl final : public Channel {
  public:
   ChannelImpl(std::string name, ChannelLimits limits);
@@ -81,9 +90,8 @@ class ChannelImpl final : public Channel {
   void subscribe(Waker* waker);
   void unsubscribe(Waker* waker);
   // Appends to `view` the references it lacks and clears the waker's pending notification. A
-  // fresh view starts at the newest keyframe (or at the head when there is none). Returns whether
-  // an urgent packet was among those appended.
-  bool sync(Waker* waker, View& view);
+  // fresh view starts at the newest keyframe (or at the head when there is none).
+  SyncResult sync(Waker* waker, View& view);
   // Tells the channel how far back the waker's view still reaches (for retained_bytes).
   void report_view_front(Waker* waker, uint64_t front_byte);
 
@@ -99,6 +107,7 @@ class ChannelImpl final : public Channel {
     bool notified = false;
   };
   void trim_locked();
+  void note_video_dts_locked(int64_t dts_ms);
   void notify_locked();
 
   const std::string name_;
@@ -111,6 +120,8 @@ class ChannelImpl final : public Channel {
   bool has_kf_ = false;
   uint64_t newest_kf_seq_ = 0;
   bool closed_ = false;
+  int64_t last_video_dts_ = -1;
+  double video_interval_ms_ = 0;  // smoothed dts difference of consecutive video frames
   uint64_t header_version_ = 1;
   std::vector<PayloadPtr> header_;
   std::vector<Subscriber> subscribers_;

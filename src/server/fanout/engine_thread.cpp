@@ -27,6 +27,7 @@ constexpr int kMaxIov = 512;                   // below IOV_MAX (1024)
 constexpr size_t kMaxWriteBytes = 512 * 1024;  // per sendmsg; the socket buffer limits anyway
 constexpr int64_t kHousekeepingMs = 100;       // slow-viewer checks and view trimming
 constexpr int kMaxEvents = 256;
+constexpr int64_t kVideoGoneMs = 1000;  // a stream without video frames this long is audio-only
 
 std::string errno_text(int err) { return std::string(std::strerror(err)); }
 
@@ -223,7 +224,7 @@ void EngineThread::attach(std::unique_ptr<ViewerInit> init, int64_t now) {
     slot->channel->subscribe(this);
   }
   Binding& b = *slot;
-  b.channel->sync(this, b.view);
+  const SyncResult synced = b.channel->sync(this, b.view);
 
   auto owned = std::make_unique<Viewer>();
   Viewer& v = *owned;
@@ -262,23 +263,40 @@ void EngineThread::attach(std::unique_ptr<ViewerInit> init, int64_t now) {
   log_debug(b.channel->name(), v.id, "viewer-attach",
             "thread=" + std::to_string(index_) + (v.await_kf ? " waiting for keyframe" : " from keyframe"));
   flush_viewer(v, now);
+  // What the sync brought is pending for the binding's other viewers.
+  if (!v.closed && b.viewers.size() > 1) schedule(b, synced, now);
 }
 
-void EngineThread::on_ready(Binding& b, int64_t now) {
-  const bool urgent = b.channel->sync(this, b.view);
-  const int batch = config_.write_batch_ms;
-  if (batch <= 0 || urgent || b.view.closed) {
-    flush_binding(b, now);
-  } else if (b.flush_due_ms < 0) {
-    // The deadline runs from the oldest unwritten packet: with a batch a little longer than the
-    // frame interval, each write carries two video frames (half the sendmsg calls, the dominant
-    // cost) while no packet waits longer than the batch.
-    b.flush_due_ms = now + batch;
+void EngineThread::on_ready(Binding& b, int64_t now) { schedule(b, b.channel->sync(this, b.view), now); }
+
+void EngineThread::schedule(Binding& b, const SyncResult& synced, int64_t now) {
+  const int64_t batch = config_.write_batch_ms;
+  if (batch <= 0 || synced.urgent || b.view.closed) return flush_binding(b, now);
+  if (synced.appended == 0) return;
+  // The cost of fan-out is one sendmsg per viewer per write, so writes follow the video frames:
+  // a frame is written when waiting for the next one would keep it longer than the batch allows,
+  // and audio rides along with it.
+  if (b.pending_since_ms < 0) b.pending_since_ms = now;
+  const int64_t interval = synced.video_interval_ms;
+  if (synced.video_frames > 0) {
+    b.last_video_ms = now;
+    if (b.pending_video_since_ms < 0) b.pending_video_since_ms = now;
+    if (interval <= 0 || now + interval > b.pending_video_since_ms + batch) return flush_binding(b, now);
+  }
+  const bool has_video = b.last_video_ms >= 0 && now - b.last_video_ms <= kVideoGoneMs;
+  if (b.pending_video_since_ms >= 0) {
+    b.flush_due_ms = b.pending_video_since_ms + batch;  // the next frame is late
+  } else if (has_video) {
+    b.flush_due_ms = b.pending_since_ms + batch + 2 * std::max<int64_t>(interval, 1);
+  } else {
+    b.flush_due_ms = b.pending_since_ms + batch;
   }
 }
 
 void EngineThread::flush_binding(Binding& b, int64_t now) {
   b.flush_due_ms = -1;
+  b.pending_since_ms = -1;
+  b.pending_video_since_ms = -1;
   b.last_flush_ms = now;
   // Backwards: closing a viewer swaps the last one (already done) into its slot.
   for (size_t i = b.viewers.size(); i-- > 0;) flush_viewer(*b.viewers[i], now);

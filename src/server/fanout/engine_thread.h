@@ -79,7 +79,11 @@ struct Binding {
   View view;
   std::vector<std::unique_ptr<Viewer>> viewers;
   int64_t last_flush_ms = 0;
-  int64_t flush_due_ms = -1;  // batching: when the pending data is written
+  // Batching (see EngineConfig::write_batch_ms). Times are arrivals on this thread; -1 = none.
+  int64_t flush_due_ms = -1;            // when the pending data is written at the latest
+  int64_t pending_since_ms = -1;        // oldest unwritten packet
+  int64_t pending_video_since_ms = -1;  // oldest unwritten video frame
+  int64_t last_video_ms = -1;           // last video frame: the stream has video
 };
 
 class EngineThread final : public Waker {
@@ -105,6 +109,7 @@ class EngineThread final : public Waker {
   void attach(std::unique_ptr<ViewerInit> init, int64_t now);
   void reject(ViewerInit& init, CloseReason reason);
   void on_ready(Binding& b, int64_t now);
+  void schedule(Binding& b, const SyncResult& synced, int64_t now);
   void flush_binding(Binding& b, int64_t now);
   void trim_view(Binding& b, uint64_t keep_seq);
   void flush_viewer(Viewer& v, int64_t now);

@@ -31,6 +31,10 @@ struct Packet {
   PayloadPtr payload;
   bool keyframe = false;  // a viewer may start (or resume after a skip) here
   int64_t dts_ms = 0;     // for "time behind" accounting
+  // A video frame. With write batching, video frames set the pace of writes: they are grouped so
+  // that none waits longer than EngineConfig::write_batch_ms, and other packets (audio, data) ride
+  // along with them instead of causing writes of their own.
+  bool video = false;
   // With write batching (EngineConfig::write_batch_ms > 0): write this packet, and everything
   // queued before it, at once instead of at the batch deadline (for formats whose muxer already
   // groups its output, or data that must not wait). Ignored without batching.
@@ -83,9 +87,13 @@ struct ViewerCounters {
 
 struct EngineConfig {
   int threads = 0;  // 0 = one per core
-  // 0 = write as soon as data is there; >0 = data waits at most this many ms after the oldest
-  // unwritten packet arrived and is then written in one writev per viewer, except that an urgent
-  // packet (see Packet::urgent) is written at once with everything queued before it.
+  // 0 = write as soon as data is there. >0 = frame-aligned batching, one writev per viewer per
+  // batch: a video frame waits at most this many ms. A frame is written on arrival, with everything
+  // queued before it, when waiting for the next one (at the stream's frame interval) would exceed
+  // that; so at 30 fps 20 ms writes every frame, 40 ms every second frame, 70 ms every third.
+  // Audio and data wait for the next video write (at most write_batch_ms plus two frame intervals);
+  // in streams without video they wait at most write_batch_ms. An urgent packet (Packet::urgent) is
+  // written at once with everything queued before it.
   int write_batch_ms = 0;
   size_t max_viewer_input = 64 * 1024;  // bytes a viewer may send us in total before it is dropped
 };

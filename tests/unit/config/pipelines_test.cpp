@@ -147,7 +147,8 @@ TEST(Pipelines, NameComponents) {
 
 TEST(PipelineErrors, UnknownVariable) {
   expect_error("[pipeline p]\nmatch = live/*\nlaunch = fakesrc ! fakesink name={strem}\n", 3,
-               "pipeline \"p\": unknown variable {strem} in launch (known: {app}, {stream}, {name}, {video_parser})");
+               "pipeline \"p\": unknown variable {strem} in launch (known: {app}, {stream}, {name}, {video_parser}, "
+               "{audio_parser}, {flv_audio})");
 }
 
 TEST(PipelineErrors, BadLaunchNamesLaunchLine) {

@@ -419,6 +419,73 @@ TEST(Fanout, UrgentPacketCutsTheBatchShort) {
   EXPECT_TRUE(closed.wait_for("u", 2000));
 }
 
+Packet video_frame(uint32_t seq, size_t size, int64_t dts_ms) {
+  Packet p = make_packet(seq, size, seq == 0);  // viewers start at a keyframe
+  p.video = true;
+  p.dts_ms = dts_ms;
+  return p;
+}
+
+// Frame-aligned batching: with a batch longer than one frame interval (dts 1000 ms apart, batch
+// 1500 ms), a frame waits for the next one and both go out in one write as soon as it arrives,
+// long before the batch deadline; the audio between them rides along.
+TEST(Fanout, VideoFramesShareAWriteWhenTheNextFrameFitsTheBatch) {
+  ClosedLog closed;  // declared first: outlives the engine and its callbacks
+  auto engine = Engine::create(config(1, 1500));
+  auto ch = Channel::create("live/frames", ChannelLimits{});
+  Loopback lb;
+  auto [s, c] = lb.connect_pair();
+  Reader reader(c);
+  engine->add_viewer(ch, s, "f", {}, closed.callback());
+  ASSERT_TRUE(eventually([&] { return ch->stats().viewers == 1; }, 2000));
+  ch->push(video_frame(0, 100, 0));  // interval not known yet: written at once
+  ASSERT_TRUE(eventually([&] { return reader.size() == 100; }, 2000));
+  ch->push(video_frame(1, 100, 1000));   // now + 1000 fits the batch: waits for the next frame
+  ch->push(make_packet(2, 100, false));  // audio
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  EXPECT_EQ(reader.size(), 100u);
+  const auto pushed = std::chrono::steady_clock::now();
+  ch->push(video_frame(3, 100, 2000));  // waiting for the next would exceed the batch: write now
+  ASSERT_TRUE(eventually([&] { return reader.size() == 400; }, 2000));
+  EXPECT_LT(std::chrono::steady_clock::now() - pushed, std::chrono::milliseconds(500)) << "written at the deadline";
+  std::vector<ParsedPacket> got;
+  ASSERT_TRUE(parse_packets(reader.data(), 0, &got));
+  ASSERT_EQ(got.size(), 4u);
+  for (uint32_t i = 0; i < 4; ++i) EXPECT_EQ(got[i].seq, i);
+  ch->close();
+  EXPECT_TRUE(closed.wait_for("f", 2000));
+}
+
+// In a stream with video, audio waits for the next video write (up to the batch plus two frame
+// intervals), not for its own deadline; without video it waits at most the batch.
+TEST(Fanout, AudioRidesWithVideoAndKeepsItsOwnDeadlineWithoutVideo) {
+  ClosedLog closed;  // declared first: outlives the engine and its callbacks
+  auto engine = Engine::create(config(1, 300));
+  auto av = Channel::create("live/av", ChannelLimits{});
+  auto audio_only = Channel::create("live/audio", ChannelLimits{});
+  Loopback lb;
+  auto [s1, c1] = lb.connect_pair();
+  auto [s2, c2] = lb.connect_pair();
+  Reader av_reader(c1), audio_reader(c2);
+  engine->add_viewer(av, s1, "av", {}, closed.callback());
+  engine->add_viewer(audio_only, s2, "audio", {}, closed.callback());
+  ASSERT_TRUE(eventually([&] { return av->stats().viewers == 1 && audio_only->stats().viewers == 1; }, 2000));
+  av->push(video_frame(0, 100, 0));
+  av->push(video_frame(1, 100, 1000));  // interval 1000 ms > batch: written at once
+  ASSERT_TRUE(eventually([&] { return av_reader.size() == 200; }, 2000));
+  av->push(make_packet(2, 100, false));
+  audio_only->push(make_packet(0, 100, true));
+  ASSERT_TRUE(eventually([&] { return audio_reader.size() == 100; }, 2000)) << "audio-only: batch deadline";
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(av_reader.size(), 200u) << "audio of an A/V stream should wait for the next frame";
+  av->push(video_frame(3, 100, 2000));
+  ASSERT_TRUE(eventually([&] { return av_reader.size() == 400; }, 1000));
+  av->close();
+  audio_only->close();
+  EXPECT_TRUE(closed.wait_for("av", 2000));
+  EXPECT_TRUE(closed.wait_for("audio", 2000));
+}
+
 TEST(Fanout, ShutdownClosesEveryViewerOnce) {
   ClosedLog closed;
   Loopback lb;

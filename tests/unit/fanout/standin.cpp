@@ -450,8 +450,8 @@ void Server::Impl::on_media(Stream& s, const RtmpMessage& m) {
   load::write_chunked(msg, m.info.type == load::kVideo ? 6 : 4, m.info.type, m.info.ts, 1, body.data(), body.size(),
                       kOutChunk);
   const bool kf = m.info.is_video_keyframe();
-  // Urgent video: with write batching, audio rides along with the next frame.
-  const bool video = cfg.urgent_video && m.info.type == load::kVideo;
+  // Marked video frames set the pace of batched writes; audio rides along with them.
+  const bool video = cfg.mark_video && m.info.type == load::kVideo;
   s.flv->push(Packet{make_payload(std::move(tag)), kf, int64_t(m.info.ts), video});
   s.rtmp->push(Packet{make_payload(std::move(msg)), kf, int64_t(m.info.ts), video});
 }

@@ -21,7 +21,7 @@ struct Config {
   int http_port = 0;
   EngineConfig engine;
   ChannelLimits limits;
-  bool urgent_video = true;  // mark video packets Packet::urgent (see EngineConfig::write_batch_ms)
+  bool mark_video = true;  // mark video packets Packet::video (frame-aligned batching, EngineConfig::write_batch_ms)
 };
 
 class Server {

@@ -43,12 +43,12 @@ int main(int argc, char** argv) {
       cfg.limits.max_backlog_bytes = size_t(std::atoi(v)) * 1024, ++i;
     else if (a == "--quiet")
       estuary::log_set_level(estuary::LogLevel::warn);
-    else if (a == "--no-urgent")
-      cfg.urgent_video = false;
+    else if (a == "--no-video-marks")
+      cfg.mark_video = false;
     else {
       std::fprintf(stderr,
                    "usage: fanout-standin [--rtmp-port P] [--http-port P] [--threads N] [--batch-ms MS]\n"
-                   "                      [--backlog-kb KB] [--no-urgent] [--quiet]\n");
+                   "                      [--backlog-kb KB] [--no-video-marks] [--quiet]\n");
       return 2;
     }
   }
