@@ -27,7 +27,7 @@ config::PipelineSpec make_ts() {
   spec.match = {"*"};
   spec.trigger = config::Trigger::on_demand;
   spec.output = "ts";
-  spec.launch = "estuarysrc name=src stream={name} mpegtsmux name=mux alignment=7 ! appsink name=sink";
+  spec.launch = "estuarysrc name=src stream={name} catch-up=true mpegtsmux name=mux alignment=7 ! appsink name=sink";
   spec.video =
       "src.video ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! {video_parser} "
       "config-interval=-1 ! mux.";
