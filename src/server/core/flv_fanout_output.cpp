@@ -7,8 +7,8 @@
 
 #include "common/log.h"
 #include "pipelines/flv_output.h"
-#include "server/core/control_thread.h"
 #include "server/core/gst_payload.h"
+#include "server/core/muxed_fanout_output.h"
 #include "server/core/output.h"
 #include "server/rtmp/chunk.h"
 
@@ -74,71 +74,29 @@ class TagSink final : public pipelines::FlvTagSink {
   std::atomic<bool> announced_{false};
 };
 
-class FlvFanoutOutput final : public Output {
+class FlvFanoutOutput final : public MuxedFanoutOutput {
  public:
-  explicit FlvFanoutOutput(OutputContext ctx) : ctx_(std::move(ctx)), alive_(std::make_shared<bool>(true)) {}
+  explicit FlvFanoutOutput(OutputContext ctx) : MuxedFanoutOutput(std::move(ctx)) {}
   ~FlvFanoutOutput() override { stop(); }
 
-  Status start() override {
-    const std::string name = ctx_.app + "/" + ctx_.stream;
-    const fanout::ChannelLimits limits = channel_limits(*ctx_.config);
-    channels_ = std::make_shared<Channels>();
-    channels_->flv = fanout::Channel::create(name + ".flv", limits);
-    channels_->rtmp = fanout::Channel::create(name + ".rtmp", limits);
-    channels_->chunk_size = uint32_t(ctx_.config->rtmp.chunk_size);
-    std::weak_ptr<bool> alive = alive_;
-    auto on_first_header = [this, alive]() {
-      post_to_control([this, alive]() {
-        if (alive.expired()) return;
-        ready_ = true;
-        if (ctx_.events.on_ready) ctx_.events.on_ready();
-      });
-    };
-    auto built = pipelines::FlvOutput::create(name, ctx_.launch, std::make_shared<TagSink>(channels_, on_first_header));
+ private:
+  Result<pipelines::ManagedPipeline*> build(const std::string& name, const fanout::ChannelLimits& limits,
+                                            std::function<void()> announce) override {
+    auto channels = std::make_shared<Channels>();
+    channels->flv = fanout::Channel::create(name + ".flv", limits);
+    channels->rtmp = fanout::Channel::create(name + ".rtmp", limits);
+    channels->chunk_size = uint32_t(context().config->rtmp.chunk_size);
+    add_channel(channels->flv, {"flv"});
+    add_channel(channels->rtmp, {"rtmp"});
+    auto built = pipelines::FlvOutput::create(name, context().launch, std::make_shared<TagSink>(channels, announce));
     if (!built) return built.error();
     output_ = std::move(built.value());
-    pipelines::PipelineEvents ev;
-    ev.on_error = [this](const std::string& element, const std::string& message) {
-      if (ctx_.events.on_failed) ctx_.events.on_failed(element + ": " + message);
-    };
-    ev.on_eos = [this]() { close_channels(); };
-    output_->pipeline().set_events(std::move(ev));
-    return output_->pipeline().start();
+    return &output_->pipeline();
   }
 
-  void stop() override {
-    alive_ = std::make_shared<bool>(true);  // invalidates pending ready notifications
-    output_.reset();
-    close_channels();
-    ready_ = false;
-  }
+  void release() override { output_.reset(); }
 
-  bool ready() const override { return ready_; }
-
-  fanout::ChannelPtr channel(const std::string& format) const override {
-    if (!channels_) return nullptr;
-    if (format == "flv") return channels_->flv;
-    if (format == "rtmp") return channels_->rtmp;
-    return nullptr;
-  }
-
-  std::vector<fanout::ChannelPtr> channels() const override {
-    if (!channels_) return {};
-    return {channels_->flv, channels_->rtmp};
-  }
-
- private:
-  void close_channels() {
-    if (!channels_) return;
-    channels_->flv->close();
-    channels_->rtmp->close();
-  }
-
-  OutputContext ctx_;
-  std::shared_ptr<bool> alive_;
-  std::shared_ptr<Channels> channels_;
   std::unique_ptr<pipelines::FlvOutput> output_;
-  bool ready_ = false;
 };
 
 }  // namespace

@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "pipelines/ts_output.h"
-#include "server/core/control_thread.h"
 #include "server/core/gst_payload.h"
+#include "server/core/muxed_fanout_output.h"
 #include "server/core/output.h"
 
 namespace estuary::server {
@@ -34,60 +34,25 @@ class ChunkSink final : public pipelines::TsChunkSink {
   std::atomic<bool> announced_{false};
 };
 
-class TsFanoutOutput final : public Output {
+class TsFanoutOutput final : public MuxedFanoutOutput {
  public:
-  explicit TsFanoutOutput(OutputContext ctx) : ctx_(std::move(ctx)), alive_(std::make_shared<bool>(true)) {}
+  explicit TsFanoutOutput(OutputContext ctx) : MuxedFanoutOutput(std::move(ctx)) {}
   ~TsFanoutOutput() override { stop(); }
 
-  Status start() override {
-    const std::string name = ctx_.app + "/" + ctx_.stream;
-    const fanout::ChannelLimits limits = channel_limits(*ctx_.config);
-    channel_ = fanout::Channel::create(name + ".ts", limits);
-    std::weak_ptr<bool> alive = alive_;
-    auto on_first_header = [this, alive]() {
-      post_to_control([this, alive]() {
-        if (alive.expired()) return;
-        ready_ = true;
-        if (ctx_.events.on_ready) ctx_.events.on_ready();
-      });
-    };
-    auto built = pipelines::TsOutput::create(name, ctx_.launch, std::make_shared<ChunkSink>(channel_, on_first_header));
+ private:
+  Result<pipelines::ManagedPipeline*> build(const std::string& name, const fanout::ChannelLimits& limits,
+                                            std::function<void()> announce) override {
+    auto channel = fanout::Channel::create(name + ".ts", limits);
+    add_channel(channel, {"ts", "srt"});  // HTTP-TS viewers and SRT players share the one channel
+    auto built = pipelines::TsOutput::create(name, context().launch, std::make_shared<ChunkSink>(channel, announce));
     if (!built) return built.error();
     output_ = std::move(built.value());
-    pipelines::PipelineEvents ev;
-    ev.on_error = [this](const std::string& element, const std::string& message) {
-      if (ctx_.events.on_failed) ctx_.events.on_failed(element + ": " + message);
-    };
-    ev.on_eos = [this]() {
-      if (channel_) channel_->close();
-    };
-    output_->pipeline().set_events(std::move(ev));
-    return output_->pipeline().start();
+    return &output_->pipeline();
   }
 
-  void stop() override {
-    alive_ = std::make_shared<bool>(true);  // invalidates pending ready notifications
-    output_.reset();
-    if (channel_) channel_->close();
-    ready_ = false;
-  }
+  void release() override { output_.reset(); }
 
-  bool ready() const override { return ready_; }
-  // HTTP-TS viewers ("ts") and SRT players ("srt") share the one channel.
-  fanout::ChannelPtr channel(const std::string& format) const override {
-    return format == "ts" || format == "srt" ? channel_ : nullptr;
-  }
-  std::vector<fanout::ChannelPtr> channels() const override {
-    if (!channel_) return {};
-    return {channel_};
-  }
-
- private:
-  OutputContext ctx_;
-  std::shared_ptr<bool> alive_;
-  fanout::ChannelPtr channel_;
   std::unique_ptr<pipelines::TsOutput> output_;
-  bool ready_ = false;
 };
 
 }  // namespace
