@@ -1,8 +1,10 @@
 // Owns: end-to-end tests of the SRT server: real ffmpeg/ffprobe over SRT (libsrt) against the real
 // binary on 127.0.0.1. Two publishers on one port, H.265, passphrases, refused stream ids and busy
 // streams (with the live stream undisturbed), takeover of a dead publisher, link statistics in the
-// API and /metrics, and 5 % packet loss through a UDP relay in the test.
+// API and /metrics, and 5 % packet loss through a UDP relay in the test. An Opus publish also plays
+// over WHEP (the webrtcbin client of tools/rtcclient) and is recorded by the DVR.
 #include <arpa/inet.h>
+#include <gst/gst.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -23,6 +25,7 @@
 #include <thread>
 
 #include "harness.h"
+#include "rtc_client.h"
 
 using namespace estuary::e2e;
 using namespace std::chrono_literals;
@@ -176,7 +179,10 @@ std::map<std::string, int> decoded_frames(const std::string& url, int seconds) {
 
 class Srt : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { srt_startup(); }
+  static void SetUpTestSuite() {
+    srt_startup();
+    gst_init(nullptr, nullptr);  // for the WHEP client
+  }
   static void TearDownTestSuite() { srt_cleanup(); }
   void start_server(std::map<std::string, std::string> env = {}, std::vector<std::string> args = {}) {
     server = std::make_unique<Server>(std::move(env), std::move(args));
@@ -278,12 +284,32 @@ TEST_F(Srt, HevcPlaysOverSrtHttpTsAndHls) {
 }
 
 // Opus over SRT: MPEG-TS outputs (HTTP-TS, SRT play, HLS) pass it through; FLV cannot carry Opus,
-// so the shared FLV mux re-encodes it to AAC for HTTP-FLV and RTMP viewers.
+// so the shared FLV mux re-encodes it to AAC for HTTP-FLV and RTMP viewers, and the DVR records AAC.
+// WHEP viewers get the Opus as it is (no AAC decode in the WebRTC feed).
 TEST_F(Srt, OpusPassesThroughTsSrtAndHlsAndIsAacInFlv) {
-  start_server();
+  const std::string rec = make_temp_dir();
+  const int rtc_base = 20000 + (getpid() % 100) * 100;  // below the ephemeral ports, apart from e2e_webrtc's
+  start_server({{"ESTUARY_DVR_ENABLED", "true"},
+                {"ESTUARY_DVR_PATH", rec + "/[app]/[stream]"},
+                {"ESTUARY_RTC_INTERFACES", "127.0.0.1"},
+                {"ESTUARY_RTC_PORT_MIN", std::to_string(rtc_base)},
+                {"ESTUARY_RTC_PORT_MAX", std::to_string(rtc_base + 99)}});
   Process pub = start_srt_publisher(srt_url(*server, publish_id("live/op")), 256, 144, log_path("pub-op"), 25,
                                     "libx264", "libopus");
   ASSERT_TRUE(wait_for_stream(*server, "live/op", 10000)) << read_file(log_path("pub-op"));
+  {
+    estuary::rtcclient::WhepViewer viewer(estuary::rtcclient::ViewerOptions{});
+    ASSERT_EQ(
+        viewer.negotiate("http://127.0.0.1:" + std::to_string(server->api_port()) + "/rtc/v1/whep/?app=live&stream=op"),
+        201)
+        << viewer.error() << viewer.last_http().body;
+    ASSERT_TRUE(viewer.wait_connected(10000));
+    EXPECT_TRUE(wait_until([&] { return viewer.video_frames() >= 20 && viewer.audio_buffers() >= 20; }, 8000))
+        << "WHEP: video " << viewer.video_frames() << " audio " << viewer.audio_buffers();
+    viewer.close(true);
+    EXPECT_NE(server->log().find("event=rtc-feed started: estuarysrc name=src stream=live/op"), std::string::npos);
+    EXPECT_EQ(server->log().find("avdec_aac"), std::string::npos) << "the WebRTC feed decoded the Opus source";
+  }
   const std::string http = "http://127.0.0.1:" + std::to_string(server->http_port()) + "/live/op";
   for (const std::string& url : {http + ".ts", srt_url(*server, request_id("live/op"))}) {
     SCOPED_TRACE(url);
@@ -308,6 +334,10 @@ TEST_F(Srt, OpusPassesThroughTsSrtAndHlsAndIsAacInFlv) {
   EXPECT_GT(hls["h264"], 20);
   EXPECT_GT(hls["opus"], 50);
   EXPECT_EQ(server->log().find("Stream type change"), std::string::npos);
+  // The DVR's FLV file (still being written) has the video and the Opus re-encoded to AAC.
+  auto dvr = decoded_frames(rec + "/live/op.flv", 2);
+  EXPECT_GT(dvr["h264"], 20) << rec;
+  EXPECT_GT(dvr["aac"], 40);
 }
 
 TEST_F(Srt, PassphrasePerAppWrongIsRejectedRightIsAccepted) {

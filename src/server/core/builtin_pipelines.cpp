@@ -65,8 +65,10 @@ config::PipelineSpec make_dvr() {
   spec.video =
       "src.video ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! {video_parser} "
       "name=video";
+  // {flv_audio}: one launch serves flvmux, mpegtsmux and mp4mux; AAC (as it is, or re-encoded once
+  // from Opus/MP3) is the audio all three take, where flvmux would refuse Opus.
   spec.audio =
-      "src.audio ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! aacparse "
+      "src.audio ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! {flv_audio} "
       "name=audio";
   return spec;
 }

@@ -30,7 +30,29 @@ struct RtcFeeds::Feed {
   SourceGuard ready_timer;
 };
 
-std::string feed_launch(const std::string& key, bool video, bool audio, const config::Config& config) {
+Result<std::string> feed_audio_chain(const GstCaps* caps, const config::Config& config) {
+  const GstStructure* s = gst_caps_get_structure(caps, 0);
+  const std::string to_opus = " ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 ! opusenc bitrate=" +
+                              std::to_string(config.rtc.opus_bitrate) + " frame-size=20";
+  if (gst_structure_has_name(s, "audio/mpeg")) {
+    int version = 0;
+    gst_structure_get_int(s, "mpegversion", &version);
+    if (version == 2 || version == 4) return "aacparse ! avdec_aac" + to_opus;
+  }
+  if (gst_structure_has_name(s, "audio/x-opus")) {
+    int channels = 2, family = 0;
+    gst_structure_get_int(s, "channels", &channels);
+    gst_structure_get_int(s, "channel-mapping-family", &family);
+    // WebRTC's opus/48000/2 carries mono or stereo Opus as it is: no decode, no quality loss, no CPU.
+    if (family == 0 && channels <= 2) return std::string("opusparse");
+    return "opusparse ! opusdec" + to_opus;  // surround: down-mixed to stereo once per stream
+  }
+  return Error{std::string("audio is ") + gst_structure_get_name(s) + "; WebRTC viewers get AAC or Opus sources only",
+               422};
+}
+
+std::string feed_launch(const std::string& key, bool video, const std::string& audio_chain,
+                        const config::Config& config) {
   const uint64_t queue_ns = uint64_t(config.bus.subscriber_queue_ms) * 1000000ull;
   const uint64_t gop_bytes = uint64_t(config.bus.gop_cache_max_kb) * 1024ull;
   const std::string q = "queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000";
@@ -43,11 +65,7 @@ std::string feed_launch(const std::string& key, bool video, bool audio, const co
     launch +=
         " src.video ! " + q +
         " ! h264parse name=vparse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au ! sink.";
-  if (audio)
-    launch += " src.audio ! " + q +
-              " ! aacparse ! avdec_aac ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2 ! opusenc "
-              "bitrate=" +
-              std::to_string(config.rtc.opus_bitrate) + " frame-size=20 ! sink.";
+  if (!audio_chain.empty()) launch += " src.audio ! " + q + " ! " + audio_chain + " ! sink.";
   return launch;
 }
 
@@ -81,13 +99,17 @@ void RtcFeeds::acquire(const std::string& key, const std::string& viewer_id, Rea
                            std::string(gst_structure_get_name(gst_caps_get_structure(vcaps.get(), 0))) +
                            "); WebRTC viewers get H.264 only",
                        422});
-  if (acaps && !gst_structure_has_name(gst_caps_get_structure(acaps.get(), 0), "audio/mpeg"))
-    return ready(Error{"stream " + key + " audio is not AAC; it cannot be transcoded to Opus", 422});
+  std::string audio_chain;
+  if (acaps) {
+    Result<std::string> chain = feed_audio_chain(acaps.get(), *config_);
+    if (!chain) return ready(Error{"stream " + key + " " + chain.error().message, chain.error().code});
+    audio_chain = chain.value();
+  }
 
   auto feed = std::make_unique<Feed>();
   feed->key = key;
   feed->info = FeedInfo{key + "@rtc", bool(vcaps), bool(acaps)};
-  const std::string launch = feed_launch(key, feed->info.video, feed->info.audio, *config_);
+  const std::string launch = feed_launch(key, feed->info.video, audio_chain, *config_);
   auto built = pipelines::ManagedPipeline::from_launch("rtc-feed:" + key, launch);
   if (!built) return ready(Error{"cannot build the WebRTC feed: " + built.error().message, 500});
   feed->pipeline = std::move(built.value());

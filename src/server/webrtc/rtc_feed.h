@@ -3,12 +3,15 @@
 //   estuarysrc stream=app/x ─ video ─ h264parse (byte-stream, SPS/PPS before every keyframe) ─┐
 //                           └ audio ─ AAC decode ─ Opus encode (once per stream) ───────────────┴─ estuarysink
 //                           stream=app/x@rtc
+// An Opus source (mono or stereo) passes through as it is (opusparse only): no decode, no re-encode.
 // Viewers subscribe to "app/x@rtc" on the stream bus (its own GOP cache gives them a keyframe at
 // once). The feed starts with the first viewer, stays [outputs] linger_ms after the last one, and
 // reports when its source ends and when the stream turns out to carry B-frames (PTS != DTS), which
 // WebRTC cannot carry: such streams are refused to viewers.
 // Runs on the control thread.
 #pragma once
+
+#include <gst/gst.h>
 
 #include <functional>
 #include <map>
@@ -64,7 +67,12 @@ class RtcFeeds {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-// The launch line of a feed for a stream with the given tracks (exposed for tests and the log).
-std::string feed_launch(const std::string& key, bool video, bool audio, const config::Config& config);
+// The feed's audio branch for a source with these audio caps: AAC is decoded and encoded to Opus,
+// mono/stereo Opus passes through, surround Opus is down-mixed; anything else is refused (422).
+Result<std::string> feed_audio_chain(const GstCaps* caps, const config::Config& config);
+// The launch line of a feed for a stream with the given tracks (exposed for tests and the log);
+// audio_chain "" = no audio branch.
+std::string feed_launch(const std::string& key, bool video, const std::string& audio_chain,
+                        const config::Config& config);
 
 }  // namespace estuary::webrtc

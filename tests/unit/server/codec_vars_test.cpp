@@ -66,7 +66,7 @@ TEST(CodecVars, Mp3GetsItsParserAndAacForFlv) {
 TEST(CodecVars, BuiltInOutputsBuildForEveryAudioCodec) {
   for (const char* codec : {"AAC", "MP3", "Opus"}) {
     auto vars = codec_vars_for(video("H264"), audio(codec));
-    for (const char* kind : {"ts", "hls", "flv"}) {
+    for (const char* kind : {"ts", "hls", "flv", "dvr"}) {
       SCOPED_TRACE(std::string(kind) + " with " + codec);
       const std::string launch = builtin_output_spec(kind)->expand_for_tracks("live", "x", true, true, vars);
       EXPECT_EQ(build_error(launch), "") << launch;
