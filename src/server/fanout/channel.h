@@ -55,6 +55,17 @@ struct View {
   // oldest position of the thread's viewers) and from the newest keyframe, except that nothing
   // further behind the head than the backlog bound is kept (viewers that far back skip anyway).
   void trim(uint64_t keep_seq, const ChannelLimits& limits);
+  // Where a viewer at `from_seq` that is too far behind resumes: the newest keyframe if it is ahead,
+  // else the head, where it waits for the next keyframe (wait_for_keyframe).
+  struct SkipTarget {
+    uint64_t seq = 0;
+    uint64_t byte = 0;
+    bool wait_for_keyframe = false;
+  };
+  SkipTarget skip_target(uint64_t from_seq) const {
+    if (has_kf && contains(newest_kf_seq) && newest_kf_seq > from_seq) return {newest_kf_seq, at(newest_kf_seq).start};
+    return {head_seq(), head_bytes, true};
+  }
 };
 
 // Implemented by an engine thread: called (under the channel lock) when a subscribed channel got

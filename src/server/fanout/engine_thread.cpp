@@ -297,7 +297,6 @@ void EngineThread::flush_binding(Binding& b, int64_t now) {
   b.flush_due_ms = -1;
   b.pending_since_ms = -1;
   b.pending_video_since_ms = -1;
-  b.last_flush_ms = now;
   // Backwards: closing a viewer swaps the last one (already done) into its slot.
   for (size_t i = b.viewers.size(); i-- > 0;) flush_viewer(*b.viewers[i], now);
   uint64_t keep = b.view.head_seq();
@@ -342,15 +341,10 @@ void EngineThread::position(Viewer& v) {
 }
 
 void EngineThread::skip(Viewer& v) {
-  View& view = v.binding->view;
-  uint64_t target_seq, target_byte;
-  if (view.has_kf && view.contains(view.newest_kf_seq) && view.newest_kf_seq > v.next_seq) {
-    target_seq = view.newest_kf_seq;
-    target_byte = view.at(target_seq).start;
-  } else {
-    // Already at (or past) the newest keyframe and still too far behind: wait for the next one.
-    target_seq = view.head_seq();
-    target_byte = view.head_bytes;
+  // Already at (or past) the newest keyframe and still too far behind: wait for the next one.
+  const View::SkipTarget target = v.binding->view.skip_target(v.next_seq);
+  const uint64_t target_seq = target.seq, target_byte = target.byte;
+  if (target.wait_for_keyframe) {
     v.await_kf = true;
     v.drop_awaiting = true;
   }

@@ -78,7 +78,6 @@ struct Binding {
   std::shared_ptr<ChannelImpl> channel;
   View view;
   std::vector<std::unique_ptr<Viewer>> viewers;
-  int64_t last_flush_ms = 0;
   // Batching (see EngineConfig::write_batch_ms). Times are arrivals on this thread; -1 = none.
   int64_t flush_due_ms = -1;            // when the pending data is written at the latest
   int64_t pending_since_ms = -1;        // oldest unwritten packet

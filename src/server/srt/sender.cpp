@@ -241,16 +241,9 @@ void Sender::position(Viewer& v) {
 }
 
 void Sender::skip(Viewer& v) {
-  fanout::View& view = v.binding->view;
-  uint64_t target_seq, target_byte;
-  if (view.has_kf && view.contains(view.newest_kf_seq) && view.newest_kf_seq > v.next_seq) {
-    target_seq = view.newest_kf_seq;
-    target_byte = view.at(target_seq).start;
-  } else {
-    target_seq = view.head_seq();
-    target_byte = view.head_bytes;
-    v.await_kf = true;
-  }
+  const fanout::View::SkipTarget target = v.binding->view.skip_target(v.next_seq);
+  const uint64_t target_seq = target.seq, target_byte = target.byte;
+  if (target.wait_for_keyframe) v.await_kf = true;
   // Whole TS packets already taken into the message are dropped with the rest: the player sees
   // one discontinuity and resumes at a keyframe.
   const uint64_t dropped = target_byte - v.next_byte + v.msg_len;
