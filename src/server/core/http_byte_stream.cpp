@@ -107,12 +107,19 @@ void register_http_byte_stream(HttpServer& http, Supervisor& supervisor, fanout:
         c.query = path.query;
         c.start_us = g_get_monotonic_time();
         const std::string id = c.id;
-        // Until the socket is handed over, a kick just drops the record; libsoup closes the request.
-        c.kick = [&supervisor, id]() { supervisor.remove_client(id, "kicked"); };
-        supervisor.add_client(std::move(c));
-
         auto pending = std::make_shared<Pending>(
             Pending{Ref<SoupServerMessage>::add_ref(msg), id, &supervisor, &engine, nullptr, server->cors()});
+        // Until the socket is handed over (admission, or waiting for the output to start), a kick
+        // answers the paused request itself: nothing else would, and the player would wait forever.
+        c.kick = [&supervisor, id, weak = std::weak_ptr<Pending>(pending)]() {
+          if (auto p = weak.lock(); p && p->msg) {
+            respond_text(p->msg.get(), 503, "kicked\n", p->cors);
+            soup_server_message_unpause(p->msg.get());
+          }
+          supervisor.remove_client(id, "kicked");
+        };
+        supervisor.add_client(std::move(c));
+
         soup_server_message_pause(msg);
         // Limits, IP rules and on_play first (may answer later): 403/503 on refusal.
         supervisor.admission().admit(id, Admission::Action::play, [pending, format](const Verdict& v) {
