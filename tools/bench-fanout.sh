@@ -5,7 +5,7 @@
 # server CPU, delivery latency, start-up time, RSS and per-player bitrate.
 #
 # usage: tools/bench-fanout.sh [options]
-#   --server PATH       server binary (default build/src/server/core/estuary)
+#   --server PATH       server binary (default build/src/server/estuary)
 #   --server-config F   passed to the server as --config F
 #   --standin           benchmark the fan-out engine alone (build/tests/unit/fanout/fanout-standin)
 #   --load PATH         estuary-load binary (default build/tools/loadtool/estuary-load)
@@ -23,7 +23,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-server="$root/build/src/server/core/estuary"
+server="$root/build/src/server/estuary"
 server_config=""
 standin=0
 load="$root/build/tools/loadtool/estuary-load"

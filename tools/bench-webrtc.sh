@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
     *) die "unknown option $1" ;;
   esac
 done
-server="$build/src/server/core/estuary"
+server="$build/src/server/estuary"
 tool="$build/tools/rtcclient/estuary-rtc"
 [ -x "$server" ] || die "no server at $server"
 [ -x "$tool" ] || die "no estuary-rtc at $tool (ninja -C $build tools/rtcclient/estuary-rtc)"

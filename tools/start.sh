@@ -4,5 +4,5 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/tools/install-deps.sh"
-"$root/tools/build.sh"
-exec "$root/build/src/server/core/estuary" "$@"
+"$root/tools/build.sh" src/server/estuary  # the server only, not every test binary
+exec "$root/build/src/server/estuary" "$@"

@@ -6,6 +6,7 @@
 #include <gst/gst.h>
 
 #include <utility>
+#include <vector>
 
 namespace estuary {
 
@@ -79,6 +80,13 @@ class Ref {
   }
   static Ref adopt(T* p) { return Ref(p, RefMode::adopt); }
   static Ref add_ref(T* p) { return Ref(p, RefMode::add_ref); }
+  // Takes ownership of a newly made GObject that may be floating (GStreamer elements and pipelines
+  // are): a floating reference is sunk, so the handle owns a normal one either way and releasing it
+  // frees an element that was never added to a bin. GObject types only.
+  static Ref adopt_floating(T* p) {
+    if (p && g_object_is_floating(p)) g_object_ref_sink(p);
+    return Ref(p, RefMode::adopt);
+  }
 
   Ref(const Ref& o) : ptr_(o.ptr_) {
     if (ptr_) RefTraits<T>::ref(ptr_);
@@ -102,6 +110,13 @@ class Ref {
  private:
   T* ptr_ = nullptr;
 };
+
+// Frees newly made elements that were never added to a bin (their floating references are sunk and
+// dropped by the handle). For error paths that give up on a chain of elements.
+template <typename T>
+void release_unadded(const std::vector<T*>& objects) {
+  for (T* o : objects) Ref<T>::adopt_floating(o);
+}
 
 // Disconnects a signal handler when destroyed.
 class SignalGuard {

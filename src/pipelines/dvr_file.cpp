@@ -59,15 +59,15 @@ Result<std::unique_ptr<DvrFile>> DvrFile::create(const std::string& stream_name,
       if (mux) g_object_set(mux, "fragment-duration", 1000u, nullptr);
       break;
   }
-  GstElement* sink = gst_element_factory_make("filesink", "dvrsink");
-  if (!mux || !sink) {
-    if (mux) gst_object_unref(gst_object_ref_sink(mux));
-    if (sink) gst_object_unref(gst_object_ref_sink(sink));
-    return Error{"dvr " + stream_name + ": muxer or filesink missing"};
-  }
+  // Owned from here: whatever is not added to the bin is freed on return.
+  Ref<GstElement> owned_mux = Ref<GstElement>::adopt_floating(mux);
+  Ref<GstElement> owned_sink = Ref<GstElement>::adopt_floating(gst_element_factory_make("filesink", "dvrsink"));
+  GstElement* sink = owned_sink.get();
+  if (!mux || !sink)
+    return Error{"dvr " + stream_name + ": muxer or filesink missing", ErrorReason::internal, "pipelines"};
   g_object_set(sink, "location", path.c_str(), "buffer-mode", 2 /* unbuffered */, "async", FALSE, nullptr);
   gst_bin_add_many(GST_BIN(pipe), mux, sink, nullptr);
-  out->mux_ = Ref<GstElement>::add_ref(mux);
+  out->mux_ = owned_mux;
   if (!gst_element_link(mux, sink)) return Error{"dvr " + stream_name + ": cannot link muxer to filesink"};
   bool linked = false;
   for (const char* name : {"video", "audio"}) {

@@ -301,4 +301,16 @@ std::string expand_encoder_placeholders(const std::string& launch, const std::ma
   return out;
 }
 
+// The AAC encoder the AAC bridges use: the best one installed (fdk first), avenc_aac as the fallback.
+const char* aac_encoder_name() {
+  for (const char* name : {"fdkaacenc", "avenc_aac", "voaacenc"}) {
+    GstElementFactory* f = gst_element_factory_find(name);
+    if (f) {
+      gst_object_unref(f);
+      return name;
+    }
+  }
+  return "avenc_aac";
+}
+
 }  // namespace estuary::pipelines

@@ -72,4 +72,8 @@ std::string expand_encoder_placeholders(const std::string& launch, const std::ma
 // True if the launch line uses a placeholder.
 bool has_encoder_placeholder(const std::string& launch);
 
+// Name of the best installed AAC encoder factory (fdkaacenc, avenc_aac, voaacenc), for the
+// Opus/MP3 to AAC bridges of ingests and outputs.
+const char* aac_encoder_name();
+
 }  // namespace estuary::pipelines

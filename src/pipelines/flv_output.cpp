@@ -3,6 +3,8 @@
 
 #include <gst/app/gstappsink.h>
 
+#include "pipelines/appsink_pipeline.h"
+
 namespace estuary::pipelines {
 namespace {
 
@@ -109,23 +111,13 @@ void drop_tags_into_muxers(GstBin* bin) {
 
 Result<std::unique_ptr<FlvOutput>> FlvOutput::create(const std::string& stream_name, const std::string& launch,
                                                      std::shared_ptr<FlvTagSink> sink) {
-  auto built = ManagedPipeline::from_launch("flv:" + stream_name, launch);
+  auto built =
+      build_appsink_pipeline("flv", stream_name, launch, {on_new_sample, on_sink_event}, new SinkState{std::move(sink)},
+                             [](gpointer p) { delete static_cast<SinkState*>(p); });
   if (!built) return built.error();
   std::unique_ptr<FlvOutput> out(new FlvOutput());
   out->pipeline_ = std::move(built.value());
-  Ref<GstElement> appsink = out->pipeline_->element("sink");
-  if (!appsink || !GST_IS_APP_SINK(appsink.get()))
-    return Error{"flv output " + stream_name + ": launch line has no appsink named \"sink\""};
   drop_tags_into_muxers(GST_BIN(out->pipeline_->pipeline()));
-  auto* state = new SinkState{std::move(sink)};
-  GstAppSinkCallbacks callbacks{};
-  callbacks.new_sample = on_new_sample;
-  g_object_set(appsink.get(), "sync", FALSE, "max-buffers", 0u, "drop", FALSE, nullptr);
-  Ref<GstPad> pad = Ref<GstPad>::adopt(gst_element_get_static_pad(appsink.get(), "sink"));
-  // The probe borrows `state`; the appsink (which owns it) outlives its own pad's probes.
-  gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_sink_event, state, nullptr);
-  gst_app_sink_set_callbacks(GST_APP_SINK(appsink.get()), &callbacks, state,
-                             [](gpointer p) { delete static_cast<SinkState*>(p); });
   return out;
 }
 

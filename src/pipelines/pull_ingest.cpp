@@ -169,8 +169,7 @@ void on_pad_added(GstElement* demux, GstPad* pad, gpointer data) {
   }
   for (GstElement* e : chain)
     if (!e) {  // a plugin is missing: the track is dropped rather than announced and never fed
-      for (GstElement* c : chain)
-        if (c) gst_object_unref(gst_object_ref_sink(c));
+      release_unadded(chain);
       chain.clear();
       media.clear();
       break;
@@ -192,7 +191,7 @@ void on_pad_added(GstElement* demux, GstPad* pad, gpointer data) {
     gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, new SinkContext{shared, track},
                                [](gpointer p) { delete static_cast<SinkContext*>(p); });
   } else {
-    for (GstElement* c : chain) gst_object_unref(gst_object_ref_sink(c));
+    release_unadded(chain);
     chain.clear();
     sink = gst_element_factory_make("fakesink", nullptr);
     g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
@@ -322,7 +321,7 @@ void PullIngest::commit_tracks() {
   GstElement* pipeline = gst_pipeline_new(nullptr);
   GstElement* sink = gst_element_factory_make("estuarysink", "bus");
   if (!sink) {
-    gst_object_unref(gst_object_ref_sink(pipeline));
+    Ref<GstElement>::adopt_floating(pipeline);  // frees it
     if (events_.on_error) events_.on_error("publisher", "estuarysink is not available");
     return;
   }

@@ -4,6 +4,7 @@
 #include <gst/app/gstappsrc.h>
 
 #include "common/log.h"
+#include "pipelines/demux_ingest.h"
 #include "pipelines/ts_packets.h"
 
 namespace estuary::pipelines {
@@ -26,54 +27,6 @@ const uint8_t* section_of(const uint8_t* pkt, size_t* len) {
   if (off + 3 + section_length > kPacket) return nullptr;
   *len = 3 + section_length;
   return s;
-}
-
-// Links a new tsdemux pad through the parser its caps need into the matching bus sink pad; pads of
-// tracks that are not published go to a fakesink (an unlinked pad would stop the demuxer).
-// Runs on the demuxer's streaming thread; touches only elements of this pipeline.
-void on_demux_pad_added(GstElement*, GstPad* pad, gpointer bin_ptr) {
-  GstBin* bin = GST_BIN(bin_ptr);
-  Ref<GstCaps> caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(pad));
-  if (!caps) caps = Ref<GstCaps>::adopt(gst_pad_query_caps(pad, nullptr));
-  const GstStructure* s = gst_caps_get_structure(caps.get(), 0);
-  const char* media = gst_structure_get_name(s);
-  const char* parser_name = nullptr;
-  bool video = false;
-  if (g_str_equal(media, "video/x-h264")) {
-    parser_name = "h264parse";
-    video = true;
-  } else if (g_str_equal(media, "video/x-h265")) {
-    parser_name = "h265parse";
-    video = true;
-  } else if (g_str_equal(media, "audio/mpeg")) {
-    int version = 0;
-    gst_structure_get_int(s, "mpegversion", &version);
-    parser_name = version == 1 ? "mpegaudioparse" : "aacparse";
-  } else if (g_str_equal(media, "audio/x-opus")) {
-    parser_name = "opusparse";
-  }
-  Ref<GstPad> target;
-  if (parser_name) {
-    Ref<GstElement> sink = Ref<GstElement>::adopt(gst_bin_get_by_name(bin, "bus"));
-    target = Ref<GstPad>::adopt(gst_element_get_static_pad(sink.get(), video ? "sink_0" : "sink_1"));
-  }
-  GstElement* next = nullptr;
-  if (target && !gst_pad_is_linked(target.get())) {
-    next = gst_element_factory_make(parser_name, nullptr);
-  } else {
-    next = gst_element_factory_make("fakesink", nullptr);  // a track we do not publish, or a second one
-    if (next) g_object_set(next, "sync", FALSE, "async", FALSE, nullptr);
-    target.reset();
-  }
-  if (!next) return;
-  gst_bin_add(bin, next);
-  Ref<GstPad> nsink = Ref<GstPad>::adopt(gst_element_get_static_pad(next, "sink"));
-  if (target) {
-    Ref<GstPad> nsrc = Ref<GstPad>::adopt(gst_element_get_static_pad(next, "src"));
-    gst_pad_link(nsrc.get(), target.get());
-  }
-  gst_element_sync_state_with_parent(next);
-  gst_pad_link(pad, nsink.get());
 }
 
 }  // namespace
@@ -169,38 +122,23 @@ Status TsIngest::push(const uint8_t* data, size_t size) {
 }
 
 Status TsIngest::start_pipeline() {
-  GstElement* pipeline = gst_pipeline_new(nullptr);
-  GstElement* src = gst_element_factory_make("appsrc", "src");
-  GstElement* demux = gst_element_factory_make("tsdemux", "demux");
-  GstElement* sink = gst_element_factory_make("estuarysink", "bus");
-  if (!pipeline || !src || !demux || !sink) {
-    for (GstElement* e : {pipeline, src, demux, sink})
-      if (e) gst_object_unref(gst_object_ref_sink(e));
-    return Error{"ingest " + stream_name_ + ": missing GStreamer element (appsrc, tsdemux or estuarysink)"};
-  }
-  Ref<GstCaps> caps = Ref<GstCaps>::adopt(gst_caps_new_simple("video/mpegts", "systemstream", G_TYPE_BOOLEAN, TRUE,
-                                                              "packetsize", G_TYPE_INT, 188, nullptr));
+  const bool video = !probe_.video().empty(), audio = !probe_.audio().empty();
+  DemuxIngestSpec spec;
+  spec.stream = stream_name_;
+  spec.demuxer = "tsdemux";
+  spec.caps = Ref<GstCaps>::adopt(gst_caps_new_simple("video/mpegts", "systemstream", G_TYPE_BOOLEAN, TRUE,
+                                                      "packetsize", G_TYPE_INT, 188, nullptr));
   // Bytes with no timestamps: tsdemux times the stream from its PCR/PTS. The bound is enforced in
   // push_bytes (we count what is dropped).
-  g_object_set(src, "caps", caps.get(), "format", GST_FORMAT_BYTES, "is-live", TRUE, "max-bytes",
-               static_cast<guint64>(settings_.max_pending_bytes), nullptr);
-  g_object_set(sink, "stream", stream_name_.c_str(), "gop-cache-max-bytes", settings_.gop_cache_max_bytes, nullptr);
-  gst_bin_add_many(GST_BIN(pipeline), src, demux, sink, nullptr);
-  gst_element_link(src, demux);
-  // Announce exactly the tracks the PMT listed, so the bus declares the stream ready with all of them.
-  const bool video = !probe_.video().empty(), audio = !probe_.audio().empty();
-  if (video) gst_object_unref(gst_element_request_pad_simple(sink, "sink_0"));
-  if (audio) gst_object_unref(gst_element_request_pad_simple(sink, "sink_1"));
-  g_signal_connect_object(demux, "pad-added", G_CALLBACK(on_demux_pad_added), pipeline, GConnectFlags(0));
-  appsrc_ = Ref<GstElement>::add_ref(src);
-  pipeline_ = ManagedPipeline::adopt("ingest:" + stream_name_, pipeline);
-  pipeline_->set_events(events_);
-  Status st = pipeline_->start();
-  if (!st) {
-    pipeline_.reset();
-    appsrc_.reset();
-    return st;
-  }
+  spec.max_bytes = settings_.max_pending_bytes;
+  spec.video = video;  // exactly the tracks the PMT listed
+  spec.audio = audio;
+  spec.gop_cache_max_bytes = settings_.gop_cache_max_bytes;
+  spec.events = events_;
+  Result<DemuxIngest> ingest = start_demux_ingest(spec);
+  if (!ingest) return ingest.error();
+  pipeline_ = std::move(ingest->pipeline);
+  appsrc_ = std::move(ingest->appsrc);
   std::string ignored;
   for (int t : probe_.ignored())
     ignored += (ignored.empty() ? " ignored stream types:" : "") + std::string(" 0x") +

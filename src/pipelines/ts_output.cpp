@@ -3,6 +3,7 @@
 
 #include <gst/app/gstappsink.h>
 
+#include "pipelines/appsink_pipeline.h"
 #include "pipelines/ts_packets.h"
 
 namespace estuary::pipelines {
@@ -48,20 +49,12 @@ GstFlowReturn on_new_sample(GstAppSink* appsink, gpointer data) {
 
 Result<std::unique_ptr<TsOutput>> TsOutput::create(const std::string& stream_name, const std::string& launch,
                                                    std::shared_ptr<TsChunkSink> sink) {
-  auto built = ManagedPipeline::from_launch("ts:" + stream_name, launch);
+  auto built =
+      build_appsink_pipeline("ts", stream_name, launch, {on_new_sample, nullptr}, new SinkState{std::move(sink)},
+                             [](gpointer p) { delete static_cast<SinkState*>(p); });
   if (!built) return built.error();
   std::unique_ptr<TsOutput> out(new TsOutput());
   out->pipeline_ = std::move(built.value());
-  Ref<GstElement> appsink = out->pipeline_->element("sink");
-  if (!appsink || !GST_IS_APP_SINK(appsink.get()))
-    return Error{"ts output " + stream_name + ": launch line has no appsink named \"sink\""};
-  auto* state = new SinkState{std::move(sink)};
-  GstAppSinkCallbacks callbacks{};
-  callbacks.new_sample = on_new_sample;
-  // mpegtsmux pushes buffer lists; without buffer-list=true appsink hands them over one buffer at a time.
-  g_object_set(appsink.get(), "sync", FALSE, "max-buffers", 0u, "drop", FALSE, "buffer-list", FALSE, nullptr);
-  gst_app_sink_set_callbacks(GST_APP_SINK(appsink.get()), &callbacks, state,
-                             [](gpointer p) { delete static_cast<SinkState*>(p); });
   return out;
 }
 

@@ -259,12 +259,12 @@ TEST(FoundationConfig, BadConfigRejectedWithLineNumber) {
   std::string dir = make_temp_dir();
   std::string path = dir + "/bad.conf";
   std::ofstream(path) << "[rtmp]\nport=1935\nchunk_size=banana\n";
-  auto r = run({build_root() + "/src/server/core/estuary", "--config", path, "--check-config"}, 20);
+  auto r = run({build_root() + "/src/server/estuary", "--config", path, "--check-config"}, 20);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("bad.conf:3"), std::string::npos) << r.err;
   // Starting for real is refused the same way.
-  auto r2 = run({"env", "ESTUARY_RTMP_PORT=" + std::to_string(free_tcp_port()),
-                 build_root() + "/src/server/core/estuary", "--config", path},
+  auto r2 = run({"env", "ESTUARY_RTMP_PORT=" + std::to_string(free_tcp_port()), build_root() + "/src/server/estuary",
+                 "--config", path},
                 20);
   EXPECT_NE(r2.exit_code, 0);
   EXPECT_NE(r2.err.find("bad.conf:3"), std::string::npos) << r2.err;

@@ -188,7 +188,7 @@ bool Server::start(int timeout_ms) {
   argv.push_back("ESTUARY_SRT_PORT=" + std::to_string(srt_port_));  // UDP
   argv.push_back("ESTUARY_SRT_ADDRESS=127.0.0.1");
   for (auto& [k, v] : env_) argv.push_back(k + "=" + v);
-  argv.push_back(build_root() + "/src/server/core/estuary");
+  argv.push_back(build_root() + "/src/server/estuary");
   argv.insert(argv.end(), args_.begin(), args_.end());
   process_ = Process(argv, dir_ + "/server.log");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);

@@ -107,12 +107,12 @@ TEST(Encoders, ApiReportsX264AndPlaceholderConfigValidates) {
       << "[pipeline small]\nmatch=live/x\ntrigger=publish\n"
          "launch=estuarysrc stream={name} name=src src.video ! queue ! h264parse ! avdec_h264 ! videoscale ! "
          "video/x-raw,width=320,height=180 ! videoconvert ! @h264enc bitrate=300 gop=25 tune=latency ! fakesink\n";
-  RunResult ok = run({build_root() + "/src/server/core/estuary", "--pipelines", dir, "--check-config"}, 30);
+  RunResult ok = run({build_root() + "/src/server/estuary", "--pipelines", dir, "--check-config"}, 30);
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   // an unknown property after the placeholder is still caught (mapped names go to x264enc)
   std::ofstream(dir + "/small.conf") << "[pipeline small]\nmatch=live/x\n"
                                         "launch=videotestsrc ! @h264enc no-such-prop=1 ! fakesink\n";
-  RunResult bad = run({build_root() + "/src/server/core/estuary", "--pipelines", dir, "--check-config"}, 30);
+  RunResult bad = run({build_root() + "/src/server/estuary", "--pipelines", dir, "--check-config"}, 30);
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("x264enc"), std::string::npos) << bad.err;
 }

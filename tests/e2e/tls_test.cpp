@@ -199,7 +199,7 @@ TEST_F(Tls, HttpsApiHttpsFlvTsHlsAndRtmpsPublish) {
 TEST_F(Tls, RefusesMissingWeakAndMismatchedCertificates) {
   ASSERT_TRUE(make_cert(dir_, "weak", "weak", 1024));
   ASSERT_TRUE(make_cert(dir_, "sha1", "sha1", 2048, "-sha1"));
-  const std::string binary = build_root() + "/src/server/core/estuary";
+  const std::string binary = build_root() + "/src/server/estuary";
   auto start = [&](const std::vector<std::string>& env, const std::vector<std::string>& args) {
     std::vector<std::string> argv = {"env", "ESTUARY_API_PORT=" + std::to_string(free_tcp_port()),
                                      "ESTUARY_HTTP_PORT=" + std::to_string(free_tcp_port()),

@@ -31,6 +31,12 @@ inline constexpr int internal = 500;
 int http_status_for_code(int api_code, bool srs_error_status = false);
 
 // Convenience: builds an Error whose code is one of the codes above.
-inline Error api_error(int api_code, std::string message) { return Error{std::move(message), api_code}; }
+inline Error api_error(int api_code, std::string message) {
+  const ErrorReason reason = api_code == code::bad_request         ? ErrorReason::invalid
+                             : api_code == code::payload_too_large ? ErrorReason::too_large
+                             : api_code == code::internal          ? ErrorReason::internal
+                                                                   : ErrorReason::not_found;
+  return Error{std::move(message), reason, "api", api_code};
+}
 
 }  // namespace estuary::api

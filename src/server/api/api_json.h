@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "server/api/api_identity.h"
-#include "server/api/api_model.h"
+#include "server/control/api_model.h"
 
 namespace estuary::api {
 

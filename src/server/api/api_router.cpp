@@ -12,6 +12,7 @@
 #include "common/gobject_ptr.h"
 #include "server/api/api_errors.h"
 #include "server/api/api_json.h"
+#include "server/control/http_routes.h"
 
 namespace estuary::api {
 namespace {
@@ -340,7 +341,8 @@ ApiReply ApiRouter::handle(const ApiRequest& request) {
     if (status.ok()) {
       reply.body = r.finish();
     } else {
-      reply = error_reply(status.error().code, status.error().message);
+      reply = error_reply(status.error().code ? status.error().code : server::http_status_for(status.error()),
+                          status.error().message);
     }
   }
   if (route) reply.allow = allowed_methods(route->id);

@@ -9,8 +9,8 @@
 
 #include "common/result.h"
 #include "server/api/api_identity.h"
-#include "server/api/api_model.h"
 #include "server/api/api_sysinfo.h"
+#include "server/control/api_model.h"
 
 namespace estuary::api {
 

@@ -199,18 +199,6 @@ int bound_port(SoupServer* server) {
 
 }  // namespace
 
-void set_cors_headers(SoupServerMessage* msg, bool preflight, const char* allow_methods) {
-  SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
-  soup_message_headers_replace(h, "Access-Control-Allow-Origin", "*");
-  if (!preflight) return;
-  soup_message_headers_replace(h, "Access-Control-Allow-Methods", allow_methods);
-  soup_message_headers_replace(h, "Access-Control-Allow-Headers",
-                               "origin, range, accept-encoding, referer, cache-control, x-proxy-authorization, "
-                               "x-requested-with, content-type, authorization");
-  soup_message_headers_replace(h, "Access-Control-Expose-Headers", "Server, Location, Content-Length");
-  soup_message_headers_replace(h, "Access-Control-Max-Age", "600");
-}
-
 ApiServer::ApiServer(Backend& backend, ServerIdentity id, ApiOptions options)
     : core_(std::make_shared<Core>(Core{ApiRouter(backend, std::move(id), options)})) {
   const std::string& signature = core_->router.identity().signature;
@@ -234,7 +222,8 @@ ApiServer::~ApiServer() {
 const ServerIdentity& ApiServer::identity() const { return core_->router.identity(); }
 
 Status ApiServer::listen(const std::string& address, int port, bool https) {
-  if (port < 0 || port > 65535) return Error{"api: invalid listen port " + std::to_string(port), 400};
+  if (port < 0 || port > 65535)
+    return Error{"api: invalid listen port " + std::to_string(port), ErrorReason::invalid, "api"};
   GError* err = nullptr;
   gboolean ok = FALSE;
   const auto options = https ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0);
@@ -244,12 +233,13 @@ Status ApiServer::listen(const std::string& address, int port, bool https) {
     ok = soup_server_listen_local(server_.get(), static_cast<guint>(port), options, &err);
   } else {
     auto inet = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(address.c_str()));
-    if (!inet) return Error{"api: invalid listen address '" + address + "'", 400};
+    if (!inet) return Error{"api: invalid listen address '" + address + "'", ErrorReason::invalid, "api"};
     auto sock = Ref<GSocketAddress>::adopt(g_inet_socket_address_new(inet.get(), static_cast<guint16>(port)));
     ok = soup_server_listen(server_.get(), sock.get(), options, &err);
   }
   if (!ok) {
-    Error e{"api: cannot listen on " + address + ":" + std::to_string(port) + ": " + (err ? err->message : "?"), 0};
+    Error e{"api: cannot listen on " + address + ":" + std::to_string(port) + ": " + (err ? err->message : "?"),
+            ErrorReason::unavailable, "api"};
     g_clear_error(&err);
     return e;
   }

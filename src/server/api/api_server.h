@@ -17,16 +17,17 @@
 #include "common/gobject_ptr.h"
 #include "common/result.h"
 #include "server/api/api_identity.h"
-#include "server/api/api_model.h"
 #include "server/api/api_router.h"
+#include "server/control/api_model.h"
+#include "server/control/http_routes.h"
 
 namespace estuary::api {
 
-// Adds the CORS headers the API sends (Access-Control-Allow-Origin: *; for preflight also
-// Allow-Methods/Allow-Headers/Max-Age). For handlers of other modules that want the same policy.
-void set_cors_headers(SoupServerMessage* msg, bool preflight, const char* allow_methods);
+// The CORS headers the API sends (Access-Control-Allow-Origin: *; for preflight also
+// Allow-Methods/Allow-Headers/Max-Age); defined with the HTTP ports in server/control.
+using server::set_cors_headers;
 
-class ApiServer {
+class ApiServer final : public server::PathRoutes {
  public:
   // backend must outlive the ApiServer.
   ApiServer(Backend& backend, ServerIdentity id, ApiOptions options = {});
@@ -48,9 +49,9 @@ class ApiServer {
   // Serves path_prefix (and everything below it) with `handler` instead of the API's "/" fallback.
   // The handler runs on the main loop thread; an exception it throws is answered 500 (it never
   // reaches libsoup). Adding a prefix again replaces its handler; "/" is the API's own and is refused.
-  using Handler = std::function<void(SoupServerMessage* msg, const char* path, GHashTable* query)>;
-  void add_handler(const std::string& path_prefix, Handler handler);
-  void remove_handler(const std::string& path_prefix);
+  using Handler = server::PathRoutes::Handler;
+  void add_handler(const std::string& path_prefix, Handler handler) override;
+  void remove_handler(const std::string& path_prefix) override;
 
   struct Core;  // implementation detail, public only so the C callbacks in the .cpp can name it
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/names.h"
 #include "common/result.h"
 #include "server/config/sources_config.h"
 
@@ -197,8 +198,8 @@ struct PipelineSpec {
   bool operator==(const PipelineSpec&) const = default;
 };
 
-// True for a safe app or stream name: 1..128 of [A-Za-z0-9_.-], not starting with '.'.
-bool is_valid_name_component(const std::string& s);
+// True for a safe app or stream name (common/names.h).
+using estuary::is_valid_name_component;
 
 struct Config {
   ServerSection server;

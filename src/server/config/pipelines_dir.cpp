@@ -304,11 +304,6 @@ std::string PipelineSpec::expand_for_tracks(const std::string& app, const std::s
   return preprocess(substitute(full_launch(*this, has_video, has_audio), app, stream, nullptr, codecs));
 }
 
-bool is_valid_name_component(const std::string& s) {
-  if (s.empty() || s.size() > 128 || s.front() == '.') return false;
-  return std::all_of(s.begin(), s.end(), is_name_char);
-}
-
 void set_launch_preprocessor(LaunchPreprocessor fn) { launch_preprocessor() = std::move(fn); }
 
 std::span<const char* const> known_outputs() { return kOutputs; }

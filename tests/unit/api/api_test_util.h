@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "server/api/api_model.h"
+#include "server/control/api_model.h"
 
 namespace estuary::api::test {
 

@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 #include <json-glib/json-glib.h>
 
+#include "server/api/metrics.h"
 #include "server/config/config.h"
 #include "server/config/ip_rules.h"
-#include "server/core/metrics.h"
-#include "server/hooks/hooks.h"
+#include "server/control/hooks.h"
 #include "temp_dir.h"
 
 namespace estuary {

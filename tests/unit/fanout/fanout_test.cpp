@@ -5,8 +5,8 @@
 
 #include <random>
 
+#include "fanout/fanout.h"
 #include "fanout_test_util.h"
-#include "server/fanout/fanout.h"
 
 namespace estuary::fanout::test {
 namespace {

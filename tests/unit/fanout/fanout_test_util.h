@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "server/fanout/fanout.h"
+#include "fanout/fanout.h"
 
 namespace estuary::fanout::test {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-#include "server/fanout/fanout.h"
+#include "fanout/fanout.h"
 
 namespace estuary::fanout::standin {
 

@@ -7,7 +7,7 @@
 #include <random>
 
 #include "rtmp_test_util.h"
-#include "server/rtmp/chunk.h"
+#include "server/protocols/rtmp/chunk.h"
 
 namespace estuary::rtmp {
 namespace {

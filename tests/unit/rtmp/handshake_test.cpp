@@ -8,7 +8,7 @@
 #include <random>
 
 #include "rtmp_test_util.h"
-#include "server/rtmp/handshake.h"
+#include "server/protocols/rtmp/handshake.h"
 
 namespace estuary::rtmp {
 namespace {

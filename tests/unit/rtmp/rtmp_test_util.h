@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "server/rtmp/amf0.h"
-#include "server/rtmp/chunk.h"
+#include "server/protocols/rtmp/amf0.h"
+#include "server/protocols/rtmp/chunk.h"
 
 namespace estuary::rtmp::test {
 

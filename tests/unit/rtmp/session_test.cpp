@@ -7,7 +7,7 @@
 #include <random>
 
 #include "rtmp_test_util.h"
-#include "server/rtmp/session.h"
+#include "server/protocols/rtmp/session.h"
 
 namespace estuary::rtmp {
 namespace {

@@ -7,9 +7,9 @@
 #include "common/gobject_ptr.h"
 #include "estuaryhealth.h"
 #include "server/config/pipelines_dir.h"
-#include "server/core/abr_master.h"
-#include "server/core/encoders.h"
-#include "server/core/stream_health.h"
+#include "server/control/encoder_placeholders.h"
+#include "server/control/stream_health.h"
+#include "server/outputs/hls/abr_master.h"
 
 using namespace estuary;
 using namespace estuary::server;

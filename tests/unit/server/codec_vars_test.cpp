@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "common/gobject_ptr.h"
-#include "server/core/builtin_pipelines.h"
-#include "server/core/codec_vars.h"
+#include "server/control/builtin_pipelines.h"
+#include "server/control/codec_vars.h"
 
 namespace {
 

@@ -5,7 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "server/config/config.h"
-#include "server/webrtc/rtc_feed.h"
+#include "server/control/http_routes.h"
+#include "server/protocols/webrtc/rtc_feed.h"
 
 namespace {
 
@@ -51,7 +52,7 @@ TEST(RtcFeed, SurroundOpusIsDownmixedAndOtherAudioRefused) {
   EXPECT_EQ(surround.value().rfind("opusparse ! opusdec ! ", 0), 0u) << surround.value();
   auto mp3 = chain_for("audio/mpeg,mpegversion=1,layer=3,rate=44100,channels=2");
   ASSERT_FALSE(mp3.ok());
-  EXPECT_EQ(mp3.error().code, 422);
+  EXPECT_EQ(estuary::server::http_status_for(mp3.error()), 422);
 }
 
 TEST(RtcFeed, FeedLaunchBuildsForEachAudioBranch) {

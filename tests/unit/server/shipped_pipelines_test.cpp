@@ -3,9 +3,9 @@
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 
-#include "estuarystreambus.h"
+#include "pipelines/stream_bus.h"
 #include "server/config/config.h"
-#include "server/core/builtin_pipelines.h"
+#include "server/control/builtin_pipelines.h"
 
 namespace {
 
@@ -48,7 +48,7 @@ TEST(ShippedPipelines, ShippedServerConfigLoadsWithPipelines) {
 
 int main(int argc, char** argv) {
   gst_init(&argc, &argv);
-  estuary_streambus_register_static();
+  estuary::pipelines::register_estuary_elements();
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

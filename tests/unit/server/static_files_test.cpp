@@ -1,6 +1,6 @@
-// Owns: unit tests of the static page site (server/core/static_files): what is loaded, the bounds
+// Owns: unit tests of the static page site (server/protocols/http/static_files): what is loaded, the bounds
 // on file count and size, and lookups by request path.
-#include "server/core/static_files.h"
+#include "server/protocols/http/static_files.h"
 
 #include <glib.h>
 #include <gtest/gtest.h>

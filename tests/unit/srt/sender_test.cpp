@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "server/srt/link.h"
-#include "server/srt/sender.h"
+#include "server/protocols/srt/link.h"
+#include "server/protocols/srt/sender.h"
 
 namespace estuary::srt {
 namespace {

@@ -2,7 +2,7 @@
 // query pairs for hooks, and every way a stream id is refused (with its SRT reject code).
 #include <gtest/gtest.h>
 
-#include "server/srt/stream_id.h"
+#include "server/protocols/srt/stream_id.h"
 
 namespace estuary::srt {
 namespace {

@@ -1,7 +1,8 @@
 // Owns: unit tests of WHIP/WHEP offer validation and filtering (server/webrtc/sdp_offer.h): what is
 // accepted, which payload type is chosen, what the filtered offer keeps, and that every hostile
 // offer is refused with a 4xx and a reason.
-#include "server/webrtc/sdp_offer.h"
+#include "server/protocols/webrtc/sdp_offer.h"
+#include "server/control/http_routes.h"
 
 #include <gst/gst.h>
 #include <gtest/gtest.h>
@@ -88,7 +89,7 @@ TEST(SdpOffer, WhepNothingInCommonIs422) {
   auto r =
       validate_offer(session_header() + audio_opus("recvonly", "0"), OfferRole::play, StreamTracks{true, false, 66});
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, 422);
+  EXPECT_EQ(server::http_status_for(r.error()), 422);
   EXPECT_NE(r.error().message.find("nothing in common"), std::string::npos);
 }
 
@@ -143,7 +144,7 @@ TEST(SdpOffer, HostileOffersAreRefusedWithReasons) {
   for (const auto& c : cases) {
     auto r = validate_offer(c.body, c.role, av());
     ASSERT_FALSE(r) << c.name;
-    EXPECT_EQ(r.error().code, c.status) << c.name << ": " << r.error().message;
+    EXPECT_EQ(server::http_status_for(r.error()), c.status) << c.name << ": " << r.error().message;
     EXPECT_NE(r.error().message.find(c.says), std::string::npos) << c.name << ": " << r.error().message;
   }
 }

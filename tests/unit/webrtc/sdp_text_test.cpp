@@ -1,6 +1,7 @@
 // Owns: unit tests of the SDP text helpers (server/webrtc/sdp_text.h): the public candidate added to
 // answers and trickle-ICE fragment parsing with its bounds.
-#include "server/webrtc/sdp_text.h"
+#include "server/protocols/webrtc/sdp_text.h"
+#include "server/control/http_routes.h"
 
 #include <gtest/gtest.h>
 
@@ -54,21 +55,21 @@ TEST(SdpText, ParsesTrickleFragments) {
 TEST(SdpText, RefusesBadTrickleFragments) {
   auto unknown = parse_trickle_fragment("a=mid:7\r\n", {"0"});
   ASSERT_FALSE(unknown);
-  EXPECT_EQ(unknown.error().code, 422);
+  EXPECT_EQ(server::http_status_for(unknown.error()), 422);
   auto malformed = parse_trickle_fragment("a=candidate:garbage\r\n", {"0"});
   ASSERT_FALSE(malformed);
-  EXPECT_EQ(malformed.error().code, 400);
+  EXPECT_EQ(server::http_status_for(malformed.error()), 400);
   auto junk = parse_trickle_fragment("this is not sdp", {"0"});
   ASSERT_FALSE(junk);
-  EXPECT_EQ(junk.error().code, 400);
+  EXPECT_EQ(server::http_status_for(junk.error()), 400);
   std::string many;
   for (int i = 0; i < 100; ++i) many += "a=candidate:1 1 UDP 1 10.0.0.1 " + std::to_string(1000 + i) + " typ host\r\n";
   auto too_many = parse_trickle_fragment(many, {"0"});
   ASSERT_FALSE(too_many);
-  EXPECT_EQ(too_many.error().code, 413);
+  EXPECT_EQ(server::http_status_for(too_many.error()), 413);
   auto big = parse_trickle_fragment(std::string(20000, 'a'), {"0"});
   ASSERT_FALSE(big);
-  EXPECT_EQ(big.error().code, 413);
+  EXPECT_EQ(server::http_status_for(big.error()), 413);
 }
 
 }  // namespace

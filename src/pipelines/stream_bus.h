@@ -1,0 +1,29 @@
+// Owns: the C++ face of the stream bus plugin (gst-plugins/streambus): registering our elements and
+// querying a published stream's tracks and counters by name. This folder is the only code that
+// includes the plugin's C header; everything above asks here.
+#pragma once
+
+#include <gst/gst.h>
+
+#include <cstdint>
+#include <string>
+
+#include "common/gobject_ptr.h"
+
+namespace estuary::pipelines {
+
+// Registers our static plugins (estuarysink/estuarysrc and estuaryhealth). Call once after gst_init().
+void register_estuary_elements();
+
+struct BusStats {
+  uint64_t video_buffers = 0, video_bytes = 0, audio_buffers = 0, audio_bytes = 0, keyframes = 0;
+  uint64_t keyframe_interval_ns = 0;  // between the last two keyframes, 0 if unknown
+  unsigned subscribers = 0;
+};
+
+// Counters of a stream with a live publisher; false if there is none.
+bool bus_stats(const std::string& stream, BusStats* out);
+// Latest caps of the stream's first track of media ("video" or "audio"); empty if none.
+Ref<GstCaps> bus_caps(const std::string& stream, const char* media);
+
+}  // namespace estuary::pipelines

@@ -1,0 +1,254 @@
+// Owns: the HLS output and its HTTP serving (see hls_output.h).
+#include "server/outputs/hls/hls_output.h"
+
+#include <gio/gio.h>
+
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "common/log.h"
+#include "common/timer.h"
+#include "pipelines/hls_segmenter.h"
+#include "server/control/output.h"
+#include "server/outputs/hls/hls_playlist.h"
+
+namespace estuary::server {
+namespace {
+
+constexpr const char* kSegmentExtension = ".hls.ts";
+
+bool app_disabled(const config::HlsSection& hls, const std::string& app) {
+  std::istringstream in(hls.disabled_apps);
+  std::string word;
+  while (in >> word)
+    if (word == app) return true;
+  return false;
+}
+
+// Writes or deletes a file without blocking the control thread (GIO's thread pool does the I/O).
+void write_file_async(const std::string& path, GBytes* bytes) {
+  GFile* file = g_file_new_for_path(path.c_str());
+  g_file_replace_contents_bytes_async(
+      file, bytes, nullptr, FALSE, G_FILE_CREATE_NONE, nullptr,
+      [](GObject* src, GAsyncResult* res, gpointer) {
+        GError* err = nullptr;
+        if (!g_file_replace_contents_finish(G_FILE(src), res, nullptr, &err)) {
+          log_warn("", "", "hls-write-error", err->message);
+          g_error_free(err);
+        }
+      },
+      nullptr);
+  g_object_unref(file);
+}
+
+void delete_file_async(const std::string& path) {
+  GFile* file = g_file_new_for_path(path.c_str());
+  g_file_delete_async(
+      file, G_PRIORITY_DEFAULT, nullptr,
+      [](GObject* src, GAsyncResult* res, gpointer) { g_file_delete_finish(G_FILE(src), res, nullptr); }, nullptr);
+  g_object_unref(file);
+}
+
+// HLS state of one stream key; outlives publishes for dispose_s.
+struct HlsStream {
+  std::string key;
+  HlsPlaylist playlist;
+  std::string directory;  // "" = memory only; else <directory>/<app>
+  bool live = false;
+  SourceGuard dispose_timer;
+  HlsStream(std::string k, const std::string& stream, int target, int window)
+      : key(std::move(k)), playlist(stream, target, window) {}
+
+  // on_hls hook sender of the output currently feeding this stream (empty when none).
+  std::function<void(const std::string&, std::map<std::string, std::string>, std::map<std::string, double>)> notify;
+
+  void on_segment(Ref<GBytes> data, double duration_s) {
+    auto removed = playlist.add(data, duration_s);
+    const HlsSegment& seg = playlist.segments().back();
+    if (!directory.empty()) {
+      write_file_async(directory + "/" + seg.name, data.get());
+      std::string m3u8 = playlist.render();
+      Ref<GBytes> text = Ref<GBytes>::adopt(g_bytes_new(m3u8.data(), m3u8.size()));
+      write_file_async(directory + "/" + key.substr(key.rfind('/') + 1) + ".m3u8", text.get());
+      for (const auto& r : removed) delete_file_async(directory + "/" + r.name);
+    }
+    // Structured event for the on_hls hook.
+    char dur[32];
+    std::snprintf(dur, sizeof dur, "%.3f", duration_s);
+    log_info(key, "", "hls-segment",
+             "file=" + seg.name + " seq=" + std::to_string(seg.sequence) + " duration=" + dur + " size=" +
+                 std::to_string(g_bytes_get_size(data.get())) + (seg.discontinuity ? " discontinuity=true" : ""));
+    if (notify) {
+      const std::string app = key.substr(0, key.rfind('/'));
+      const std::string m3u8 = "/" + key + ".m3u8";
+      notify("on_hls",
+             {{"file", directory.empty() ? seg.name : directory + "/" + seg.name},
+              {"url", "/" + app + "/" + seg.name},
+              {"m3u8", key.substr(key.rfind('/') + 1) + ".m3u8"},
+              {"m3u8_url", m3u8},
+              {"cwd", current_directory()}},
+             {{"duration", duration_s}, {"seq_no", double(seg.sequence)}});
+    }
+  }
+};
+
+class HlsRegistry {
+ public:
+  std::shared_ptr<HlsStream> attach(const std::string& app, const std::string& stream, const config::HlsSection& cfg) {
+    const std::string key = app + "/" + stream;
+    auto& s = streams_[key];
+    if (s) {
+      s->dispose_timer.reset();
+      s->playlist.mark_discontinuity();
+    } else {
+      s = std::make_shared<HlsStream>(key, stream, cfg.target_duration_s, cfg.playlist_length);
+    }
+    s->live = true;
+    s->directory.clear();
+    if (!cfg.directory.empty()) {
+      s->directory = cfg.directory + "/" + app;
+      if (g_mkdir_with_parents(s->directory.c_str(), 0755) != 0) {
+        log_error(key, "", "hls-write-error", "cannot create " + s->directory + "; serving from memory only");
+        s->directory.clear();
+      }
+    }
+    return s;
+  }
+
+  // The publisher left: keep the playlist for dispose_s so a returning publisher continues it.
+  void detach(const std::shared_ptr<HlsStream>& s, int dispose_s) {
+    s->live = false;
+    const std::string key = s->key;  // the stream owns the timer; the registry owns the stream
+    s->dispose_timer = start_timer_seconds(dispose_s, [this, key]() { dispose(key); });
+  }
+
+  HlsStream* find(const std::string& key) {
+    auto it = streams_.find(key);
+    return it == streams_.end() ? nullptr : it->second.get();
+  }
+
+ private:
+  void dispose(std::string key) {  // by value: the timer's data holding it is freed below
+    auto it = streams_.find(key);
+    if (it == streams_.end() || it->second->live) return;
+    std::shared_ptr<HlsStream> s = it->second;
+    streams_.erase(it);
+    s->dispose_timer = SourceGuard();  // the source is finishing on its own
+    if (!s->directory.empty()) {
+      for (const auto& seg : s->playlist.segments()) delete_file_async(s->directory + "/" + seg.name);
+      delete_file_async(s->directory + "/" + key.substr(key.rfind('/') + 1) + ".m3u8");
+    }
+    log_info(key, "", "hls-dispose", "playlist and segments dropped");
+  }
+
+  std::map<std::string, std::shared_ptr<HlsStream>> streams_;
+};
+
+class HlsOutput final : public Output {
+ public:
+  HlsOutput(OutputContext ctx, std::shared_ptr<HlsRegistry> registry)
+      : ctx_(std::move(ctx)), registry_(std::move(registry)) {}
+  ~HlsOutput() override { stop(); }
+
+  Status start() override {
+    const config::HlsSection& cfg = ctx_.config->hls;
+    dispose_s_ = cfg.dispose_s;
+    state_ = registry_->attach(ctx_.app, ctx_.stream, cfg);
+    state_->notify = ctx_.notify;
+    std::weak_ptr<HlsStream> weak = state_;
+    pipelines::PipelineEvents ev;
+    ev.on_error = [this](const std::string& element, const std::string& message) {
+      if (ctx_.events.on_failed) ctx_.events.on_failed(element + ": " + message);
+    };
+    auto built = pipelines::HlsSegmenter::create(
+        ctx_.app + "/" + ctx_.stream, ctx_.launch, {cfg.target_duration_s},
+        [weak](Ref<GBytes> data, double duration) {
+          if (auto s = weak.lock()) s->on_segment(std::move(data), duration);
+        },
+        std::move(ev));
+    if (!built) return built.error();
+    segmenter_ = std::move(built.value());
+    Status st = segmenter_->pipeline().start();
+    if (st && ctx_.events.on_ready) ctx_.events.on_ready();
+    return st;
+  }
+
+  void stop() override {
+    segmenter_.reset();
+    if (state_) registry_->detach(state_, dispose_s_);
+    state_.reset();
+  }
+
+  bool ready() const override { return segmenter_ != nullptr; }
+  fanout::ChannelPtr channel(const std::string&) const override { return nullptr; }
+  std::vector<fanout::ChannelPtr> channels() const override { return {}; }
+
+ private:
+  OutputContext ctx_;
+  std::shared_ptr<HlsRegistry> registry_;
+  std::shared_ptr<HlsStream> state_;
+  std::unique_ptr<pipelines::HlsSegmenter> segmenter_;
+  int dispose_s_ = 0;
+};
+
+// The registry of the running server, for hls_playlist_available.
+std::weak_ptr<HlsRegistry>& current_registry() {
+  static std::weak_ptr<HlsRegistry> r;
+  return r;
+}
+
+void respond_bytes(SoupServerMessage* msg, const char* type, GBytes* bytes, const char* cache, bool cors) {
+  soup_server_message_set_status(msg, 200, nullptr);
+  SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
+  soup_message_headers_replace(h, "Content-Type", type);
+  soup_message_headers_replace(h, "Cache-Control", cache);
+  if (cors) soup_message_headers_replace(h, "Access-Control-Allow-Origin", "*");
+  soup_message_body_append_bytes(soup_server_message_get_response_body(msg), bytes);
+}
+
+}  // namespace
+
+void register_hls_output(StreamRoutes& http) {
+  auto registry = std::make_shared<HlsRegistry>();
+  current_registry() = registry;
+  register_output_kind("hls",
+                       [registry](OutputContext ctx) -> Result<std::unique_ptr<Output>> {
+                         // Turned off in [hls]: the output declines this stream.
+                         if (!ctx.config->hls.enabled || app_disabled(ctx.config->hls, ctx.app))
+                           return std::unique_ptr<Output>();
+                         return std::unique_ptr<Output>(new HlsOutput(std::move(ctx), registry));
+                       },
+                       {});
+  StreamRoutes* server = &http;
+  http.add_stream_handler(".m3u8", [server, registry](SoupServerMessage* msg, const StreamPath& path) {
+    HlsStream* s = registry->find(path.app + "/" + path.stream);
+    if (!s || s->playlist.empty()) {
+      respond_text(msg, 404, "playlist not found\n", server->cors());
+      return;
+    }
+    std::string text = s->playlist.render();
+    Ref<GBytes> bytes = Ref<GBytes>::adopt(g_bytes_new(text.data(), text.size()));
+    // Playlists change every segment: clients must refetch them; segments never change.
+    respond_bytes(msg, "application/vnd.apple.mpegurl", bytes.get(), "no-cache", server->cors());
+  });
+  http.add_stream_handler(kSegmentExtension, [server, registry](SoupServerMessage* msg, const StreamPath& path) {
+    // "t-12" -> stream "t", segment "t-12.hls.ts"
+    auto dash = path.stream.rfind('-');
+    HlsStream* s = dash == std::string::npos ? nullptr : registry->find(path.app + "/" + path.stream.substr(0, dash));
+    const HlsSegment* seg = s ? s->playlist.find(path.stream + kSegmentExtension) : nullptr;
+    if (!seg) {
+      respond_text(msg, 404, "segment not found\n", server->cors());
+      return;
+    }
+    respond_bytes(msg, "video/mp2t", seg->data.get(), "public, max-age=3600", server->cors());
+  });
+}
+
+bool hls_playlist_available(const std::string& key) {
+  auto registry = current_registry().lock();
+  HlsStream* s = registry ? registry->find(key) : nullptr;
+  return s && s->live && !s->playlist.empty();
+}
+
+}  // namespace estuary::server

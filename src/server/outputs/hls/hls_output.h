@@ -1,0 +1,19 @@
+// Owns: the "hls" output kind and HLS serving: per stream an HLS segmenter (started on publish, off
+// per app through [hls]), the playlist state kept per stream key across publishes for
+// hls.dispose_s (so a restart gives players a discontinuity, not a broken playlist), serving
+// /app/stream.m3u8 and /app/stream-N.hls.ts from memory (optionally mirrored to hls.directory),
+// and the "hls-segment" event for hooks. Control thread only.
+#pragma once
+
+#include "server/control/http_routes.h"
+
+namespace estuary::server {
+
+// Registers the "hls" output kind and the .m3u8 / .hls.ts handlers on `http`.
+void register_hls_output(StreamRoutes& http);
+
+// True while app/stream has a live HLS playlist with at least one segment (the ABR master
+// playlist lists only variants a player can open).
+bool hls_playlist_available(const std::string& key);
+
+}  // namespace estuary::server

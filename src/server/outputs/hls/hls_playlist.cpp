@@ -1,0 +1,67 @@
+// Owns: HlsPlaylist (see hls_playlist.h).
+#include "server/outputs/hls/hls_playlist.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace estuary::server {
+
+HlsPlaylist::HlsPlaylist(std::string stream_name, int target_duration_s, int window)
+    : stream_name_(std::move(stream_name)),
+      target_duration_s_(target_duration_s),
+      window_(size_t(window > 0 ? window : 1)) {}
+
+std::string HlsPlaylist::segment_name(uint64_t sequence) const {
+  return stream_name_ + "-" + std::to_string(sequence) + ".hls.ts";
+}
+
+std::vector<HlsSegment> HlsPlaylist::add(Ref<GBytes> data, double duration_s) {
+  HlsSegment seg;
+  seg.sequence = next_sequence_++;
+  seg.duration_s = duration_s;
+  seg.discontinuity = pending_discontinuity_;
+  seg.name = segment_name(seg.sequence);
+  seg.data = std::move(data);
+  pending_discontinuity_ = false;
+  segments_.push_back(std::move(seg));
+  std::vector<HlsSegment> removed;
+  while (segments_.size() > window_) {
+    removed.push_back(std::move(segments_.front()));
+    segments_.pop_front();
+    // EXT-X-DISCONTINUITY-SEQUENCE counts the discontinuity tags that slid out of the playlist.
+    if (!segments_.empty() && segments_.front().discontinuity) {
+      ++discontinuity_sequence_;
+      segments_.front().discontinuity = false;
+    }
+  }
+  return removed;
+}
+
+const HlsSegment* HlsPlaylist::find(const std::string& name) const {
+  for (const auto& s : segments_)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+std::string HlsPlaylist::render() const {
+  // The target duration may not shrink during a playlist's life; segments are cut at keyframes,
+  // so a long GOP makes them longer than the configured target.
+  int target = target_duration_s_;
+  for (const auto& s : segments_) target = std::max(target, int(std::lround(s.duration_s)));
+  std::string out = "#EXTM3U\n#EXT-X-VERSION:3\n";
+  out += "#EXT-X-TARGETDURATION:" + std::to_string(target) + "\n";
+  out +=
+      "#EXT-X-MEDIA-SEQUENCE:" + std::to_string(segments_.empty() ? next_sequence_ : segments_.front().sequence) + "\n";
+  out += "#EXT-X-DISCONTINUITY-SEQUENCE:" + std::to_string(discontinuity_sequence_) + "\n";
+  char buf[64];
+  for (const auto& s : segments_) {
+    if (s.discontinuity) out += "#EXT-X-DISCONTINUITY\n";
+    std::snprintf(buf, sizeof buf, "#EXTINF:%.3f,\n", s.duration_s);
+    out += buf;
+    out += s.name + "\n";
+  }
+  return out;
+}
+
+}  // namespace estuary::server

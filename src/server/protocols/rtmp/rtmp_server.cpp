@@ -1,0 +1,71 @@
+// Owns: RtmpServer (see rtmp_server.h).
+#include "server/protocols/rtmp/rtmp_server.h"
+
+#include <unistd.h>
+
+#include "common/control_thread.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "server/net/socket_util.h"
+#include "server/protocols/rtmp/rtmp_connection.h"
+
+namespace estuary::server {
+
+RtmpServer::RtmpServer(ControlPorts ports, fanout::Engine& engine) : ports_(ports), engine_(engine) {}
+
+RtmpServer::~RtmpServer() {
+  if (service_) g_socket_service_stop(service_.get());
+  incoming_.disconnect();
+  connections_.clear();
+}
+
+Status RtmpServer::listen(const std::string& address, int port) {
+  service_ = Ref<GSocketService>::adopt(g_socket_service_new());
+  auto bound = listen_tcp_service(service_.get(), address, port, "rtmp");
+  if (!bound) return bound.error();
+  port_ = *bound;
+  // The guard disconnects before this object goes away, so the bare pointer never dangles.
+  incoming_ = SignalGuard(service_.get(),
+                          g_signal_connect(service_.get(), "incoming", G_CALLBACK(&RtmpServer::on_incoming), this));
+  g_socket_service_start(service_.get());
+  log_info("", "", "listen", "RTMP on " + address + ":" + std::to_string(port_));
+  return ok_status();
+}
+
+gboolean RtmpServer::on_incoming(GSocketService*, GSocketConnection* connection, GObject*, gpointer self) {
+  auto* server = static_cast<RtmpServer*>(self);
+  std::string id = new_client_id();
+  auto conn = std::make_unique<RtmpConnection>(*server, server->ports_, server->engine_, connection, id);
+  RtmpConnection* raw = conn.get();
+  server->connections_[id] = std::move(conn);
+  raw->start();
+  return TRUE;
+}
+
+void RtmpServer::adopt(int fd, const std::string& peer_ip, const std::string& id) {
+  GError* err = nullptr;
+  Ref<GSocket> socket = Ref<GSocket>::adopt(g_socket_new_from_fd(fd, &err));
+  if (!socket) {
+    log_warn("", id, "rtmp-adopt", std::string("cannot use descriptor: ") + (err ? err->message : "?"));
+    g_clear_error(&err);
+    ::close(fd);
+    return;
+  }
+  Ref<GSocketConnection> connection =
+      Ref<GSocketConnection>::adopt(g_socket_connection_factory_create_connection(socket.get()));
+  auto conn = std::make_unique<RtmpConnection>(*this, ports_, engine_, connection.get(), id, peer_ip);
+  RtmpConnection* raw = conn.get();
+  connections_[id] = std::move(conn);
+  raw->start();
+}
+
+void RtmpServer::forget(const std::string& id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  // Freed on a later loop turn: the connection is usually inside one of its own callbacks now.
+  std::shared_ptr<RtmpConnection> doomed(it->second.release());
+  connections_.erase(it);
+  post_to_control([doomed]() {});
+}
+
+}  // namespace estuary::server

@@ -1,0 +1,44 @@
+// Owns: the RTMP listener (port 1935) and every RTMP connection until it becomes a fan-out viewer:
+// socket I/O on the control thread, the sans-IO rtmp::Session, the publisher's FLV ingest, and the
+// hand-off of players to the fan-out engine. Publishers stay here for their whole life.
+#pragma once
+
+#include <gio/gio.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/gobject_ptr.h"
+#include "common/result.h"
+#include "fanout/fanout.h"
+#include "server/control/ports.h"
+
+namespace estuary::server {
+
+class RtmpConnection;
+
+class RtmpServer {
+ public:
+  RtmpServer(ControlPorts ports, fanout::Engine& engine);
+  ~RtmpServer();
+  Status listen(const std::string& address, int port);
+  int port() const { return port_; }
+  // Serves an already-connected stream socket (the plain end of a TLS relay for RTMPS) as a new
+  // connection from peer_ip with client id id. Takes ownership of fd.
+  void adopt(int fd, const std::string& peer_ip, const std::string& id);
+  // Drops a connection object (called by the connection itself, deferred to the next loop turn).
+  void forget(const std::string& id);
+
+ private:
+  static gboolean on_incoming(GSocketService* service, GSocketConnection* connection, GObject* source, gpointer self);
+
+  ControlPorts ports_;
+  fanout::Engine& engine_;
+  Ref<GSocketService> service_;
+  SignalGuard incoming_;
+  int port_ = 0;
+  std::map<std::string, std::unique_ptr<RtmpConnection>> connections_;
+};
+
+}  // namespace estuary::server

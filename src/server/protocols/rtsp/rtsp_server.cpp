@@ -1,0 +1,258 @@
+// Owns: the RTSP output (see rtsp_server.h).
+#include "server/protocols/rtsp/rtsp_server.h"
+
+#include <gst/rtsp-server/rtsp-server.h>
+
+#include <map>
+#include <vector>
+
+#include "common/control_thread.h"
+#include "common/gobject_ptr.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "pipelines/stream_bus.h"
+#include "server/config/config.h"
+#include "server/control/output.h"
+#include "server/control/ports.h"
+
+namespace estuary::server {
+
+struct RtspServer::State {
+  std::unique_ptr<ControlPorts> ports;
+  bool alive = true;
+  Ref<GstRTSPServer> server;
+  struct Mount {
+    bool video = false, audio = false;
+  };
+  std::map<std::string, Mount> mounts;  // by "app/stream"
+  struct ClientInfo {
+    std::string id;   // "" until the client DESCRIBEs a live stream
+    std::string key;  // "app/stream"
+  };
+  std::map<GstRTSPClient*, ClientInfo> clients;  // borrowed: erased on "closed"
+};
+
+namespace {
+
+using StatePtr = std::shared_ptr<RtspServer::State>;
+
+// Signal user data: a strong reference to the state, released by the closure's destroy notify.
+gpointer box(const StatePtr& st) { return new StatePtr(st); }
+void unbox(gpointer data, GClosure*) { delete static_cast<StatePtr*>(data); }
+RtspServer::State& state_of(gpointer data) { return **static_cast<StatePtr*>(data); }
+
+// "/app/stream" (an optional trailing "/") -> app, stream.
+bool split_path(const char* abspath, std::string* app, std::string* stream) {
+  if (!abspath || abspath[0] != '/') return false;
+  std::string p(abspath + 1);
+  if (!p.empty() && p.back() == '/') p.pop_back();
+  auto slash = p.find('/');
+  if (slash == std::string::npos) return false;
+  *app = p.substr(0, slash);
+  *stream = p.substr(slash + 1);
+  return config::is_valid_name_component(*app) && config::is_valid_name_component(*stream);
+}
+
+bool has_track(const std::string& key, const char* media) { return pipelines::bus_caps(key, media).get() != nullptr; }
+
+// The shared media's pipeline: the stream bus, parsed and payloaded per track.
+std::string media_launch(const std::string& key, bool video, bool audio) {
+  std::string launch = "( estuarysrc stream=" + key + " name=src";
+  int pay = 0;
+  if (video) {
+    launch += " src.video ! queue ! h264parse config-interval=-1 ! rtph264pay name=pay" + std::to_string(pay++) +
+              " pt=96 config-interval=-1";
+  }
+  if (audio) launch += " src.audio ! queue ! aacparse ! rtpmp4gpay name=pay" + std::to_string(pay++) + " pt=97";
+  return launch + " )";
+}
+
+void mount(RtspServer::State& st, const std::string& key, bool video, bool audio) {
+  auto it = st.mounts.find(key);
+  if (it != st.mounts.end() && it->second.video == video && it->second.audio == audio) return;
+  GstRTSPMediaFactory* factory = gst_rtsp_media_factory_new();
+  gst_rtsp_media_factory_set_launch(factory, media_launch(key, video, audio).c_str());
+  gst_rtsp_media_factory_set_shared(factory, TRUE);
+  gst_rtsp_media_factory_set_protocols(factory, GstRTSPLowerTrans(GST_RTSP_LOWER_TRANS_UDP | GST_RTSP_LOWER_TRANS_TCP));
+  Ref<GstRTSPMountPoints> mounts = Ref<GstRTSPMountPoints>::adopt(gst_rtsp_server_get_mount_points(st.server.get()));
+  gst_rtsp_mount_points_add_factory(mounts.get(), ("/" + key).c_str(), factory);  // takes the factory
+  st.mounts[key] = {video, audio};
+  log_info(key, "", "rtsp-mount", std::string("shared media") + (video ? " video" : "") + (audio ? " audio" : ""));
+}
+
+void unmount(RtspServer::State& st, const std::string& key, const std::string& why) {
+  if (!st.mounts.erase(key)) return;
+  Ref<GstRTSPMountPoints> mounts = Ref<GstRTSPMountPoints>::adopt(gst_rtsp_server_get_mount_points(st.server.get()));
+  gst_rtsp_mount_points_remove_factory(mounts.get(), ("/" + key).c_str());
+  log_info(key, "", "rtsp-unmount", why);
+}
+
+// Closes the RTSP clients of `key` (their media is gone).
+void close_clients(RtspServer::State& st, const std::string& key) {
+  std::vector<GstRTSPClient*> to_close;
+  for (const auto& [client, info] : st.clients) {
+    if (info.key == key) to_close.push_back(client);
+  }
+  for (GstRTSPClient* c : to_close) gst_rtsp_client_close(c);
+}
+
+// The stream's RTSP mount as an output kind ("rtsp"): the supervisor's slot lifecycle mounts it on the
+// first RTSP viewer, unmounts it [outputs] linger_ms after the last one and when the stream ends.
+class RtspMountOutput final : public Output {
+ public:
+  RtspMountOutput(OutputContext ctx, std::weak_ptr<RtspServer::State> state)
+      : key_(ctx.app + "/" + ctx.stream), state_(std::move(state)) {}
+  ~RtspMountOutput() override { stop(); }
+
+  Status start() override {
+    auto st = state_.lock();
+    if (!st || !st->alive) return Error{"the RTSP server is not running", ErrorReason::unavailable, "rtsp"};
+    const bool video = has_track(key_, "video"), audio = has_track(key_, "audio");
+    if (!video && !audio) return Error{"stream " + key_ + " has no track", ErrorReason::not_found, "rtsp"};
+    mount(*st, key_, video, audio);
+    mounted_ = true;
+    return ok_status();
+  }
+
+  void stop() override {
+    if (!mounted_) return;
+    mounted_ = false;
+    auto st = state_.lock();
+    if (!st) return;
+    unmount(*st, key_, "no RTSP viewers or the stream ended");
+    // Closing a client removes its record, which the supervisor must not see inside this teardown.
+    post_to_control([weak = state_, key = key_]() {
+      if (auto s = weak.lock()) close_clients(*s, key);
+    });
+  }
+
+  bool ready() const override { return mounted_; }
+  fanout::ChannelPtr channel(const std::string&) const override { return nullptr; }
+  std::vector<fanout::ChannelPtr> channels() const override { return {}; }
+
+ private:
+  std::string key_;
+  std::weak_ptr<RtspServer::State> state_;
+  bool mounted_ = false;
+};
+
+GstRTSPStatusCode on_pre_describe(GstRTSPClient* client, GstRTSPContext* ctx, gpointer data) {
+  RtspServer::State& st = state_of(data);
+  if (!st.alive) return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+  std::string app, stream;
+  if (!ctx->uri || !split_path(ctx->uri->abspath, &app, &stream)) return GST_RTSP_STS_NOT_FOUND;
+  const std::string key = app + "/" + stream;
+  if (!st.ports->play.stream_is_live(key) || (!has_track(key, "video") && !has_track(key, "audio")))
+    return GST_RTSP_STS_NOT_FOUND;
+
+  auto& info = st.clients[client];
+  if (!info.id.empty()) return GST_RTSP_STS_OK;  // a DESCRIBE again: already a viewer of its mount
+  info.id = new_client_id();
+  info.key = key;
+  Client c;
+  c.id = info.id;
+  c.type = "rtsp-play";
+  GstRTSPConnection* conn = gst_rtsp_client_get_connection(client);
+  const gchar* ip = conn ? gst_rtsp_connection_get_ip(conn) : nullptr;
+  c.ip = ip ? ip : "";
+  c.app = app;
+  c.stream = stream;
+  c.start_us = g_get_monotonic_time();
+  // The kick closes the connection; "closed" then removes the record.
+  auto weak = std::shared_ptr<GWeakRef>(new GWeakRef, [](GWeakRef* w) {
+    g_weak_ref_clear(w);
+    delete w;
+  });
+  g_weak_ref_init(weak.get(), client);
+  c.kick = [weak]() {
+    if (auto* cl = static_cast<GstRTSPClient*>(g_weak_ref_get(weak.get()))) {
+      gst_rtsp_client_close(cl);
+      g_object_unref(cl);
+    }
+  };
+  st.ports->clients.add_client(std::move(c));
+  // The mount is the stream's "rtsp" output; it is ready as soon as it starts, so `mounted` is known
+  // on return unless the output is backing off after a failure.
+  auto mounted = std::make_shared<bool>(false);
+  Status joined = st.ports->play.begin_feed(info.id, "rtsp", [mounted](Result<std::string> r) { *mounted = r.ok(); });
+  if (!joined || !*mounted) {
+    log_warn(key, info.id, "rtsp-refused", joined ? "the RTSP mount is not available" : joined.error().message);
+    return joined && !*mounted ? GST_RTSP_STS_SERVICE_UNAVAILABLE : GST_RTSP_STS_NOT_FOUND;
+  }
+  return GST_RTSP_STS_OK;
+}
+
+void on_client_closed(GstRTSPClient* client, gpointer data) {
+  RtspServer::State& st = state_of(data);
+  auto it = st.clients.find(client);
+  if (it == st.clients.end()) return;
+  std::string id = it->second.id;
+  st.clients.erase(it);
+  if (!id.empty()) st.ports->clients.remove_client(id, "closed");
+}
+
+void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) {
+  const StatePtr& st = *static_cast<StatePtr*>(data);
+  st->clients[client] = {};
+  g_signal_connect_data(client, "pre-describe-request", G_CALLBACK(on_pre_describe), box(st), unbox, GConnectFlags(0));
+  g_signal_connect_data(client, "closed", G_CALLBACK(on_client_closed), box(st), unbox, GConnectFlags(0));
+}
+
+GstRTSPFilterResult close_all(GstRTSPServer*, GstRTSPClient* client, gpointer) {
+  gst_rtsp_client_close(client);
+  return GST_RTSP_FILTER_REMOVE;
+}
+
+}  // namespace
+
+RtspServer::RtspServer(ControlPorts ports) : state_(std::make_shared<State>()) {
+  state_->ports = std::make_unique<ControlPorts>(ports);
+  state_->server = Ref<GstRTSPServer>::adopt(gst_rtsp_server_new());
+}
+
+RtspServer::~RtspServer() {
+  state_->alive = false;
+  source_ = SourceGuard();
+  GstRTSPServer* server = state_->server.get();
+  if (connected_id_) g_signal_handler_disconnect(server, connected_id_);
+  gst_rtsp_server_client_filter(server, close_all, nullptr);
+  // Clients already closed: their records are gone through "closed"; drop any left.
+  for (const auto& [client, info] : state_->clients) {
+    if (!info.id.empty()) state_->ports->clients.remove_client(info.id, "server stopping");
+  }
+  state_->clients.clear();
+}
+
+Status RtspServer::listen(const std::string& address, int port) {
+  GstRTSPServer* server = state_->server.get();
+  gst_rtsp_server_set_address(server, address.c_str());
+  gst_rtsp_server_set_service(server, std::to_string(port).c_str());
+  if (!connected_id_) {
+    connected_id_ = g_signal_connect_data(server, "client-connected", G_CALLBACK(on_client_connected), box(state_),
+                                          unbox, GConnectFlags(0));
+  }
+  GError* err = nullptr;
+  GSource* source = gst_rtsp_server_create_source(server, nullptr, &err);
+  if (!source) {
+    std::string message = "RTSP: cannot listen on " + address + ":" + std::to_string(port) + ": " +
+                          (err ? err->message : "unknown error");
+    g_clear_error(&err);
+    return Error{message};
+  }
+  g_source_attach(source, g_main_context_get_thread_default());
+  source_ = SourceGuard(source);
+  port_ = gst_rtsp_server_get_bound_port(server);
+  log_info("", "", "listen", "RTSP on " + address + ":" + std::to_string(port_));
+  return ok_status();
+}
+
+void register_rtsp_output(RtspServer& server) {
+  std::weak_ptr<RtspServer::State> state = server.state();
+  register_output_kind("rtsp",
+                       [state](OutputContext ctx) -> Result<std::unique_ptr<Output>> {
+                         return std::unique_ptr<Output>(new RtspMountOutput(std::move(ctx), state));
+                       },
+                       {"rtsp"});
+}
+
+}  // namespace estuary::server

@@ -1,0 +1,51 @@
+// Owns: the WebRTC endpoints on the API port and the registry of live sessions.
+//   WHIP  POST /rtc/v1/whip/?app=A&stream=S   (short form POST /whip/A/S)
+//   WHEP  POST /rtc/v1/whep/?app=A&stream=S   (short form POST /whep/A/S; SRS's /rtc/v1/whip-play/ too)
+//         body application/sdp → 201 Created, application/sdp answer, Location /rtc/v1/session/ID/SECRET
+//   DELETE that Location ends the session; PATCH it with application/trickle-ice-sdpfrag adds
+//   candidates; OPTIONS everywhere answers CORS preflight. ?eip=IP adds that address as a candidate
+//   for one request (SRS); [rtc] candidate does it for all.
+// Offers are validated (sdp_offer.h) before a session or webrtcbin exists. Control thread only.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/gobject_ptr.h"
+#include "server/control/http_routes.h"
+#include "server/control/ports.h"
+#include "server/protocols/webrtc/rtc_feed.h"
+#include "server/protocols/webrtc/rtc_session.h"
+
+namespace estuary::webrtc {
+
+class RtcService {
+ public:
+  RtcService(server::ControlPorts ports, server::PathRoutes& api);
+  ~RtcService();
+  RtcService(const RtcService&) = delete;
+  RtcService& operator=(const RtcService&) = delete;
+
+  size_t session_count() const { return sessions_.size(); }
+
+ private:
+  void serve_endpoint(SoupServerMessage* msg, const char* path, GHashTable* query, OfferRole role,
+                      const std::string& prefix);
+  void serve_session(SoupServerMessage* msg, const char* path);
+  void on_tick();
+  void on_keyframe_wanted(const std::string& key);
+  void on_feed_lost(const std::string& key, const std::string& reason);
+  std::string configured_candidate();
+
+  server::ControlPorts ports_;
+  server::ConfigSlice<config::RtcSection> rtc_config_;
+  server::PathRoutes& api_;
+  std::map<std::string, std::shared_ptr<RtcSession>> sessions_;  // by id
+  SourceGuard tick_;
+  std::string resolved_candidate_;  // [rtc] candidate after name/$VAR resolution
+  std::string resolving_;           // the setting being resolved (to notice a SIGHUP change)
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace estuary::webrtc

@@ -1,0 +1,315 @@
+// Owns: RtcSession (see rtc_session.h).
+#include "server/protocols/webrtc/rtc_session.h"
+
+#include "common/control_thread.h"
+#include "common/log.h"
+#include "server/control/http_routes.h"
+#include "server/control/ingest_events.h"
+
+namespace estuary::webrtc {
+namespace {
+
+constexpr int64_t kPliMinGapUs = 500 * 1000;  // keyframe requests to a publisher at most this often
+
+const char* type_of(OfferRole role) { return role == OfferRole::publish ? "rtc-publish" : "rtc-play"; }
+
+IceSettings ice_settings(const config::RtcSection& rc) {
+  IceSettings ice;
+  gchar** parts = g_strsplit_set(rc.interfaces.c_str(), " \t", -1);
+  for (gchar** p = parts; *p; ++p)
+    if (**p) ice.interfaces.emplace_back(*p);
+  g_strfreev(parts);
+  ice.port_min = rc.port_min;
+  ice.port_max = rc.port_max;
+  ice.ice_tcp = rc.ice_tcp;
+  return ice;
+}
+
+}  // namespace
+
+RtcSession::RtcSession(Env env, SessionRequest request, SoupServerMessage* msg)
+    : env_(std::move(env)),
+      req_(std::move(request)),
+      msg_(Ref<SoupServerMessage>::add_ref(msg)),
+      created_us_(g_get_monotonic_time()) {}
+
+RtcSession::~RtcSession() {
+  msg_signals_.clear();
+  if (msg_) {  // never leave a paused request behind
+    soup_server_message_set_status(msg_.get(), 503, nullptr);
+    soup_server_message_unpause(msg_.get());
+  }
+  whep_ = WhepMedia();
+  whip_ = WhipMedia();
+  peer_.reset();
+}
+
+void RtcSession::begin() {
+  soup_server_message_pause(msg_.get());
+  std::weak_ptr<RtcSession> weak = weak_from_this();
+  // A client that gives up before the answer: its session goes with it.
+  auto on_gone = +[](SoupServerMessage*, gpointer data) {
+    std::weak_ptr<RtcSession> w = *static_cast<std::weak_ptr<RtcSession>*>(data);
+    post_to_control([w]() {
+      if (auto s = w.lock(); s && s->msg_) {
+        s->msg_signals_.clear();
+        s->msg_.reset();
+        s->close("client went away before the answer");
+      }
+    });
+  };
+  for (const char* sig : {"disconnected", "finished"}) {
+    gulong id = g_signal_connect_data(
+        msg_.get(), sig, G_CALLBACK(on_gone), new std::weak_ptr<RtcSession>(weak),
+        [](gpointer d, GClosure*) { delete static_cast<std::weak_ptr<RtcSession>*>(d); }, GConnectFlags(0));
+    msg_signals_.emplace_back(msg_.get(), id);
+  }
+
+  server::Client c;
+  c.id = req_.id;
+  c.type = type_of(req_.role);
+  c.publish = req_.role == OfferRole::publish;
+  c.ip = req_.ip;
+  c.app = req_.app;
+  c.stream = req_.stream;
+  c.query = req_.query;
+  c.tc_url = "webrtc://" + req_.app;
+  c.start_us = created_us_;
+  c.kick = [weak]() {
+    if (auto s = weak.lock()) s->close("kicked");
+  };
+  auto counters = counters_;
+  c.bytes_sent = [counters]() { return counters->bytes_sent.load(std::memory_order_relaxed); };
+  c.bytes_received = [weak]() -> uint64_t {
+    auto s = weak.lock();
+    return s && s->peer_ ? s->peer_->bytes_received() : 0;
+  };
+  env_.ports->clients.add_client(std::move(c));
+  registered_ = true;
+  const auto action =
+      req_.role == OfferRole::publish ? server::Admission::Action::publish : server::Admission::Action::play;
+  env_.ports->admission.admit(req_.id, action, [weak](const server::Verdict& v) {
+    auto s = weak.lock();
+    if (!s || s->closed_) return;
+    if (!v.allowed) return s->fail(v.http_status, "refused: " + v.reason);
+    s->on_admitted();
+  });
+}
+
+void RtcSession::on_admitted() {
+  if (req_.role == OfferRole::publish) return start_publish();
+  // Refuse what a feed cannot carry before starting one (422 with the reason).
+  std::string audio_chain;
+  Result<FeedInfo> plan = plan_feed(key(), env_.ports->settings.config(), &audio_chain);
+  if (!plan) return fail(server::http_status_for(plan.error(), 503), plan.error().message);
+  std::weak_ptr<RtcSession> weak = weak_from_this();
+  const FeedInfo info = plan.value();
+  // The feed is the stream's "rtc" output: the supervisor starts it with the first viewer and
+  // lets it linger after the last one leaves (this client's removal tells it).
+  Status st = env_.ports->play.begin_feed(req_.id, kRtcFeedFormat, [weak, info](Result<std::string> bus_stream) {
+    auto s = weak.lock();
+    if (!s || s->closed_) return;
+    if (!bus_stream) return s->fail(server::http_status_for(bus_stream.error(), 503), bus_stream.error().message);
+    FeedInfo feed = info;
+    feed.bus_name = bus_stream.value();
+    s->start_play(feed);
+  });
+  if (!st) return fail(server::http_status_for(st.error(), 503), st.error().message);
+}
+
+void RtcSession::start_publish() {
+  std::weak_ptr<RtcSession> weak = weak_from_this();
+  Status st = env_.ports->publish.begin_publish(req_.id, [weak]() -> int64_t {
+    auto s = weak.lock();
+    return s ? s->idle_ms() : 0;
+  });
+  if (!st) return fail(server::http_status_for(st.error(), 409), st.error().message);
+  publishing_ = true;
+  const auto& bus = env_.ports->settings.config().bus;
+  start_peer(
+      [this, &bus](RtcPeer& peer) -> Status {
+        auto media = build_whip_media(peer.pipeline(), peer.webrtcbin(), req_.plan, key(),
+                                      uint64_t(bus.gop_cache_max_kb) * 1024);
+        if (!media) return media.error();
+        whip_ = std::move(*media);
+        return ok_status();
+      },
+      100);
+}
+
+void RtcSession::start_play(const FeedInfo& feed) {
+  if (rtc_feed_has_bframes(key()))
+    return fail(422, "stream " + key() +
+                         " has B-frames, which WebRTC cannot carry; publish without B-frames "
+                         "(x264: -bf 0 or -tune zerolatency; OBS: profile baseline or main without B-frames)");
+  const auto& bus = env_.ports->settings.config().bus;
+  std::weak_ptr<RtcSession> weak = weak_from_this();
+  const std::string k = key();
+  auto wanted = env_.keyframe_wanted;
+  auto on_pli = [wanted, k]() {
+    post_to_control([wanted, k]() {
+      if (wanted) wanted(k);
+    });
+  };
+  start_peer(
+      [this, feed, &bus, on_pli](RtcPeer& peer) -> Status {
+        auto media = build_whep_media(peer.pipeline(), peer.webrtcbin(), req_.plan, feed.bus_name,
+                                      uint64_t(bus.subscriber_queue_ms) * 1000000ull, counters_, on_pli);
+        if (!media) return media.error();
+        whep_ = std::move(*media);
+        return ok_status();
+      },
+      200);
+}
+
+void RtcSession::start_peer(const std::function<Status(RtcPeer&)>& build_media, int latency_ms) {
+  const auto& rc = env_.ports->settings.config().rtc;
+  auto created = RtcPeer::create(req_.id, ice_settings(rc), latency_ms);
+  if (!created) return fail(server::http_status_for(created.error(), 400), created.error().message);
+  peer_ = std::move(*created);
+  Status st = build_media(*peer_);
+  if (!st) return fail(server::http_status_for(st.error(), 500), st.error().message);
+  std::weak_ptr<RtcSession> weak = weak_from_this();
+  RtcPeer::Events ev;
+  ev.on_answer = [weak](Result<std::string> answer) {
+    if (auto s = weak.lock()) s->on_answer(std::move(answer));
+  };
+  ev.on_connected = [weak]() {
+    if (auto s = weak.lock()) s->on_connected();
+  };
+  ev.on_failed = [weak](const std::string& reason) {
+    if (auto s = weak.lock()) s->msg_ ? s->fail(500, reason) : s->close(reason);
+  };
+  if (req_.role == OfferRole::publish) {
+    // The bus sink's "stream ready" message makes the stream live for every output.
+    std::weak_ptr<bool> token(std::shared_ptr<bool>(shared_from_this(), &closed_));
+    auto ingest = server::ingest_events(env_.ports->publish, req_.id, token, [weak](const std::string& reason) {
+      if (auto s = weak.lock()) s->close(reason);
+    });
+    ev.on_element_message = ingest.on_element_message;
+  }
+  peer_->set_events(std::move(ev));
+  st = peer_->start();
+  if (!st) return fail(500, st.error().message);
+  peer_->answer(req_.plan.filtered_sdp, rc.gather_timeout_ms);
+}
+
+void RtcSession::on_answer(Result<std::string> answer) {
+  if (closed_) return;
+  if (!answer) return fail(server::http_status_for(answer.error(), 500), answer.error().message);
+  if (req_.role == OfferRole::play && rtc_feed_has_bframes(key()))
+    return fail(422, "stream " + key() + " has B-frames, which WebRTC cannot carry; publish without B-frames");
+  std::string sdp = add_candidate_address(*answer, req_.candidate_ip);
+  log_info(key(), req_.id, "rtc-answer",
+           std::string(req_.role == OfferRole::publish ? "WHIP" : "WHEP") + " answered with " +
+               std::to_string(count_candidates(sdp)) + " candidate(s)" +
+               (req_.plan.note.empty() ? "" : "; " + req_.plan.note));
+  respond(201, sdp, "application/sdp");
+}
+
+void RtcSession::on_connected() {
+  if (closed_) return;
+  connected_us_ = g_get_monotonic_time();
+  log_info(key(), req_.id, "rtc-connected",
+           std::string("ICE and DTLS connected after ") + std::to_string((connected_us_ - created_us_) / 1000) + " ms");
+  if (req_.role == OfferRole::play) {
+    start_whep_media(whep_);  // the GOP cache's keyframe goes out first
+  } else {
+    request_keyframe();
+  }
+}
+
+void RtcSession::request_keyframe() {
+  if (req_.role != OfferRole::publish || !peer_ || !peer_->connected()) return;
+  const int64_t now = g_get_monotonic_time();
+  if (now - last_pli_us_ < kPliMinGapUs) return;
+  last_pli_us_ = now;
+  webrtc::request_keyframe(whip_);
+}
+
+void RtcSession::tick(int64_t now_us) {
+  if (closed_) return;
+  const auto& rc = env_.ports->settings.config().rtc;
+  const int64_t timeout_us = int64_t(rc.session_timeout_ms) * 1000;
+  if (!peer_ || !peer_->connected()) {
+    if (now_us - created_us_ > timeout_us)
+      close("not connected (ICE/DTLS) within " + std::to_string(rc.session_timeout_ms) + " ms");
+    return;
+  }
+  const int64_t heard = std::max(peer_->last_rx_us(), connected_us_);
+  if (now_us - heard > timeout_us) {
+    close("peer silent for " + std::to_string((now_us - heard) / 1000) + " ms (vanished without DELETE)");
+    return;
+  }
+  if (req_.role == OfferRole::play && rtc_feed_has_bframes(key())) {
+    close("the stream has B-frames, which WebRTC cannot carry");
+    return;
+  }
+  if (req_.role == OfferRole::publish && rc.pli_interval_ms > 0 &&
+      now_us - last_pli_us_ > int64_t(rc.pli_interval_ms) * 1000)
+    request_keyframe();
+}
+
+int64_t RtcSession::idle_ms() const {
+  int64_t since = created_us_;
+  if (peer_ && peer_->last_rx_us() > since) since = peer_->last_rx_us();
+  return (g_get_monotonic_time() - since) / 1000;
+}
+
+Status RtcSession::add_candidates(const TrickleFragment& fragment) {
+  if (!peer_) return Error{"the session is not negotiated yet", ErrorReason::conflict, "webrtc"};
+  if (!fragment.ice_ufrag.empty() && fragment.ice_ufrag != req_.plan.ice_ufrag)
+    return Error{"ICE restart is not supported", ErrorReason::unprocessable, "webrtc"};
+  for (const auto& c : fragment.candidates) {
+    if (c.mline >= int(req_.plan.media.size()))
+      return Error{"candidate for an unknown m-line", ErrorReason::unprocessable, "webrtc"};
+    Status st = peer_->add_candidate(c.mline, c.candidate);
+    if (!st) return st;
+  }
+  return ok_status();
+}
+
+void RtcSession::respond(int status, const std::string& body, const std::string& content_type) {
+  if (!msg_) return;
+  msg_signals_.clear();
+  SoupServerMessage* m = msg_.get();
+  soup_server_message_set_status(m, guint(status), nullptr);
+  soup_server_message_set_response(m, content_type.c_str(), SOUP_MEMORY_COPY, body.data(), body.size());
+  SoupMessageHeaders* h = soup_server_message_get_response_headers(m);
+  server::set_cors_headers(m, false, "POST, OPTIONS");
+  soup_message_headers_replace(h, "Access-Control-Expose-Headers", "Location, ETag, Link");
+  soup_message_headers_replace(h, "Cache-Control", "no-store");
+  if (status == 201) {
+    soup_message_headers_replace(h, "Location", location().c_str());
+    soup_message_headers_replace(h, "ETag", ("\"" + req_.plan.ice_ufrag + "\"").c_str());
+  }
+  soup_server_message_unpause(m);
+  msg_.reset();
+}
+
+void RtcSession::fail(int status, const std::string& reason) {
+  if (closed_) return;
+  log_warn(key(), req_.id, "rtc-refused", std::to_string(status) + " " + reason);
+  respond(status, reason + "\n");
+  close(reason);
+}
+
+void RtcSession::close(const std::string& reason) {
+  if (closed_) return;
+  auto self = shared_from_this();  // the registry may hold the last reference
+  closed_ = true;
+  if (msg_) respond(503, "session closed: " + reason + "\n");
+  whep_ = WhepMedia();
+  whip_ = WhipMedia();
+  if (peer_) peer_->stop();  // the bus sink unpublishes before the supervisor forgets the stream
+  if (registered_) {
+    registered_ = false;
+    env_.ports->clients.remove_client(req_.id, reason);
+  } else {
+    log_info(key(), req_.id, "rtc-close", reason);
+  }
+  peer_.reset();
+  if (env_.forget) env_.forget(req_.id);
+}
+
+}  // namespace estuary::webrtc
