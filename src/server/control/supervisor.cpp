@@ -143,7 +143,7 @@ std::vector<std::string> Supervisor::busy_streams(int64_t margin_ms) const {
 
 Status Supervisor::begin_publish(const std::string& client_id, std::function<int64_t()> idle_ms) {
   Client* c = find_client(client_id);
-  if (!c) return Error{"unknown client"};
+  if (!c) return Error{"unknown client", ErrorReason::not_found, "control"};
   const std::string key = c->key();
   // Names reach launch lines ({app}, {stream}): only plain names are accepted.
   if (!config::is_valid_name_component(c->app) || !config::is_valid_name_component(c->stream))
@@ -398,7 +398,7 @@ void Supervisor::on_restart_due(const std::string& key, const std::string& name)
 
 Status Supervisor::begin_play(const std::string& client_id, const std::string& format, AttachFn attach) {
   Client* c = find_client(client_id);
-  if (!c) return Error{"unknown client"};
+  if (!c) return Error{"unknown client", ErrorReason::not_found, "control"};
   const std::string key = c->key();
   Stream* s = find_stream(key);
   if ((!s || !s->ready) && demand_.offers && demand_.offers(key))

@@ -167,7 +167,7 @@ void PullSources::begin_ingest(Source& src) {
   settings.launch = config::expand_stream_variables(src.spec.launch, src.spec.app(), src.spec.stream_name());
   settings.options.rtsp_transport = src.spec.rtsp_transport;
   settings.loop = src.spec.loop;
-  settings.gop_cache_max_bytes = uint64_t(ports_->settings.config().bus.gop_cache_max_kb) * 1024;
+  settings.gop_cache_max_bytes = uint64_t(ports_->slice(&config::Config::bus)->gop_cache_max_kb) * 1024;
   src.ingest = std::make_unique<pipelines::PullIngest>(std::move(settings));
   std::weak_ptr<bool> run = src.run;
   auto events = ingest_events(ports_->publish, src.client_id, run, [this, name, run](const std::string& reason) {

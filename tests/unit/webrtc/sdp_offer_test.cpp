@@ -165,9 +165,3 @@ TEST(SdpOffer, ProfileHelpers) {
 
 }  // namespace
 }  // namespace estuary::webrtc
-
-int main(int argc, char** argv) {
-  gst_init(&argc, &argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}

@@ -18,7 +18,12 @@ namespace {
 constexpr int kRefreshMs = 250;
 }  // namespace
 
-SrtServer::SrtServer(ControlPorts ports) : ports_(ports), srt_config_(ports.slice(&config::Config::srt)) { refresh(); }
+SrtServer::SrtServer(ControlPorts ports)
+    : ports_(ports),
+      srt_config_(ports.slice(&config::Config::srt)),
+      app_srt_config_(ports.slice(&config::Config::app_srt)) {
+  refresh();
+}
 
 SrtServer::~SrtServer() {
   *alive_ = false;
@@ -66,9 +71,8 @@ gboolean SrtServer::on_refresh(gpointer self) {
 
 void SrtServer::refresh() {
   auto s = std::make_shared<Snapshot>();
-  const config::Config& cfg = ports_.settings.config();
-  s->srt = cfg.srt;
-  s->apps = cfg.app_srt;
+  s->srt = *srt_config_;
+  s->apps = *app_srt_config_;
   for (auto& key : ports_.publish.busy_streams(kRefreshMs)) s->busy.insert(std::move(key));
   std::lock_guard lock(mu_);
   snapshot_ = std::move(s);

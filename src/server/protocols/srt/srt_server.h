@@ -53,6 +53,7 @@ class SrtServer {
 
   ControlPorts ports_;
   ConfigSlice<config::SrtSection> srt_config_;
+  ConfigSlice<std::map<std::string, config::SrtSection>> app_srt_config_;  // [srt:APP] overrides
   mutable std::mutex mu_;
   std::shared_ptr<const Snapshot> snapshot_;
   SourceGuard refresh_timer_;

@@ -125,7 +125,7 @@ void RtcSession::start_publish() {
   });
   if (!st) return fail(server::http_status_for(st.error(), 409), st.error().message);
   publishing_ = true;
-  const auto& bus = env_.ports->settings.config().bus;
+  const auto& bus = *env_.ports->slice(&config::Config::bus);
   start_peer(
       [this, &bus](RtcPeer& peer) -> Status {
         auto media = build_whip_media(peer.pipeline(), peer.webrtcbin(), req_.plan, key(),
@@ -142,7 +142,7 @@ void RtcSession::start_play(const FeedInfo& feed) {
     return fail(422, "stream " + key() +
                          " has B-frames, which WebRTC cannot carry; publish without B-frames "
                          "(x264: -bf 0 or -tune zerolatency; OBS: profile baseline or main without B-frames)");
-  const auto& bus = env_.ports->settings.config().bus;
+  const auto& bus = *env_.ports->slice(&config::Config::bus);
   std::weak_ptr<RtcSession> weak = weak_from_this();
   const std::string k = key();
   auto wanted = env_.keyframe_wanted;
@@ -163,7 +163,7 @@ void RtcSession::start_play(const FeedInfo& feed) {
 }
 
 void RtcSession::start_peer(const std::function<Status(RtcPeer&)>& build_media, int latency_ms) {
-  const auto& rc = env_.ports->settings.config().rtc;
+  const auto& rc = *env_.ports->slice(&config::Config::rtc);
   auto created = RtcPeer::create(req_.id, ice_settings(rc), latency_ms);
   if (!created) return fail(server::http_status_for(created.error(), 400), created.error().message);
   peer_ = std::move(*created);
@@ -229,7 +229,7 @@ void RtcSession::request_keyframe() {
 
 void RtcSession::tick(int64_t now_us) {
   if (closed_) return;
-  const auto& rc = env_.ports->settings.config().rtc;
+  const auto& rc = *env_.ports->slice(&config::Config::rtc);
   const int64_t timeout_us = int64_t(rc.session_timeout_ms) * 1000;
   if (!peer_ || !peer_->connected()) {
     if (now_us - created_us_ > timeout_us)

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include "common/gobject_ptr.h"
-#include "estuaryhealth.h"
 #include "server/config/pipelines_dir.h"
 #include "server/control/encoder_placeholders.h"
 #include "server/control/stream_health.h"
@@ -110,10 +109,7 @@ TEST(StreamHealth, ElementMessageAdapter) {
 
 class ShippedExamples : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    estuary_health_register_static();  // the health example uses estuaryhealth
-    install_encoder_placeholders();
-  }
+  static void SetUpTestSuite() { install_encoder_placeholders(); }
   static std::string root() {
     const char* v = g_getenv("ESTUARY_SOURCE_ROOT");
     return v ? v : ".";

@@ -45,10 +45,3 @@ TEST(ShippedPipelines, ShippedServerConfigLoadsWithPipelines) {
 }
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  gst_init(&argc, &argv);
-  estuary::pipelines::register_estuary_elements();
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}
