@@ -410,14 +410,10 @@ Status Supervisor::begin_play(const std::string& client_id, const std::string& f
 }
 
 Status Supervisor::begin_feed(const std::string& client_id, const std::string& format, FeedReadyFn ready) {
-  Client* c = find_client(client_id);
-  if (!c) return Error{"unknown client", ErrorReason::not_found, "control"};
-  const std::string key = c->key();
-  Stream* s = find_stream(key);
-  if (!s || !s->ready) return Error{"stream " + key + " is not published", ErrorReason::not_found, "control"};
-  return join_output(client_id, format, [ready = std::move(ready), format, key](Output* output) {
+  return join_output(client_id, format, [ready = std::move(ready), format, client_id](Output* output) {
     if (!output)
-      return ready(Error{"the " + format + " output of " + key + " stopped", ErrorReason::unavailable, "control"});
+      return ready(Error{"the " + format + " output stopped before " + client_id + " could join it",
+                         ErrorReason::unavailable, "control"});
     ready(output->bus_stream(format));
   });
 }

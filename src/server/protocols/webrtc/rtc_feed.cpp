@@ -7,6 +7,7 @@
 #include "common/control_thread.h"
 #include "common/log.h"
 #include "common/timer.h"
+#include "pipelines/managed_pipeline.h"
 #include "pipelines/stream_bus.h"
 #include "server/control/output.h"
 

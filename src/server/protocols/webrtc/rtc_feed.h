@@ -14,15 +14,9 @@
 #include <gst/gst.h>
 
 #include <functional>
-#include <map>
-#include <memory>
-#include <set>
 #include <string>
-#include <vector>
 
-#include "common/gobject_ptr.h"
 #include "common/result.h"
-#include "pipelines/managed_pipeline.h"
 #include "server/config/config.h"
 
 namespace estuary::webrtc {
