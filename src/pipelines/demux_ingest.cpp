@@ -1,6 +1,8 @@
 // Owns: the demuxing ingest pipeline (see demux_ingest.h).
 #include "pipelines/demux_ingest.h"
 
+#include "pipelines/ts_guard_probe.h"
+
 namespace estuary::pipelines {
 namespace {
 
@@ -79,6 +81,7 @@ Result<DemuxIngest> start_demux_ingest(const DemuxIngestSpec& spec) {
   // Announce exactly the tracks the caller saw, so the bus declares the stream ready with all of them.
   if (spec.video) gst_object_unref(gst_element_request_pad_simple(sink.get(), "sink_0"));
   if (spec.audio) gst_object_unref(gst_element_request_pad_simple(sink.get(), "sink_1"));
+  if (is_ts_demuxer(demux.get())) guard_ts_demuxer(demux.get(), spec.stream);  // untrusted bytes
   g_signal_connect_object(demux.get(), "pad-added", G_CALLBACK(on_demux_pad_added), pipeline.get(), GConnectFlags(0));
   DemuxIngest out;
   out.appsrc = src;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "pipelines/ts_guard_probe.h"
 
 namespace estuary::pipelines {
 
@@ -216,6 +217,7 @@ Status configure_reader(GstElement* pipeline, const ReaderPlan& plan, std::share
   Ref<GstElement> demux = plan.rtp_pads ? src : Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline), "demux"));
   if (!src || !demux) return Error{"reader launch line lacks src or demux"};
   g_object_set(src.get(), plan.url_property.c_str(), plan.url_value.c_str(), nullptr);
+  if (is_ts_demuxer(demux.get())) guard_ts_demuxer(demux.get(), shared->stream);  // pulled bytes are untrusted too
   auto* data = new std::shared_ptr<PullIngest::Shared>(shared);
   g_signal_connect_data(
       demux.get(), "pad-added", G_CALLBACK(on_pad_added), data,

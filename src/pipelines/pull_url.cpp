@@ -107,7 +107,10 @@ Result<ReaderPlan> plan_reader(const std::string& url, const PullOptions& option
     if (!local) return Error{"not a file:/// URL: " + url};
     plan.url_value = local;
     g_free(local);
-    plan.launch = "filesrc name=src ! " + demuxer_for_path(plan.url_value) + " name=demux";
+    const std::string demuxer = demuxer_for_path(plan.url_value);
+    // tsdemux would pull from filesrc, past the guard that checks its input in push mode
+    // (ts_guard_probe.h): a queue keeps it pushed to.
+    plan.launch = "filesrc name=src ! " + std::string(demuxer == "tsdemux" ? "queue ! " : "") + demuxer + " name=demux";
     plan.url_property = "location";
     plan.live = false;
   } else {

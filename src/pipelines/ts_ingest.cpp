@@ -12,23 +12,6 @@ namespace {
 
 constexpr size_t kPacket = 188;
 
-// PSI section starting in this packet (single-packet sections: a PAT or PMT of one program).
-const uint8_t* section_of(const uint8_t* pkt, size_t* len) {
-  if (!(pkt[1] & 0x40)) return nullptr;  // payload_unit_start
-  const uint8_t afc = (pkt[3] >> 4) & 0x3;
-  size_t off = 4;
-  if (afc == 0 || afc == 2) return nullptr;
-  if (afc == 3) off += 1 + pkt[4];
-  if (off + 1 >= kPacket) return nullptr;
-  off += 1 + pkt[off];  // pointer field
-  if (off + 3 > kPacket) return nullptr;
-  const uint8_t* s = pkt + off;
-  const size_t section_length = ((s[1] & 0x0f) << 8) | s[2];
-  if (off + 3 + section_length > kPacket) return nullptr;
-  *len = 3 + section_length;
-  return s;
-}
-
 }  // namespace
 
 bool TsTrackProbe::feed(const uint8_t* data, size_t size) {
@@ -50,7 +33,7 @@ bool TsTrackProbe::feed(const uint8_t* data, size_t size) {
     const int pid = ((pkt[1] & 0x1f) << 8) | pkt[2];
     if (pid == 0 || pid == pmt_pid_) {
       size_t len = 0;
-      if (const uint8_t* s = section_of(pkt, &len)) on_section(pid, s, len);
+      if (const uint8_t* s = ts_section_of(pkt, &len)) on_section(pid, s, len);
     }
     off += kPacket;
   }

@@ -9,8 +9,14 @@ namespace {
 bool is_video_stream_type(uint8_t t) { return t == 0x01 || t == 0x02 || t == 0x10 || t == 0x1b || t == 0x24; }
 bool is_audio_stream_type(uint8_t t) { return t == 0x03 || t == 0x04 || t == 0x0f || t == 0x11 || t == 0x81; }
 
-// Payload of a packet (after header and adaptation field), or nullptr.
-const uint8_t* payload_of(const uint8_t* pkt, size_t* len) {
+bool random_access(const uint8_t* pkt) {
+  const uint8_t afc = (pkt[3] >> 4) & 0x3;
+  return (afc & 0x2) && pkt[4] > 0 && (pkt[5] & 0x40);
+}
+
+}  // namespace
+
+const uint8_t* ts_payload_of(const uint8_t* pkt, size_t* len) {
   const uint8_t afc = (pkt[3] >> 4) & 0x3;
   size_t off = 4;
   if (afc == 2 || afc == 0) return nullptr;
@@ -20,12 +26,10 @@ const uint8_t* payload_of(const uint8_t* pkt, size_t* len) {
   return pkt + off;
 }
 
-// The PSI section that starts in this packet (single-packet sections only: PAT and PMT of one
-// program always fit).
-const uint8_t* section_of(const uint8_t* pkt, size_t* len) {
+const uint8_t* ts_section_of(const uint8_t* pkt, size_t* len) {
   if (!(pkt[1] & 0x40)) return nullptr;  // payload_unit_start
   size_t plen = 0;
-  const uint8_t* p = payload_of(pkt, &plen);
+  const uint8_t* p = ts_payload_of(pkt, &plen);
   if (!p || plen < 1 || size_t(p[0]) + 1 >= plen) return nullptr;
   const uint8_t* s = p + 1 + p[0];
   size_t avail = plen - 1 - p[0];
@@ -35,13 +39,6 @@ const uint8_t* section_of(const uint8_t* pkt, size_t* len) {
   *len = 3 + section_length;
   return s;
 }
-
-bool random_access(const uint8_t* pkt) {
-  const uint8_t afc = (pkt[3] >> 4) & 0x3;
-  return (afc & 0x2) && pkt[4] > 0 && (pkt[5] & 0x40);
-}
-
-}  // namespace
 
 bool ts_has_opus_registration(const uint8_t* d, size_t len) {
   for (size_t i = 0; i + 2 <= len;) {
@@ -100,10 +97,10 @@ TsScanResult TsScanner::scan(const uint8_t* data, size_t size) {
     const bool start = pkt[1] & 0x40;
     if (pid == 0) {
       size_t len = 0;
-      if (const uint8_t* s = section_of(pkt, &len)) on_pat(pkt, s, len, r);
+      if (const uint8_t* s = ts_section_of(pkt, &len)) on_pat(pkt, s, len, r);
     } else if (pid == pmt_pid_) {
       size_t len = 0;
-      if (const uint8_t* s = section_of(pkt, &len)) on_pmt(pkt, s, len, r);
+      if (const uint8_t* s = ts_section_of(pkt, &len)) on_pmt(pkt, s, len, r);
     } else if (start && r.key_offset < 0 && has_header()) {
       const bool key = video_pid_ >= 0 ? (pid == video_pid_ && random_access(pkt)) : pid == audio_pid_;
       if (key) r.key_offset = long(off);

@@ -11,6 +11,13 @@ namespace estuary::pipelines {
 
 constexpr size_t ts_packet_size = 188;
 
+// Payload of a 188-byte packet (after header and adaptation field), or nullptr when it has none
+// or its adaptation field overruns the packet.
+const uint8_t* ts_payload_of(const uint8_t* pkt, size_t* len);
+// The PSI section that starts in this packet (after the pointer field), or nullptr. Single-packet
+// sections only: the PAT and PMT of one program always fit.
+const uint8_t* ts_section_of(const uint8_t* pkt, size_t* len);
+
 // Opus in MPEG-TS is a private stream (type 0x06) whose ES descriptors carry a registration
 // descriptor "Opus"; true when descriptors (len bytes of a PMT entry's ES info) hold one.
 bool ts_has_opus_registration(const uint8_t* descriptors, size_t len);
