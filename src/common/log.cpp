@@ -14,6 +14,7 @@ std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
 std::atomic<int> g_format{static_cast<int>(LogFormat::text)};
 std::mutex g_write_mutex;
 std::FILE* g_file = nullptr;  // nullptr = stderr; guarded by g_write_mutex
+std::atomic<int> g_fd{2};     // fileno of the above, readable without the lock
 std::string g_file_path;
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -101,11 +102,14 @@ bool log_set_file(const std::string& path, std::string* error) {
     }
   }
   std::lock_guard<std::mutex> lock(g_write_mutex);
+  g_fd = f ? fileno(f) : 2;
   if (g_file) std::fclose(g_file);
   g_file = f;
   g_file_path = path;
   return true;
 }
+
+int log_crash_fd() { return g_fd.load(); }
 
 bool log_reopen(std::string* error) {
   std::string path;

@@ -22,6 +22,9 @@ bool log_parse_format(std::string_view text, LogFormat* out);
 bool log_set_file(const std::string& path, std::string* error = nullptr);
 // Reopens the current file (after logrotate moved it; SIGUSR1). True with no file.
 bool log_reopen(std::string* error = nullptr);
+// The descriptor log lines go to now (stderr or the log file): for the crash report, which may not
+// take locks.
+int log_crash_fd();
 
 // stream: "app/stream" or "" ; client: client/session id or "" ; event: short token such as
 // "publish", "play", "close"; message: free text.

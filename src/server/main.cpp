@@ -2,14 +2,18 @@
 // (with SIGHUP reload), the fan-out engine, supervisor, protocol servers, HTTP API and the main loop.
 #include <glib-unix.h>
 #include <gst/gst.h>
+#include <libsoup/soup.h>
 
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
 
+#include "build_info.h"
 #include "common/control_thread.h"
+#include "common/crash_report.h"
 #include "common/log.h"
+#include "git_commit.h"
 #include "pipelines/stream_bus.h"
 #include "server/api/api_server.h"
 #include "server/api/dvr_api.h"
@@ -17,6 +21,7 @@
 #include "server/api/metrics.h"
 #include "server/config/config.h"
 #include "server/control/control_plane.h"
+#include "server/net/http_guard.h"
 #include "server/net/tls_context.h"
 #include "server/outputs/custom/pipeline_output.h"
 #include "server/outputs/dvr/dvr_output.h"
@@ -47,9 +52,20 @@ struct Options {
   bool check_only = false;
 };
 
+void print_version() {
+  guint major = 0, minor = 0, micro = 0, nano = 0;
+  gst_version(&major, &minor, &micro, &nano);
+  std::printf("Estuary %s (commit %s)\n", ESTUARY_VERSION, ESTUARY_GIT_COMMIT);
+  std::printf("build: %s, %s, sanitizers: %s, prefix %s\n", ESTUARY_BUILDTYPE, ESTUARY_COMPILER,
+              std::strcmp(ESTUARY_SANITIZE, "none") == 0 ? "none" : ESTUARY_SANITIZE, ESTUARY_PREFIX);
+  std::printf("GStreamer %u.%u.%u (runtime), libsoup %u.%u.%u (runtime), GLib %u.%u.%u (runtime)\n", major, minor,
+              micro, soup_get_major_version(), soup_get_minor_version(), soup_get_micro_version(), glib_major_version,
+              glib_minor_version, glib_micro_version);
+}
+
 void usage() {
   std::fprintf(stderr,
-               "usage: estuary [--config FILE] [--pipelines DIR] [--check-config]\n"
+               "usage: estuary [--config FILE] [--pipelines DIR] [--check-config] | --version\n"
                "  Runs on built-in defaults with no arguments. ESTUARY_<SECTION>_<KEY> overrides any key.\n");
 }
 
@@ -141,6 +157,11 @@ gboolean on_quit(gpointer data) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  install_crash_report();
+  if (argc == 2 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "-V") == 0)) {
+    print_version();
+    return 0;
+  }
   gst_init(&argc, &argv);
   pipelines::register_estuary_elements();
   server::install_encoder_placeholders();  // before the config: launch lines may use @h264enc
@@ -216,6 +237,17 @@ int main(int argc, char** argv) {
     // removed) first.
     std::unique_ptr<webrtc::RtcService> rtc;
     if (cfg.rtc.enabled) rtc = std::make_unique<webrtc::RtcService>(ports, api_server);
+    // Deadlines and caps of the TCP ports ([server] header_timeout_ms ...), read at each connection.
+    auto per_ip = std::make_shared<server::PerIpConnections>();
+    const server::ConnectionLimitsSource limits = [control = control.get()] {
+      const config::ServerSection& s = control->config().server;
+      return server::ConnectionLimits{s.header_timeout_ms, s.keepalive_timeout_ms, s.body_timeout_ms,
+                                      uint64_t(s.max_body_kb) * 1024, s.max_connections_per_ip};
+    };
+    server::guard_http_server(http.soup_server(), "http", limits, per_ip);
+    server::guard_http_server(api_server.soup_server(), "api", limits, per_ip);
+    rtmp.set_connection_limits(limits, per_ip);
+    rtsp.set_connection_limits(limits, per_ip);
 
     Status st = ok_status();
     if (st && cfg.rtmp.enabled) st = rtmp.listen(cfg.rtmp.address, cfg.rtmp.port);

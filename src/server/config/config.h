@@ -18,6 +18,13 @@ struct ServerSection {
   std::string log_format = "text";  // text | json (one object per line)
   std::string log_file;             // "" = stderr; reopened on SIGUSR1
   int max_connections = 0;          // all protocols together; 0 = unlimited
+  // Deadlines and caps of every TCP port that speaks HTTP or RTSP (8080, 1985, their HTTPS twins,
+  // 8554); RTMP has its own handshake_timeout_ms.
+  int header_timeout_ms = 10000;     // a connection's first request head must be complete by then
+  int keepalive_timeout_ms = 15000;  // between requests on a kept-alive connection
+  int body_timeout_ms = 10000;       // a request body must arrive whole by then
+  int max_body_kb = 1024;            // largest request body accepted (413 beyond)
+  int max_connections_per_ip = 0;    // open HTTP/API/RTSP/RTMP connections from one address; 0 = unlimited
   bool operator==(const ServerSection&) const = default;
 };
 
@@ -158,6 +165,7 @@ struct SrtSection {
   int pbkeylen = 16;                     // AES key length in bytes: 16, 24 or 32
   int max_bw = -1;                       // bytes/s per connection; -1 = unlimited, 0 = relative to input rate
   int peer_idle_timeout_ms = 5000;       // a peer silent this long is disconnected
+  int max_bitrate_kbps = 20000;          // per-connection buffers hold latency + 1 s of this much
   std::string default_mode = "request";  // mode of a bare "app/stream" stream id: publish | request
   bool operator==(const SrtSection&) const = default;
 };

@@ -72,6 +72,21 @@ const KeySpec kKeys[] = {
     int_key(
         "server", "max_connections", 0, 10000000, [](Config& c) { return &c.server.max_connections; },
         "most clients of all protocols at once; more are refused (0 = unlimited)"),
+    int_key(
+        "server", "header_timeout_ms", 100, kHour, [](Config& c) { return &c.server.header_timeout_ms; },
+        "an HTTP, API or RTSP connection whose first request head is not complete in this time is closed"),
+    int_key(
+        "server", "keepalive_timeout_ms", 100, kHour, [](Config& c) { return &c.server.keepalive_timeout_ms; },
+        "a kept-alive HTTP or API connection that starts no new request in this time is closed"),
+    int_key(
+        "server", "body_timeout_ms", 100, kHour, [](Config& c) { return &c.server.body_timeout_ms; },
+        "an HTTP or API request body that has not arrived whole in this time closes its connection"),
+    int_key(
+        "server", "max_body_kb", 1, 1024 * 1024, [](Config& c) { return &c.server.max_body_kb; },
+        "largest HTTP or API request body accepted, in KiB (413 and close beyond)"),
+    int_key(
+        "server", "max_connections_per_ip", 0, 10000000, [](Config& c) { return &c.server.max_connections_per_ip; },
+        "most open HTTP, API, RTSP and RTMP connections from one address; more are refused (0 = unlimited)"),
 
     boolean_key(
         "rtmp", "enabled", [](Config& c) { return &c.rtmp.enabled; }, "accept RTMP publishers and players"),
@@ -307,6 +322,9 @@ const KeySpec kKeys[] = {
     int_key(
         "srt", "peer_idle_timeout_ms", 1000, kHour, [](Config& c) { return &c.srt.peer_idle_timeout_ms; },
         "a peer (or a publisher's data) silent this long is disconnected"),
+    int_key(
+        "srt", "max_bitrate_kbps", 500, 1000000, [](Config& c) { return &c.srt.max_bitrate_kbps; },
+        "highest bitrate one SRT connection is sized for: its buffers hold latency_ms + 1 s of it"),
     choice_key(
         "srt", "default_mode", kSrtModes, [](Config& c) { return &c.srt.default_mode; },
         "mode of a stream id without m= (a bare app/stream): publish or request"),

@@ -11,6 +11,7 @@
 #include "common/control_thread.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/memory_return.h"
 #include "common/timer.h"
 #include "pipelines/stream_bus.h"
 #include "server/control/builtin_pipelines.h"
@@ -87,6 +88,7 @@ Client* Supervisor::find_client(const std::string& id) {
 void Supervisor::remove_client(const std::string& id, const std::string& reason) {
   auto it = clients_.find(id);
   if (it == clients_.end()) return;
+  schedule_memory_return();  // what the session held is freed now; give the pages back soon after
   Client& c = it->second.client;
   const std::string key = c.key();
   const uint64_t sent = c.bytes_sent ? c.bytes_sent() : 0;

@@ -7,12 +7,6 @@
 #include "common/gobject_ptr.h"
 
 namespace estuary::server {
-namespace {
-// GLib's default accept backlog is 10: a burst of players would see SYNs dropped and 1 s connect
-// retries. The kernel caps this at somaxconn.
-constexpr int kListenBacklog = 1024;
-}  // namespace
-
 Error listen_failed(const char* what, const std::string& address, int port, GError* err) {
   Error e{std::string(what) + ": cannot listen on " + address + ":" + std::to_string(port) + ": " +
           (err ? err->message : "?")};

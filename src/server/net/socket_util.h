@@ -12,6 +12,10 @@
 
 namespace estuary::server {
 
+// Accept backlog of every listener (GLib's default of 10, gst-rtsp-server's 5, drop SYNs under a
+// burst of players and cost them a 1 s connect retry).
+constexpr int kListenBacklog = 1024;
+
 // A bound, listening TCP socket on address:port (port 0: any free one) with a deep accept backlog.
 // Errors read "<what>: bad listen address A" or "<what>: cannot listen on A:P: reason".
 Result<Ref<GSocket>> listen_tcp_socket(const std::string& address, int port, const char* what);

@@ -32,9 +32,33 @@ Status RtmpServer::listen(const std::string& address, int port) {
   return ok_status();
 }
 
+void RtmpServer::set_connection_limits(ConnectionLimitsSource limits, std::shared_ptr<PerIpConnections> per_ip) {
+  limits_ = std::move(limits);
+  per_ip_ = std::move(per_ip);
+}
+
+bool RtmpServer::admit(const std::string& ip, const std::string& id) {
+  if (!per_ip_) return true;
+  const int max = limits_ ? limits_().max_per_ip : 0;
+  if (!per_ip_->acquire(ip, max)) {
+    if (worth_logging(per_ip_->refusals()))
+      log_warn("", id, "rtmp-refused",
+               "connection from " + ip + " refused: " + std::to_string(max) +
+                   " connections from that address are open (max_connections_per_ip); " +
+                   std::to_string(per_ip_->refusals()) + " refused so far");
+    return false;
+  }
+  slots_[id] = std::make_unique<PerIpSlot>(per_ip_, ip);
+  return true;
+}
+
 gboolean RtmpServer::on_incoming(GSocketService*, GSocketConnection* connection, GObject*, gpointer self) {
   auto* server = static_cast<RtmpServer*>(self);
   std::string id = new_client_id();
+  if (!server->admit(peer_ip(connection), id)) {
+    g_io_stream_close(G_IO_STREAM(connection), nullptr, nullptr);
+    return TRUE;
+  }
   auto conn = std::make_unique<RtmpConnection>(*server, server->ports_, server->engine_, connection, id);
   RtmpConnection* raw = conn.get();
   server->connections_[id] = std::move(conn);
@@ -51,6 +75,7 @@ void RtmpServer::adopt(int fd, const std::string& peer_ip, const std::string& id
     ::close(fd);
     return;
   }
+  if (!admit(peer_ip, id)) return;  // the socket (and fd) close with `socket`
   Ref<GSocketConnection> connection =
       Ref<GSocketConnection>::adopt(g_socket_connection_factory_create_connection(socket.get()));
   auto conn = std::make_unique<RtmpConnection>(*this, ports_, engine_, connection.get(), id, peer_ip);
@@ -65,6 +90,7 @@ void RtmpServer::forget(const std::string& id) {
   // Freed on a later loop turn: the connection is usually inside one of its own callbacks now.
   std::shared_ptr<RtmpConnection> doomed(it->second.release());
   connections_.erase(it);
+  slots_.erase(id);
   post_to_control([doomed]() {});
 }
 

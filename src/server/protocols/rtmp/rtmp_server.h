@@ -13,6 +13,7 @@
 #include "common/result.h"
 #include "fanout/fanout.h"
 #include "server/control/ports.h"
+#include "server/net/connection_limits.h"
 
 namespace estuary::server {
 
@@ -24,6 +25,8 @@ class RtmpServer {
   ~RtmpServer();
   Status listen(const std::string& address, int port);
   int port() const { return port_; }
+  // The per-address cap on open connections (see connection_limits.h); RTMP's deadlines are its own.
+  void set_connection_limits(ConnectionLimitsSource limits, std::shared_ptr<PerIpConnections> per_ip);
   // Serves an already-connected stream socket (the plain end of a TLS relay for RTMPS) as a new
   // connection from peer_ip with client id id. Takes ownership of fd.
   void adopt(int fd, const std::string& peer_ip, const std::string& id);
@@ -38,7 +41,13 @@ class RtmpServer {
   Ref<GSocketService> service_;
   SignalGuard incoming_;
   int port_ = 0;
+  // Whether ip may open another connection; counts it under id (released by forget(id)).
+  bool admit(const std::string& ip, const std::string& id);
+
   std::map<std::string, std::unique_ptr<RtmpConnection>> connections_;
+  ConnectionLimitsSource limits_;
+  std::shared_ptr<PerIpConnections> per_ip_;
+  std::map<std::string, std::unique_ptr<PerIpSlot>> slots_;  // by connection id
 };
 
 }  // namespace estuary::server

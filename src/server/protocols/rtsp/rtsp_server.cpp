@@ -10,10 +10,12 @@
 #include "common/gobject_ptr.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/timer.h"
 #include "pipelines/stream_bus.h"
 #include "server/config/config.h"
 #include "server/control/output.h"
 #include "server/control/ports.h"
+#include "server/net/socket_util.h"
 
 namespace estuary::server {
 
@@ -28,7 +30,12 @@ struct RtspServer::State {
   struct ClientInfo {
     std::string id;   // "" until the client DESCRIBEs a live stream
     std::string key;  // "app/stream"
+    std::unique_ptr<PerIpSlot> slot;
+    SourceGuard deadline;  // a request (then the next, until a session exists) must arrive by then
+    bool in_session = false;
   };
+  ConnectionLimitsSource limits;
+  std::shared_ptr<PerIpConnections> per_ip;
   std::map<GstRTSPClient*, ClientInfo> clients;  // borrowed: erased on "closed"
 };
 
@@ -191,11 +198,60 @@ void on_client_closed(GstRTSPClient* client, gpointer data) {
   if (!id.empty()) st.ports->clients.remove_client(id, "closed");
 }
 
+// Closes a client that has not sent a whole request (first: header_timeout_ms; then, until it has a
+// session: keepalive_timeout_ms after each response). The timer lives in the client's record.
+void arm_deadline(RtspServer::State& st, GstRTSPClient* client, int ms, const char* what) {
+  auto it = st.clients.find(client);
+  if (it == st.clients.end()) return;
+  const std::string ip = it->second.slot ? it->second.slot->ip() : "?";
+  it->second.deadline = start_timer(ms, [client, ms, what, ip] {
+    log_info("", "", "rtsp-timeout",
+             "closed connection from " + ip + ": " + what + " not complete within " + std::to_string(ms) + " ms");
+    // Our own reference across the close: "closed" makes the server drop its reference, and the
+    // client must not be finalized while gst_rtsp_client_close still holds its lock.
+    Ref<GstRTSPClient> keep = Ref<GstRTSPClient>::add_ref(client);
+    gst_rtsp_client_close(keep.get());
+  });
+}
+
+void on_send_message(GstRTSPClient* client, GstRTSPSession*, GstRTSPMessage*, gpointer data) {
+  RtspServer::State& st = state_of(data);
+  auto it = st.clients.find(client);
+  if (it == st.clients.end() || it->second.in_session) return;
+  const ConnectionLimits limits = st.limits ? st.limits() : ConnectionLimits{};
+  arm_deadline(st, client, limits.keepalive_timeout_ms, "next request");
+}
+
+void on_new_session(GstRTSPClient* client, GstRTSPSession*, gpointer data) {
+  RtspServer::State& st = state_of(data);
+  auto it = st.clients.find(client);
+  if (it == st.clients.end()) return;
+  it->second.in_session = true;  // the session's own timeout and the output lifecycle take over
+  it->second.deadline.reset();
+}
+
 void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) {
   const StatePtr& st = *static_cast<StatePtr*>(data);
-  st->clients[client] = {};
-  g_signal_connect_data(client, "pre-describe-request", G_CALLBACK(on_pre_describe), box(st), unbox, GConnectFlags(0));
+  const ConnectionLimits limits = st->limits ? st->limits() : ConnectionLimits{};
+  GstRTSPConnection* conn = gst_rtsp_client_get_connection(client);
+  const std::string ip = conn && gst_rtsp_connection_get_ip(conn) ? gst_rtsp_connection_get_ip(conn) : "?";
+  RtspServer::State::ClientInfo& info = st->clients[client];
   g_signal_connect_data(client, "closed", G_CALLBACK(on_client_closed), box(st), unbox, GConnectFlags(0));
+  if (st->per_ip && !st->per_ip->acquire(ip, limits.max_per_ip)) {
+    if (worth_logging(st->per_ip->refusals()))
+      log_warn("", "", "rtsp-refused",
+               "connection from " + ip + " refused: " + std::to_string(limits.max_per_ip) +
+                   " connections from that address are open (max_connections_per_ip); " +
+                   std::to_string(st->per_ip->refusals()) + " refused so far");
+    // Closed from the loop, not inside the signal that announces it.
+    post_to_control([c = Ref<GstRTSPClient>::add_ref(client)] { gst_rtsp_client_close(c.get()); });
+    return;
+  }
+  if (st->per_ip) info.slot = std::make_unique<PerIpSlot>(st->per_ip, ip);
+  g_signal_connect_data(client, "pre-describe-request", G_CALLBACK(on_pre_describe), box(st), unbox, GConnectFlags(0));
+  g_signal_connect_data(client, "send-message", G_CALLBACK(on_send_message), box(st), unbox, GConnectFlags(0));
+  g_signal_connect_data(client, "new-session", G_CALLBACK(on_new_session), box(st), unbox, GConnectFlags(0));
+  arm_deadline(*st, client, limits.header_timeout_ms, "request head");
 }
 
 GstRTSPFilterResult close_all(GstRTSPServer*, GstRTSPClient* client, gpointer) {
@@ -223,10 +279,18 @@ RtspServer::~RtspServer() {
   state_->clients.clear();
 }
 
+void RtspServer::set_connection_limits(ConnectionLimitsSource limits, std::shared_ptr<PerIpConnections> per_ip) {
+  state_->limits = std::move(limits);
+  state_->per_ip = std::move(per_ip);
+}
+
 Status RtspServer::listen(const std::string& address, int port) {
   GstRTSPServer* server = state_->server.get();
   gst_rtsp_server_set_address(server, address.c_str());
   gst_rtsp_server_set_service(server, std::to_string(port).c_str());
+  // gst-rtsp-server's default backlog of 5 drops SYNs under a burst of players (or an attack the
+  // deadlines are about to clear): the same depth as our other listeners.
+  gst_rtsp_server_set_backlog(server, kListenBacklog);
   if (!connected_id_) {
     connected_id_ = g_signal_connect_data(server, "client-connected", G_CALLBACK(on_client_connected), box(state_),
                                           unbox, GConnectFlags(0));

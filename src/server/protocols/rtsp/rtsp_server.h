@@ -12,6 +12,7 @@
 
 #include "common/gobject_ptr.h"
 #include "common/result.h"
+#include "server/net/connection_limits.h"
 
 namespace estuary::server {
 
@@ -25,6 +26,8 @@ class RtspServer {
   RtspServer(const RtspServer&) = delete;
   RtspServer& operator=(const RtspServer&) = delete;
 
+  // Deadlines for each client's requests and the per-address cap (see connection_limits.h).
+  void set_connection_limits(ConnectionLimitsSource limits, std::shared_ptr<PerIpConnections> per_ip);
   // Binds address:port (port 0 picks a free one; see port()) and attaches to the main context.
   Status listen(const std::string& address, int port);
   int port() const { return port_; }

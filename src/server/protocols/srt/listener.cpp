@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <srt/access_control.h>
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -101,9 +102,16 @@ Status Listener::start(const ListenerOptions& options, HandshakePolicy policy, O
   if (socket_ == SRT_INVALID_SOCK) return Error{"srt: cannot create a socket: " + last_error()};
   const std::string where = options.address + ":" + std::to_string(options.port);
   // Accepted sockets inherit these; the policy adds the passphrase per caller.
+  // Buffers sized from the latency and the highest bitrate expected, not libsrt's 8192-packet
+  // defaults: every accepted connection (even one that never sends) reserves them.
+  const int64_t buffer_bytes = int64_t(options.latency_ms + 1000) * options.max_bitrate_kbps / 8;
+  const int payload = 1456;  // SRT payload bytes per packet at the default MSS of 1500
+  const int packets = int(std::max<int64_t>(64, buffer_bytes / payload + 1));
   bool ok = set_flag(socket_, SRTO_RCVSYN, false) && set_flag(socket_, SRTO_LATENCY, options.latency_ms) &&
             set_flag(socket_, SRTO_MAXBW, int64_t(options.max_bw)) &&
-            set_flag(socket_, SRTO_PEERIDLETIMEO, options.peer_idle_timeout_ms);
+            set_flag(socket_, SRTO_PEERIDLETIMEO, options.peer_idle_timeout_ms) &&
+            set_flag(socket_, SRTO_FC, packets) && set_flag(socket_, SRTO_RCVBUF, packets * payload) &&
+            set_flag(socket_, SRTO_SNDBUF, packets * payload);
   if (!ok) return Error{"srt: cannot set listener options: " + last_error()};
   if (srt_bind(socket_, reinterpret_cast<sockaddr*>(&ss), int(len)) != 0)
     return Error{"srt: cannot listen on " + where + ": " + last_error()};

@@ -30,6 +30,7 @@ struct ListenerOptions {
   int latency_ms = 120;  // receiver and peer latency (TSBPD), inherited by accepted sockets
   int max_bw = -1;       // bytes/s; -1 = unlimited, 0 = relative to the input rate
   int peer_idle_timeout_ms = 5000;
+  int max_bitrate_kbps = 20000;  // sizes each connection's buffers (latency + 1 s of it)
 };
 
 // What the policy answers for a caller, before libsrt accepts it.

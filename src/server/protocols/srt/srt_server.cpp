@@ -44,6 +44,7 @@ Status SrtServer::listen() {
   o.latency_ms = cfg.latency_ms;
   o.max_bw = cfg.max_bw;
   o.peer_idle_timeout_ms = cfg.peer_idle_timeout_ms;
+  o.max_bitrate_kbps = cfg.max_bitrate_kbps;
   sender_ = std::make_unique<srt::Sender>();
   sender_->start();
   listener_ = std::make_unique<srt::Listener>();
