@@ -18,6 +18,7 @@
 #include "server/api/metrics.h"
 #include "server/api/reload_api.h"
 #include "server/config/config.h"
+#include "server/config/config_watch.h"
 #include "server/control/control_plane.h"
 #include "server/net/tls_context.h"
 #include "server/outputs/custom/pipeline_output.h"
@@ -116,6 +117,15 @@ Status reload_config(App* app) {
   app->control->apply_config(std::move(cfg.value()));
   if (app->pull) app->pull->apply(app->control->config().sources);
   return ok_status();
+}
+
+// The config file's directory ("" without a file).
+std::string config_dir(const Options& o) {
+  if (o.config_path.empty()) return "";
+  gchar* dir = g_path_get_dirname(o.config_path.c_str());
+  std::string out = dir;
+  g_free(dir);
+  return out;
 }
 
 gboolean on_sighup(gpointer data) {
@@ -282,6 +292,15 @@ int main(int argc, char** argv) {
                std::string("Estuary 0.1.0 running") +
                    (cfg.source_file.empty() ? " on built-in defaults" : " with " + cfg.source_file));
       pull.apply(cfg.sources);  // pulled sources start once every listener is up
+      std::unique_ptr<config::ConfigWatch> watch;
+      if (cfg.pipelines_section.watch) {
+        auto started = config::ConfigWatch::start({app.options.pipelines_dir, config_dir(app.options)}, 500,
+                                                  [&app]() { reload_config(&app); });
+        if (started)
+          watch = std::move(started.value());
+        else
+          log_error("", "", "config-watch", started.error().message);
+      }
       g_main_loop_run(app.loop);
       app.pull = nullptr;
     }

@@ -4,7 +4,8 @@
 // HTTP-FLV viewer of the rendition (curl) stays connected on one FLV stream and receives the new
 // bitrate, and viewers of the source and of the unchanged transcode are untouched. A bad
 // pipelines.d is refused (SIGHUP and POST /api/v1/reload) and the old set stays; SRS's
-// GET /api/v1/raw?rpc=reload reloads too.
+// GET /api/v1/raw?rpc=reload reloads too. With [pipelines] watch, a ConfigMap-style update of
+// pipelines.d is applied without a signal.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -170,6 +171,37 @@ TEST(PipelineReload, ChangedTranscodeIsReplacedViewersStayOthersUntouched) {
   EXPECT_EQ(http_request("GET", api(server, "/api/v1/raw?rpc=nope"), &body), 400) << body;
   EXPECT_NE(body.find("only rpc=reload"), std::string::npos) << body;
   EXPECT_TRUE(low_viewer.running());
+}
+
+// [pipelines] watch: a pipelines.d laid out like a Kubernetes ConfigMap volume (files are symlinks
+// through ..data to a timestamped directory) is updated the way the kubelet does it — a new
+// directory, a new ..data symlink renamed over the old one, then the new key's symlink — and the
+// server reloads by itself: the added transcode starts for the running stream, the other is kept.
+TEST(PipelineReload, WatchedConfigMapUpdateIsAppliedWithoutASignal) {
+  const std::string dir = make_temp_dir() + "/pipelines.d";
+  ASSERT_EQ(run({"mkdir", "-p", dir + "/..v1", dir + "/..v2"}, 5).exit_code, 0);
+  std::ofstream(dir + "/..v1/ladder.conf") << transcode_conf("ladder", "low", 320, 240, 120);
+  ASSERT_EQ(run({"ln", "-s", "..v1", dir + "/..data"}, 5).exit_code, 0);
+  ASSERT_EQ(run({"ln", "-s", "..data/ladder.conf", dir + "/ladder.conf"}, 5).exit_code, 0);
+  Server server({{"ESTUARY_PIPELINES_WATCH", "true"}}, {"--pipelines", dir});
+  ASSERT_TRUE(server.start()) << server.log();
+  EXPECT_NE(server.log().find("watching " + dir), std::string::npos) << server.log();
+  Process source = start_publisher(server.rtmp_url("live/x"), 320, 240, server.dir() + "/ffmpeg.log", 60, 25);
+  ASSERT_TRUE(wait_for_stream(server, "live/x_low", 20000)) << server.log();
+  const std::string low_publisher = publisher_of(server, "x_low");
+
+  std::ofstream(dir + "/..v2/ladder.conf") << transcode_conf("ladder", "low", 320, 240, 120);
+  std::ofstream(dir + "/..v2/mini.conf") << transcode_conf("mini", "mini", 160, 120, 100);
+  ASSERT_EQ(run({"ln", "-s", "..v2", dir + "/..data_tmp"}, 5).exit_code, 0);
+  ASSERT_EQ(run({"mv", "-T", dir + "/..data_tmp", dir + "/..data"}, 5).exit_code, 0);
+  ASSERT_EQ(run({"ln", "-s", "..data/mini.conf", dir + "/mini.conf"}, 5).exit_code, 0);
+
+  ASSERT_TRUE(wait_for_stream(server, "live/x_mini", 20000)) << server.log();
+  const std::string log = server.log();
+  EXPECT_NE(log.find("configuration directory changed, reloading"), std::string::npos) << log;
+  EXPECT_NE(log.find("pipeline mini: starting (new in pipelines.d)"), std::string::npos) << log;
+  EXPECT_EQ(log.find("pipeline ladder:"), std::string::npos) << log;  // unchanged: not touched
+  EXPECT_EQ(publisher_of(server, "x_low"), low_publisher);
 }
 
 }  // namespace

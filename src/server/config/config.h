@@ -166,6 +166,7 @@ struct SrtSection {
 // [pipelines]: users' own GStreamer plugins, loaded before pipelines.d is validated.
 struct PipelinesSection {
   std::string plugins_dir;  // directories (space- or ':'-separated) whose *.so plugins are loaded
+  bool watch = false;       // reload when the config file's directory or pipelines.d changes
   bool operator==(const PipelinesSection&) const = default;
 };
 

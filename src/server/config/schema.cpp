@@ -314,6 +314,9 @@ const KeySpec kKeys[] = {
     string_key(
         "pipelines", "plugins_dir", ValueType::text, [](Config& c) { return &c.pipelines_section.plugins_dir; },
         "directories (space- or :-separated) whose GStreamer plugins (*.so) are loaded at start"),
+    boolean_key(
+        "pipelines", "watch", [](Config& c) { return &c.pipelines_section.watch; },
+        "reload (as on SIGHUP) when the config file's directory or pipelines.d changes"),
 
     string_key(
         "encoders", "prefer", ValueType::text, [](Config& c) { return &c.encoders.prefer; },
