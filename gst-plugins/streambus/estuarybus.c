@@ -151,6 +151,22 @@ estuary_bus_stream_get_name (EstuaryBusStream * stream)
   return stream->name;
 }
 
+static EstuaryBusStream *
+stream_new (const gchar * name, guint64 gop_cache_max_bytes)
+{
+  EstuaryBusStream *stream = g_new0 (EstuaryBusStream, 1);
+
+  stream->refcount = 2;         /* the registry's and the publisher's */
+  stream->name = g_strdup (name);
+  g_mutex_init (&stream->lock);
+  stream->live = TRUE;
+  stream->tracks = g_ptr_array_new_with_free_func ((GDestroyNotify) estuary_bus_track_free);
+  g_queue_init (&stream->gop);
+  stream->gop_max_bytes = gop_cache_max_bytes;
+  stream->last_keyframe_ts = GST_CLOCK_TIME_NONE;
+  return stream;
+}
+
 EstuaryBusStream *
 estuary_bus_publish (const gchar * name, guint64 gop_cache_max_bytes)
 {
@@ -162,18 +178,63 @@ estuary_bus_publish (const gchar * name, guint64 gop_cache_max_bytes)
     g_mutex_unlock (&registry_lock);
     return NULL;
   }
-  stream = g_new0 (EstuaryBusStream, 1);
-  stream->refcount = 2;         /* the registry's and the publisher's */
-  stream->name = g_strdup (name);
-  g_mutex_init (&stream->lock);
-  stream->live = TRUE;
-  stream->tracks = g_ptr_array_new_with_free_func ((GDestroyNotify) estuary_bus_track_free);
-  g_queue_init (&stream->gop);
-  stream->gop_max_bytes = gop_cache_max_bytes;
-  stream->last_keyframe_ts = GST_CLOCK_TIME_NONE;
+  stream = stream_new (name, gop_cache_max_bytes);
   g_hash_table_insert (registry, stream->name, stream);
   g_mutex_unlock (&registry_lock);
   GST_INFO ("stream %s: published", name);
+  return stream;
+}
+
+EstuaryBusStream *
+estuary_bus_publish_takeover (const gchar * name, guint64 gop_cache_max_bytes)
+{
+  EstuaryBusStream *stream, *old;
+  GList *subs, *l;
+  guint moved = 0;
+  gint s;
+
+  estuary_bus_init_once ();
+  g_mutex_lock (&registry_lock);
+  old = g_hash_table_lookup (registry, name);
+  stream = stream_new (name, gop_cache_max_bytes);
+  subs = NULL;
+  if (old) {
+    /* registry lock -> old stream lock -> subscriber lock; the new stream is not visible yet */
+    g_mutex_lock (&old->lock);
+    old->live = FALSE;
+    stream_clear_gop_locked (old);
+    old->gop_valid = FALSE;
+    subs = old->subscribers;
+    old->subscribers = NULL;
+    atomic_store (&old->n_subscribers, 0);
+    for (l = subs; l; l = l->next) {
+      EstuaryBusSubscriber *sub = l->data;
+      g_mutex_lock (&sub->lock);
+      sub->stream = estuary_bus_stream_ref (stream);
+      for (s = 0; s < ESTUARY_N_SLOTS; s++) {
+        sub->remap[s] = sub->slot_track[s] >= 0;
+        sub->slot_track[s] = -1;
+      }
+      sub->waiting_keyframe = TRUE;
+      sub->dropping = FALSE;
+      sub->floor_ts = sub->last_ts;
+      g_mutex_unlock (&sub->lock);
+      moved++;
+    }
+    g_mutex_unlock (&old->lock);
+    estuary_bus_stream_ref (old);       /* the subscribers' refs, dropped below */
+  }
+  stream->subscribers = subs;
+  atomic_store (&stream->n_subscribers, moved);
+  g_hash_table_replace (registry, stream->name, stream);        /* drops the registry's ref to old */
+  g_mutex_unlock (&registry_lock);
+  if (old) {
+    guint i;
+    for (i = 0; i < moved; i++)
+      estuary_bus_stream_unref (old);
+    estuary_bus_stream_unref (old);
+  }
+  GST_INFO ("stream %s: published (took over %u subscribers)", name, moved);
   return stream;
 }
 
@@ -292,6 +353,19 @@ estuary_bus_stream_set_caps (EstuaryBusStream * stream, guint track_id, GstCaps 
         all = FALSE;
     }
     stream->ready = became_ready = all;
+  }
+
+  /* Subscribers moved here by a takeover adopt this track for the slot of its media type. */
+  if (track->type == ESTUARY_MEDIA_VIDEO || track->type == ESTUARY_MEDIA_AUDIO) {
+    gint slot = track->type == ESTUARY_MEDIA_VIDEO ? ESTUARY_SLOT_VIDEO : ESTUARY_SLOT_AUDIO;
+    GList *l;
+    for (l = stream->subscribers; l; l = l->next) {
+      EstuaryBusSubscriber *sub = l->data;
+      if (sub->remap[slot] && sub->slot_track[slot] < 0) {
+        sub->slot_track[slot] = track_id;
+        sub->remap[slot] = FALSE;
+      }
+    }
   }
 
   item = estuary_bus_item_new (ESTUARY_BUS_ITEM_CAPS, track_id);

@@ -60,6 +60,11 @@ EstuaryMediaType estuary_media_type_from_caps (const GstCaps * caps);
 
 /* Publisher side */
 EstuaryBusStream *estuary_bus_publish (const gchar * name, guint64 gop_cache_max_bytes);
+/* Like estuary_bus_publish, but a live stream of that name is taken over instead of refused: its
+ * subscribers move to the new stream without an EOS, each slot waiting for the new publisher's track
+ * of the same media type and resuming at its first keyframe; the old publisher's later unpublish
+ * is then a no-op. For replacing a pipeline while its viewers stay (a reload). */
+EstuaryBusStream *estuary_bus_publish_takeover (const gchar * name, guint64 gop_cache_max_bytes);
 void estuary_bus_unpublish (EstuaryBusStream * stream);
 EstuaryBusStream *estuary_bus_stream_ref (EstuaryBusStream * stream);
 void estuary_bus_stream_unref (EstuaryBusStream * stream);

@@ -49,6 +49,9 @@ struct _EstuaryBusSubscriber
   EstuaryBusStream *stream;     /* owned */
   GWeakRef owner;               /* the estuarysrc, for messages */
   gint slot_track[ESTUARY_N_SLOTS];
+  gboolean remap[ESTUARY_N_SLOTS];     /* moved by a takeover: the slot takes the next track of its type */
+  GstClockTime last_ts;         /* latest buffer timestamp queued (under lock) */
+  GstClockTime floor_ts;        /* after a takeover: buffers at or before this are dropped (under lock) */
   GstClockTime start_ts;        /* smallest timestamp of the snapshot */
 
   GMutex lock;                  /* protects the queue state below */

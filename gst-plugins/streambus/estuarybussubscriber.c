@@ -61,6 +61,9 @@ subscriber_drop_queued (EstuaryBusSubscriber * sub)
 static void
 subscriber_push_locked (EstuaryBusSubscriber * sub, EstuaryBusItem * item)
 {
+  if (item->type == ESTUARY_BUS_ITEM_BUFFER && GST_CLOCK_TIME_IS_VALID (item->ts) &&
+      (!GST_CLOCK_TIME_IS_VALID (sub->last_ts) || item->ts > sub->last_ts))
+    sub->last_ts = item->ts;
   g_queue_push_tail (&sub->queue, estuary_bus_item_ref (item));
   sub->queued_bytes += item->size;
   g_cond_signal (&sub->cond);
@@ -86,6 +89,19 @@ estuary_bus_subscriber_enqueue (EstuaryBusSubscriber * sub, EstuaryBusItem * ite
     goto done;
 
   if (item->type == ESTUARY_BUS_ITEM_BUFFER) {
+    /* After a takeover the new publisher starts from its own source's GOP cache: what is not newer
+     * than what this subscriber already had would run time backwards downstream. It resumes at a
+     * video keyframe (when it has a video slot). */
+    if (GST_CLOCK_TIME_IS_VALID (sub->floor_ts)) {
+      gboolean video = (gint) item->track == sub->slot_track[ESTUARY_SLOT_VIDEO];
+      gboolean has_video = sub->slot_track[ESTUARY_SLOT_VIDEO] >= 0 || sub->remap[ESTUARY_SLOT_VIDEO];
+      if (!GST_CLOCK_TIME_IS_VALID (item->ts) || item->ts <= sub->floor_ts)
+        goto done;
+      if (sub->waiting_keyframe && has_video && !(video && item->keyframe))
+        goto done;
+      if (!has_video)
+        sub->waiting_keyframe = FALSE;
+    }
     if (sub->waiting_keyframe) {
       if (!item->keyframe) {
         if (sub->dropping) {
@@ -177,6 +193,8 @@ estuary_bus_subscribe (const gchar * name, guint64 max_queue_time, guint64 max_q
   sub->max_time = max_queue_time;
   sub->max_bytes = max_queue_bytes;
   sub->start_ts = GST_CLOCK_TIME_NONE;
+  sub->last_ts = GST_CLOCK_TIME_NONE;
+  sub->floor_ts = GST_CLOCK_TIME_NONE;
 
   tracks[ESTUARY_SLOT_VIDEO] = estuary_bus_stream_first_track_locked (stream, ESTUARY_MEDIA_VIDEO,
       &sub->slot_track[ESTUARY_SLOT_VIDEO]);

@@ -51,6 +51,7 @@ enum
   PROP_GOP_CACHE_MAX_BYTES,
   PROP_BUFFERS,
   PROP_BYTES,
+  PROP_TAKEOVER,
 };
 
 /* ---- sink pad: per-track state, touched only by that pad's streaming thread (and by state changes
@@ -124,6 +125,11 @@ gst_estuary_sink_class_init (GstEstuarySinkClass * klass)
           "Largest GOP kept for late subscribers; a larger GOP is not cached", 0, G_MAXUINT64,
           DEFAULT_GOP_CACHE_MAX_BYTES,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_TAKEOVER,
+      g_param_spec_boolean ("takeover", "Take over",
+          "Publish even if the stream is live: its subscribers move to this sink without an EOS and "
+          "resume at its first keyframe (replacing a pipeline while its viewers stay)", FALSE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_BUFFERS,
       g_param_spec_uint64 ("buffers", "Buffers", "Buffers published", 0, G_MAXUINT64, 0,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
@@ -178,6 +184,9 @@ gst_estuary_sink_set_property (GObject * object, guint prop_id, const GValue * v
       g_free (self->stream_name);
       self->stream_name = g_value_dup_string (value);
       break;
+    case PROP_TAKEOVER:
+      self->takeover = g_value_get_boolean (value);
+      break;
     case PROP_GOP_CACHE_MAX_BYTES:
       self->gop_cache_max_bytes = g_value_get_uint64 (value);
       if (self->stream)
@@ -203,6 +212,9 @@ gst_estuary_sink_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_GOP_CACHE_MAX_BYTES:
       g_value_set_uint64 (value, self->gop_cache_max_bytes);
+      break;
+    case PROP_TAKEOVER:
+      g_value_set_boolean (value, self->takeover);
       break;
     case PROP_BUFFERS:
       g_value_set_uint64 (value, self->buffers);
@@ -233,7 +245,8 @@ gst_estuary_sink_publish (GstEstuarySink * self)
         ("the \"stream\" property is required"));
     return FALSE;
   }
-  stream = estuary_bus_publish (self->stream_name, self->gop_cache_max_bytes);
+  stream = self->takeover ? estuary_bus_publish_takeover (self->stream_name, self->gop_cache_max_bytes)
+      : estuary_bus_publish (self->stream_name, self->gop_cache_max_bytes);
   if (stream == NULL) {
     name = g_strdup (self->stream_name);
     g_mutex_unlock (&self->lock);

@@ -18,6 +18,7 @@ struct _GstEstuarySink
   GMutex lock;                  /* protects the fields below and the pads' track ids */
   gchar *stream_name;
   guint64 gop_cache_max_bytes;
+  gboolean takeover;            /* publish over a live stream of the same name (a reload) */
   EstuaryBusStream *stream;     /* set while published */
   gboolean eos_posted;
   guint next_pad_id;

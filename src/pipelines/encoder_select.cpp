@@ -16,8 +16,6 @@ bool klass_has(const std::string& klass, const char* word) { return klass.find(w
 
 bool is_software_default(VideoCodec codec, const std::string& name) { return name == preferred_encoders(codec).back(); }
 
-const char* placeholder_for(VideoCodec codec) { return codec == VideoCodec::h264 ? "@h264enc" : "@h265enc"; }
-
 bool is_integer(const std::string& s) {
   if (s.empty()) return false;
   return std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
@@ -26,8 +24,6 @@ bool is_integer(const std::string& s) {
 bool is_generic_preset(const std::string& v) {
   return v == "fastest" || v == "fast" || v == "balanced" || v == "quality";
 }
-
-bool is_boundary(char c) { return std::isspace(static_cast<unsigned char>(c)) || c == '!'; }
 
 }  // namespace
 
@@ -41,14 +37,22 @@ const std::vector<std::string>& preferred_encoders(VideoCodec codec) {
   return codec == VideoCodec::h264 ? h264 : h265;
 }
 
-std::vector<std::string> candidate_order(VideoCodec codec, const std::vector<EncoderFactoryInfo>& registry) {
+std::vector<std::string> candidate_order(VideoCodec codec, const std::vector<EncoderFactoryInfo>& registry,
+                                         const SelectionOptions& options) {
   const auto& preferred = preferred_encoders(codec);
   auto registered = [&](const std::string& name) {
     return std::any_of(registry.begin(), registry.end(), [&](const EncoderFactoryInfo& f) { return f.name == name; });
   };
   std::vector<std::string> order;
+  auto add = [&](const std::string& name) {
+    bool excluded = std::find(options.exclude.begin(), options.exclude.end(), name) != options.exclude.end();
+    if (!excluded && std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
+  };
+  for (const auto& name : options.prefer) {
+    if (registered(name)) add(name);
+  }
   for (const auto& name : preferred) {
-    if (!is_software_default(codec, name) && registered(name)) order.push_back(name);
+    if (!is_software_default(codec, name) && registered(name)) add(name);
   }
   std::vector<EncoderFactoryInfo> others;
   for (const auto& f : registry) {
@@ -61,45 +65,121 @@ std::vector<std::string> candidate_order(VideoCodec codec, const std::vector<Enc
     return a.name < b.name;
   });
   for (const auto& f : others) {
-    if (klass_has(f.klass, "Hardware")) order.push_back(f.name);
+    if (klass_has(f.klass, "Hardware")) add(f.name);
   }
-  if (registered(preferred.back())) order.push_back(preferred.back());
+  if (registered(preferred.back())) add(preferred.back());
   for (const auto& f : others) {
-    if (!klass_has(f.klass, "Hardware")) order.push_back(f.name);
+    if (!klass_has(f.klass, "Hardware")) add(f.name);
   }
   return order;
 }
 
+std::string check_device(const std::string& device) {
+  if (device.empty() || is_integer(device)) return "";
+  const std::string node = "/dev/dri/renderD";
+  if (device.rfind(node, 0) == 0 && is_integer(device.substr(node.size()))) return "";
+  return "device \"" + device + "\" is neither a CUDA device index (0, 1, ...) nor a /dev/dri/renderD<N> path";
+}
+
+std::string factory_on_device(const std::string& factory, const std::string& device) {
+  if (device.empty()) return factory;
+  const bool cuda = is_integer(device);
+  const bool nvidia = factory.rfind("nv", 0) == 0 || factory.rfind("cuda", 0) == 0;
+  const bool va = factory.rfind("va", 0) == 0;
+  const bool qsv = factory.rfind("qsv", 0) == 0;
+  if (!nvidia && !va && !qsv) return factory;  // software: any device
+  if (nvidia != cuda && !qsv) return "";
+  if (qsv) return "";  // QSV numbers its devices by enumeration order, which a path or CUDA index does not give
+  if (nvidia) {
+    if (factory.rfind("nvautogpu", 0) == 0 || factory.rfind("cuda", 0) == 0 || device == "0") return factory;
+    // nvh264enc -> nvh264device1enc, nvcudah264enc -> nvcudah264device1enc, nvh264dec -> nvh264device1dec
+    for (const char* suffix : {"enc", "dec"}) {
+      const std::string sfx = suffix;
+      if (factory.size() > sfx.size() && factory.compare(factory.size() - sfx.size(), sfx.size(), sfx) == 0)
+        return factory.substr(0, factory.size() - sfx.size()) + "device" + device + sfx;
+    }
+    return factory;
+  }
+  // VA: the first render node (renderD128) keeps the plain name, others get their node's name.
+  const std::string node = device.substr(std::string("/dev/dri/").size());
+  if (node == "renderD128") return factory;
+  return "va" + node + factory.substr(2);
+}
+
+Props device_properties(const std::string& factory, const std::string& device) {
+  if (!is_integer(device)) return {};
+  if (factory.rfind("nvautogpu", 0) == 0 || factory == "cudaupload" || factory == "cudaconvertscale" ||
+      factory == "cudadownload")
+    return {{"cuda-device-id", device}};
+  return {};
+}
+
 EncoderChoice select_encoder(VideoCodec codec, const std::vector<EncoderFactoryInfo>& registry,
-                             const TestEncodeFn& test) {
+                             const TestEncodeFn& test, const SelectionOptions& options,
+                             const PropertyListFn& properties) {
   EncoderChoice choice;
   choice.codec = codec;
+  auto registered = [&](const std::string& name) {
+    return std::any_of(registry.begin(), registry.end(), [&](const EncoderFactoryInfo& f) { return f.name == name; });
+  };
   std::vector<std::string> missing;
   for (const auto& name : preferred_encoders(codec)) {
-    bool found =
-        std::any_of(registry.begin(), registry.end(), [&](const EncoderFactoryInfo& f) { return f.name == name; });
-    if (!found) missing.push_back(name);
+    if (!registered(name)) missing.push_back(name);
   }
   const auto& preferred = preferred_encoders(codec);
-  for (const auto& name : candidate_order(codec, registry)) {
+  for (const auto& base : candidate_order(codec, registry, options)) {
+    std::string name = factory_on_device(base, options.device);
+    if (name.empty()) {
+      choice.rejected.push_back(base + ": cannot use device " + options.device);
+      continue;
+    }
+    if (name != base && !registered(name)) {
+      choice.rejected.push_back(base + ": no " + name + " registered for device " + options.device);
+      continue;
+    }
+    Props fixed = device_properties(name, options.device);
+    if (properties) {
+      std::vector<std::string> names;
+      if (!properties(name, &names)) {
+        choice.rejected.push_back(name + ": cannot read its properties");
+        continue;
+      }
+      std::string problem = check_mapped_properties(name, names);
+      if (problem.empty()) {
+        for (const auto& [key, value] : fixed) {
+          if (std::find(names.begin(), names.end(), key) == names.end())
+            problem = name + " has no property \"" + key + "\" (needed for device " + options.device + ")";
+        }
+      }
+      if (!problem.empty()) {
+        choice.rejected.push_back(name + ": " + problem);
+        continue;
+      }
+    }
+    std::string fragment = name;
+    for (const auto& [key, value] : fixed) fragment += " " + key + "=" + value;
     std::string error;
-    if (!test(name, &error)) {
+    if (!test(fragment, &error)) {
       choice.rejected.push_back(name + ": test encode failed" + (error.empty() ? "" : " (" + error + ")"));
       continue;
     }
     choice.element = name;
     choice.family = encoder_family(name);
-    auto pos = std::find(preferred.begin(), preferred.end(), name);
-    if (pos != preferred.end()) {
+    choice.fixed = fixed;
+    auto pos = std::find(preferred.begin(), preferred.end(), base);
+    if (std::find(options.prefer.begin(), options.prefer.end(), base) != options.prefer.end()) {
+      choice.reason = "named in [encoders] prefer, passed a 5-frame test encode";
+    } else if (pos != preferred.end()) {
       choice.reason = "preference #" + std::to_string(pos - preferred.begin() + 1) + " of " +
                       std::to_string(preferred.size()) + ", passed a 5-frame test encode";
     } else {
       auto it =
-          std::find_if(registry.begin(), registry.end(), [&](const EncoderFactoryInfo& f) { return f.name == name; });
+          std::find_if(registry.begin(), registry.end(), [&](const EncoderFactoryInfo& f) { return f.name == base; });
       choice.reason = std::string("not on the preference list; chosen by ") +
                       (klass_has(it->klass, "Hardware") ? "klass Hardware and " : "") + "rank " +
                       std::to_string(it->rank) + ", passed a 5-frame test encode";
     }
+    if (!options.device.empty()) choice.reason += ", on device " + options.device;
     break;
   }
   if (choice.element.empty()) choice.reason = std::string("no working ") + video_codec_name(codec) + " encoder";
@@ -107,6 +187,11 @@ EncoderChoice select_encoder(VideoCodec codec, const std::vector<EncoderFactoryI
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
     choice.reason += "; not registered: " + list;
+  }
+  if (!options.exclude.empty()) {
+    std::string list;
+    for (const auto& m : options.exclude) list += (list.empty() ? "" : ", ") + m;
+    choice.reason += "; excluded: " + list;
   }
   if (!choice.rejected.empty()) {
     std::string list;
@@ -117,13 +202,43 @@ EncoderChoice select_encoder(VideoCodec codec, const std::vector<EncoderFactoryI
 }
 
 std::string encoder_family(const std::string& f) {
-  if (f.rfind("nv", 0) == 0) return "nvenc";
+  if (f.rfind("nvautogpu", 0) == 0 || f.rfind("nvcuda", 0) == 0 || f.rfind("nvd3d11", 0) == 0) return "nvenc";
+  if (f.rfind("nv", 0) == 0) return "nvenc-legacy";
   if (f.rfind("va", 0) == 0) return "va";
   if (f.rfind("qsv", 0) == 0) return "qsv";
   if (f == "x264enc") return "x264";
   if (f == "x265enc") return "x265";
   if (f == "openh264enc") return "openh264";
   return "other";
+}
+
+std::vector<std::string> mapped_property_names(const std::string& factory) {
+  std::vector<std::string> names;
+  auto collect = [&](const Props& props) {
+    std::string fragment = map_encoder_properties(factory, props);
+    size_t i = fragment.find(' ');
+    while (i != std::string::npos) {
+      size_t eq = fragment.find('=', i);
+      std::string key = fragment.substr(i + 1, eq - i - 1);
+      if (std::find(names.begin(), names.end(), key) == names.end()) names.push_back(key);
+      i = fragment.find(' ', eq);
+    }
+  };
+  for (const char* preset : {"fastest", "fast", "balanced", "quality"}) {
+    collect({{"bitrate", "1000"}, {"gop", "30"}, {"tune", "latency"}, {"preset", preset}});
+    collect({{"preset", preset}});
+  }
+  collect({{"bitrate", "1000"}, {"gop", "30"}, {"tune", "latency"}});
+  return names;
+}
+
+std::string check_mapped_properties(const std::string& factory, const std::vector<std::string>& real_properties) {
+  for (const auto& name : mapped_property_names(factory)) {
+    if (std::find(real_properties.begin(), real_properties.end(), name) == real_properties.end())
+      return "the " + encoder_family(factory) + " mapping sets property \"" + name + "\", which " + factory +
+             " does not have";
+  }
+  return "";
 }
 
 std::string map_encoder_properties(const std::string& factory,
@@ -148,17 +263,18 @@ std::string map_encoder_properties(const std::string& factory,
     } else if (key == "gop" && is_integer(value)) {  // frames between keyframes
       if (family == "x264" || family == "x265" || family == "va")
         add("key-int-max", value);
-      else if (family == "nvenc" || family == "qsv" || family == "openh264")
+      else if (family == "nvenc" || family == "nvenc-legacy" || family == "qsv" || family == "openh264")
         add("gop-size", value);
     } else if (key == "tune" && value == "latency") {
       if (family == "x264" || family == "x265") {
         add("tune", "zerolatency");
         if (preset.empty()) add("speed-preset", "veryfast");
-      } else if (family == "nvenc") {
+      } else if (family == "nvenc" || family == "nvenc-legacy") {
         add("preset", preset == "fastest" || preset == "fast" ? "low-latency-hp"
                       : preset == "balanced"                  ? "low-latency"
                                                               : "low-latency-hq");
-        add("zerolatency", "true");
+        // 1.22's GstNvEncoder (nvautogpu*, nvcuda*) calls it zero-reorder-delay; nvh264enc zerolatency.
+        add(family == "nvenc" ? "zero-reorder-delay" : "zerolatency", "true");
       } else if (family == "va") {
         add("b-frames", "0");
         if (preset.empty()) add("target-usage", "7");
@@ -174,7 +290,7 @@ std::string map_encoder_properties(const std::string& factory,
       if (family == "x264" || family == "x265") {
         static const char* const speed[] = {"ultrafast", "veryfast", "medium", "slow"};
         add("speed-preset", speed[rank]);
-      } else if (family == "nvenc") {
+      } else if (family == "nvenc" || family == "nvenc-legacy") {
         static const char* const nv[] = {"hp", "hp", "default", "hq"};
         if (!latency) add("preset", nv[rank]);  // combined with latency in the tune branch
       } else if (family == "va" || family == "qsv") {
@@ -208,13 +324,10 @@ std::vector<EncoderFactoryInfo> list_gst_encoders(VideoCodec codec) {
   return out;
 }
 
-bool gst_test_encode(const std::string& factory, std::string* error, int timeout_ms) {
-  std::string desc = "videotestsrc num-buffers=5 ! video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! " +
-                     factory + " ! fakesink";
+bool run_test_pipeline(const std::string& desc, std::string* error, int timeout_ms) {
   GError* err = nullptr;
   GstElement* parsed = gst_parse_launch_full(desc.c_str(), nullptr, GST_PARSE_FLAG_FATAL_ERRORS, &err);
-  if (parsed && g_object_is_floating(parsed)) gst_object_ref_sink(parsed);
-  Ref<GstElement> pipeline = Ref<GstElement>::adopt(parsed);
+  Ref<GstElement> pipeline = parsed ? Ref<GstElement>::adopt_floating(parsed) : Ref<GstElement>();
   if (err) {
     if (error) *error = err->message;
     g_clear_error(&err);
@@ -247,58 +360,12 @@ bool gst_test_encode(const std::string& factory, std::string* error, int timeout
   return ok;
 }
 
-bool has_encoder_placeholder(const std::string& launch) {
-  return launch.find("@h264enc") != std::string::npos || launch.find("@h265enc") != std::string::npos;
-}
-
-std::string expand_encoder_placeholders(const std::string& launch, const std::map<VideoCodec, EncoderChoice>& choices) {
-  std::string out;
-  size_t i = 0;
-  while (i < launch.size()) {
-    bool at_token_start = i == 0 || is_boundary(launch[i - 1]);
-    VideoCodec codec = VideoCodec::h264;
-    size_t len = 0;
-    if (at_token_start && launch[i] == '@') {
-      for (VideoCodec c : {VideoCodec::h264, VideoCodec::h265}) {
-        std::string p = placeholder_for(c);
-        if (launch.compare(i, p.size(), p) == 0 &&
-            (i + p.size() == launch.size() || is_boundary(launch[i + p.size()]))) {
-          codec = c;
-          len = p.size();
-        }
-      }
-    }
-    if (len == 0) {
-      out += launch[i++];
-      continue;
-    }
-    // key=value tokens after the placeholder, up to the next "!" or a token without "=".
-    size_t j = i + len;
-    std::vector<std::pair<std::string, std::string>> props;
-    while (true) {
-      size_t k = j;
-      while (k < launch.size() && std::isspace(static_cast<unsigned char>(launch[k]))) ++k;
-      size_t start = k;
-      bool quoted = false;
-      while (k < launch.size() && (quoted || !is_boundary(launch[k]))) {
-        if (launch[k] == '"') quoted = !quoted;
-        ++k;
-      }
-      std::string token = launch.substr(start, k - start);
-      size_t eq = token.find('=');
-      if (token.empty() || eq == std::string::npos || eq == 0) break;
-      props.emplace_back(token.substr(0, eq), token.substr(eq + 1));
-      j = k;
-    }
-    auto it = choices.find(codec);
-    if (it == choices.end() || it->second.element.empty()) {
-      out += std::string("no-working-") + video_codec_name(codec) + "-encoder";
-    } else {
-      out += map_encoder_properties(it->second.element, props);
-    }
-    i = j;
-  }
-  return out;
+bool gst_test_encode(const std::string& factory, std::string* error, int timeout_ms) {
+  return run_test_pipeline(
+      "videotestsrc num-buffers=5 ! video/x-raw,width=320,height=240,framerate=30/1 ! "
+      "videoconvert ! " +
+          factory + " ! fakesink",
+      error, timeout_ms);
 }
 
 // The AAC encoder the AAC bridges use: the best one installed (fdk first), avenc_aac as the fallback.

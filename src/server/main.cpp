@@ -14,12 +14,15 @@
 #include "common/crash_report.h"
 #include "common/log.h"
 #include "git_commit.h"
+#include "pipelines/element_catalog.h"
 #include "pipelines/stream_bus.h"
 #include "server/api/api_server.h"
 #include "server/api/dvr_api.h"
 #include "server/api/encoders.h"
 #include "server/api/metrics.h"
+#include "server/api/reload_api.h"
 #include "server/config/config.h"
+#include "server/config/config_watch.h"
 #include "server/control/control_plane.h"
 #include "server/net/http_guard.h"
 #include "server/net/tls_context.h"
@@ -50,6 +53,8 @@ struct Options {
   std::string config_path;
   std::string pipelines_dir;
   bool check_only = false;
+  bool list_elements = false;
+  std::string inspect;  // element name for --inspect
 };
 
 void print_version() {
@@ -65,7 +70,8 @@ void print_version() {
 
 void usage() {
   std::fprintf(stderr,
-               "usage: estuary [--config FILE] [--pipelines DIR] [--check-config] | --version\n"
+               "usage: estuary [--config FILE] [--pipelines DIR] [--check-config | --list-elements | --inspect NAME]\n"
+               "       estuary --version\n"
                "  Runs on built-in defaults with no arguments. ESTUARY_<SECTION>_<KEY> overrides any key.\n");
 }
 
@@ -78,6 +84,10 @@ bool parse_args(int argc, char** argv, Options* o) {
       o->pipelines_dir = argv[++i];
     else if (a == "--check-config")
       o->check_only = true;
+    else if (a == "--list-elements")
+      o->list_elements = true;
+    else if (a == "--inspect" && i + 1 < argc)
+      o->inspect = argv[++i];
     else
       return false;
   }
@@ -113,16 +123,30 @@ struct App {
   server::TlsContext* tls = nullptr;
 };
 
-gboolean on_sighup(gpointer data) {
-  auto* app = static_cast<App*>(data);
+// SIGHUP, POST /api/v1/reload, GET /api/v1/raw?rpc=reload: a bad file keeps the running configuration.
+Status reload_config(App* app) {
   auto cfg = load_config(app->options);
   if (!cfg) {
     log_error("", "", "config-reload", "rejected, keeping the running configuration: " + cfg.error().message);
-  } else {
-    app->tls->reload(cfg->tls);  // the files may have been renewed in place
-    app->control->apply_config(std::move(cfg.value()));
-    if (app->pull) app->pull->apply(app->control->config().sources);
+    return Error{cfg.error().message, ErrorReason::invalid, "config"};
   }
+  app->tls->reload(cfg->tls);  // the files may have been renewed in place
+  app->control->apply_config(std::move(cfg.value()));
+  if (app->pull) app->pull->apply(app->control->config().sources);
+  return ok_status();
+}
+
+// The config file's directory ("" without a file).
+std::string config_dir(const Options& o) {
+  if (o.config_path.empty()) return "";
+  gchar* dir = g_path_get_dirname(o.config_path.c_str());
+  std::string out = dir;
+  g_free(dir);
+  return out;
+}
+
+gboolean on_sighup(gpointer data) {
+  reload_config(static_cast<App*>(data));
   return G_SOURCE_CONTINUE;
 }
 
@@ -148,6 +172,21 @@ bool is_loopback_address(const std::string& address) {
   return address == "localhost" || address == "::1" || address.rfind("127.", 0) == 0;
 }
 
+// --list-elements / --inspect NAME: what launch lines can use, users' plugins included.
+int print_elements(const Options& o) {
+  if (o.list_elements) {
+    std::fputs(pipelines::list_elements_text().c_str(), stdout);
+    return 0;
+  }
+  auto text = pipelines::inspect_element_text(o.inspect);
+  if (!text) {
+    std::fprintf(stderr, "estuary: %s\n", text.error().message.c_str());
+    return 1;
+  }
+  std::fputs(text->c_str(), stdout);
+  return 0;
+}
+
 gboolean on_quit(gpointer data) {
   log_info("", "", "shutdown", "signal received, stopping");
   g_main_loop_quit(static_cast<App*>(data)->loop);
@@ -164,7 +203,7 @@ int main(int argc, char** argv) {
   }
   gst_init(&argc, &argv);
   pipelines::register_estuary_elements();
-  server::install_encoder_placeholders();  // before the config: launch lines may use @h264enc
+  server::install_encoder_placeholders();  // resolved at the first config load: launch lines may use @h264enc
   App app;
   if (!parse_args(argc, argv, &app.options)) {
     usage();
@@ -175,6 +214,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "estuary: configuration error: %s\n", loaded.error().message.c_str());
     return 1;
   }
+  if (app.options.list_elements || !app.options.inspect.empty())  // with [pipelines] plugins_dir loaded
+    return print_elements(app.options);
   if (app.options.check_only) {
     std::fprintf(stderr, "estuary: configuration OK (%zu pipelines)\n", loaded->pipelines.size());
     return 0;
@@ -233,6 +274,7 @@ int main(int argc, char** argv) {
     server::register_sources_api(api_server, pull);
     server::register_forwards_api(api_server);
     server::register_encoder_api(api_server, identity);
+    server::register_reload_api(api_server, [&app]() { return reload_config(&app); });
     // WHIP/WHEP on the API port; declared after api_server so it is destroyed (and its handlers
     // removed) first.
     std::unique_ptr<webrtc::RtcService> rtc;
@@ -283,6 +325,15 @@ int main(int argc, char** argv) {
                std::string("Estuary 0.1.0 running") +
                    (cfg.source_file.empty() ? " on built-in defaults" : " with " + cfg.source_file));
       pull.apply(cfg.sources);  // pulled sources start once every listener is up
+      std::unique_ptr<config::ConfigWatch> watch;
+      if (cfg.pipelines_section.watch) {
+        auto started = config::ConfigWatch::start({app.options.pipelines_dir, config_dir(app.options)}, 500,
+                                                  [&app]() { reload_config(&app); });
+        if (started)
+          watch = std::move(started.value());
+        else
+          log_error("", "", "config-watch", started.error().message);
+      }
       g_main_loop_run(app.loop);
       app.pull = nullptr;
     }

@@ -1,7 +1,8 @@
 // Owns: config::load — built-in defaults, then the server config file, then ESTUARY_* environment
-// overrides, then cross-key checks, then pipelines.d. Pure: it reads only its arguments and the
-// files they name, and keeps no state, so a SIGHUP reload can build a new Config and keep the
-// old one when this returns an error.
+// overrides, then cross-key checks, then users' plugins ([pipelines] plugins_dir), then pipelines.d.
+// Pure apart from the plugins: it reads only its arguments and the files they name, and keeps no
+// state, so a SIGHUP reload can build a new Config and keep the old one when this returns an error
+// (a plugin, once loaded into the process registry, stays loaded).
 #include "server/config/config.h"
 
 #include <glib.h>
@@ -9,6 +10,9 @@
 #include <map>
 #include <utility>
 
+#include "common/log.h"
+#include "pipelines/encoder_select.h"
+#include "pipelines/user_plugins.h"
 #include "server/config/key_file_scanner.h"
 #include "server/config/pipelines_dir.h"
 #include "server/config/schema.h"
@@ -18,6 +22,11 @@ namespace estuary::config {
 namespace {
 
 constexpr std::string_view kEnvPrefix = "ESTUARY_";
+
+SectionsHook& sections_hook() {
+  static SectionsHook fn;
+  return fn;
+}
 
 // Where each key's current value came from ("<file>:<line>: " or "environment NAME: "), so a
 // check that involves two keys can point at the one the user set.
@@ -225,6 +234,10 @@ Status check_cross_keys(const Config& config, const Origins& origins) {
     auto it = origins.find(find_key("srt", passphrase ? "passphrase" : "pbkeylen"));
     return Error{(it != origins.end() ? it->second : std::string()) + "[srt] " + srt.error().message};
   }
+  if (std::string problem = pipelines::check_device(config.encoders.device); !problem.empty()) {
+    auto it = origins.find(find_key("encoders", "device"));
+    return Error{(it != origins.end() ? it->second : std::string()) + "[encoders] " + problem};
+  }
   Status tls = check_tls(config, origins);
   if (!tls) return tls;
   Status rtc = check_rtc(config, origins);
@@ -269,6 +282,8 @@ Environment current_environment() {
   return env;
 }
 
+void set_sections_hook(SectionsHook fn) { sections_hook() = std::move(fn); }
+
 Result<Config> load(const std::string& config_path, const std::string& pipelines_dir, const Environment& env) {
   Config config;
   Origins origins;
@@ -284,6 +299,21 @@ Result<Config> load(const std::string& config_path, const std::string& pipelines
   if (!st) return st.error();
   st = check_cross_keys(config, origins);
   if (!st) return st.error();
+  // Users' plugins before pipelines.d: its launch lines may use their elements.
+  if (!config.pipelines_section.plugins_dir.empty()) {
+    auto loaded = pipelines::load_plugin_dirs(pipelines::split_plugin_dirs(config.pipelines_section.plugins_dir));
+    if (!loaded) {
+      auto it = origins.find(find_key("pipelines", "plugins_dir"));
+      return Error{(it != origins.end() ? it->second : std::string()) + "[pipelines] " + loaded.error().message,
+                   loaded.error().reason, "config"};
+    }
+    for (const auto& plugin : *loaded)
+      log_info("", "", "plugin-load", "plugin " + plugin.name + " from " + plugin.file);
+  }
+  if (sections_hook()) {
+    st = sections_hook()(config);
+    if (!st) return st.error();
+  }
   if (!pipelines_dir.empty()) {
     Result<std::vector<PipelineSpec>> pipelines = load_pipelines_dir(pipelines_dir);
     if (!pipelines) return pipelines.error();

@@ -3,6 +3,7 @@
 // pipeline descriptions in pipelines.d/*.conf. Every error names file, line and problem.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -170,6 +171,21 @@ struct SrtSection {
   bool operator==(const SrtSection&) const = default;
 };
 
+// [pipelines]: users' own GStreamer plugins, loaded before pipelines.d is validated.
+struct PipelinesSection {
+  std::string plugins_dir;  // directories (space- or ':'-separated) whose *.so plugins are loaded
+  bool watch = false;       // reload when the config file's directory or pipelines.d changes
+  bool operator==(const PipelinesSection&) const = default;
+};
+
+// [encoders]: how @h264enc/@h265enc/@h264dec/@h265dec resolve (once, at start).
+struct EncodersSection {
+  std::string prefer;   // factory names tried first, space-separated, in order
+  std::string exclude;  // factory names never chosen, space-separated
+  std::string device;   // "" = default; a CUDA device index; or /dev/dri/renderD<N>
+  bool operator==(const EncodersSection&) const = default;
+};
+
 enum class Trigger { on_publish, on_demand, always };
 const char* trigger_name(Trigger t);
 
@@ -225,6 +241,8 @@ struct Config {
   RtcSection rtc;
   TlsSection tls;
   SrtSection srt;
+  PipelinesSection pipelines_section;  // [pipelines]
+  EncodersSection encoders;
   // Per-app groups ([hooks:live], [security:live]): the defaults with the group's keys applied.
   std::map<std::string, HooksSection> app_hooks;
   std::map<std::string, SecuritySection> app_security;
@@ -245,6 +263,12 @@ struct Config {
 
 using Environment = std::map<std::string, std::string>;
 Environment current_environment();
+
+// Called by load() once the sections and users' plugins are in, before pipelines.d is validated:
+// the composition root resolves the hardware placeholders from [encoders] here (their expansion is
+// the launch preprocessor, pipelines_dir.h). An error refuses the configuration. Empty: none.
+using SectionsHook = std::function<Status(const Config&)>;
+void set_sections_hook(SectionsHook fn);
 
 // Loads the server config. config_path may be "" (built-in defaults only). pipelines_dir may be
 // "" (no pipelines). env supplies ESTUARY_* overrides. Launch lines are parsed with GStreamer

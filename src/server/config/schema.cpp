@@ -16,8 +16,8 @@ namespace {
 constexpr int kHour = 3600 * 1000;  // ms
 constexpr int kGiB = 1024 * 1024;   // in KB
 
-const char* const kSections[] = {"server", "rtmp",     "http", "api", "rtsp", "fanout", "bus", "outputs",
-                                 "hooks",  "security", "hls",  "dvr", "tls",  "rtc",    "srt"};
+const char* const kSections[] = {"server",   "rtmp", "http", "api", "rtsp", "fanout", "bus",       "outputs", "hooks",
+                                 "security", "hls",  "dvr",  "tls", "rtc",  "srt",    "pipelines", "encoders"};
 const char* const kLogLevels[] = {"debug", "info", "warn", "error"};
 const char* const kLogFormats[] = {"text", "json"};
 const char* const kApiAuth[] = {"none", "basic", "bearer"};
@@ -328,6 +328,23 @@ const KeySpec kKeys[] = {
     choice_key(
         "srt", "default_mode", kSrtModes, [](Config& c) { return &c.srt.default_mode; },
         "mode of a stream id without m= (a bare app/stream): publish or request"),
+
+    string_key(
+        "pipelines", "plugins_dir", ValueType::text, [](Config& c) { return &c.pipelines_section.plugins_dir; },
+        "directories (space- or :-separated) whose GStreamer plugins (*.so) are loaded at start"),
+    boolean_key(
+        "pipelines", "watch", [](Config& c) { return &c.pipelines_section.watch; },
+        "reload (as on SIGHUP) when the config file's directory or pipelines.d changes"),
+
+    string_key(
+        "encoders", "prefer", ValueType::text, [](Config& c) { return &c.encoders.prefer; },
+        "element names tried first for @h264enc/@h265enc/@h264dec/@h265dec, in order (space-separated)"),
+    string_key(
+        "encoders", "exclude", ValueType::text, [](Config& c) { return &c.encoders.exclude; },
+        "element names never chosen for the placeholders (space-separated)"),
+    string_key(
+        "encoders", "device", ValueType::text, [](Config& c) { return &c.encoders.device; },
+        "GPU for the placeholders: a CUDA device index or /dev/dri/renderD<N>; empty = each family's default"),
 };
 
 Status check_url_list(std::string_view text) {

@@ -53,6 +53,10 @@ class Output {
   virtual std::vector<fanout::ChannelPtr> channels() const = 0;
   // The bus stream this output republishes for viewers of `format` ("app/x@rtc"), or "" if none.
   virtual std::string bus_stream(const std::string& format) const { return ""; }
+  // A configuration reload changed this output's pipeline spec: replace the running pipeline with
+  // `launch` while keeping what its viewers hold, if this kind can (the transcode keeps its
+  // renditions' streams, so their viewers stay connected). false: the supervisor restarts it.
+  virtual bool reload(const std::string& launch) { return false; }
   // Adds what this output has to say to the stream's API view (e.g. the recorder's files).
   virtual void describe(api::StreamView&) const {}
 };

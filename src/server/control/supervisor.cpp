@@ -17,6 +17,7 @@
 #include "server/control/builtin_pipelines.h"
 #include "server/control/codec_vars.h"
 #include "server/control/media_info.h"
+#include "server/control/pipeline_reload.h"
 
 namespace estuary::server {
 namespace {
@@ -66,10 +67,83 @@ Supervisor::~Supervisor() {
 }
 
 void Supervisor::apply_config(config::Config config) {
+  const PipelineChanges changes = diff_pipelines(config_.pipelines, config.pipelines);
   config_ = std::move(config);
-  log_info(
-      "", "", "config-reload",
-      "configuration applied to new streams and outputs (" + std::to_string(config_.pipelines.size()) + " pipelines)");
+  auto list = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+    return out.empty() ? std::string("-") : out;
+  };
+  log_info("", "", "config-reload",
+           "configuration applied (" + std::to_string(config_.pipelines.size()) + " pipelines; changed=" +
+               list(changes.changed) + " added=" + list(changes.added) + " removed=" + list(changes.removed) + ")");
+  for (const auto& [key, stream] : streams_) {
+    if (!stream->ready) continue;
+    auto queue = [&](const std::string& name) {
+      auto item = std::make_pair(key, name);
+      if (std::find(reload_queue_.begin(), reload_queue_.end(), item) == reload_queue_.end())
+        reload_queue_.push_back(item);
+    };
+    for (const auto& name : changes.changed)
+      if (stream->outputs.count(name)) queue(name);
+    for (const auto& name : changes.removed)
+      if (stream->outputs.count(name)) queue(name);
+    for (const auto& name : changes.added) queue(name);
+  }
+  if (reload_current_.first.empty()) run_next_reload();
+}
+
+void Supervisor::run_next_reload() {
+  reload_timer_.reset();
+  reload_current_ = {};
+  while (!reload_queue_.empty()) {
+    auto [key, name] = reload_queue_.front();
+    reload_queue_.erase(reload_queue_.begin());
+    Stream* s = find_stream(key);
+    if (!s) continue;
+    const config::PipelineSpec* spec = nullptr;
+    for (const auto& p : config_.pipelines)
+      if (p.name == name && p.matches(key)) spec = &p;
+    auto it = s->outputs.find(name);
+    OutputSlot* slot = it != s->outputs.end() ? it->second.get() : nullptr;
+    const bool running = slot && slot->output;
+    if (!spec) {  // removed (or no longer matching this stream)
+      if (slot) {
+        stop_slot(*s, *slot, "removed by a configuration reload");
+        s->outputs.erase(it);
+      }
+      continue;
+    }
+    const Client* publisher = find_client(s->publisher_id);
+    const bool derived_transcode = publisher && publisher->derived && spec->output == "transcode";
+    if (!running && (spec->trigger == config::Trigger::on_demand || derived_transcode)) {
+      if (slot) slot->spec = *spec;  // the next start uses it
+      continue;
+    }
+    reload_current_ = {key, name};
+    reload_timer_ = start_timer(10000, [this]() { run_next_reload(); });
+    if (!running) {
+      OutputSlot& fresh = slot_for(*s, *spec);
+      fresh.spec = *spec;
+      fresh.kind = kind_of(*spec);
+      log_info(key, "", "pipeline-reload", "pipeline " + name + ": starting (new in pipelines.d)");
+      start_slot(*s, fresh);
+      return;
+    }
+    const bool same_kind = slot->kind == kind_of(*spec);
+    slot->spec = *spec;
+    const std::string launch = spec->expand_for_tracks(s->app, s->name, s->video.has_value(), s->audio.has_value(),
+                                                       codec_vars_for(s->video, s->audio));
+    if (same_kind && slot->output->reload(launch)) {
+      log_info(key, "", "pipeline-reload", "pipeline " + name + ": replaced in place, viewers kept");
+      return;
+    }
+    log_info(key, "", "pipeline-reload", "pipeline " + name + ": restarting with its new definition");
+    slot->kind = kind_of(*spec);
+    stop_slot(*s, *slot, "changed by a configuration reload");
+    start_slot(*s, *slot);
+    return;
+  }
 }
 
 // ---- clients ----
@@ -349,6 +423,8 @@ void Supervisor::stop_slot(Stream& stream, OutputSlot& slot, const std::string& 
 }
 
 void Supervisor::on_slot_ready(const std::string& key, const std::string& name) {
+  // The reload in progress is done: the next one goes from the main loop, not from inside this call.
+  if (reload_current_ == std::make_pair(key, name)) reload_timer_ = start_timer(0, [this]() { run_next_reload(); });
   Stream* s = find_stream(key);
   if (!s) return;
   auto it = s->outputs.find(name);

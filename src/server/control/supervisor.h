@@ -33,7 +33,10 @@ class Supervisor final : public ControlPlane {
 
   const config::Config& config() const override { return config_; }
   void set_vhost_id(std::string id) override { vhost_id_ = std::move(id); }
-  // Applies a newly loaded config to new streams and outputs; running ones keep going.
+  // Applies a newly loaded config. Running streams get the pipelines.d changes one output at a
+  // time: a changed spec's output is reloaded in place where its kind can (the transcode keeps its
+  // renditions' viewers) or restarted, a removed one stopped, a new publish-triggered one started;
+  // the next waits until that output is ready (or 10 s). Everything else applies to new streams.
   void apply_config(config::Config config) override;
   ControlPorts ports() override { return ControlPorts{*this, *this, *this, *admission_, *this}; }
 
@@ -134,6 +137,8 @@ class Supervisor final : public ControlPlane {
   Status wait_for_demand(const std::string& key, const std::string& client_id, const std::string& format,
                          AttachFn attach);
   void resume_pending_plays(const std::string& key);
+  // Applies the next queued pipelines.d change to its running stream (see apply_config).
+  void run_next_reload();
 
   config::Config config_;
   fanout::Engine& engine_;
@@ -153,6 +158,9 @@ class Supervisor final : public ControlPlane {
   };
   std::map<std::string, PendingPlays> pending_plays_;  // by key
   DemandProducer demand_;
+  std::vector<std::pair<std::string, std::string>> reload_queue_;  // (stream key, spec name)
+  std::pair<std::string, std::string> reload_current_;
+  SourceGuard reload_timer_;
   std::unique_ptr<Admission> admission_;  // last: destroyed first
 };
 

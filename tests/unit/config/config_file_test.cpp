@@ -145,7 +145,15 @@ TEST(ConfigErrors, UnknownKey) {
 TEST(ConfigErrors, UnknownGroup) {
   expect_error("[rtmp]\nport = 1935\n[rtmpx]\n", 3,
                "unknown group [rtmpx] (known: [server] [rtmp] [http] [api] [rtsp] [fanout] [bus] [outputs] [hooks] "
-               "[security] [hls] [dvr] [tls] [rtc] [srt] [source NAME] [forward NAME])");
+               "[security] [hls] [dvr] [tls] [rtc] [srt] [pipelines] [encoders] [source NAME] [forward NAME])");
+}
+
+// [encoders] device must name a CUDA index or a render node; [pipelines] plugins_dir must exist.
+TEST(ConfigErrors, EncodersDeviceAndPluginsDir) {
+  expect_error("[encoders]\nprefer = vah264enc\ndevice = gpu1\n", 3,
+               "[encoders] device \"gpu1\" is neither a CUDA device index (0, 1, ...) nor a /dev/dri/renderD<N> path");
+  expect_error("[pipelines]\nplugins_dir = /nonexistent/estuary-plugins\n", 2,
+               "[pipelines] plugins_dir /nonexistent/estuary-plugins: not a directory");
 }
 
 TEST(ConfigErrors, TlsFiles) {

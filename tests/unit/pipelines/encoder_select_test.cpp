@@ -3,6 +3,8 @@
 // the real GStreamer registry resolving to x264enc / x265enc on this (GPU-less) machine.
 #include "pipelines/encoder_select.h"
 
+#include "pipelines/launch_placeholders.h"
+
 #include "server/config/pipelines_dir.h"
 
 #include <gst/gst.h>
@@ -13,6 +15,13 @@
 using namespace estuary::pipelines;
 
 namespace {
+
+std::string expand_encoder_placeholders(const std::string& launch, const std::map<VideoCodec, EncoderChoice>& enc) {
+  PlaceholderChoices c;
+  c.encoders = enc;
+  return expand_placeholders(launch, c);
+}
+bool has_encoder_placeholder(const std::string& launch) { return has_placeholder(launch); }
 
 const std::vector<EncoderFactoryInfo> kAllH264 = {
     {"x264enc", "Codec/Encoder/Video", 256},
@@ -127,6 +136,9 @@ TEST(EncoderSelect, PropertyMappingPerFamily) {
             "x265enc bitrate=2000 key-int-max=60 tune=zerolatency speed-preset=veryfast");
   EXPECT_EQ(map_encoder_properties("nvh264enc", p),
             "nvh264enc bitrate=2000 gop-size=60 preset=low-latency-hq zerolatency=true");
+  // 1.22's GstNvEncoder elements call it zero-reorder-delay (issue #19: zerolatency made them fail).
+  EXPECT_EQ(map_encoder_properties("nvautogpuh264enc", p),
+            "nvautogpuh264enc bitrate=2000 gop-size=60 preset=low-latency-hq zero-reorder-delay=true");
   EXPECT_EQ(map_encoder_properties("vah264lpenc", p),
             "vah264lpenc bitrate=2000 key-int-max=60 b-frames=0 target-usage=7");
   EXPECT_EQ(map_encoder_properties("qsvh264enc", p), "qsvh264enc bitrate=2000 gop-size=60 low-latency=true b-frames=0");

@@ -121,24 +121,7 @@ class TranscodeOutput final : public Output {
       }
     }
     if (renditions_.empty()) return Error{"transcode launch line has no estuarysink"};
-    pipelines::PipelineEvents ev;
-    ev.on_error = [this](const std::string& element, const std::string& message) {
-      if (ctx_.events.on_failed) ctx_.events.on_failed(element + ": " + message);
-    };
-    ev.on_element_message = [this](const GstStructure* s) {
-      if (!gst_structure_has_name(s, "estuary-stream-ready")) return;
-      const char* stream = gst_structure_get_string(s, "stream");
-      for (const auto& r : renditions_) {
-        if (!stream || r.key != stream) continue;
-        GstCaps* video = nullptr;
-        GstCaps* audio = nullptr;
-        gst_structure_get(s, "video-caps", GST_TYPE_CAPS, &video, nullptr);
-        gst_structure_get(s, "audio-caps", GST_TYPE_CAPS, &audio, nullptr);
-        Ref<GstCaps> v = Ref<GstCaps>::adopt(video), a = Ref<GstCaps>::adopt(audio);
-        publish_.publish_ready(r.client_id, v.get(), a.get());
-      }
-    };
-    pipeline_->set_events(std::move(ev));
+    pipeline_->set_events(pipeline_events());
     set_renditions(source, name_, renditions_);
     Status st = pipeline_->start();
     if (!st) return st;  // the supervisor drops this output; the destructor unregisters the renditions
@@ -147,6 +130,42 @@ class TranscodeOutput final : public Output {
     log_info(source, "", "transcode-start", "pipeline " + name_ + " publishes " + list);
     if (ctx_.events.on_ready) ctx_.events.on_ready();
     return ok_status();
+  }
+
+  // A changed spec with the same renditions: the new pipeline's sinks take the renditions' bus
+  // streams over (their subscribers resume at its first keyframe), then the old pipeline goes.
+  // The renditions stay published by the same clients, so nothing downstream restarts.
+  bool reload(const std::string& launch) override {
+    const std::string source = ctx_.app + "/" + ctx_.stream;
+    if (!pipeline_) return false;
+    auto built = pipelines::ManagedPipeline::from_launch("transcode:" + source, launch);
+    if (!built) return false;  // restarted instead: start() then reports the error
+    std::unique_ptr<pipelines::ManagedPipeline> next = std::move(built.value());
+    if (!GST_IS_BIN(next->pipeline())) return false;
+    auto sinks = estuary_sinks(next->pipeline());
+    std::vector<RenditionInfo> updated = renditions_;
+    if (sinks.size() != updated.size()) return false;
+    for (const Ref<GstElement>& sink : sinks) {
+      gchar* raw = nullptr;
+      g_object_get(sink.get(), "stream", &raw, nullptr);
+      GString_ owned(raw);
+      auto it =
+          std::find_if(updated.begin(), updated.end(), [&](const RenditionInfo& r) { return raw && r.key == raw; });
+      if (it == updated.end()) return false;  // other rendition names: a full restart
+      it->video_kbps = upstream_encoder_kbps(sink.get());
+      g_object_set(sink.get(), "takeover", TRUE, nullptr);
+    }
+    next->set_events(pipeline_events());
+    if (!next->start()) return false;
+    std::unique_ptr<pipelines::ManagedPipeline> old = std::move(pipeline_);
+    pipeline_ = std::move(next);
+    old.reset();  // its sinks' streams were taken over: their unpublish ends nothing
+    renditions_ = std::move(updated);
+    set_renditions(source, name_, renditions_);
+    ctx_.launch = launch;
+    log_info(source, "", "transcode-reload", "pipeline " + name_ + " replaced; renditions kept");
+    if (ctx_.events.on_ready) ctx_.events.on_ready();
+    return true;
   }
 
   void stop() override {
@@ -203,6 +222,27 @@ class TranscodeOutput final : public Output {
     }
     renditions_.push_back({key, id, kbps});
     return ok_status();
+  }
+
+  pipelines::PipelineEvents pipeline_events() {
+    pipelines::PipelineEvents ev;
+    ev.on_error = [this](const std::string& element, const std::string& message) {
+      if (ctx_.events.on_failed) ctx_.events.on_failed(element + ": " + message);
+    };
+    ev.on_element_message = [this](const GstStructure* s) {
+      if (!gst_structure_has_name(s, "estuary-stream-ready")) return;
+      const char* stream = gst_structure_get_string(s, "stream");
+      for (const auto& r : renditions_) {
+        if (!stream || r.key != stream) continue;
+        GstCaps* video = nullptr;
+        GstCaps* audio = nullptr;
+        gst_structure_get(s, "video-caps", GST_TYPE_CAPS, &video, nullptr);
+        gst_structure_get(s, "audio-caps", GST_TYPE_CAPS, &audio, nullptr);
+        Ref<GstCaps> v = Ref<GstCaps>::adopt(video), a = Ref<GstCaps>::adopt(audio);
+        publish_.publish_ready(r.client_id, v.get(), a.get());
+      }
+    };
+    return ev;
   }
 
   // Forgets the renditions: their streams end (and their outputs stop) in the supervisor.
