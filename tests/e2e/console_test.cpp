@@ -1,9 +1,10 @@
 // Owns: end-to-end tests of the web console (/console/) and the players (/players/) in headless
 // Chromium against the real server: a published stream listed within 2 s, the stream page's FLV,
 // TS, HLS and WHEP players decoding frames, the kick button disconnecting an ffmpeg player, DVR
-// start/stop from the page writing a file, and the console under API auth (refused without
-// credentials, working with them). Each page is saved as a screenshot under
-// $ESTUARY_BUILD_ROOT/test-artifacts/console/ and checked not to be blank.
+// start/stop from the page writing a file, the recordings page (list, timeline, VOD playback, clip
+// download), and the console under API auth (refused without credentials, working with them). Each
+// page is saved as a screenshot under $ESTUARY_BUILD_ROOT/test-artifacts/console/ and checked not
+// to be blank.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -238,6 +239,44 @@ TEST(Console, DvrStartStopFromStreamPageWritesFile) {
   EXPECT_EQ(streams.size(), 2u) << files[0];
   auto r = run({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", files[0]}, 20);
   EXPECT_GT(std::atof(r.out.c_str()), 2.5) << files[0];
+}
+
+TEST(Console, RecordingsPageListsPlaysAndClips) {
+  const std::string rec = make_temp_dir();
+  Server server({{"ESTUARY_DVR_ENABLED", "true"},
+                 {"ESTUARY_DVR_FORMAT", "ts"},
+                 {"ESTUARY_DVR_PLAN", "segment"},
+                 {"ESTUARY_DVR_SEGMENT_S", "2"},
+                 {"ESTUARY_DVR_PATH", rec + "/[app]/[stream]-[timestamp]"}});
+  ASSERT_TRUE(server.start()) << server.log();
+  {
+    Process pub = start_publisher(server.rtmp_url("live/vod"), 320, 240, server.dir() + "/pub.log", 9, 25);
+    ASSERT_TRUE(wait_for_stream(server, "live/vod", 10000)) << server.log();
+    pub.wait(20000);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  Chromium c;
+  ASSERT_TRUE(c.start(console_url(server, "", "#/recordings"))) << c.error();
+  ASSERT_TRUE(c.wait_true("!!document.getElementById('rec-stream')", 5000)) << diagnostics(c, server);
+  ASSERT_TRUE(
+      c.evaluate_bool("(() => { document.getElementById('rec-stream').value = 'live/vod'; "
+                      "document.querySelector('form.filters').requestSubmit(); return true; })()"));
+  ASSERT_TRUE(c.wait_true("document.querySelectorAll('#rec-list tr[data-id]').length >= 3", 8000))
+      << diagnostics(c, server);
+  EXPECT_TRUE(c.evaluate_bool("document.querySelectorAll('#rec-timeline .block').length >= 3"));
+  // The range plays over HLS VOD in the player frame.
+  ASSERT_TRUE(c.evaluate_bool("(document.getElementById('rec-play').click(), true)"));
+  EXPECT_TRUE(c.wait_true(std::string(kFramesShown) + " >= 25", 30000)) << diagnostics(c, server);
+  c.evaluate_bool("(document.getElementById('rec-timeline').scrollIntoView(), true)");
+  expect_screenshot(c, "recordings");
+  // A clip of the whole range downloads as an MP4.
+  ASSERT_TRUE(c.evaluate_bool("(document.getElementById('rec-clip').click(), true)"));
+  EXPECT_TRUE(
+      c.wait_true("!!consoleState.lastDownload && consoleState.lastDownload.size > 10000 && "
+                  "consoleState.lastDownload.type === 'video/mp4'",
+                  30000))
+      << c.evaluate_string("document.getElementById('rec-status').textContent") << "\n"
+      << diagnostics(c, server);
 }
 
 TEST(Console, ApiAuthRefusesWithoutCredentialsAndWorksWithThem) {

@@ -1,7 +1,9 @@
 // Estuary console: the page shell. Routes on location.hash to one view at a time, refreshes the view
 // on its interval while it is shown, and asks for credentials when the API answers 401.
-// Views: overview, streams, clients (views.js), one stream (stream.js), sources, forwards, encoders.
+// Views: overview, streams, clients (views.js), one stream (stream.js), sources, forwards, encoders,
+// recordings (recordings.js).
 import {ApiError, apiBase, setCredentials} from './api.js';
+import {recordingsView} from './recordings.js';
 import {streamView} from './stream.js';
 import {el} from './util.js';
 import {clientsView, encodersView, forwardsView, overviewView, sourcesView, streamsView} from './views.js';
@@ -18,6 +20,7 @@ const routes = [
   [/^#\/sources\/?$/, 'sources', sourcesView],
   [/^#\/forwards\/?$/, 'forwards', forwardsView],
   [/^#\/encoders\/?$/, 'encoders', encodersView],
+  [/^#\/recordings\/?$/, 'recordings', recordingsView],
 ];
 
 let current = null;  // {timer, stop}
