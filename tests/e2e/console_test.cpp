@@ -201,6 +201,20 @@ TEST(Console, KickButtonDisconnectsFfmpegPlayer) {
   EXPECT_TRUE(c.wait_true("!document.querySelector('tr[data-id=\"" + player_id + "\"]')", 5000))
       << diagnostics(c, server);
   EXPECT_TRUE(pub.running()) << "the publisher must stay";
+  // The remaining pages render (and are kept as artifacts too).
+  for (const char* page : {"sources", "forwards", "encoders"}) {
+    ASSERT_TRUE(c.evaluate_bool(std::string("(location.hash = '#/") + page + "', true)"));
+    EXPECT_TRUE(c.wait_true(std::string("consoleState.view === '") + page +
+                                "' && !!document.querySelector('#view h2') && "
+                                "!!document.querySelector('#view table, #view p.empty')",
+                            5000))
+        << page << "\n"
+        << diagnostics(c, server);
+    expect_screenshot(c, page);
+  }
+  EXPECT_TRUE(
+      c.evaluate_bool("[...document.querySelectorAll('#view td')].some(e => e.textContent.includes('x264enc'))"))
+      << "the encoders page lists the chosen H.264 encoder";
 }
 
 TEST(Console, DvrStartStopFromStreamPageWritesFile) {
