@@ -1,6 +1,8 @@
 // Owns: DvrFile (see dvr_file.h).
 #include "pipelines/dvr_file.h"
 
+#include "pipelines/flv_output.h"
+
 namespace estuary::pipelines {
 namespace {
 
@@ -84,6 +86,8 @@ Result<std::unique_ptr<DvrFile>> DvrFile::create(const std::string& stream_name,
                       [](gpointer p) { delete static_cast<std::shared_ptr<Times>*>(p); });
   }
   if (!linked) return Error{"dvr " + stream_name + ": launch line has no element named \"video\" or \"audio\""};
+  // Tags from the publisher would each become one more onMetaData tag in the file.
+  if (format == DvrFormat::flv) drop_tags_into_muxers(GST_BIN(pipe));
   return out;
 }
 

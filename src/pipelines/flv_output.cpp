@@ -84,6 +84,8 @@ GstPadProbeReturn drop_tag_events(GstPad*, GstPadProbeInfo* info, gpointer) {
   return GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_TAG ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
+}  // namespace
+
 void drop_tags_into_muxers(GstBin* bin) {
   GstIterator* it = gst_bin_iterate_recurse(bin);
   GValue item = G_VALUE_INIT;
@@ -106,8 +108,6 @@ void drop_tags_into_muxers(GstBin* bin) {
   g_value_unset(&item);
   gst_iterator_free(it);
 }
-
-}  // namespace
 
 Result<std::unique_ptr<FlvOutput>> FlvOutput::create(const std::string& stream_name, const std::string& launch,
                                                      std::shared_ptr<FlvTagSink> sink) {

@@ -26,6 +26,10 @@ class FlvTagSink {
   virtual void on_tag(GstBuffer* buffer, const FlvTagView& tag, bool keyframe) = 0;
 };
 
+// Drops TAG events before every flvmux in bin (on the sink pads it has now): flvmux writes a new
+// onMetaData for each one, which ffprobe then shows as a bogus "text" stream.
+void drop_tags_into_muxers(GstBin* bin);
+
 class FlvOutput {
  public:
   // `launch` is the expanded launch line; it must contain an appsink named "sink".

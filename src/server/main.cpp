@@ -21,6 +21,7 @@
 #include "server/api/encoders.h"
 #include "server/api/metrics.h"
 #include "server/api/reload_api.h"
+#include "server/api/recordings_api.h"
 #include "server/config/config.h"
 #include "server/config/config_watch.h"
 #include "server/control/control_plane.h"
@@ -230,6 +231,7 @@ int main(int argc, char** argv) {
   server::register_pipeline_output();
   server::register_ts_fanout_output();
   server::register_dvr_output();
+  server::open_dvr_catalog(cfg.dvr);  // the recordings index, rebuilt from disk off the main loop
   server::register_forward_output();
   webrtc::register_rtc_feed_output();
 
@@ -269,6 +271,7 @@ int main(int argc, char** argv) {
     api::ApiServer api_server(*control, identity, api_options(cfg));
     server::register_metrics(api_server, *control, *control);
     server::register_dvr_api(api_server, *control);
+    server::register_recordings_api(api_server);
     server::PullSources pull(ports, *control);
     app.pull = &pull;
     server::register_sources_api(api_server, pull);

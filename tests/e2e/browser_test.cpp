@@ -45,15 +45,6 @@ bool has_client_type(const Server& s, const std::string& type) {
   return false;
 }
 
-bool wait_until(const std::function<bool()>& pred, int timeout_ms) {
-  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (!pred()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return true;
-}
-
 // ---- the pages as served (no browser) --------------------------------------------------------
 
 TEST(PlayerPages, ServedWithContentTypesAndNothingElse) {

@@ -380,6 +380,26 @@ JsonNode* Chromium::evaluate(const std::string& expression, int timeout_ms) {
   return value;
 }
 
+bool Chromium::screenshot(const std::string& png_path, int timeout_ms) {
+  JsonObject* p = json_object_new();
+  json_object_set_string_member(p, "format", "png");
+  JsonNode* r = call("Page.captureScreenshot", object_node(p), true, timeout_ms);
+  if (!r) return false;
+  std::string data = json_object_get_string_member_with_default(json_node_get_object(r), "data", "");
+  json_node_unref(r);
+  gsize length = 0;
+  guchar* png = g_base64_decode(data.c_str(), &length);
+  GError* err = nullptr;
+  const bool ok =
+      length > 0 && g_file_set_contents(png_path.c_str(), reinterpret_cast<const gchar*>(png), gssize(length), &err);
+  g_free(png);
+  if (!ok) {
+    error_ = "cannot save the screenshot to " + png_path + (err ? std::string(": ") + err->message : "");
+    g_clear_error(&err);
+  }
+  return ok;
+}
+
 bool Chromium::evaluate_bool(const std::string& expression, int timeout_ms) {
   JsonNode* v = evaluate(expression, timeout_ms);
   bool out = v && JSON_NODE_HOLDS_VALUE(v) && json_node_get_value_type(v) == G_TYPE_BOOLEAN && json_node_get_boolean(v);

@@ -38,6 +38,9 @@ class Chromium {
   // Re-evaluates expression every 100 ms until it yields true; false after timeout_ms.
   bool wait_true(const std::string& expression, int timeout_ms);
 
+  // Saves a PNG of the page as it is now (Page.captureScreenshot). false with error() set on failure.
+  bool screenshot(const std::string& png_path, int timeout_ms = 10000);
+
   const std::string& error() const { return error_; }
   // The page's console messages and uncaught exceptions, and the browser's own log entries
   // (failed fetches, CORS refusals), one per line: for failure messages.

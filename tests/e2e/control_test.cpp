@@ -90,15 +90,6 @@ const HookRecord* find_record(const std::vector<HookRecord>& records, const std:
   return nullptr;
 }
 
-bool wait_until(const std::function<bool()>& cond, int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return cond();
-}
-
 std::string api_url(const Server& s, const std::string& path) {
   return "http://127.0.0.1:" + std::to_string(s.api_port()) + path;
 }

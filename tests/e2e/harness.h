@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -106,5 +107,8 @@ bool wait_for_stream(const Server& server, const std::string& app_stream, int ti
 // Number of clients in /api/v1/clients (-1 on error); optionally their ids by type.
 int api_clients(const Server& server, std::vector<std::pair<std::string, std::string>>* id_type = nullptr);
 int api_stream_count(const Server& server);
+
+// Polls pred every 100 ms until it holds (true) or timeout_ms has passed (false after one last try).
+bool wait_until(const std::function<bool()>& pred, int timeout_ms);
 
 }  // namespace estuary::e2e

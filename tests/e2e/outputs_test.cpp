@@ -227,6 +227,28 @@ TEST_F(Outputs, DvrSessionPlanIsOneFileApiListsIt) {
   EXPECT_NEAR(decoded_duration(files[0]), 8.0, 1.5) << files[0];
 }
 
+// flvmux writes one more onMetaData for every TAG event (the publisher's metadata, the parsers'
+// bitrate tags); ffprobe then shows a bogus "text"/"data" stream. A recording is its media only.
+TEST_F(Outputs, DvrFlvProbesAsExactlyItsMediaStreams) {
+  const std::string rec = make_temp_dir();
+  start(dvr_env(rec, "flv", "segment"));
+  {
+    Process pub = start_publisher(server->rtmp_url("live/meta"), 320, 240, pub_log("pub"), 10, 25);
+    ASSERT_TRUE(wait_for_stream(*server, "live/meta", 10000));
+    pub.wait(20000);
+  }
+  std::this_thread::sleep_for(1500ms);
+  auto files = files_in(rec + "/live");
+  ASSERT_GE(files.size(), 2u);
+  for (const auto& f : files) {
+    auto streams = probe_streams(f);
+    std::string kinds;
+    for (const auto& s : streams) kinds += s.codec_type + ":" + s.codec_name + " ";
+    EXPECT_EQ(streams.size(), 2u) << f << ": " << kinds;
+    expect_h264_aac(streams, f);
+  }
+}
+
 TEST_F(Outputs, DvrFilesSurviveKill9) {
   for (const char* format : {"flv", "ts", "mp4"}) {
     SCOPED_TRACE(format);

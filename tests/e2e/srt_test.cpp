@@ -68,15 +68,6 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-bool wait_until(const std::function<bool()>& cond, int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return cond();
-}
-
 std::string api(const Server& s, const std::string& path) {
   std::string body;
   http_request("GET", "http://127.0.0.1:" + std::to_string(s.api_port()) + path, &body);

@@ -74,6 +74,7 @@ void add_stream_members(JsonBuilder* b, const StreamView& s, const std::string& 
   add_int(b, "live_ms", s.live_ms);
   add_int(b, "clients", s.clients);
   add_int(b, "frames", as_json_int(s.frames));
+  add_int(b, "video_frames", as_json_int(s.video_frames));  // Estuary extension: the console's fps
   add_int(b, "send_bytes", as_json_int(s.send_bytes));
   add_int(b, "recv_bytes", as_json_int(s.recv_bytes));
   add_kbps(b, s.kbps_recv_30s, s.kbps_send_30s);

@@ -17,7 +17,20 @@
 namespace estuary::api {
 namespace {
 
-enum class RouteId { root, api, v1, versions, summaries, vhosts, vhost, streams, stream, clients, client };
+enum class RouteId {
+  root,
+  api,
+  v1,
+  versions,
+  summaries,
+  vhosts,
+  vhost,
+  streams,
+  stream,
+  stream_history,
+  clients,
+  client
+};
 
 struct Route {
   RouteId id;
@@ -27,7 +40,8 @@ struct Route {
 constexpr const char* kReadMethods = "GET, HEAD, OPTIONS";
 constexpr const char* kClientMethods = "GET, HEAD, DELETE, OPTIONS";
 
-// Paths: "/", "/api[/]", "/api/v1[/]", "/api/v1/<name>[/]" and "/api/v1/<collection>/<id>".
+// Paths: "/", "/api[/]", "/api/v1[/]", "/api/v1/<name>[/]", "/api/v1/<collection>/<id>" and
+// "/api/v1/streams/<id>/history".
 std::optional<Route> match_route(std::string_view path) {
   if (path == "/") return Route{RouteId::root, {}};
   if (path == "/api" || path == "/api/") return Route{RouteId::api, {}};
@@ -40,6 +54,12 @@ std::optional<Route> match_route(std::string_view path) {
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
     name = rest.substr(0, slash);
     id = rest.substr(slash + 1);
+    constexpr std::string_view history = "/history";
+    if (name == "streams" && id.size() > history.size() && id.ends_with(history)) {
+      id.remove_suffix(history.size());
+      if (id.find('/') != std::string_view::npos) return std::nullopt;
+      return Route{RouteId::stream_history, std::string(id)};
+    }
     if (id.find('/') != std::string_view::npos) return std::nullopt;
   }
   struct Entry {
@@ -139,6 +159,39 @@ Result<Page> parse_page(const std::map<std::string, std::string>& query, int max
 ApiRouter::ApiRouter(Backend& backend, ServerIdentity identity, ApiOptions options)
     : backend_(backend), identity_(std::move(identity)), options_(options) {}
 
+void ApiRouter::sample_history(int64_t now_ms) { history_.sample(now_ms, backend_.streams()); }
+
+// Columns, not rows: a chart takes each array as it is. ?seconds=N keeps the last N samples.
+Status ApiRouter::add_history(JsonBuilder* b, const std::string& id,
+                              const std::map<std::string, std::string>& query) const {
+  const std::deque<HistorySample>* samples = history_.find(id);
+  if (!samples) return api_error(code::stream_not_found, "stream not found: " + printable(id));
+  size_t keep = samples->size();
+  if (auto it = query.find("seconds"); it != query.end()) {
+    auto n = parse_count(it->second);
+    if (!n || *n == 0) return api_error(code::bad_request, "seconds must be a positive integer");
+    keep = std::min(keep, *n);
+  }
+  add_string(b, "stream", id);
+  add_int(b, "interval_ms", 1000);
+  add_int(b, "capacity", static_cast<int64_t>(history_.capacity()));
+  json_builder_set_member_name(b, "history");
+  json_builder_begin_object(b);
+  auto column = [&](const char* name, auto get) {
+    json_builder_set_member_name(b, name);
+    json_builder_begin_array(b);
+    for (size_t i = samples->size() - keep; i < samples->size(); ++i) get((*samples)[i]);
+    json_builder_end_array(b);
+  };
+  column("t", [&](const HistorySample& h) { json_builder_add_int_value(b, h.t_ms); });
+  column("kbps_in", [&](const HistorySample& h) { json_builder_add_int_value(b, h.kbps_in); });
+  column("kbps_out", [&](const HistorySample& h) { json_builder_add_int_value(b, h.kbps_out); });
+  column("fps", [&](const HistorySample& h) { json_builder_add_double_value(b, h.fps); });
+  column("viewers", [&](const HistorySample& h) { json_builder_add_int_value(b, h.viewers); });
+  json_builder_end_object(b);
+  return ok_status();
+}
+
 ApiReply ApiRouter::error_reply(int api_code, const std::string& message) const {
   if (api_code == code::success) api_code = code::internal;  // an Error without a category
   Ref<JsonBuilder> b = Ref<JsonBuilder>::adopt(json_builder_new());
@@ -191,7 +244,9 @@ ApiReply ApiRouter::handle(const ApiRequest& request) {
         add_urls(b, {{"versions", "the version of Estuary"},
                      {"summaries", "the summary(pid, argv, pwd, cpu, mem) of Estuary"},
                      {"vhosts", "all vhosts or the specified vhost"},
-                     {"streams", "all streams or the specified stream, ?start=&count="},
+                     {"streams",
+                      "all streams or the specified stream, ?start=&count=; /{id}/history: the last "
+                      "minutes at 1 s, ?seconds="},
                      {"clients", "all clients or the specified client, ?start=&count=; DELETE kicks"}});
         break;
       case RouteId::versions:
@@ -300,6 +355,9 @@ ApiReply ApiRouter::handle(const ApiRequest& request) {
         json_builder_end_object(b);
         break;
       }
+      case RouteId::stream_history:
+        status = add_history(b, id, request.query);
+        break;
       case RouteId::clients: {
         auto page = parse_page(request.query, options_.max_page_count);
         if (!page) {

@@ -3,6 +3,8 @@
 // feeds it requests from libsoup; tests may call it directly.
 #pragma once
 
+#include <json-glib/json-glib.h>
+
 #include <cstddef>
 #include <map>
 #include <string>
@@ -10,6 +12,7 @@
 #include "common/result.h"
 #include "server/api/api_identity.h"
 #include "server/api/api_sysinfo.h"
+#include "server/api/stream_history.h"
 #include "server/control/api_model.h"
 
 namespace estuary::api {
@@ -64,6 +67,10 @@ class ApiRouter {
   // A complete error reply (envelope + code + message) with the status from http_status_for_code.
   ApiReply error_reply(int api_code, const std::string& message) const;
 
+  // Takes the once-a-second sample behind /api/v1/streams/{id}/history (ApiServer's timer calls it).
+  void sample_history(int64_t now_ms);
+  const StreamHistory& history() const { return history_; }
+
   const ServerIdentity& identity() const { return identity_; }
   const ApiOptions& options() const { return options_; }
 
@@ -72,6 +79,9 @@ class ApiRouter {
   ServerIdentity identity_;
   ApiOptions options_;
   CpuSampler host_cpu_;
+  StreamHistory history_;
+
+  Status add_history(JsonBuilder* b, const std::string& id, const std::map<std::string, std::string>& query) const;
 };
 
 }  // namespace estuary::api

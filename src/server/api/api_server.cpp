@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "common/log.h"
+#include "common/timer.h"
 #include "server/api/api_errors.h"
 #include "server/api/api_json.h"
 
@@ -209,9 +210,15 @@ ApiServer::ApiServer(Backend& backend, ServerIdentity id, ApiOptions options)
   gulong sig = g_signal_connect_data(server_.get(), "request-started", G_CALLBACK(on_request_started),
                                      new CoreBox(core_), delete_core_box, GConnectFlags(0));
   request_started_ = SignalGuard(server_.get(), sig);
+  Core* core = core_.get();  // the timer is cancelled (history_timer_) before core_ goes
+  history_timer_ = start_repeating_timer(1000, [core]() {
+    core->router.sample_history(g_get_real_time() / 1000);
+    return true;
+  });
 }
 
 ApiServer::~ApiServer() {
+  history_timer_.reset();
   request_started_.disconnect();
   for (const auto& prefix : extra_prefixes_) soup_server_remove_handler(server_.get(), prefix.c_str());
   soup_server_remove_handler(server_.get(), "/");

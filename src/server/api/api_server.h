@@ -59,6 +59,7 @@ class ApiServer final : public server::PathRoutes {
   std::shared_ptr<Core> core_;  // shared with libsoup callbacks, so none of them holds `this`
   Ref<SoupServer> server_;
   SignalGuard request_started_;
+  SourceGuard history_timer_;  // samples the streams' history once a second
   std::vector<std::string> extra_prefixes_;
   int port_ = 0;
   int https_port_ = 0;

@@ -128,6 +128,8 @@ struct DvrSection {
   std::string plan = "session";                           // session (one file per publish) | segment
   int segment_s = 30;                                     // plan=segment: new file at the first keyframe after this
   std::string path = "./dvr/[app]/[stream].[timestamp]";  // template; the format's extension is added
+  int max_age_s = 0;                                      // retention per app: delete older files (0 = keep)
+  int max_mb = 0;                                         // retention per app: keep the total under this (0 = no limit)
   bool operator==(const DvrSection&) const = default;
 };
 

@@ -263,6 +263,12 @@ const KeySpec kKeys[] = {
     string_key(
         "dvr", "path", ValueType::text, [](Config& c) { return &c.dvr.path; },
         "file path template: [app] [stream] [timestamp] [2006] [01] [02] [15] [04] [05]"),
+    int_key(
+        "dvr", "max_age_s", 0, 10 * 365 * 86400, [](Config& c) { return &c.dvr.max_age_s; },
+        "retention, each app separately: delete recordings older than this (0 = keep them)"),
+    int_key(
+        "dvr", "max_mb", 0, 1 << 30, [](Config& c) { return &c.dvr.max_mb; },
+        "retention, each app separately: delete the oldest recordings to stay under this many MiB (0 = no limit)"),
 
     string_key(
         "tls", "cert_file", ValueType::text, [](Config& c) { return &c.tls.cert_file; },

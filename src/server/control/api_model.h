@@ -64,10 +64,11 @@ struct StreamView {
   std::string vhost;  // vhost id
   std::string app;    // "live"
   std::string tc_url;
-  std::string url;      // "/live/test"
-  int64_t live_ms = 0;  // wall-clock ms when publishing started (SRS semantics)
-  int clients = 0;
-  uint64_t frames = 0;
+  std::string url;            // "/live/test"
+  int64_t live_ms = 0;        // wall-clock ms when publishing started (SRS semantics)
+  int clients = 0;            // players (the publisher is not counted)
+  uint64_t frames = 0;        // audio and video buffers (SRS semantics)
+  uint64_t video_frames = 0;  // Estuary extension: video only (the console's fps)
   uint64_t send_bytes = 0;
   uint64_t recv_bytes = 0;
   int kbps_recv_30s = 0;

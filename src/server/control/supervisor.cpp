@@ -655,7 +655,10 @@ std::vector<api::StreamView> Supervisor::streams() const {
       if (e.client.publish) v.tc_url = e.client.tc_url;
     }
     pipelines::BusStats stats;
-    if (pipelines::bus_stats(key, &stats)) v.frames = stats.video_buffers + stats.audio_buffers;
+    if (pipelines::bus_stats(key, &stats)) {
+      v.frames = stats.video_buffers + stats.audio_buffers;
+      v.video_frames = stats.video_buffers;
+    }
     v.kbps_recv_30s = s->recv_rate.kbps();
     v.kbps_send_30s = s->send_rate.kbps();
     for (const auto& [name, slot] : s->outputs)

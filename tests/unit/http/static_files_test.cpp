@@ -69,7 +69,9 @@ TEST(StaticSite, BoundsAreErrors) {
     for (int i = 0; i <= StaticSite::kMaxFiles; ++i) d.write("f" + std::to_string(i) + ".txt", "x");
     auto site = StaticSite::load(d.path);
     ASSERT_FALSE(site.ok());
-    EXPECT_NE(site.error().message.find("more than 64 files"), std::string::npos) << site.error().message;
+    EXPECT_NE(site.error().message.find("more than " + std::to_string(StaticSite::kMaxFiles) + " files"),
+              std::string::npos)
+        << site.error().message;
   }
   {
     TempDir d;
@@ -81,12 +83,31 @@ TEST(StaticSite, BoundsAreErrors) {
   EXPECT_FALSE(StaticSite::load("/nonexistent/www").ok());
 }
 
+TEST(StaticSite, VendorDirIsFlatAndOnlyWhenWwwHasNone) {
+  TempDir www, vendor, own;
+  www.write("console/index.html", "console");
+  vendor.write("hls.min.js", "hls");
+  vendor.write("web-vendor.p/node_modules/x/index.js", "npm's work tree");
+  auto site = StaticSite::load(www.path, vendor.path);
+  ASSERT_TRUE(site.ok()) << site.error().message;
+  ASSERT_NE(site.value()->find("/vendor/hls.min.js"), nullptr);
+  EXPECT_EQ(body_of(site.value()->find("/vendor/hls.min.js")), "hls");
+  EXPECT_EQ(site.value()->find("/vendor/web-vendor.p/node_modules/x/index.js"), nullptr);
+  EXPECT_EQ(site.value()->file_count(), 2u);
+  own.write("vendor/hls.min.js", "installed");
+  auto installed = StaticSite::load(own.path, vendor.path);
+  ASSERT_TRUE(installed.ok());
+  EXPECT_EQ(body_of(installed.value()->find("/vendor/hls.min.js")), "installed");
+}
+
 TEST(StaticSite, BuiltInPagesAreFound) {
   std::string dir = default_www_dir();
   ASSERT_FALSE(dir.empty());
-  auto site = StaticSite::load(dir);
+  auto site = StaticSite::load(dir, default_vendor_dir());
   ASSERT_TRUE(site.ok()) << site.error().message;
-  for (const char* p : {"/players/", "/players/whep.html", "/players/whip.html", "/players/estuary-rtc.js"})
+  for (const char* p :
+       {"/players/", "/players/whep.html", "/players/whip.html", "/players/estuary-rtc.js", "/players/play.html",
+        "/console/", "/console/console.js", "/vendor/hls.min.js", "/vendor/mpegts.js", "/vendor/uPlot.iife.min.js"})
     EXPECT_NE(site.value()->find(p), nullptr) << p;
 }
 

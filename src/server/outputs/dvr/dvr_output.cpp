@@ -14,7 +14,10 @@
 #include "common/log.h"
 #include "common/timer.h"
 #include "pipelines/dvr_file.h"
+#include "pipelines/stream_bus.h"
+#include "server/control/media_info.h"
 #include "server/control/output.h"
+#include "server/outputs/dvr/dvr_catalog.h"
 
 namespace estuary::server {
 namespace {
@@ -48,6 +51,17 @@ void drop_draining(pipelines::DvrFile* file) {
     }
 }
 
+// "h264,aac" from the stream's tracks on the bus, for the recordings index.
+std::string codecs_of(const std::string& key) {
+  std::string out;
+  Ref<GstCaps> video = pipelines::bus_caps(key, "video");
+  Ref<GstCaps> audio = pipelines::bus_caps(key, "audio");
+  if (video) out = video_view_from_caps(video.get()).codec;
+  if (audio) out += (out.empty() ? "" : ",") + audio_view_from_caps(audio.get()).codec;
+  for (char& c : out) c = char(g_ascii_tolower(c));
+  return out;
+}
+
 uint64_t file_size(const std::string& path) {
   GStatBuf st;
   return g_stat(path.c_str(), &st) == 0 ? uint64_t(st.st_size) : 0;
@@ -60,6 +74,7 @@ class DvrOutput final : public Output {
   ~DvrOutput() override { stop(); }
 
   Status start() override {
+    open_dvr_catalog(cfg_);
     format_ = pipelines::dvr_format_from_name(cfg_.format);
     open_next();
     if (ctx_.events.on_ready) ctx_.events.on_ready();
@@ -137,6 +152,7 @@ class DvrOutput final : public Output {
     if (!st) return fail(st.error().message);
     current_ = std::move(file);
     error_.clear();
+    DvrCatalog::instance().opened(path, key(), cfg_.format, codecs_of(key()), g_get_real_time() / 1000);
     log_info(key(), "", "dvr-file-open", "path=" + path + " format=" + cfg_.format + " plan=" + cfg_.plan);
     if (schedule && cfg_.plan == "segment") schedule_rotation();
   }
@@ -167,7 +183,13 @@ class DvrOutput final : public Output {
     const double duration = file->duration_s();
     pipelines::DvrFile* raw = file.get();
     pipelines::PipelineEvents ev;
-    ev.on_eos = [raw]() { post_to_control([raw]() { drop_draining(raw); }); };
+    // Drained: the index learns the file's final size (the muxer wrote its tail after retire).
+    ev.on_eos = [raw, path]() {
+      post_to_control([raw, path]() {
+        DvrCatalog::instance().resized(path, file_size(path));
+        drop_draining(raw);
+      });
+    };
     ev.on_error = [raw](const std::string&, const std::string&) { post_to_control([raw]() { drop_draining(raw); }); };
     file->pipeline().set_events(std::move(ev));
     file->finish();
@@ -182,6 +204,7 @@ class DvrOutput final : public Output {
         raw);
     const uint64_t size = file_size(path);
     files_.push_back({path, size, duration, false});
+    DvrCatalog::instance().closed(path, g_get_real_time() / 1000, duration, size);
     char dur[32];
     std::snprintf(dur, sizeof dur, "%.3f", duration);
     // Structured event for the on_dvr hook.
@@ -223,6 +246,11 @@ std::string expand_dvr_path(const std::string& tmpl, const std::string& app, con
   field("[04]", "%02d", tm.tm_min);
   field("[05]", "%02d", tm.tm_sec);
   return s;
+}
+
+void open_dvr_catalog(const config::DvrSection& dvr) {
+  DvrCatalog::instance().configure(dvr_root_of(dvr.path), int64_t(dvr.max_age_s) * 1000,
+                                   uint64_t(dvr.max_mb) * 1024 * 1024);
 }
 
 void register_dvr_output() {

@@ -45,6 +45,7 @@ bool plain_name(const std::string& name) {
 
 struct Loader {
   std::map<std::string, StaticFile>* files;
+  int max_depth = StaticSite::kMaxDepth;
 
   Status walk(const std::string& dir, const std::string& url_prefix, int depth) {
     GError* err = nullptr;
@@ -63,7 +64,7 @@ struct Loader {
       // lstat: a symlink could point anywhere on the machine; the site is what the directory holds.
       if (lstat(full.c_str(), &sb) != 0) continue;
       if (S_ISDIR(sb.st_mode)) {
-        if (depth < StaticSite::kMaxDepth) st = walk(full, url_prefix + name + "/", depth + 1);
+        if (depth < max_depth) st = walk(full, url_prefix + name + "/", depth + 1);
       } else if (S_ISREG(sb.st_mode)) {
         st = add(full, url_prefix + name, sb);
       }
@@ -130,12 +131,19 @@ std::string static_content_type(const std::string& name) {
   return "";
 }
 
-Result<std::shared_ptr<const StaticSite>> StaticSite::load(const std::string& dir) {
+Result<std::shared_ptr<const StaticSite>> StaticSite::load(const std::string& dir, const std::string& vendor_dir) {
   auto site = std::make_shared<StaticSite>();
   site->dir_ = dir;
   Loader loader{&site->files_};
   Status st = loader.walk(dir, "/", 0);
   if (!st) return Error{"www_dir " + dir + ": " + st.error().message};
+  auto first = site->files_.lower_bound("/vendor/");
+  const bool has_vendor = first != site->files_.end() && first->first.rfind("/vendor/", 0) == 0;
+  if (!vendor_dir.empty() && !has_vendor) {
+    Loader flat{&site->files_, 0};  // the build directory also holds npm's work tree: files only
+    st = flat.walk(vendor_dir, "/vendor/", 0);
+    if (!st) return Error{"vendor " + vendor_dir + ": " + st.error().message};
+  }
   return std::shared_ptr<const StaticSite>(std::move(site));
 }
 
@@ -155,6 +163,8 @@ std::string default_www_dir() {
   return "";
 }
 
+std::string default_vendor_dir() { return g_file_test(kBuildVendorDir, G_FILE_TEST_IS_DIR) ? kBuildVendorDir : ""; }
+
 void register_static_files(HttpServer& http, std::shared_ptr<const StaticSite> site) {
   log_info("", "", "static-pages", std::to_string(site->file_count()) + " files from " + site->dir());
   http.set_fallback_handler([site, &http](SoupServerMessage* msg, const std::string& path) {
@@ -168,7 +178,7 @@ Status serve_static_pages(HttpServer& http, const std::string& www_dir) {
     log_warn("", "", "static-pages", "no built-in pages found (www/); /players/ is not served");
     return ok_status();
   }
-  auto site = StaticSite::load(dir);
+  auto site = StaticSite::load(dir, default_vendor_dir());
   if (!site) return Error{"http: " + site.error().message};
   register_static_files(http, site.value());
   return ok_status();

@@ -24,13 +24,14 @@ struct StaticFile {
 
 class StaticSite {
  public:
-  static constexpr int kMaxFiles = 64;
+  static constexpr int kMaxFiles = 128;
   static constexpr gsize kMaxFileBytes = 1024 * 1024;
   static constexpr int kMaxDepth = 4;
 
   // Loads every file of a known web type under dir (regular files, names of [A-Za-z0-9._-] not
   // starting with '.', at most kMaxDepth directories deep). Too many or too large files are an error.
-  static Result<std::shared_ptr<const StaticSite>> load(const std::string& dir);
+  // vendor_dir (the npm libraries, a flat directory) is served at /vendor/ unless dir has a vendor/.
+  static Result<std::shared_ptr<const StaticSite>> load(const std::string& dir, const std::string& vendor_dir = "");
   // The file for a request path: "/players/whep.html"; "/players/" means its index.html.
   const StaticFile* find(const std::string& path) const;
   // True if path names a directory that has an index.html ("/players" -> redirect to "/players/").
@@ -46,6 +47,10 @@ class StaticSite {
 // The built-in pages: the source tree's www/ when it exists (running from a build), else the
 // installed <datadir>/estuary/www. "" if neither exists.
 std::string default_www_dir();
+
+// The npm libraries built next to the source tree's www/ ("" when not built); an installed www/
+// carries its own vendor/.
+std::string default_vendor_dir();
 
 // The content type for a file name's extension; "" for types we do not serve.
 std::string static_content_type(const std::string& name);

@@ -1,0 +1,61 @@
+// Owns: cutting a clip out of recorded files into one MP4 without re-encoding: splitmuxsrc reads the
+// files as one timeline (format-location gives them in order), a seek sets where it ends, and the
+// clip starts at the first keyframe at or after its start (probes drop what comes before and
+// rebase the timestamps to zero); h264parse/aacparse feed mp4mux (faststart) into a file. Runs on
+// GStreamer's threads; the bus watch and `done` run on the thread that called start().
+// Works on MPEG-TS and MP4 recordings (splitmuxsrc cannot read FLV in GStreamer 1.22).
+#pragma once
+
+#include <gst/gst.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/gobject_ptr.h"
+#include "common/result.h"
+
+namespace estuary::pipelines {
+
+class DvrClip {
+ public:
+  // files: absolute paths in time order; [start_ns, stop_ns) on the files' joined timeline.
+  static Result<std::unique_ptr<DvrClip>> create(std::vector<std::string> files, GstClockTime start_ns,
+                                                 GstClockTime stop_ns, std::string out_path);
+  ~DvrClip();
+  DvrClip(const DvrClip&) = delete;
+  DvrClip& operator=(const DvrClip&) = delete;
+
+  // Starts; done(ok status or the error) runs once, on this thread's main context, when the MP4 is
+  // complete or failed. The object may be destroyed inside done.
+  Status start(std::function<void(Status)> done);
+
+ private:
+  DvrClip() = default;
+  static gboolean on_bus(GstBus*, GstMessage* msg, gpointer self);
+  static void on_pad_added(GstElement*, GstPad* pad, gpointer self);
+  static GStrv on_format_location(GstElement*, gpointer self);
+  static GstPadProbeReturn trim(GstPad*, GstPadProbeInfo* info, gpointer self);
+
+  // Shared by the streaming threads of the video and audio branches.
+  struct Trim {
+    std::atomic<bool> has_video{false};
+    std::atomic<int64_t> base_ns{-1};  // PTS of the clip's first keyframe; -1 until it is seen
+  };
+  Trim trim_;
+  void finish(Status st);
+
+  std::vector<std::string> files_;
+  GstClockTime start_ns_ = 0, stop_ns_ = 0;
+  std::string out_path_;
+  Ref<GstElement> pipeline_;
+  Ref<GstElement> mux_;
+  SourceGuard bus_watch_;
+  bool seeked_ = false;
+  bool finished_ = false;
+  std::function<void(Status)> done_;
+};
+
+}  // namespace estuary::pipelines

@@ -1,0 +1,32 @@
+// Owns: the HLS VOD playlist over recorded MPEG-TS files: one segment per file (#EXTINF its
+// duration), #EXT-X-PROGRAM-DATE-TIME on every segment, and #EXT-X-DISCONTINUITY where the
+// timeline breaks. A stretch where nothing was recorded (between two files, more than
+// gap_tolerance_ms) is marked with a discontinuity and the jump of the program date-time.
+// Must not know: HTTP, the disk. Pure text.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "server/outputs/dvr/recording_index.h"
+
+namespace estuary::server {
+
+struct VodPlaylist {
+  std::string text;
+  size_t segments = 0;
+  size_t gaps = 0;  // unrecorded stretches marked
+};
+
+// recordings: one stream's, by start time (others than format "ts" are left out). Each segment's
+// URI is uri_prefix + its path ("files/" + "live/cam-1.ts"). Every file is its own encoder
+// session on disk (its timestamps start anew), so each one after the first begins with a
+// discontinuity; gaps is how many of those stand for time nothing was recorded.
+VodPlaylist vod_playlist(const std::vector<Recording>& recordings, const std::string& uri_prefix,
+                         int64_t gap_tolerance_ms = 1500);
+
+// "2026-12-07T00:04:00.250Z" for a wall-clock time in ms.
+std::string iso8601_ms(int64_t wall_ms);
+
+}  // namespace estuary::server

@@ -1,0 +1,260 @@
+// Owns: end-to-end tests of the recordings (issue #17, part 3): DVR segments of two publishes with
+// a gap between them, listed by /api/v1/recordings with wall-clock times; the HLS VOD playlist over
+// the range read by ffprobe with the gap marked; a 5 s clip that is an MP4 of 5 ± 1 s starting on a
+// keyframe; DELETE of a recording (refused while it is written); retention removing the oldest
+// files and never the open one; the index rebuilt from disk after a restart; ".." refused everywhere.
+#include <dirent.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+
+namespace estuary::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string api(const Server& s, const std::string& path) {
+  return "http://127.0.0.1:" + std::to_string(s.api_port()) + path;
+}
+
+struct Rec {
+  std::string id, stream, format;
+  int64_t start_ms = 0, end_ms = 0, size = 0;
+  bool open = false;
+};
+
+std::vector<Rec> list(const Server& s, const std::string& query, int64_t* total = nullptr) {
+  std::string body;
+  std::vector<Rec> out;
+  if (http_request("GET", api(s, "/api/v1/recordings" + query), &body) != 200) return out;
+  JsonNode* root = parse_json(body);
+  if (!root) return out;
+  JsonObject* o = json_node_get_object(root);
+  if (total) *total = json_object_get_int_member_with_default(o, "total", -1);
+  JsonArray* arr = json_object_has_member(o, "recordings") ? json_object_get_array_member(o, "recordings") : nullptr;
+  for (guint i = 0; arr && i < json_array_get_length(arr); ++i) {
+    JsonObject* r = json_array_get_object_element(arr, i);
+    Rec x;
+    x.id = json_object_get_string_member_with_default(r, "id", "");
+    x.stream = json_object_get_string_member_with_default(r, "stream", "");
+    x.format = json_object_get_string_member_with_default(r, "format", "");
+    x.start_ms = json_object_get_int_member_with_default(r, "start_ms", 0);
+    x.end_ms = json_object_get_int_member_with_default(r, "end_ms", 0);
+    x.size = json_object_get_int_member_with_default(r, "size", 0);
+    x.open = json_object_get_boolean_member_with_default(r, "open", FALSE);
+    out.push_back(x);
+  }
+  json_node_unref(root);
+  return out;
+}
+
+std::vector<std::string> media_files(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') out.push_back(e->d_name);
+    closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::map<std::string, std::string> dvr_env(const std::string& dir, int segment_s) {
+  return {{"ESTUARY_DVR_ENABLED", "true"},  {"ESTUARY_DVR_FORMAT", "ts"},
+          {"ESTUARY_DVR_PLAN", "segment"},  {"ESTUARY_DVR_SEGMENT_S", std::to_string(segment_s)},
+          {"ESTUARY_HLS_ENABLED", "false"}, {"ESTUARY_DVR_PATH", dir + "/[app]/[stream]-[timestamp]"}};
+}
+
+double probe_number(const std::vector<std::string>& args, int timeout_s = 30) {
+  auto r = run(args, timeout_s);
+  try {
+    return std::stod(r.out);
+  } catch (...) {
+    return -1;
+  }
+}
+
+// The HTTP status curl gets for a path sent exactly as written (no dot-segment removal).
+int raw_status(const std::string& method, const std::string& url) {
+  auto r = run({"curl", "-s", "--path-as-is", "-o", "/dev/null", "-w", "%{http_code}", "-X", method, url}, 10);
+  return std::atoi(r.out.c_str());
+}
+
+TEST(Recordings, ListVodClipDeleteAndRestart) {
+  const std::string rec = make_temp_dir();
+  {
+    // A secret beside the DVR root: nothing in the API may reach it.
+    std::ofstream(rec + "/secret.ts") << "not a recording";
+  }
+  auto env = dvr_env(rec + "/dvr", 3);
+  Server server(env);
+  ASSERT_TRUE(server.start()) << server.log();
+  {
+    Process pub = start_publisher(server.rtmp_url("live/r"), 320, 240, server.dir() + "/pub1.log", 10, 25);
+    ASSERT_TRUE(wait_for_stream(server, "live/r", 10000)) << server.log();
+    pub.wait(20000);
+  }
+  std::this_thread::sleep_for(5s);  // nothing recorded for a while
+  {
+    Process pub = start_publisher(server.rtmp_url("live/r"), 320, 240, server.dir() + "/pub2.log", 7, 25);
+    ASSERT_TRUE(wait_for_stream(server, "live/r", 10000)) << server.log();
+    pub.wait(20000);
+  }
+  std::this_thread::sleep_for(2s);
+
+  int64_t total = -1;
+  std::vector<Rec> recs = list(server, "?stream=live/r&count=1000", &total);
+  ASSERT_GE(recs.size(), 5u) << server.log();
+  EXPECT_EQ(total, int64_t(recs.size()));
+  int gaps = 0;
+  for (size_t i = 0; i < recs.size(); ++i) {
+    EXPECT_EQ(recs[i].stream, "live/r");
+    EXPECT_EQ(recs[i].format, "ts");
+    EXPECT_FALSE(recs[i].open);
+    EXPECT_GT(recs[i].end_ms, recs[i].start_ms);
+    EXPECT_GT(recs[i].size, 0);
+    if (i > 0) {
+      EXPECT_GE(recs[i].start_ms, recs[i - 1].start_ms);
+      if (recs[i].start_ms - recs[i - 1].end_ms > 3000) ++gaps;
+    }
+  }
+  EXPECT_EQ(gaps, 1) << "one stretch without a publisher";
+  // Pagination and time ranges.
+  std::vector<Rec> page = list(server, "?stream=live/r&start=1&count=2", &total);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].id, recs[1].id);
+  std::vector<Rec> late = list(server, "?stream=live/r&from=" + std::to_string(recs.back().start_ms));
+  EXPECT_GE(late.size(), 1u);
+  EXPECT_LT(late.size(), recs.size());
+  std::string body;
+  EXPECT_EQ(http_request("GET", api(server, "/api/v1/recordings?from=yesterday"), &body), 400) << body;
+
+  // VOD over everything: plays in ffprobe; the gap is marked.
+  const int64_t from = recs.front().start_ms - 1000, to = recs.back().end_ms + 1000;
+  const std::string range = "stream=live/r&from=" + std::to_string(from) + "&to=" + std::to_string(to);
+  ASSERT_EQ(http_request("GET", api(server, "/api/v1/recordings/vod.m3u8?" + range), &body), 200) << body;
+  EXPECT_NE(body.find("#EXT-X-PLAYLIST-TYPE:VOD"), std::string::npos);
+  EXPECT_NE(body.find("#EXT-X-PROGRAM-DATE-TIME:"), std::string::npos);
+  EXPECT_NE(body.find("# nothing recorded for"), std::string::npos) << body;
+  EXPECT_NE(body.find("#EXT-X-DISCONTINUITY"), std::string::npos);
+  EXPECT_NE(body.find("#EXT-X-ENDLIST"), std::string::npos);
+  auto streams = probe_streams(api(server, "/api/v1/recordings/vod.m3u8?" + range), 30);
+  ASSERT_EQ(streams.size(), 2u) << body;
+  const double frames =
+      probe_number({"ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
+                    "stream=nb_read_packets", "-of", "csv=p=0", api(server, "/api/v1/recordings/vod.m3u8?" + range)},
+                   60);
+  double recorded_s = 0;
+  for (const auto& r : recs) recorded_s += double(r.end_ms - r.start_ms) / 1000;
+  EXPECT_NEAR(frames / 25.0, recorded_s, 2.5) << "every recorded second plays (and the gap takes none)";
+
+  // A 5 s clip from the middle of the first publish: MP4, 5 ± 1 s, first frame a keyframe.
+  const int64_t clip_from = recs.front().start_ms + 2500;
+  const std::string clip_url = api(server, "/api/v1/recordings/clip?stream=live/r&from=" + std::to_string(clip_from) +
+                                               "&to=" + std::to_string(clip_from + 5000));
+  const std::string clip = server.dir() + "/clip.mp4";
+  auto got = run({"curl", "-s", "-o", clip, "-w", "%{http_code} %{content_type}", clip_url}, 60);
+  ASSERT_EQ(got.out.substr(0, 3), "200") << got.out << "\n" << server.log();
+  EXPECT_NE(got.out.find("video/mp4"), std::string::npos);
+  auto fmt = run({"ffprobe", "-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0", clip}, 20);
+  EXPECT_NE(fmt.out.find("mp4"), std::string::npos) << fmt.out;
+  const double clip_s =
+      probe_number({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", clip});
+  EXPECT_NEAR(clip_s, 5.0, 1.0) << clip;
+  std::printf("clip of 5 s asked: %.2f s\n", clip_s);
+  EXPECT_EQ(first_video_frame_is_key(clip), 1);
+  auto clip_streams = probe_streams(clip);
+  EXPECT_EQ(clip_streams.size(), 2u);
+  // Bounded: over an hour, or a reversed range, is refused.
+  EXPECT_EQ(
+      http_request("GET", api(server, "/api/v1/recordings/clip?stream=live/r&from=0&to=" + std::to_string(7200 * 1000)),
+                   &body),
+      400);
+  EXPECT_EQ(http_request("GET", api(server, "/api/v1/recordings/clip?stream=live/r&from=10&to=5"), &body), 400);
+
+  // Files: one recording can be fetched; ".." in any form is refused and reaches nothing.
+  ASSERT_EQ(http_request("GET", api(server, "/api/v1/recordings/files/" + recs[0].id), &body), 200);
+  EXPECT_EQ(int64_t(body.size()), recs[0].size);
+  for (const char* bad : {"/api/v1/recordings/files/../secret.ts", "/api/v1/recordings/files/live/../../secret.ts",
+                          "/api/v1/recordings/files/%2e%2e/secret.ts", "/api/v1/recordings/files/..%2fsecret.ts",
+                          "/api/v1/recordings/files//etc/passwd"}) {
+    EXPECT_NE(raw_status("GET", api(server, bad)), 200) << bad;
+    EXPECT_NE(raw_status("DELETE", api(server, bad)), 200) << bad;
+  }
+  EXPECT_TRUE(g_file_test((rec + "/secret.ts").c_str(), G_FILE_TEST_EXISTS));
+
+  // DELETE removes the file and its entry.
+  ASSERT_EQ(http_request("DELETE", api(server, "/api/v1/recordings/files/" + recs[0].id), &body), 200) << body;
+  EXPECT_FALSE(g_file_test((rec + "/dvr/" + recs[0].id).c_str(), G_FILE_TEST_EXISTS));
+  EXPECT_EQ(list(server, "?stream=live/r&count=1000").size(), recs.size() - 1);
+  EXPECT_EQ(http_request("DELETE", api(server, "/api/v1/recordings/files/" + recs[0].id), &body), 404);
+
+  // Restart: the index comes back from disk with the same times.
+  server.stop();
+  Server again(env);
+  ASSERT_TRUE(again.start()) << again.log();
+  std::vector<Rec> after;
+  for (int i = 0; i < 50 && after.size() != recs.size() - 1; ++i) {
+    std::this_thread::sleep_for(100ms);
+    after = list(again, "?stream=live/r&count=1000");
+  }
+  ASSERT_EQ(after.size(), recs.size() - 1) << again.log();
+  EXPECT_EQ(after[0].id, recs[1].id);
+  EXPECT_EQ(after[0].start_ms, recs[1].start_ms);
+  EXPECT_EQ(after[0].end_ms, recs[1].end_ms);
+}
+
+TEST(Recordings, DeleteRefusedWhileWrittenAndRetentionSparesTheOpenFile) {
+  const std::string rec = make_temp_dir();
+  auto env = dvr_env(rec, 2);
+  env["ESTUARY_DVR_MAX_MB"] = "1";
+  Server server(env);
+  ASSERT_TRUE(server.start()) << server.log();
+  Process pub = start_publisher(server.rtmp_url("live/ret"), 640, 360, server.dir() + "/pub.log", 40, 25);
+  ASSERT_TRUE(wait_for_stream(server, "live/ret", 10000)) << server.log();
+  std::this_thread::sleep_for(1500ms);
+  std::vector<Rec> first = list(server, "?stream=live/ret");
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(first[0].open);
+  std::string body;
+  EXPECT_EQ(http_request("DELETE", api(server, "/api/v1/recordings/files/" + first[0].id), &body), 409) << body;
+  EXPECT_TRUE(g_file_test((rec + "/" + first[0].id).c_str(), G_FILE_TEST_EXISTS));
+
+  // Record well past 1 MiB: the oldest files go, the one being written never does.
+  bool removed_oldest = false;
+  for (int i = 0; i < 300; ++i) {
+    std::this_thread::sleep_for(100ms);
+    std::vector<Rec> now = list(server, "?stream=live/ret&count=1000");
+    for (const auto& r : now)
+      if (r.open) {
+        EXPECT_TRUE(g_file_test((rec + "/" + r.id).c_str(), G_FILE_TEST_EXISTS)) << r.id;
+      }
+    if (!now.empty() && now.front().id != first[0].id && now.size() >= 2) {
+      removed_oldest = true;
+      int64_t closed_bytes = 0;
+      for (const auto& r : now)
+        if (!r.open) closed_bytes += r.size;
+      EXPECT_LE(closed_bytes, 1 << 20);
+      if (i > 150) break;
+    }
+  }
+  EXPECT_TRUE(removed_oldest) << server.log();
+  EXPECT_FALSE(g_file_test((rec + "/" + first[0].id).c_str(), G_FILE_TEST_EXISTS)) << "the oldest went first";
+  EXPECT_NE(server.log().find("dvr-retention"), std::string::npos);
+  // What remains is the newest: every file left started after every file removed.
+  std::vector<Rec> left = list(server, "?stream=live/ret&count=1000");
+  ASSERT_FALSE(left.empty());
+  auto on_disk = media_files(rec + "/live");
+  EXPECT_EQ(on_disk.size(), left.size());
+}
+
+}  // namespace
+}  // namespace estuary::e2e
