@@ -33,6 +33,8 @@ CmafWindow::CmafWindow(std::string stream_name, CmafWindowSettings settings)
     : stream_name_(std::move(stream_name)), settings_(settings) {}
 
 void CmafWindow::set_init(Ref<GBytes> init, std::string codecs, int width, int height) {
+  rendered_[0].clear();
+  rendered_[1].clear();
   if (!inits_.empty()) ++generation_;
   inits_[generation_] = std::move(init);
   codecs_ = std::move(codecs);
@@ -51,6 +53,8 @@ void CmafWindow::set_init(Ref<GBytes> init, std::string codecs, int width, int h
 const CmafSegmentEntry* CmafWindow::add_part(uint32_t index, int64_t media_time_ns, int64_t duration_ns,
                                              bool independent, bool last_in_segment, Ref<GBytes> data, gint64 now_us) {
   if (inits_.empty()) return nullptr;
+  rendered_[0].clear();
+  rendered_[1].clear();
   if (wall_origin_us_ < 0) wall_origin_us_ = now_us - (media_time_ns + duration_ns) / 1000;
   const bool open = !segments_.empty() && !segments_.back().complete;
   if (!open) {
@@ -176,6 +180,13 @@ std::string CmafWindow::rendition_report(const std::string& uri) const {
 }
 
 std::string CmafWindow::render_hls(bool skip, const std::string& reports) const {
+  std::string& cached = rendered_[skip ? 1 : 0];
+  if (cached.empty()) cached = render_uncached(skip);
+  if (reports.empty() || !settings_.low_latency) return cached;
+  return cached + reports;  // the reports close the playlist, after the preload hint
+}
+
+std::string CmafWindow::render_uncached(bool skip) const {
   const bool ll = settings_.low_latency;
   std::string out = "#EXTM3U\n";
   out += ll ? "#EXT-X-VERSION:9\n" : "#EXT-X-VERSION:7\n";
@@ -228,7 +239,6 @@ std::string CmafWindow::render_hls(bool skip, const std::string& reports) const 
   if (ll) {
     const auto [msn, index] = next_part();
     out += "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" + part_name(msn, index) + "\"\n";
-    out += reports;
   }
   return out;
 }

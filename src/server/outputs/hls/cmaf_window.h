@@ -101,6 +101,10 @@ class CmafWindow {
   uint64_t discontinuity_sequence_ = 0;
   double max_duration_s_ = 0;
   std::deque<CmafSegmentEntry> segments_;  // complete ones, then the open one (if any)
+  // Rendered playlists (full, delta) until the window changes: every held request woken by one
+  // part gets the same text, rendered once.
+  mutable std::string rendered_[2];
+  std::string render_uncached(bool skip) const;
 };
 
 // "2026-12-07T00:10:00.123Z"
