@@ -4,7 +4,8 @@
 // advertised part target; blocking playlist reload (waits for the segment or part, bounded, 400
 // at once for requests far ahead, malformed directives refused); delta playlists; the
 // preload-hinted part answered when made; a thousand held requests at once leave other viewers
-// unaffected and are all answered within the hold time; a transcode ladder's master playlist and
+// unaffected and are all answered within the hold time; a stopped publisher leaves no request
+// hanging; a transcode ladder's master playlist and
 // rendition reports. Real binary, real clients.
 #include <gtest/gtest.h>
 
@@ -363,4 +364,39 @@ TEST_F(Cmaf, LadderMasterListsFmp4VariantsWithRenditionReports) {
       std::regex_search(small.text, std::regex("#EXT-X-RENDITION-REPORT:URI=\"y.m3u8\",LAST-MSN=\\d+,LAST-PART=\\d+")))
       << small.text;
   expect_av(probe_streams(http_base(*server) + "/live/y_small.m3u8"), "h264", 160, 120, "rendition");
+}
+
+// The publisher stops while a player waits on the segment being made (chunked, low-latency DASH)
+// and on the next part: neither request is left hanging past the hold time.
+TEST_F(Cmaf, StoppedPublisherDoesNotLeaveHeldRequestsHanging) {
+  start();
+  Process pub = start_publisher(server->rtmp_url("live/k"), 320, 240, pub_log("pub"), 30, 25);
+  ASSERT_TRUE(wait_for_stream(*server, "live/k", 10000));
+  const Media m = wait_for_segments(*server, "/live/k.m3u8", 2);
+  std::smatch hm;
+  ASSERT_TRUE(std::regex_match(m.hint, hm, std::regex("k-(\\d+)\\.(\\d+)\\.m4s"))) << m.text;
+  int seg_status = -1, part_status = -1;
+  double seg_s = 0, part_s = 0;
+  std::thread seg([&] {
+    std::string body;
+    auto t0 = Clock::now();
+    seg_status = http_request("GET", http_base(*server) + "/live/k-" + hm[1].str() + ".m4s", &body);
+    seg_s = seconds_since(t0);
+  });
+  std::thread part([&] {
+    std::string body;
+    auto t0 = Clock::now();
+    part_status =
+        http_request("GET", http_base(*server) + "/live/k-" + std::to_string(std::stol(hm[1]) + 1) + ".3.m4s", &body);
+    part_s = seconds_since(t0);
+  });
+  std::this_thread::sleep_for(100ms);
+  pub.kill_now();
+  seg.join();
+  part.join();
+  EXPECT_NE(seg_status, 0) << "the open segment's request timed out on the client";
+  EXPECT_NE(part_status, 0) << "the part request timed out on the client";
+  EXPECT_LT(seg_s, 4.9);
+  EXPECT_LT(part_s, 4.9);
+  EXPECT_TRUE(part_status == 503 || part_status == 404 || part_status == 200) << part_status;
 }

@@ -1,6 +1,7 @@
 // Owns: chunked delivery of open CMAF segments (see cmaf_streamers.h).
 #include "server/outputs/hls/cmaf_streamers.h"
 
+#include "common/timer.h"
 #include "server/outputs/hls/cmaf_waiters.h"
 
 namespace estuary::server {
@@ -28,6 +29,15 @@ bool CmafStreamers::add(SoupServerMessage* msg, uint64_t msn, int hold_ms, const
   soup_message_body_set_accumulate(soup_server_message_get_response_body(msg), FALSE);
   streamers_.push_back(std::move(s));
   if (pump(streamers_.back(), window)) streamers_.pop_back();
+  window_ = &window;
+  if (!streamers_.empty() && !timer_running_) {
+    timer_running_ = true;
+    timer_ = start_repeating_timer(250, [this] {
+      feed(*window_);
+      timer_running_ = !streamers_.empty();
+      return timer_running_;
+    });
+  }
   return true;
 }
 
@@ -71,6 +81,8 @@ void CmafStreamers::end_all() {
     soup_server_message_unpause(s.msg.get());
   }
   streamers_.clear();
+  timer_ = SourceGuard();
+  timer_running_ = false;
 }
 
 }  // namespace estuary::server

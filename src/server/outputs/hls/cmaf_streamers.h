@@ -38,6 +38,11 @@ class CmafStreamers {
   // Writes what is new for s; true when its body is complete.
   static bool pump(Streamer& s, const CmafWindow& window);
   std::list<Streamer> streamers_;
+  // Checks hold times while no part arrives (a stalled publisher); the window outlives this object
+  // (CmafStream declares it first).
+  const CmafWindow* window_ = nullptr;
+  SourceGuard timer_;
+  bool timer_running_ = false;
 };
 
 }  // namespace estuary::server
