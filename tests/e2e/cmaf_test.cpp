@@ -5,8 +5,7 @@
 // at once for requests far ahead, malformed directives refused); delta playlists; the
 // preload-hinted part answered when made; a thousand held requests at once leave other viewers
 // unaffected and are all answered within the hold time; a stopped publisher leaves no request
-// hanging; a transcode ladder's master playlist and
-// rendition reports. Real binary, real clients.
+// hanging; a transcode ladder's master playlist and rendition reports. Real binary, real clients.
 #include <gtest/gtest.h>
 
 #include <chrono>
