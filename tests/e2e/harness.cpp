@@ -240,6 +240,28 @@ Process start_publisher(const std::string& url, int width, int height, const std
                  log_path);
 }
 
+Process start_srt_publisher(const std::string& url, int width, int height, const std::string& log, int duration_s,
+                            const std::string& vcodec, const std::string& acodec) {
+  const std::string size = std::to_string(width) + "x" + std::to_string(height);
+  const std::string rate = acodec == "libopus" ? "48000" : "44100";  // libopus encodes 48 kHz
+  std::vector<std::string> argv = {
+      "ffmpeg",   "-hide_banner",
+      "-nostats", "-loglevel",
+      "error",    "-re",
+      "-f",       "lavfi",
+      "-i",       "testsrc2=size=" + size + ":rate=25:duration=" + std::to_string(duration_s),
+      "-f",       "lavfi",
+      "-i",       "sine=frequency=440:sample_rate=" + rate + ":duration=" + std::to_string(duration_s),
+      "-c:v",     vcodec,
+      "-preset",  "ultrafast",
+      "-g",       "25",
+      "-pix_fmt", "yuv420p"};
+  if (vcodec == "libx264") argv.insert(argv.end(), {"-tune", "zerolatency"});
+  if (vcodec == "libx265") argv.insert(argv.end(), {"-x265-params", "log-level=error:bframes=0"});
+  argv.insert(argv.end(), {"-c:a", acodec, "-b:a", "64k", "-f", "mpegts", url});
+  return Process(argv, log);
+}
+
 int http_request(const std::string& method, const std::string& url, std::string* body,
                  std::map<std::string, std::string>* headers) {
   SoupSession* session = soup_session_new_with_options("timeout", 5, nullptr);

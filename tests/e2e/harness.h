@@ -83,6 +83,10 @@ class Server {
 Process start_publisher(const std::string& url, int width, int height, const std::string& log_path, int duration_s = 60,
                         int gop = 25);
 
+// ffmpeg publishing a lavfi test pattern as MPEG-TS over SRT to url (vcodec libx264 or libx265,
+// acodec aac or libopus), keyframe every 25 frames (1 s).
+Process start_srt_publisher(const std::string& url, int width, int height, const std::string& log_path, int duration_s,
+                            const std::string& vcodec = "libx264", const std::string& acodec = "aac");
 // HTTP GET/DELETE to 127.0.0.1; returns status (0 on failure) and body.
 int http_request(const std::string& method, const std::string& url, std::string* body,
                  std::map<std::string, std::string>* headers = nullptr);

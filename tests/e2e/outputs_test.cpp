@@ -127,7 +127,7 @@ TEST_F(Outputs, HttpTsPlaysAndLateJoinerStartsOnKeyframe) {
 }
 
 TEST_F(Outputs, HlsPlaylistSlidesAndSegmentsStartOnKeyframes) {
-  start();
+  start({{"ESTUARY_HLS_VARIANT", "ts"}});  // MPEG-TS HLS (CMAF variants: e2e_cmaf)
   // GOP 1 s, target 2 s: segments of 2 s (within one GOP).
   Process pub = start_publisher(server->rtmp_url("live/t"), 320, 240, pub_log("pub"), 40, 25);
   ASSERT_TRUE(wait_for_stream(*server, "live/t", 10000));
@@ -161,7 +161,7 @@ TEST_F(Outputs, HlsPlaylistSlidesAndSegmentsStartOnKeyframes) {
 }
 
 TEST_F(Outputs, HlsRestartGivesDiscontinuity) {
-  start();
+  start({{"ESTUARY_HLS_VARIANT", "ts"}});
   {
     Process pub = start_publisher(server->rtmp_url("live/r"), 320, 240, pub_log("pub1"), 6, 25);
     ASSERT_TRUE(wait_for_stream(*server, "live/r", 10000));

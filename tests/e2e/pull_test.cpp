@@ -196,7 +196,7 @@ TEST(Pull, RtmpHlsHttpAndSrtSources) {
   // One instance pulls its own stream back over RTMP, HLS and HTTP-FLV; ffmpeg is an SRT listener.
   const std::string dir = make_temp_dir();
   const std::string conf = dir + "/estuary.conf";
-  Server server({}, {"--config", conf});
+  Server server({{"ESTUARY_HLS_VARIANT", "ts"}}, {"--config", conf});  // the HLS source pulls MPEG-TS
   const int srt_port = free_udp_port();
   const std::string base = "127.0.0.1:" + std::to_string(server.http_port()) + "/live/src";
   std::ofstream(conf) << "[source r]\nstream = pull/rtmp\nretry_min_ms = 300\nurl = rtmp://127.0.0.1:"

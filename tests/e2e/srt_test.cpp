@@ -38,29 +38,6 @@ std::string srt_url(const Server& s, const std::string& stream_id, const std::st
 std::string publish_id(const std::string& path) { return "#!::r=" + path + ",m=publish"; }
 std::string request_id(const std::string& path) { return "#!::r=" + path + ",m=request"; }
 
-// ffmpeg publishing a lavfi test pattern as MPEG-TS over SRT (H.264 or H.265, AAC or Opus).
-Process start_srt_publisher(const std::string& url, int width, int height, const std::string& log, int duration_s,
-                            const std::string& vcodec = "libx264", const std::string& acodec = "aac") {
-  const std::string size = std::to_string(width) + "x" + std::to_string(height);
-  const std::string rate = acodec == "libopus" ? "48000" : "44100";  // libopus encodes 48 kHz
-  std::vector<std::string> argv = {
-      "ffmpeg",   "-hide_banner",
-      "-nostats", "-loglevel",
-      "error",    "-re",
-      "-f",       "lavfi",
-      "-i",       "testsrc2=size=" + size + ":rate=25:duration=" + std::to_string(duration_s),
-      "-f",       "lavfi",
-      "-i",       "sine=frequency=440:sample_rate=" + rate + ":duration=" + std::to_string(duration_s),
-      "-c:v",     vcodec,
-      "-preset",  "ultrafast",
-      "-g",       "25",
-      "-pix_fmt", "yuv420p"};
-  if (vcodec == "libx264") argv.insert(argv.end(), {"-tune", "zerolatency"});
-  if (vcodec == "libx265") argv.insert(argv.end(), {"-x265-params", "log-level=error:bframes=0"});
-  argv.insert(argv.end(), {"-c:a", acodec, "-b:a", "64k", "-f", "mpegts", url});
-  return Process(argv, log);
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream f(path);
   std::stringstream ss;
@@ -253,7 +230,7 @@ TEST_F(Srt, TwoPublishersOnePortEachPlaysItsOwnContentEverywhere) {
 }
 
 TEST_F(Srt, HevcPlaysOverSrtHttpTsAndHls) {
-  start_server();
+  start_server({{"ESTUARY_HLS_VARIANT", "ts"}});  // MPEG-TS HLS (CMAF: e2e_cmaf)
   Process pub = start_srt_publisher(srt_url(*server, publish_id("live/h")), 320, 240, log_path("pub-h"), 30, "libx265");
   ASSERT_TRUE(wait_for_stream(*server, "live/h", 15000)) << read_file(log_path("pub-h"));
   const std::string http = "http://127.0.0.1:" + std::to_string(server->http_port()) + "/live/h";
@@ -280,7 +257,8 @@ TEST_F(Srt, HevcPlaysOverSrtHttpTsAndHls) {
 TEST_F(Srt, OpusPassesThroughTsSrtAndHlsAndIsAacInFlv) {
   const std::string rec = make_temp_dir();
   const int rtc_base = 20000 + (getpid() % 100) * 100;  // below the ephemeral ports, apart from e2e_webrtc's
-  start_server({{"ESTUARY_DVR_ENABLED", "true"},
+  start_server({{"ESTUARY_HLS_VARIANT", "ts"},          // Opus in MPEG-TS HLS
+                {"ESTUARY_DVR_ENABLED", "true"},
                 {"ESTUARY_DVR_PATH", rec + "/[app]/[stream]"},
                 {"ESTUARY_RTC_INTERFACES", "127.0.0.1"},
                 {"ESTUARY_RTC_PORT_MIN", std::to_string(rtc_base)},

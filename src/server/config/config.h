@@ -117,6 +117,9 @@ struct HlsSection {
   int dispose_s = 30;         // playlist and segments kept this long after the publisher leaves
   std::string directory;      // "" = serve from memory only; else also write <directory>/<app>/
   std::string disabled_apps;  // space-separated apps without HLS
+  // ts: MPEG-TS from hlssink2; fmp4: CMAF segments; lowlatency: CMAF with LL-HLS parts (and DASH).
+  std::string variant = "lowlatency";
+  int part_target_ms = 200;  // LL-HLS part length (whole frames, at most this)
   bool operator==(const HlsSection&) const = default;
 };
 

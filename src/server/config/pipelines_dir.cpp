@@ -24,7 +24,7 @@ LaunchPreprocessor& launch_preprocessor() {
 }
 std::string preprocess(std::string launch) { return launch_preprocessor() ? launch_preprocessor()(launch) : launch; }
 
-const char* const kOutputs[] = {"flv", "ts", "hls", "dvr", "transcode"};
+const char* const kOutputs[] = {"flv", "ts", "hls", "cmaf", "dvr", "transcode"};
 constexpr std::string_view kGroupPrefix = "pipeline";
 
 bool is_name_char(char c) { return g_ascii_isalnum(c) || c == '_' || c == '-' || c == '.'; }

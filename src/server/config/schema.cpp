@@ -24,6 +24,7 @@ const char* const kApiAuth[] = {"none", "basic", "bearer"};
 const char* const kDvrFormats[] = {"flv", "ts", "mp4"};
 const char* const kDvrPlans[] = {"session", "segment"};
 const char* const kSrtModes[] = {"publish", "request"};
+const char* const kHlsVariants[] = {"ts", "fmp4", "lowlatency"};
 
 KeySpec boolean_key(const char* section, const char* key, bool* (*field)(Config&), const char* help) {
   KeySpec s{section, key, ValueType::boolean, 0, 0, {}, help};
@@ -246,6 +247,12 @@ const KeySpec kKeys[] = {
     string_key(
         "hls", "disabled_apps", ValueType::text, [](Config& c) { return &c.hls.disabled_apps; },
         "space-separated apps that get no HLS"),
+    choice_key(
+        "hls", "variant", kHlsVariants, [](Config& c) { return &c.hls.variant; },
+        "ts (MPEG-TS segments), fmp4 (CMAF segments) or lowlatency (CMAF with LL-HLS parts)"),
+    int_key(
+        "hls", "part_target_ms", 50, 2000, [](Config& c) { return &c.hls.part_target_ms; },
+        "LL-HLS part length in milliseconds (whole frames, at most this)"),
 
     boolean_key(
         "dvr", "enabled", [](Config& c) { return &c.dvr.enabled; }, "record streams matching match from publish on"),

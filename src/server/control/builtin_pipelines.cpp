@@ -54,7 +54,7 @@ const std::map<std::string, config::PipelineSpec>& builtins() {
 
 std::vector<const config::PipelineSpec*> builtin_output_specs() {
   std::vector<const config::PipelineSpec*> out;
-  for (const char* kind : {"flv", "ts", "hls", "dvr", "forward"}) {
+  for (const char* kind : {"flv", "ts", "hls", "cmaf", "dvr", "forward"}) {
     if (const config::PipelineSpec* spec = builtin_output_spec(kind)) out.push_back(spec);
   }
   return out;

@@ -33,4 +33,18 @@ std::vector<RenditionInfo> renditions_of(const std::string& source_key) {
   return out;
 }
 
+std::vector<std::string> ladder_of(const std::string& key) {
+  for (const auto& [source, pipelines] : index()) {
+    std::vector<std::string> out{source};
+    bool member = source == key;
+    for (const auto& [name, list] : pipelines)
+      for (const auto& r : list) {
+        out.push_back(r.key);
+        member = member || r.key == key;
+      }
+    if (member) return out;
+  }
+  return {};
+}
+
 }  // namespace estuary::server

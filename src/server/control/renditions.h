@@ -20,5 +20,8 @@ void clear_renditions(const std::string& source_key, const std::string& pipeline
 // Renditions that running transcodes publish from `source_key` (pipelines in name order, each in
 // launch-line order).
 std::vector<RenditionInfo> renditions_of(const std::string& source_key);
+// Every stream of the ladder `key` belongs to (as source or rendition): the source first, then its
+// renditions. Empty when `key` is in no ladder.
+std::vector<std::string> ladder_of(const std::string& key);
 
 }  // namespace estuary::server

@@ -199,7 +199,7 @@ TEST(PipelineErrors, FlvSingleElementNamedSink) {
 
 TEST(PipelineErrors, UnknownOutputAndTrigger) {
   expect_error("[pipeline p]\noutput = fvl\nlaunch = fakesrc ! fakesink\n", 2,
-               "pipeline \"p\": output: value \"fvl\" is not a known output (flv, ts, hls, dvr, transcode, or "
+               "pipeline \"p\": output: value \"fvl\" is not a known output (flv, ts, hls, cmaf, dvr, transcode, or "
                "empty for a custom pipeline)");
   expect_error("[pipeline p]\ntrigger = on_publish\nlaunch = fakesrc ! fakesink\n", 2,
                "pipeline \"p\": trigger: value \"on_publish\" is not one of publish, demand, always");

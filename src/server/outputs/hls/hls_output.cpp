@@ -11,20 +11,14 @@
 #include "common/timer.h"
 #include "pipelines/hls_segmenter.h"
 #include "server/control/output.h"
+#include "server/outputs/hls/cmaf_http.h"
+#include "server/outputs/hls/cmaf_output.h"
 #include "server/outputs/hls/hls_playlist.h"
 
 namespace estuary::server {
 namespace {
 
 constexpr const char* kSegmentExtension = ".hls.ts";
-
-bool app_disabled(const config::HlsSection& hls, const std::string& app) {
-  std::istringstream in(hls.disabled_apps);
-  std::string word;
-  while (in >> word)
-    if (word == app) return true;
-  return false;
-}
 
 // Writes or deletes a file without blocking the control thread (GIO's thread pool does the I/O).
 void write_file_async(const std::string& path, GBytes* bytes) {
@@ -192,10 +186,24 @@ class HlsOutput final : public Output {
   int dispose_s_ = 0;
 };
 
-// The registry of the running server, for hls_playlist_available.
+// The registries of the running server, for hls_playlist_available.
 std::weak_ptr<HlsRegistry>& current_registry() {
   static std::weak_ptr<HlsRegistry> r;
   return r;
+}
+std::weak_ptr<CmafRegistry>& current_cmaf_registry() {
+  static std::weak_ptr<CmafRegistry> r;
+  return r;
+}
+
+}  // namespace
+
+bool hls_app_disabled(const config::HlsSection& hls, const std::string& app) {
+  std::istringstream in(hls.disabled_apps);
+  std::string word;
+  while (in >> word)
+    if (word == app) return true;
+  return false;
 }
 
 void respond_bytes(SoupServerMessage* msg, const char* type, GBytes* bytes, const char* cache, bool cors) {
@@ -207,21 +215,26 @@ void respond_bytes(SoupServerMessage* msg, const char* type, GBytes* bytes, cons
   soup_message_body_append_bytes(soup_server_message_get_response_body(msg), bytes);
 }
 
-}  // namespace
-
 void register_hls_output(StreamRoutes& http) {
   auto registry = std::make_shared<HlsRegistry>();
   current_registry() = registry;
-  register_output_kind("hls",
-                       [registry](OutputContext ctx) -> Result<std::unique_ptr<Output>> {
-                         // Turned off in [hls]: the output declines this stream.
-                         if (!ctx.config->hls.enabled || app_disabled(ctx.config->hls, ctx.app))
-                           return std::unique_ptr<Output>();
-                         return std::unique_ptr<Output>(new HlsOutput(std::move(ctx), registry));
-                       },
-                       {});
+  // fMP4 / LL-HLS / DASH ([hls] variant = fmp4 | lowlatency) from the CMAF packager.
+  auto cmaf = std::make_shared<CmafRegistry>();
+  current_cmaf_registry() = cmaf;
+  register_cmaf_output(cmaf);
+  register_cmaf_http(http, cmaf);
+  register_output_kind(
+      "hls",
+      [registry](OutputContext ctx) -> Result<std::unique_ptr<Output>> {
+        // Turned off in [hls]: the output declines this stream.
+        if (!ctx.config->hls.enabled || ctx.config->hls.variant != "ts" || hls_app_disabled(ctx.config->hls, ctx.app))
+          return std::unique_ptr<Output>();
+        return std::unique_ptr<Output>(new HlsOutput(std::move(ctx), registry));
+      },
+      {});
   StreamRoutes* server = &http;
-  http.add_stream_handler(".m3u8", [server, registry](SoupServerMessage* msg, const StreamPath& path) {
+  http.add_stream_handler(".m3u8", [server, registry, cmaf](SoupServerMessage* msg, const StreamPath& path) {
+    if (serve_cmaf_playlist(msg, path, *cmaf, server->cors())) return;
     HlsStream* s = registry->find(path.app + "/" + path.stream);
     if (!s || s->playlist.empty()) {
       respond_text(msg, 404, "playlist not found\n", server->cors());
@@ -246,6 +259,10 @@ void register_hls_output(StreamRoutes& http) {
 }
 
 bool hls_playlist_available(const std::string& key) {
+  if (auto cmaf = current_cmaf_registry().lock()) {
+    const CmafStream* c = cmaf->find(key);
+    if (c && c->live && !c->window.empty()) return true;
+  }
   auto registry = current_registry().lock();
   HlsStream* s = registry ? registry->find(key) : nullptr;
   return s && s->live && !s->playlist.empty();

@@ -5,6 +5,7 @@
 // and the "hls-segment" event for hooks. Control thread only.
 #pragma once
 
+#include "server/config/config.h"
 #include "server/control/http_routes.h"
 
 namespace estuary::server {
@@ -15,5 +16,10 @@ void register_hls_output(StreamRoutes& http);
 // True while app/stream has a live HLS playlist with at least one segment (the ABR master
 // playlist lists only variants a player can open).
 bool hls_playlist_available(const std::string& key);
+
+// Shared with the CMAF serving of this folder: [hls] disabled_apps names `app`; a 200 reply with
+// bytes, a media type and a Cache-Control value.
+bool hls_app_disabled(const config::HlsSection& hls, const std::string& app);
+void respond_bytes(SoupServerMessage* msg, const char* type, GBytes* bytes, const char* cache, bool cors);
 
 }  // namespace estuary::server

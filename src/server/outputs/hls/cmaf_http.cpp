@@ -1,0 +1,220 @@
+// Owns: HTTP serving of CMAF windows (see cmaf_http.h).
+#include "server/outputs/hls/cmaf_http.h"
+
+#include <cstring>
+
+#include "server/control/renditions.h"
+#include "server/outputs/hls/dash_mpd.h"
+#include "server/outputs/hls/hls_output.h"
+
+namespace estuary::server {
+namespace {
+
+// #EXT-X-RENDITION-REPORT lines for the other streams of key's ABR ladder that have CMAF windows.
+std::string rendition_reports(const std::string& key, CmafRegistry& registry) {
+  std::string out;
+  const std::string app = key.substr(0, key.rfind('/'));
+  for (const std::string& other : ladder_of(key)) {
+    if (other == key) continue;
+    const CmafStream* s = registry.find(other);
+    if (!s || !s->live) continue;
+    const std::string other_app = other.substr(0, other.rfind('/'));
+    const std::string name = other.substr(other.rfind('/') + 1) + ".m3u8";
+    out += s->window.rendition_report(other_app == app ? name : "/" + other + ".m3u8");
+  }
+  return out;
+}
+
+constexpr const char* kMediaType = "video/mp4";
+
+void respond_string(SoupServerMessage* msg, const char* type, const std::string& text, bool cors) {
+  Ref<GBytes> bytes = Ref<GBytes>::adopt(g_bytes_new(text.data(), text.size()));
+  respond_bytes(msg, type, bytes.get(), "no-cache", cors);
+}
+
+// A decimal number without sign, at most 15 digits (so it fits any counter we keep).
+bool parse_number(const char* s, uint64_t* out) {
+  if (!s || !*s || std::strlen(s) > 15) return false;
+  for (const char* p = s; *p; ++p)
+    if (!g_ascii_isdigit(*p)) return false;
+  *out = g_ascii_strtoull(s, nullptr, 10);
+  return true;
+}
+
+// "t-12" -> ("t", 12, -1); "t-12.3" -> ("t", 12, 3). false if malformed.
+bool parse_media_name(const std::string& stem, std::string* stream, uint64_t* msn, int64_t* part) {
+  const auto dash = stem.rfind('-');
+  if (dash == std::string::npos || dash == 0) return false;
+  *stream = stem.substr(0, dash);
+  std::string rest = stem.substr(dash + 1);
+  *part = -1;
+  const auto dot = rest.find('.');
+  if (dot != std::string::npos) {
+    uint64_t p = 0;
+    if (!parse_number(rest.substr(dot + 1).c_str(), &p)) return false;
+    *part = int64_t(p);
+    rest = rest.substr(0, dot);
+  }
+  return parse_number(rest.c_str(), msn);
+}
+
+// Longest a request is held: three target durations (RFC 8216bis 6.2.5.2), after which 503.
+int hold_ms(const CmafWindow& w) { return 3 * w.target_duration() * 1000; }
+
+void serve_media(SoupServerMessage* msg, const StreamPath& path, CmafRegistry& registry, bool cors) {
+  std::string stream;
+  uint64_t msn = 0;
+  int64_t part = -1;
+  CmafStream* s = nullptr;
+  if (parse_media_name(path.stream, &stream, &msn, &part)) s = registry.find(path.app + "/" + stream);
+  if (!s) {
+    respond_text(msg, 404, "segment not found\n", cors);
+    return;
+  }
+  auto lookup = [s, msn, part]() -> GBytes* {
+    if (part >= 0) {
+      const CmafPartEntry* p = s->window.part(msn, uint32_t(part));
+      return p ? p->data.get() : nullptr;
+    }
+    const CmafSegmentEntry* seg = s->window.segment(msn);
+    return seg ? seg->data.get() : nullptr;
+  };
+  if (GBytes* bytes = lookup()) {
+    respond_bytes(msg, kMediaType, bytes, "public, max-age=3600", cors);
+    return;
+  }
+  // The segment being made (low-latency DASH asks for it early): sent part by part as made.
+  if (part < 0 && s->live && s->window.settings().low_latency && msn <= s->window.next_part().first &&
+      s->window.availability(msn, part) == CmafAvailability::wait) {
+    if (!s->streamers.add(msg, msn, hold_ms(s->window) + 1000 * s->window.target_duration(), s->window, cors))
+      respond_text(msg, 503, "too many held requests\n", cors);
+    return;
+  }
+  // Not made yet: a player asking for the preload-hinted part (or a later segment) waits for it.
+  if (s->live && s->window.availability(msn, part) == CmafAvailability::wait) {
+    const bool held =
+        s->waiters.add(msg, msn, part, hold_ms(s->window), [s, lookup, cors](SoupServerMessage* m, bool gave_up) {
+          GBytes* bytes = gave_up ? nullptr : lookup();
+          if (bytes)
+            respond_bytes(m, kMediaType, bytes, "public, max-age=3600", cors);
+          else
+            respond_text(m, gave_up ? 503 : 404, gave_up ? "not made within the hold time\n" : "segment not found\n",
+                         cors);
+          (void)s;
+        });
+    if (!held) respond_text(msg, 503, "too many held requests\n", cors);
+    return;
+  }
+  respond_text(msg, 404, "segment not found\n", cors);
+}
+
+}  // namespace
+
+HlsDirectives parse_hls_directives(const std::string& query) {
+  HlsDirectives d;
+  if (query.empty()) return d;
+  GHashTable* params = soup_form_decode(query.c_str());
+  auto get = [params](const char* k) { return static_cast<const char*>(g_hash_table_lookup(params, k)); };
+  const char* msn = get("_HLS_msn");
+  const char* part = get("_HLS_part");
+  const char* skip = get("_HLS_skip");
+  if (msn) {
+    d.has_msn = true;
+    if (!parse_number(msn, &d.msn)) d.error = "_HLS_msn must be a non-negative integer";
+  }
+  if (part) {
+    uint64_t p = 0;
+    if (!d.has_msn)
+      d.error = "_HLS_part needs _HLS_msn";
+    else if (!parse_number(part, &p))
+      d.error = "_HLS_part must be a non-negative integer";
+    else
+      d.part = int64_t(p);
+  }
+  if (skip) {
+    if (g_strcmp0(skip, "YES") == 0 || g_strcmp0(skip, "v2") == 0)
+      d.skip = true;
+    else if (g_strcmp0(skip, "NO") != 0)
+      d.error = "_HLS_skip must be YES or NO";
+  }
+  g_hash_table_unref(params);
+  return d;
+}
+
+bool serve_cmaf_playlist(SoupServerMessage* msg, const StreamPath& path, CmafRegistry& registry, bool cors) {
+  CmafStream* s = registry.find(path.app + "/" + path.stream);
+  if (!s) return false;
+  if (s->window.empty()) {
+    respond_text(msg, 404, "playlist not found\n", cors);
+    return true;
+  }
+  const bool ll = s->window.settings().low_latency;
+  HlsDirectives d = ll ? parse_hls_directives(path.query) : HlsDirectives{};
+  if (!d.error.empty()) {
+    respond_text(msg, 400, d.error + "\n", cors);
+    return true;
+  }
+  const char* type = "application/vnd.apple.mpegurl";
+  const std::string key = path.app + "/" + path.stream;
+  if (!d.has_msn) {
+    respond_string(msg, type, s->window.render_hls(d.skip, rendition_reports(key, registry)), cors);
+    return true;
+  }
+  switch (s->window.availability(d.msn, d.part)) {
+    case CmafAvailability::ready:
+      respond_string(msg, type, s->window.render_hls(d.skip, rendition_reports(key, registry)), cors);
+      return true;
+    case CmafAvailability::too_far:
+      respond_text(msg, 400, "_HLS_msn/_HLS_part too far ahead of the playlist\n", cors);
+      return true;
+    case CmafAvailability::wait:
+      break;
+  }
+  if (!s->live) {
+    respond_text(msg, 503, "stream is not live\n", cors);
+    return true;
+  }
+  const bool skip = d.skip;
+  CmafRegistry* reg = &registry;  // lives as long as the server's handlers
+  const bool held = s->waiters.add(
+      msg, d.msn, d.part, hold_ms(s->window), [s, skip, type, cors, key, reg](SoupServerMessage* m, bool gave_up) {
+        // gave_up may come from the stream's own teardown: s is not read then.
+        if (gave_up)
+          respond_text(m, 503, "playlist update not made within the hold time\n", cors);
+        else
+          respond_string(m, type, s->window.render_hls(skip, rendition_reports(key, *reg)), cors);
+      });
+  if (!held) respond_text(msg, 503, "too many held requests\n", cors);
+  return true;
+}
+
+void register_cmaf_http(StreamRoutes& http, std::shared_ptr<CmafRegistry> registry) {
+  StreamRoutes* server = &http;
+  http.add_stream_handler(".m4s", [server, registry](SoupServerMessage* msg, const StreamPath& path) {
+    serve_media(msg, path, *registry, server->cors());
+  });
+  http.add_stream_handler("-init.mp4", [server, registry](SoupServerMessage* msg, const StreamPath& path) {
+    const auto dash = path.stream.rfind('-');
+    uint64_t generation = 0;
+    CmafStream* s = nullptr;
+    if (dash != std::string::npos && parse_number(path.stream.substr(dash + 1).c_str(), &generation))
+      s = registry->find(path.app + "/" + path.stream.substr(0, dash));
+    GBytes* init = s && generation <= UINT32_MAX ? s->window.init(uint32_t(generation)) : nullptr;
+    if (!init) {
+      respond_text(msg, 404, "init segment not found\n", server->cors());
+      return;
+    }
+    respond_bytes(msg, kMediaType, init, "public, max-age=3600", server->cors());
+  });
+  http.add_stream_handler(".mpd", [server, registry](SoupServerMessage* msg, const StreamPath& path) {
+    CmafStream* s = registry->find(path.app + "/" + path.stream);
+    std::string mpd = s ? render_mpd(s->window, g_get_real_time()) : "";
+    if (mpd.empty()) {
+      respond_text(msg, 404, "manifest not found\n", server->cors());
+      return;
+    }
+    respond_string(msg, "application/dash+xml", mpd, server->cors());
+  });
+}
+
+}  // namespace estuary::server

@@ -1,0 +1,30 @@
+// Owns: serving the CMAF windows over HTTP: the fMP4 / LL-HLS media playlist (blocking reload on
+// _HLS_msn/_HLS_part, delta playlists on _HLS_skip=YES, 400 at once for requests too far ahead),
+// init segments (/app/stream-G-init.mp4), segments and parts (/app/stream-N.m4s,
+// /app/stream-N.P.m4s; the preload-hinted part and the open segment are held until made) and the
+// DASH MPD (/app/stream.mpd). Control thread only.
+#pragma once
+
+#include <memory>
+
+#include "server/control/http_routes.h"
+#include "server/outputs/hls/cmaf_stream.h"
+
+namespace estuary::server {
+
+// Mounts the .m4s, -init.mp4 and .mpd handlers.
+void register_cmaf_http(StreamRoutes& http, std::shared_ptr<CmafRegistry> registry);
+// Answers a .m3u8 request if app/stream has a CMAF window; false = not ours (MPEG-TS HLS may be).
+bool serve_cmaf_playlist(SoupServerMessage* msg, const StreamPath& path, CmafRegistry& registry, bool cors);
+
+// Parsed LL-HLS delivery directives. error is set for malformed or contradictory ones.
+struct HlsDirectives {
+  bool has_msn = false;
+  uint64_t msn = 0;
+  int64_t part = -1;
+  bool skip = false;
+  std::string error;
+};
+HlsDirectives parse_hls_directives(const std::string& query);
+
+}  // namespace estuary::server

@@ -1,0 +1,74 @@
+// Owns: MPEG-DASH MPD rendering (see dash_mpd.h).
+#include "server/outputs/hls/dash_mpd.h"
+
+#include <cstdio>
+
+namespace estuary::server {
+namespace {
+
+std::string duration(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "PT%.3fS", s);
+  return buf;
+}
+
+}  // namespace
+
+std::string render_mpd(const CmafWindow& w, gint64 now_us) {
+  if (w.empty() || w.wall_origin_us() < 0) return "";
+  // Only the current publish's segments: a new publish restarts media time (new period).
+  std::vector<const CmafSegmentEntry*> segs;
+  for (const auto& s : w.segments())
+    if (s.complete && s.generation == w.generation()) segs.push_back(&s);
+  if (segs.empty()) return "";
+  const auto& st = w.settings();
+  double shift = 0;
+  for (const auto* s : segs) shift += s->duration_s;
+  const bool ll = st.low_latency;
+  std::string out = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
+  out += "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" type=\"dynamic\"";
+  out += std::string(" profiles=\"urn:mpeg:dash:profile:isoff-live:2011") +
+         (ll ? ",http://www.dashif.org/guidelines/low-latency-live-v5" : "") + "\"";
+  out += " availabilityStartTime=\"" + iso8601_utc(w.wall_origin_us()) + "\"";
+  out += " publishTime=\"" + iso8601_utc(now_us) + "\"";
+  out += " minimumUpdatePeriod=\"" + duration(st.target_duration_s) + "\"";
+  out += " minBufferTime=\"" + duration(ll ? st.part_target_s * 3 : st.target_duration_s) + "\"";
+  out += " timeShiftBufferDepth=\"" + duration(shift) + "\"";
+  out += " maxSegmentDuration=\"" + duration(w.target_duration()) + "\"";
+  out += " suggestedPresentationDelay=\"" + duration(ll ? 3 * st.part_target_s + 0.5 : 2.0 * st.target_duration_s) +
+         "\">\n";
+  if (ll) {
+    out += "  <ServiceDescription id=\"0\"><Latency target=\"" +
+           std::to_string(int((3 * st.part_target_s + 1.0) * 1000)) + "\" max=\"" +
+           std::to_string(int(st.target_duration_s * 3000)) + "\" min=\"" +
+           std::to_string(int(st.part_target_s * 2000)) + "\"/></ServiceDescription>\n";
+  }
+  out += "  <Period id=\"p" + std::to_string(w.generation()) + "\" start=\"PT0S\">\n";
+  const bool video = w.width() > 0;
+  out += std::string("    <AdaptationSet id=\"0\" mimeType=\"") + (video ? "video/mp4" : "audio/mp4") +
+         "\" segmentAlignment=\"true\" startWithSAP=\"1\">\n";
+  out += "      <SegmentTemplate timescale=\"1000\" initialization=\"" + w.init_name(w.generation()) + "\" media=\"" +
+         w.segment_name(0).substr(0, w.segment_name(0).size() - 5) + "$Number$.m4s\" startNumber=\"" +
+         std::to_string(segs.front()->msn) + "\"";
+  if (ll) {
+    char ato[32];
+    std::snprintf(ato, sizeof ato, "%.3f", std::max(0.0, st.target_duration_s - st.part_target_s));
+    out += std::string(" availabilityTimeOffset=\"") + ato + "\" availabilityTimeComplete=\"false\"";
+  }
+  out += ">\n        <SegmentTimeline>\n";
+  for (const auto* s : segs) {
+    const long long t = s->media_time_ns / 1'000'000;
+    const long long d = (s->media_time_ns + int64_t(s->duration_s * 1e9 + 0.5)) / 1'000'000 - t;
+    out += "          <S t=\"" + std::to_string(t) + "\" d=\"" + std::to_string(d) + "\"/>\n";
+  }
+  out += "        </SegmentTimeline>\n      </SegmentTemplate>\n";
+  out += "      <Representation id=\"0\" codecs=\"" + w.codecs() + "\" bandwidth=\"" + std::to_string(w.bandwidth()) +
+         "\"";
+  if (video) out += " width=\"" + std::to_string(w.width()) + "\" height=\"" + std::to_string(w.height()) + "\"";
+  out += "/>\n    </AdaptationSet>\n  </Period>\n";
+  out += "  <UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:direct:2014\" value=\"" + iso8601_utc(now_us) + "\"/>\n";
+  out += "</MPD>\n";
+  return out;
+}
+
+}  // namespace estuary::server

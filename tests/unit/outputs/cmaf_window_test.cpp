@@ -1,0 +1,183 @@
+// Owns: unit tests of the CMAF window and its renderings: LL-HLS media playlists (server control,
+// part lists of the newest segments, preload hint, program date time), delta playlists that skip
+// what CAN-SKIP-UNTIL allows, discontinuities with a new EXT-X-MAP, plain fMP4 playlists, where a
+// blocking request stands (ready / wait / too far), LL-HLS directive parsing and the DASH MPD.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "server/outputs/hls/cmaf_http.h"
+#include "server/outputs/hls/cmaf_window.h"
+#include "server/outputs/hls/dash_mpd.h"
+
+using namespace estuary;
+using namespace estuary::server;
+
+namespace {
+
+Ref<GBytes> bytes(size_t n) {
+  std::string s(n, 'x');
+  return Ref<GBytes>::adopt(g_bytes_new(s.data(), s.size()));
+}
+
+constexpr gint64 kNow = 1'800'000'000'000'000;  // 2027-01-15
+
+// Adds `segments` whole segments of ten 0.2 s parts (and `open_parts` of an unfinished one).
+void feed(CmafWindow& w, int segments, int open_parts = 0, int64_t* media_ns = nullptr) {
+  int64_t local = 10'000'000'000;
+  int64_t& t = media_ns ? *media_ns : local;
+  for (int s = 0; s < segments; ++s)
+    for (uint32_t p = 0; p < 10; ++p) {
+      w.add_part(p, t, 200'000'000, p == 0, p == 9, bytes(100), kNow + (t + 200'000'000) / 1000);
+      t += 200'000'000;
+    }
+  for (int p = 0; p < open_parts; ++p) {
+    w.add_part(uint32_t(p), t, 200'000'000, p == 0, false, bytes(100), kNow + (t + 200'000'000) / 1000);
+    t += 200'000'000;
+  }
+}
+
+int count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+CmafWindow make(bool ll = true) {
+  CmafWindowSettings s;
+  s.window = 10;
+  s.low_latency = ll;
+  CmafWindow w("t", s);
+  w.set_init(bytes(50), "avc1.64001f,mp4a.40.2", 640, 360);
+  return w;
+}
+
+}  // namespace
+
+TEST(CmafWindow, LowLatencyPlaylist) {
+  CmafWindow w = make();
+  feed(w, 12, 3);
+  const std::string m3u8 = w.render_hls(false);
+  EXPECT_NE(m3u8.find("#EXT-X-VERSION:9\n"), std::string::npos);
+  EXPECT_NE(m3u8.find("#EXT-X-TARGETDURATION:2\n"), std::string::npos);
+  EXPECT_NE(m3u8.find("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.600,CAN-SKIP-UNTIL=12.0\n"),
+            std::string::npos);
+  EXPECT_NE(m3u8.find("#EXT-X-PART-INF:PART-TARGET=0.200\n"), std::string::npos);
+  EXPECT_NE(m3u8.find("#EXT-X-MEDIA-SEQUENCE:2\n"), std::string::npos) << "12 complete, window 10";
+  EXPECT_NE(m3u8.find("#EXT-X-MAP:URI=\"t-0-init.mp4\"\n"), std::string::npos);
+  EXPECT_EQ(count(m3u8, "#EXTINF:2.00000,"), 10);
+  EXPECT_EQ(count(m3u8, "#EXT-X-PROGRAM-DATE-TIME:"), 11);
+  // Parts: the segments of the last three target durations plus the open one's three parts.
+  EXPECT_EQ(count(m3u8, "#EXT-X-PART:"), 3 * 10 + 3);
+  EXPECT_NE(m3u8.find("#EXT-X-PART:DURATION=0.20000,URI=\"t-12.0.m4s\",INDEPENDENT=YES\n"), std::string::npos);
+  EXPECT_NE(m3u8.find("#EXT-X-PART:DURATION=0.20000,URI=\"t-12.2.m4s\"\n"), std::string::npos);
+  EXPECT_NE(m3u8.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"t-12.3.m4s\"\n"), std::string::npos);
+  EXPECT_EQ(m3u8.find("t-12.m4s"), std::string::npos) << "the open segment has no EXTINF yet";
+  // Program date time follows media time: segment 2 starts 4 s after the first segment's media time.
+  EXPECT_NE(m3u8.find("#EXT-X-PROGRAM-DATE-TIME:" + iso8601_utc(kNow + 14'000'000)), std::string::npos) << m3u8;
+  EXPECT_EQ(iso8601_utc(1'800'000'000'123'456), "2027-01-15T08:00:00.123Z");
+}
+
+TEST(CmafWindow, DeltaPlaylistSkipsOnlyBeyondCanSkipUntil) {
+  CmafWindow w = make();
+  feed(w, 12);
+  const std::string full = w.render_hls(false);
+  const std::string delta = w.render_hls(true);
+  // Ten 2 s segments; those with at least 12 s after them may be skipped: the first four.
+  EXPECT_NE(delta.find("#EXT-X-SKIP:SKIPPED-SEGMENTS=4\n"), std::string::npos) << delta;
+  EXPECT_EQ(count(delta, "#EXTINF:"), 6);
+  EXPECT_EQ(delta.find("t-5.m4s"), std::string::npos);
+  EXPECT_NE(delta.find("t-6.m4s"), std::string::npos);
+  EXPECT_NE(delta.find("#EXT-X-MEDIA-SEQUENCE:2\n"), std::string::npos) << "the sequence still counts skipped ones";
+  EXPECT_EQ(full.find("#EXT-X-SKIP"), std::string::npos);
+}
+
+TEST(CmafWindow, Availability) {
+  CmafWindow w = make();
+  feed(w, 3, 2);  // segments 0..2 whole, segment 3 has parts 0 and 1
+  EXPECT_EQ(w.next_part(), std::make_pair(uint64_t(3), uint32_t(2)));
+  EXPECT_EQ(w.availability(2, -1), CmafAvailability::ready);
+  EXPECT_EQ(w.availability(3, 1), CmafAvailability::ready);
+  EXPECT_EQ(w.availability(3, 2), CmafAvailability::wait);
+  EXPECT_EQ(w.availability(3, -1), CmafAvailability::wait) << "segment 3 is not whole yet";
+  EXPECT_EQ(w.availability(5, 0), CmafAvailability::wait);
+  EXPECT_EQ(w.availability(6, 0), CmafAvailability::too_far);
+  EXPECT_EQ(w.availability(999999999999999ULL, -1), CmafAvailability::too_far);
+  EXPECT_EQ(w.availability(4, 100000), CmafAvailability::too_far);
+  ASSERT_NE(w.part(3, 1), nullptr);
+  EXPECT_EQ(w.part(3, 2), nullptr);
+  ASSERT_NE(w.segment(2), nullptr);
+  EXPECT_EQ(g_bytes_get_size(w.segment(2)->data.get()), 1000u) << "a segment is its parts' bytes";
+  EXPECT_EQ(w.segment(3), nullptr);
+}
+
+TEST(CmafWindow, RenditionReportsNameTheLastPart) {
+  CmafWindow w = make();
+  EXPECT_EQ(w.rendition_report("x.m3u8"), "") << "nothing made yet";
+  feed(w, 3);
+  EXPECT_EQ(w.rendition_report("x.m3u8"), "#EXT-X-RENDITION-REPORT:URI=\"x.m3u8\",LAST-MSN=2,LAST-PART=9\n");
+  feed(w, 0, 2);
+  EXPECT_EQ(w.rendition_report("/a/x.m3u8"), "#EXT-X-RENDITION-REPORT:URI=\"/a/x.m3u8\",LAST-MSN=3,LAST-PART=1\n");
+  const std::string m3u8 = w.render_hls(false, w.rendition_report("x.m3u8"));
+  EXPECT_NE(m3u8.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"t-3.2.m4s\"\n#EXT-X-RENDITION-REPORT:URI=\"x.m3u8\""),
+            std::string::npos)
+      << m3u8;
+}
+
+TEST(CmafWindow, RestartGivesDiscontinuityAndNewMap) {
+  CmafWindow w = make();
+  feed(w, 2, 4);
+  w.set_init(bytes(60), "avc1.64001f", 640, 360);  // new publish: the open segment is dropped
+  int64_t t = 10'000'000'000;
+  feed(w, 1, 0, &t);
+  const std::string m3u8 = w.render_hls(false);
+  EXPECT_NE(m3u8.find("t-1.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"t-1-init.mp4\"\n"), std::string::npos) << m3u8;
+  EXPECT_NE(m3u8.find("t-2.m4s"), std::string::npos) << "the sequence continues";
+  EXPECT_NE(w.init(0), nullptr);
+  EXPECT_NE(w.init(1), nullptr);
+}
+
+TEST(CmafWindow, PlainFmp4PlaylistHasNoParts) {
+  CmafWindow w = make(false);
+  feed(w, 3, 2);
+  const std::string m3u8 = w.render_hls(true);
+  EXPECT_NE(m3u8.find("#EXT-X-VERSION:7\n"), std::string::npos);
+  EXPECT_EQ(m3u8.find("#EXT-X-PART"), std::string::npos);
+  EXPECT_EQ(m3u8.find("PRELOAD-HINT"), std::string::npos);
+  EXPECT_EQ(m3u8.find("SERVER-CONTROL"), std::string::npos);
+  EXPECT_EQ(m3u8.find("SKIP"), std::string::npos);
+  EXPECT_EQ(count(m3u8, "#EXTINF:"), 3);
+}
+
+TEST(CmafDirectives, Parsing) {
+  auto d = parse_hls_directives("_HLS_msn=12&_HLS_part=3&_HLS_skip=YES");
+  EXPECT_EQ(d.error, "");
+  EXPECT_TRUE(d.has_msn);
+  EXPECT_EQ(d.msn, 12u);
+  EXPECT_EQ(d.part, 3);
+  EXPECT_TRUE(d.skip);
+  EXPECT_FALSE(parse_hls_directives("_HLS_msn=-1").error.empty());
+  EXPECT_FALSE(parse_hls_directives("_HLS_msn=abc").error.empty());
+  EXPECT_FALSE(parse_hls_directives("_HLS_msn=99999999999999999999999").error.empty());
+  EXPECT_FALSE(parse_hls_directives("_HLS_part=1").error.empty()) << "part without msn";
+  EXPECT_FALSE(parse_hls_directives("_HLS_msn=1&_HLS_part=-2").error.empty());
+  EXPECT_FALSE(parse_hls_directives("_HLS_skip=maybe").error.empty());
+  EXPECT_FALSE(parse_hls_directives("token=abc").has_msn);
+}
+
+TEST(DashMpd, DynamicWithTimelineOverTheSameSegments) {
+  CmafWindow w = make();
+  EXPECT_EQ(render_mpd(w, kNow), "") << "nothing to list yet";
+  feed(w, 12, 1);
+  const std::string mpd = render_mpd(w, kNow + 30'000'000);
+  EXPECT_NE(mpd.find("type=\"dynamic\""), std::string::npos);
+  EXPECT_NE(mpd.find("availabilityStartTime=\"" + iso8601_utc(kNow) + "\""), std::string::npos) << mpd;
+  EXPECT_NE(mpd.find("initialization=\"t-0-init.mp4\" media=\"t-$Number$.m4s\" startNumber=\"2\""), std::string::npos)
+      << mpd;
+  EXPECT_EQ(count(mpd, "<S t="), 10);
+  EXPECT_NE(mpd.find("<S t=\"14000\" d=\"2000\"/>"), std::string::npos) << "media time of segment 2 in ms";
+  EXPECT_NE(mpd.find("codecs=\"avc1.64001f,mp4a.40.2\""), std::string::npos);
+  EXPECT_NE(mpd.find("width=\"640\" height=\"360\""), std::string::npos);
+  EXPECT_NE(mpd.find("urn:mpeg:dash:utc:direct:2014"), std::string::npos);
+  EXPECT_NE(mpd.find("availabilityTimeOffset=\"1.800\""), std::string::npos);
+}
