@@ -24,15 +24,7 @@ test::FakeBackend& backend() {
 }
 
 ApiRouter& router() {
-  static ServerIdentity identity = [] {
-    ServerIdentity id;
-    id.server = "vid-0000000";
-    id.service = "00000000";
-    id.vhost_id = "vid-0000001";
-    id.version = "0.1.0";
-    id.signature = "Estuary/0.1.0";
-    return id;
-  }();
+  static ServerIdentity identity = make_server_identity();
   static ApiRouter r(backend(), identity, ApiOptions{});
   return r;
 }
