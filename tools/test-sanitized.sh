@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds Estuary with AddressSanitizer + UndefinedBehaviorSanitizer (gcc, ./build-asan) and runs the
+# unit and element suites there (the fuzz corpus replays are part of `unit`). Any ASan error, leak
+# (LeakSanitizer, with the narrow suppressions in tools/lsan.supp) or UB report fails its test.
+# tools/test.sh runs this after the normal suite and counts its results in the final line.
+#   tools/test-sanitized.sh [meson test args...]   (default: --suite unit --suite elements)
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+build=build-asan
+# Results of earlier runs must not be counted (see tools/test_summary.py).
+rm -f "$build/meson-logs/testlog.json"
+[ -d "$build" ] && find "$build" -maxdepth 1 -name '*.xml' -delete
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" --buildtype=debugoptimized -Db_sanitize=address,undefined || exit 1
+fi
+args=("$@")
+[ ${#args[@]} -gt 0 ] || args=(--suite unit --suite elements)
+# Build only the executables those suites run (not the server binary or the e2e tests).
+mapfile -t targets < <(meson test -C "$build" --no-rebuild --list "${args[@]}" 2>/dev/null | sed 's/^.* \/ //' |
+  python3 -c '
+import json, os, subprocess, sys
+names = set(l.strip() for l in sys.stdin if l.strip())
+build = sys.argv[1]
+tests = json.loads(subprocess.check_output(["meson", "introspect", "--tests", build]))
+for t in tests:
+    exe = t["cmd"][0]
+    if t["name"] in names and exe.startswith(os.path.abspath(build) + "/"):
+        print(os.path.relpath(exe, os.path.abspath(build)))
+' "$build" | sort -u)
+if [ ${#targets[@]} -gt 0 ]; then
+  ninja -C "$build" "${targets[@]}" || exit 1
+fi
+# halt_on_error: the first report ends the test (and fails it); detect_leaks: LeakSanitizer at exit;
+# fast_unwind_on_malloc=0: allocation stacks go through GLib/GStreamer (built without frame pointers),
+# which the suppressions in tools/lsan.supp need to recognise a one-time allocation.
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1:fast_unwind_on_malloc=0"
+export LSAN_OPTIONS="suppressions=$root/tools/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1"
+# Slower under ASan: more time than the normal build's test timeouts.
+meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 3 "${args[@]}"
