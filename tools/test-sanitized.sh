@@ -23,10 +23,15 @@ import json, os, subprocess, sys
 names = set(l.strip() for l in sys.stdin if l.strip())
 build = sys.argv[1]
 tests = json.loads(subprocess.check_output(["meson", "introspect", "--tests", build]))
+files_of = {t["id"]: t["filename"] for t in json.loads(subprocess.check_output(["meson", "introspect", "--targets", build]))}
+root = os.path.abspath(build) + "/"
 for t in tests:
-    exe = t["cmd"][0]
-    if t["name"] in names and exe.startswith(os.path.abspath(build) + "/"):
-        print(os.path.relpath(exe, os.path.abspath(build)))
+    if t["name"] not in names:
+        continue
+    # The executable and what the test depends on (e.g. the npm files a static-site test reads).
+    for path in [t["cmd"][0]] + [f for d in t.get("depends", []) for f in files_of.get(d, [])]:
+        if path.startswith(root):
+            print(os.path.relpath(path, root))
 ' "$build" | sort -u)
 if [ ${#targets[@]} -gt 0 ]; then
   ninja -C "$build" "${targets[@]}" || exit 1
