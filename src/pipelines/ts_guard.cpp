@@ -112,7 +112,7 @@ void TsGuard::on_packet(const uint8_t* pkt, std::vector<uint8_t>& out) {
   size_t len = 0;
   const uint8_t* payload = ts_payload_of(pkt, &len);
   const bool forward = [&] {
-    if (pid == 0 || pid == pmt_pid_) return accept_psi(pid, pkt, payload, len);
+    if (pid == 0 || pid == pmt_pid_) return accept_psi(pid, pkt);
     auto es = elementary_.find(pid);
     if (es == elementary_.end()) return pid == pcr_pid_ && afc == 2;  // a PCR-only PID: adaptation only
     if (!payload) return true;                                        // adaptation only (PCR, stuffing): no PES bytes
@@ -124,7 +124,7 @@ void TsGuard::on_packet(const uint8_t* pkt, std::vector<uint8_t>& out) {
   ++stats_.packets_out;
 }
 
-bool TsGuard::accept_psi(int pid, const uint8_t* pkt, const uint8_t*, size_t) {
+bool TsGuard::accept_psi(int pid, const uint8_t* pkt) {
   size_t len = 0;
   const uint8_t* s = ts_section_of(pkt, &len);
   if (!s) {

@@ -38,6 +38,8 @@ class TsGuard {
   void feed(const uint8_t* data, size_t size, std::vector<uint8_t>& out);
 
   const TsGuardStats& stats() const { return stats_; }
+  // Bytes of a packet split across calls, held for the next one.
+  size_t held_bytes() const { return partial_.size(); }
   // Why the most recent packet or PES was rejected ("" if none was); for the log.
   const std::string& last_rejection() const { return last_rejection_; }
   // True when the input is not worth demuxing: mostly rejected PES headers after a fair sample.
@@ -45,7 +47,7 @@ class TsGuard {
 
  private:
   void on_packet(const uint8_t* pkt, std::vector<uint8_t>& out);
-  bool accept_psi(int pid, const uint8_t* pkt, const uint8_t* payload, size_t len);
+  bool accept_psi(int pid, const uint8_t* pkt);
   bool accept_pes_start(const uint8_t* payload, size_t len);
   void reject(std::string why);
 

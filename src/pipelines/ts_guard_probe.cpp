@@ -46,9 +46,12 @@ GstPadProbeReturn on_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
   if (st.failed) return GST_PAD_PROBE_DROP;
   st.out.clear();
   GstBuffer* meta_from = nullptr;
+  bool unchanged = false;  // every byte passed as it came: the buffer goes on as it is, no copy
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
     meta_from = GST_PAD_PROBE_INFO_BUFFER(info);
+    const bool nothing_held = st.guard.held_bytes() == 0;
     feed(st, meta_from);
+    unchanged = nothing_held && st.guard.held_bytes() == 0 && st.out.size() == gst_buffer_get_size(meta_from);
   } else {
     GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
     for (guint i = 0; i < gst_buffer_list_length(list); ++i) feed(st, gst_buffer_list_get(list, i));
@@ -67,6 +70,7 @@ GstPadProbeReturn on_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
     return GST_PAD_PROBE_DROP;
   }
   if (st.out.empty()) return GST_PAD_PROBE_DROP;
+  if (unchanged) return GST_PAD_PROBE_OK;
   GstBuffer* clean = gst_buffer_new_memdup(st.out.data(), st.out.size());
   if (meta_from) {  // the probe owns the data it replaces
     gst_buffer_copy_into(clean, meta_from, GstBufferCopyFlags(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS), 0,
