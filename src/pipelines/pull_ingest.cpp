@@ -33,6 +33,8 @@ struct PullIngest::Shared {
   int pass = 0;  // current reader pass (a file starts a new one at its end)
   bool rtp_pads = false;
   bool pace = false;
+  // RTSP: media types of the streams rtspsrc selected that we carry (known before any pad).
+  std::vector<std::string> announced_media;
   std::string stream;  // for logs
 
   // Index of the track for a media type, adding one while the set is open; -1: not wanted.
@@ -48,6 +50,17 @@ struct PullIngest::Shared {
     tracks.push_back(Track{media, {}, {}, {}, pass});
     if (!first_track_us) first_track_us = g_get_monotonic_time();
     return int(tracks.size() - 1);
+  }
+
+  // True when every track the source announced has its pad (sources that announce nothing: always).
+  bool all_announced_present() {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const auto& media : announced_media) {
+      bool present = false;
+      for (const auto& track : tracks) present = present || track.media == media;
+      if (!present) return false;
+    }
+    return true;
   }
 };
 
@@ -115,6 +128,10 @@ GstFlowReturn on_new_sample(GstAppSink* sink, gpointer data) {
     if (track.pending.size() > kMaxPendingSamples) track.pending.pop_front();
   }
   return GST_FLOW_OK;
+}
+
+void post_tracks_ready(GstElement* demux) {
+  gst_element_post_message(demux, gst_message_new_element(GST_OBJECT(demux), gst_structure_new_empty(kTracksMessage)));
 }
 
 // depayloader + parser for an RTP pad of rtspsrc, by encoding name; empty when not carried.
@@ -205,10 +222,29 @@ void on_pad_added(GstElement* demux, GstPad* pad, gpointer data) {
   Ref<GstPad> sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(chain.front(), "sink"));
   if (gst_pad_link(pad, sinkpad.get()) != GST_PAD_LINK_OK)
     log_warn(shared->stream, "", "pull-pad", "could not link a source pad (caps not supported)");
+  // The last announced RTSP stream has its pad: the tracks are complete, whatever no-more-pads said.
+  if (track >= 0 && shared->rtp_pads && shared->all_announced_present()) post_tracks_ready(demux);
 }
 
-void on_no_more_pads(GstElement* demux, gpointer) {
-  gst_element_post_message(demux, gst_message_new_element(GST_OBJECT(demux), gst_structure_new_empty(kTracksMessage)));
+// rtspsrc can say "no more pads" before the pad of a stream whose first packet came late: the
+// tracks are fixed only once every announced stream has its pad (or, failing that, by the timer).
+void on_no_more_pads(GstElement* demux, gpointer data) {
+  auto& shared = **static_cast<std::shared_ptr<PullIngest::Shared>*>(data);
+  if (shared.all_announced_present()) post_tracks_ready(demux);
+}
+
+// rtspsrc asks before SETUP whether to take each stream of the SDP: all are taken; the ones we
+// carry are remembered so that track discovery knows what to wait for. Streaming/RTSP thread.
+gboolean on_select_stream(GstElement*, guint, GstCaps* caps, gpointer data) {
+  auto& shared = **static_cast<std::shared_ptr<PullIngest::Shared>*>(data);
+  const GstStructure* s = caps && !gst_caps_is_empty(caps) ? gst_caps_get_structure(caps, 0) : nullptr;
+  const char* media = s ? gst_structure_get_string(s, "media") : nullptr;
+  if (!media || !rtp_chain(s).first || !(g_str_equal(media, "video") || g_str_equal(media, "audio"))) return TRUE;
+  std::lock_guard<std::mutex> lock(shared.mutex);
+  for (const auto& m : shared.announced_media)
+    if (m == media) return TRUE;
+  shared.announced_media.emplace_back(media);
+  return TRUE;
 }
 
 // Source properties: "src"'s location/uri is set in code (URLs never pass through launch syntax).
@@ -222,7 +258,16 @@ Status configure_reader(GstElement* pipeline, const ReaderPlan& plan, std::share
   g_signal_connect_data(
       demux.get(), "pad-added", G_CALLBACK(on_pad_added), data,
       [](gpointer p, GClosure*) { delete static_cast<std::shared_ptr<PullIngest::Shared>*>(p); }, GConnectFlags(0));
-  g_signal_connect(demux.get(), "no-more-pads", G_CALLBACK(on_no_more_pads), nullptr);
+  auto* for_pads = new std::shared_ptr<PullIngest::Shared>(shared);
+  g_signal_connect_data(
+      demux.get(), "no-more-pads", G_CALLBACK(on_no_more_pads), for_pads,
+      [](gpointer p, GClosure*) { delete static_cast<std::shared_ptr<PullIngest::Shared>*>(p); }, GConnectFlags(0));
+  if (plan.rtp_pads) {
+    auto* for_select = new std::shared_ptr<PullIngest::Shared>(shared);
+    g_signal_connect_data(
+        demux.get(), "select-stream", G_CALLBACK(on_select_stream), for_select,
+        [](gpointer p, GClosure*) { delete static_cast<std::shared_ptr<PullIngest::Shared>*>(p); }, GConnectFlags(0));
+  }
   return ok_status();
 }
 
