@@ -3,7 +3,8 @@
 // clip starts at the first keyframe at or after its start (probes drop what comes before and
 // rebase the timestamps to zero); h264parse/aacparse feed mp4mux (faststart) into a file. Runs on
 // GStreamer's threads; the bus watch and `done` run on the thread that called start().
-// Works on MPEG-TS and MP4 recordings (splitmuxsrc cannot read FLV in GStreamer 1.22).
+// Works on MPEG-TS and MP4 recordings (splitmuxsrc cannot read FLV in GStreamer 1.22: FLV
+// recordings are cut by FlvClip, flv_clip.h).
 #pragma once
 
 #include <gst/gst.h>
@@ -19,18 +20,25 @@
 
 namespace estuary::pipelines {
 
-class DvrClip {
+// A clip being cut into an MP4 file; what the recordings API holds while it waits.
+class RecordingClip {
+ public:
+  virtual ~RecordingClip() = default;
+  // Starts; done(ok status or the error) runs once, on this thread's main context, when the MP4 is
+  // complete or failed. The object may be destroyed inside done.
+  virtual Status start(std::function<void(Status)> done) = 0;
+};
+
+class DvrClip : public RecordingClip {
  public:
   // files: absolute paths in time order; [start_ns, stop_ns) on the files' joined timeline.
   static Result<std::unique_ptr<DvrClip>> create(std::vector<std::string> files, GstClockTime start_ns,
                                                  GstClockTime stop_ns, std::string out_path);
-  ~DvrClip();
+  ~DvrClip() override;
   DvrClip(const DvrClip&) = delete;
   DvrClip& operator=(const DvrClip&) = delete;
 
-  // Starts; done(ok status or the error) runs once, on this thread's main context, when the MP4 is
-  // complete or failed. The object may be destroyed inside done.
-  Status start(std::function<void(Status)> done);
+  Status start(std::function<void(Status)> done) override;
 
  private:
   DvrClip() = default;

@@ -5,23 +5,28 @@
 
 namespace estuary::pipelines {
 
+bool read_flv_tag(const uint8_t* data, size_t size, size_t* pos, FlvTagView* out) {
+  if (*pos > size || size - *pos < flv_tag_header_size + flv_prev_tag_size) return false;
+  const uint8_t* h = data + *pos;
+  const size_t body = (size_t(h[1]) << 16) | (size_t(h[2]) << 8) | h[3];
+  const size_t total = flv_tag_header_size + body + flv_prev_tag_size;
+  if (size - *pos < total) return false;
+  out->type = h[0] & 0x1f;
+  out->timestamp_ms = (uint32_t(h[7]) << 24) | (uint32_t(h[4]) << 16) | (uint32_t(h[5]) << 8) | h[6];
+  out->body = h + flv_tag_header_size;
+  out->body_size = body;
+  out->tag = h;
+  out->tag_size = total;
+  *pos += total;
+  return true;
+}
+
 bool parse_flv_tags(const uint8_t* data, size_t size, std::vector<FlvTagView>& out) {
   size_t pos = 0;
   while (pos < size) {
-    if (size - pos < flv_tag_header_size + flv_prev_tag_size) return false;
-    const uint8_t* h = data + pos;
-    size_t body = (size_t(h[1]) << 16) | (size_t(h[2]) << 8) | h[3];
-    size_t total = flv_tag_header_size + body + flv_prev_tag_size;
-    if (size - pos < total) return false;
     FlvTagView v;
-    v.type = h[0] & 0x1f;
-    v.timestamp_ms = (uint32_t(h[7]) << 24) | (uint32_t(h[4]) << 16) | (uint32_t(h[5]) << 8) | h[6];
-    v.body = h + flv_tag_header_size;
-    v.body_size = body;
-    v.tag = h;
-    v.tag_size = total;
+    if (!read_flv_tag(data, size, &pos, &v)) return false;
     out.push_back(v);
-    pos += total;
   }
   return true;
 }

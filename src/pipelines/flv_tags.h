@@ -22,6 +22,9 @@ struct FlvTagView {
   size_t tag_size = 0;           // header + body + PreviousTagSize
 };
 
+// Reads the tag at *pos (header, body, PreviousTagSize) and moves *pos past it; false, with *pos
+// unchanged, when the bytes left do not hold a whole tag.
+bool read_flv_tag(const uint8_t* data, size_t size, size_t* pos, FlvTagView* out);
 // Splits concatenated tags (each followed by its PreviousTagSize). false on malformed input.
 bool parse_flv_tags(const uint8_t* data, size_t size, std::vector<FlvTagView>& out);
 

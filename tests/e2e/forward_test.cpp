@@ -50,12 +50,6 @@ bool eventually(int timeout_ms, Pred pred) {
   return pred();
 }
 
-bool has_stream(const std::vector<ProbeStream>& streams, const std::string& type, const std::string& codec) {
-  for (const auto& st : streams)
-    if (st.codec_type == type && st.codec_name == codec) return true;
-  return false;
-}
-
 TEST(Forward, SecondInstanceServesTheStreamAndComesBackWithoutDisturbingTheFirst) {
   Server b;
   ASSERT_TRUE(b.start()) << b.log();

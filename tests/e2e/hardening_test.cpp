@@ -326,6 +326,29 @@ TEST_F(Hardening, IdleAndSlowConnectionsAreClosedAtTheirDeadlinesAndKeepNoViewer
                                                           << all.substr(all.size() > 3000 ? all.size() - 3000 : 0);
 }
 
+// libsoup 3.2 never releases a connection its client closes between requests (CLOSE_WAIT for the
+// life of the process: one fd per request from clients that do not reuse connections). Every
+// completed request's connection must come back by keepalive_timeout_ms + a second.
+TEST_F(Hardening, ConnectionsClosedByTheClientAfterTheirResponseGiveTheirDescriptorsBack) {
+  Server server(std::map<std::string, std::string>{{"ESTUARY_SERVER_KEEPALIVE_TIMEOUT_MS", "1500"}});
+  ASSERT_TRUE(server.start()) << server.log();
+  std::this_thread::sleep_for(500ms);
+  const int baseline = open_fds(server.process().pid());
+  std::string body;
+  const std::string api = "http://127.0.0.1:" + std::to_string(server.api_port());
+  const std::string http = "http://127.0.0.1:" + std::to_string(server.http_port());
+  for (int i = 0; i < 100; ++i) {  // each on its own connection, closed by the client after the answer
+    ASSERT_EQ(http_request("GET", api + "/api/v1/versions", &body), 200);
+    EXPECT_EQ(http_request("GET", http + "/console/", &body), 200);
+  }
+  int now = open_fds(server.process().pid());
+  for (int i = 0; i < 40 && now > baseline + 5; ++i) {
+    std::this_thread::sleep_for(100ms);
+    now = open_fds(server.process().pid());
+  }
+  EXPECT_LE(now, baseline + 5) << "baseline " << baseline << " after 200 requests: descriptors kept";
+}
+
 TEST_F(Hardening, ConnectionsBeyondThePerAddressCapAreRefusedAnotherAddressStillConnects) {
   raise_fd_limit();
   Server server(std::map<std::string, std::string>{{"ESTUARY_SERVER_MAX_CONNECTIONS_PER_IP", "50"},

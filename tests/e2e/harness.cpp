@@ -300,6 +300,12 @@ JsonNode* parse_json(const std::string& text) {
   return root;
 }
 
+bool has_stream(const std::vector<ProbeStream>& streams, const std::string& type, const std::string& codec) {
+  for (const auto& st : streams)
+    if (st.codec_type == type && st.codec_name == codec) return true;
+  return false;
+}
+
 std::vector<ProbeStream> probe_streams(const std::string& url, int timeout_s) {
   auto r = run({"ffprobe", "-v", "error", "-rw_timeout", "5000000", "-show_streams", "-of", "json", url}, timeout_s);
   std::vector<ProbeStream> out;

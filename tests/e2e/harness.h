@@ -103,6 +103,8 @@ struct ProbeStream {
 };
 // ffprobe -show_streams on url; empty on failure.
 std::vector<ProbeStream> probe_streams(const std::string& url, int timeout_s = 15);
+// Whether the probed streams include one of codec_type `type` (video, audio) and codec `codec`.
+bool has_stream(const std::vector<ProbeStream>& streams, const std::string& type, const std::string& codec);
 // key_frame flag of the first decoded video frame (-1 on failure).
 int first_video_frame_is_key(const std::string& url, int timeout_s = 15);
 

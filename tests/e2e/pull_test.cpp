@@ -77,12 +77,6 @@ bool wait_for_state(const Server& s, const std::string& name, const std::string&
   return false;
 }
 
-bool has_stream(const std::vector<ProbeStream>& streams, const std::string& type, const std::string& codec) {
-  for (const auto& st : streams)
-    if (st.codec_type == type && st.codec_name == codec) return true;
-  return false;
-}
-
 TEST(Pull, RtspSourcePlaysEndsWithTheCameraAndComesBack) {
   const int cam_port = free_tcp_port();
   const std::string conf = write_config(make_temp_dir(),

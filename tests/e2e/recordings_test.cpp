@@ -88,6 +88,28 @@ int raw_status(const std::string& method, const std::string& url) {
   return std::atoi(r.out.c_str());
 }
 
+// Asks for a 5 s clip from `from_ms`: an MP4 of 5 ± 1 s with video and audio, first frame a keyframe.
+void expect_clip_of_5s(const Server& server, const std::string& stream, int64_t from_ms) {
+  const std::string clip_url =
+      api(server, "/api/v1/recordings/clip?stream=" + stream + "&from=" + std::to_string(from_ms) +
+                      "&to=" + std::to_string(from_ms + 5000));
+  const std::string clip = server.dir() + "/clip.mp4";
+  auto got = run({"curl", "-s", "-o", clip, "-w", "%{http_code} %{content_type}", clip_url}, 60);
+  ASSERT_EQ(got.out.substr(0, 3), "200") << got.out << "\n" << server.log();
+  EXPECT_NE(got.out.find("video/mp4"), std::string::npos);
+  auto fmt = run({"ffprobe", "-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0", clip}, 20);
+  EXPECT_NE(fmt.out.find("mp4"), std::string::npos) << fmt.out;
+  const double clip_s =
+      probe_number({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", clip});
+  EXPECT_NEAR(clip_s, 5.0, 1.0) << clip;
+  std::printf("clip of 5 s asked: %.2f s\n", clip_s);
+  EXPECT_EQ(first_video_frame_is_key(clip), 1);
+  auto clip_streams = probe_streams(clip);
+  EXPECT_EQ(clip_streams.size(), 2u);
+  EXPECT_TRUE(has_stream(clip_streams, "video", "h264"));
+  EXPECT_TRUE(has_stream(clip_streams, "audio", "aac"));
+}
+
 TEST(Recordings, ListVodClipDeleteAndRestart) {
   const std::string rec = make_temp_dir();
   {
@@ -157,22 +179,7 @@ TEST(Recordings, ListVodClipDeleteAndRestart) {
   EXPECT_NEAR(frames / 25.0, recorded_s, 2.5) << "every recorded second plays (and the gap takes none)";
 
   // A 5 s clip from the middle of the first publish: MP4, 5 ± 1 s, first frame a keyframe.
-  const int64_t clip_from = recs.front().start_ms + 2500;
-  const std::string clip_url = api(server, "/api/v1/recordings/clip?stream=live/r&from=" + std::to_string(clip_from) +
-                                               "&to=" + std::to_string(clip_from + 5000));
-  const std::string clip = server.dir() + "/clip.mp4";
-  auto got = run({"curl", "-s", "-o", clip, "-w", "%{http_code} %{content_type}", clip_url}, 60);
-  ASSERT_EQ(got.out.substr(0, 3), "200") << got.out << "\n" << server.log();
-  EXPECT_NE(got.out.find("video/mp4"), std::string::npos);
-  auto fmt = run({"ffprobe", "-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0", clip}, 20);
-  EXPECT_NE(fmt.out.find("mp4"), std::string::npos) << fmt.out;
-  const double clip_s =
-      probe_number({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", clip});
-  EXPECT_NEAR(clip_s, 5.0, 1.0) << clip;
-  std::printf("clip of 5 s asked: %.2f s\n", clip_s);
-  EXPECT_EQ(first_video_frame_is_key(clip), 1);
-  auto clip_streams = probe_streams(clip);
-  EXPECT_EQ(clip_streams.size(), 2u);
+  expect_clip_of_5s(server, "live/r", recs.front().start_ms + 2500);
   // Bounded: over an hour, or a reversed range, is refused.
   EXPECT_EQ(
       http_request("GET", api(server, "/api/v1/recordings/clip?stream=live/r&from=0&to=" + std::to_string(7200 * 1000)),
@@ -254,6 +261,38 @@ TEST(Recordings, DeleteRefusedWhileWrittenAndRetentionSparesTheOpenFile) {
   ASSERT_FALSE(left.empty());
   auto on_disk = media_files(rec + "/live");
   EXPECT_EQ(on_disk.size(), left.size());
+}
+
+// FLV (the default DVR format) is clipped too, by our own tag reader: a clip across two segment
+// files is an MP4 of the asked length from a keyframe, and a range with nothing recorded is 404.
+TEST(Recordings, FlvRecordingsAreClippedAcrossFiles) {
+  const std::string rec = make_temp_dir();
+  auto env = dvr_env(rec + "/dvr", 3);
+  env["ESTUARY_DVR_FORMAT"] = "flv";
+  Server server(env);
+  ASSERT_TRUE(server.start()) << server.log();
+  {
+    Process pub = start_publisher(server.rtmp_url("live/f"), 320, 240, server.dir() + "/pub.log", 10, 25);
+    ASSERT_TRUE(wait_for_stream(server, "live/f", 10000)) << server.log();
+    pub.wait(20000);
+  }
+  std::vector<Rec> recs;
+  for (int i = 0; i < 50 && (recs.empty() || recs.back().open); ++i) {
+    std::this_thread::sleep_for(100ms);
+    recs = list(server, "?stream=live/f&count=1000");
+  }
+  ASSERT_GE(recs.size(), 2u) << server.log();
+  EXPECT_EQ(recs[0].format, "flv");
+  // From 1.5 s into the first file: the 5 s reach into the second (segments are about 3 s).
+  expect_clip_of_5s(server, "live/f", recs[0].start_ms + 1500);
+  std::string body;
+  const int64_t after = recs.back().end_ms + 60000;
+  EXPECT_EQ(http_request("GET",
+                         api(server, "/api/v1/recordings/clip?stream=live/f&from=" + std::to_string(after) +
+                                         "&to=" + std::to_string(after + 5000)),
+                         &body),
+            404)
+      << body;
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "common/control_thread.h"
 #include "common/log.h"
 #include "pipelines/dvr_clip.h"
+#include "pipelines/flv_clip.h"
 #include "server/api/api_json.h"
 #include "server/outputs/dvr/dvr_catalog.h"
 #include "server/outputs/dvr/vod_playlist.h"
@@ -218,7 +219,9 @@ void file(SoupServerMessage* msg, const api::ServerIdentity& id, const std::stri
 // The files of the clip and where [from, to] falls on their joined timeline (splitmuxsrc plays
 // them end to end, so a gap between files takes no time).
 struct ClipPlan {
+  std::string format;  // of every file
   std::vector<std::string> files;
+  std::vector<GstClockTime> offsets_ns;  // where each file starts on the joined timeline
   GstClockTime start_ns = 0, stop_ns = 0;
 };
 
@@ -231,14 +234,14 @@ Result<ClipPlan> plan_clip(const RecordingQuery& q) {
   RecordingPage page = DvrCatalog::instance().index().query(rq);
   std::vector<Recording> use;
   for (const auto& r : page.items) {
-    if (r.open || r.duration_ms() <= 0 || (r.format != "ts" && r.format != "mp4")) continue;
+    if (r.open || r.duration_ms() <= 0 || (r.format != "ts" && r.format != "mp4" && r.format != "flv")) continue;
     if (!use.empty() && r.format != use.front().format) continue;
     use.push_back(r);
   }
-  if (use.empty())
-    return Error{"no closed MPEG-TS or MP4 recording of " + q.stream + " in that range", ErrorReason::not_found, "api"};
+  if (use.empty()) return Error{"no closed recording of " + q.stream + " in that range", ErrorReason::not_found, "api"};
   if (use.size() > kMaxClipFiles) return Error{"the range spans too many files", ErrorReason::invalid, "api"};
   ClipPlan plan;
+  plan.format = use.front().format;
   int64_t offset = 0;
   bool started = false;
   for (const auto& r : use) {
@@ -249,10 +252,25 @@ Result<ClipPlan> plan_clip(const RecordingQuery& q) {
     }
     plan.stop_ns = GstClockTime(offset + std::clamp<int64_t>(q.to_ms - r.start_ms, 0, d)) * GST_MSECOND;
     plan.files.push_back(DvrCatalog::instance().absolute(r.path));
+    plan.offsets_ns.push_back(GstClockTime(offset) * GST_MSECOND);
     offset += d;
   }
   if (plan.stop_ns <= plan.start_ns) return Error{"nothing was recorded in that range", ErrorReason::not_found, "api"};
   return plan;
+}
+
+// FLV is read by our own tag reader (splitmuxsrc cannot read it); MPEG-TS and MP4 by splitmuxsrc.
+Result<std::unique_ptr<pipelines::RecordingClip>> make_clip(const ClipPlan& plan, const std::string& out) {
+  if (plan.format == "flv") {
+    std::vector<pipelines::FlvClip::Part> parts;
+    for (size_t i = 0; i < plan.files.size(); ++i) parts.push_back({plan.files[i], plan.offsets_ns[i]});
+    auto made = pipelines::FlvClip::create(std::move(parts), plan.start_ns, plan.stop_ns, out);
+    if (!made) return made.error();
+    return std::unique_ptr<pipelines::RecordingClip>(std::move(made.value()));
+  }
+  auto made = pipelines::DvrClip::create(plan.files, plan.start_ns, plan.stop_ns, out);
+  if (!made) return made.error();
+  return std::unique_ptr<pipelines::RecordingClip>(std::move(made.value()));
 }
 
 void clip(SoupServerMessage* msg, const api::ServerIdentity& id, const Query& q) {
@@ -268,7 +286,7 @@ void clip(SoupServerMessage* msg, const api::ServerIdentity& id, const Query& q)
   close(fd);
   const std::string out = tmp;
   g_free(tmp);
-  auto built = pipelines::DvrClip::create(plan.value().files, plan.value().start_ns, plan.value().stop_ns, out);
+  auto built = make_clip(plan.value(), out);
   if (!built) {
     g_unlink(out.c_str());
     return reply_error(msg, id, built.error());
@@ -277,12 +295,12 @@ void clip(SoupServerMessage* msg, const api::ServerIdentity& id, const Query& q)
   std::replace(name.begin(), name.end(), '/', '-');
   name += "-" + std::to_string(parsed.value().from_ms) + ".mp4";
   // The clip owns itself until done; the message is held and paused until then.
-  std::shared_ptr<pipelines::DvrClip> job(std::move(built.value()));
+  std::shared_ptr<pipelines::RecordingClip> job(std::move(built.value()));
   g_object_ref(msg);
   soup_server_message_pause(msg);
   ++clips_running;
   const std::string stream = parsed.value().stream;
-  auto holder = std::make_shared<std::shared_ptr<pipelines::DvrClip>>(job);
+  auto holder = std::make_shared<std::shared_ptr<pipelines::RecordingClip>>(job);
   Status st = job->start([msg, id, out, name, stream, holder](Status result) {
     --clips_running;
     if (result) {

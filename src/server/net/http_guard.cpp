@@ -24,8 +24,17 @@ struct ConnectionState {
   ConnectionLimits limits;
   int requests = 0;
   uint64_t body_bytes = 0;
+  bool released = false;  // handed to the fan-out or a relay: no deadlines from here
   SourceGuard deadline;
+  SourceGuard closer;
 };
+
+// libsoup 3.2 (Debian 12) never releases a connection whose client goes away between requests,
+// nor one it reads EOF from while waiting for a request head: the socket stays open in CLOSE_WAIT
+// for the life of the process (one file descriptor per such connection; fixed upstream in 3.3).
+// So a connection we end is shut down at once and closed by us a moment later, once libsoup has
+// read its EOF and stopped watching it.
+constexpr int kCloseAfterShutdownMs = 1000;
 
 GQuark connection_quark() { return g_quark_from_static_string("estuary-http-connection"); }
 
@@ -34,14 +43,23 @@ ConnectionState* state_of(SoupServerMessage* msg) {
   return socket ? static_cast<ConnectionState*>(g_object_get_qdata(G_OBJECT(socket), connection_quark())) : nullptr;
 }
 
-void shut(GSocket* socket) { g_socket_shutdown(socket, TRUE, TRUE, nullptr); }
+// The closures use c, which owns the timers: they die with c (and c with the socket).
+void shut(ConnectionState* c) {
+  c->deadline.reset();
+  g_socket_shutdown(c->socket, TRUE, TRUE, nullptr);
+  if (!c->closer) c->closer = start_timer(kCloseAfterShutdownMs, [c] { g_socket_close(c->socket, nullptr); });
+}
 
-void arm(ConnectionState* c, int ms, const char* what) {
-  // The closure uses c, which owns the timer: the timer dies with c.
-  c->deadline = start_timer(ms, [c, ms, what] {
-    log_info("", "", c->name + "-timeout",
-             "closed connection from " + c->ip + ": " + what + " not complete within " + std::to_string(ms) + " ms");
-    shut(c->socket);
+// An idle kept-alive connection ending is routine (debug); a request stuck half-way is news (info).
+void arm(ConnectionState* c, int ms, const char* what, bool routine = false) {
+  c->deadline = start_timer(ms, [c, ms, what, routine] {
+    const std::string line =
+        "closed connection from " + c->ip + ": " + what + " not complete within " + std::to_string(ms) + " ms";
+    if (routine)
+      log_debug("", "", c->name + "-timeout", line);
+    else
+      log_info("", "", c->name + "-timeout", line);
+    shut(c);
   });
 }
 
@@ -88,12 +106,20 @@ void on_got_chunk(SoupServerMessage* msg, GBytes* chunk, gpointer) {
   log_warn("", "", c->name + "-refused",
            "closed connection from " + c->ip + ": chunked body beyond " + std::to_string(c->limits.max_body_bytes) +
                " bytes");
-  c->deadline.reset();
-  shut(c->socket);
+  shut(c);
 }
 
 void on_got_body(SoupServerMessage* msg, gpointer) {
   if (ConnectionState* c = state_of(msg)) c->deadline.reset();
+}
+
+// The response is written: the connection waits for its next request (libsoup 3.2 emits
+// request-started for it only when bytes arrive), for keepalive_timeout_ms at most.
+void on_finished(SoupServerMessage* msg, gpointer) {
+  auto* socket = static_cast<GSocket*>(g_object_get_qdata(G_OBJECT(msg), connection_quark()));
+  auto* c = socket ? static_cast<ConnectionState*>(g_object_get_qdata(G_OBJECT(socket), connection_quark())) : nullptr;
+  if (!c || c->released || c->closer) return;
+  arm(c, c->limits.keepalive_timeout_ms, "next request on a kept-alive connection", true);
 }
 
 // The connection is gone (closed by either side, or after its last response): its address slot
@@ -115,19 +141,22 @@ void on_request_started(SoupServer*, SoupServerMessage* msg, gpointer data) {
   if (!c) {  // the connection's first request: count it against its address
     const char* host = soup_server_message_get_remote_host(msg);
     const std::string ip = host ? host : "?";
-    if (!guard.per_ip->acquire(ip, limits.max_per_ip)) {
+    const bool admitted = guard.per_ip->acquire(ip, limits.max_per_ip);
+    c = new ConnectionState{socket, admitted ? std::make_unique<PerIpSlot>(guard.per_ip, ip) : nullptr, guard.name, ip,
+                            limits};
+    g_object_set_qdata_full(G_OBJECT(socket), connection_quark(), c,
+                            [](gpointer p) { delete static_cast<ConnectionState*>(p); });
+    if (!admitted) {
       if (worth_logging(guard.per_ip->refusals()))
         log_warn("", "", guard.name + "-refused",
                  "connection from " + ip + " refused: " + std::to_string(limits.max_per_ip) +
                      " connections from that address are open (max_connections_per_ip); " +
                      std::to_string(guard.per_ip->refusals()) + " refused so far");
-      shut(socket);
+      shut(c);
       return;
     }
-    c = new ConnectionState{socket, std::make_unique<PerIpSlot>(guard.per_ip, ip), guard.name, ip, limits, 0, 0, {}};
-    g_object_set_qdata_full(G_OBJECT(socket), connection_quark(), c,
-                            [](gpointer p) { delete static_cast<ConnectionState*>(p); });
   }
+  if (c->closer) return;  // being closed
   c->limits = limits;
   if (c->requests++ == 0)
     arm(c, limits.header_timeout_ms, "request head");
@@ -139,9 +168,17 @@ void on_request_started(SoupServer*, SoupServerMessage* msg, gpointer data) {
   g_signal_connect(msg, "got-headers", G_CALLBACK(on_got_headers), nullptr);
   g_signal_connect(msg, "got-chunk", G_CALLBACK(on_got_chunk), nullptr);
   g_signal_connect(msg, "got-body", G_CALLBACK(on_got_body), nullptr);
+  g_signal_connect(msg, "finished", G_CALLBACK(on_finished), nullptr);
 }
 
 }  // namespace
+
+void release_http_connection(SoupServerMessage* msg) {
+  ConnectionState* c = state_of(msg);
+  if (!c) return;
+  c->released = true;
+  c->deadline.reset();
+}
 
 void guard_http_server(SoupServer* server, const std::string& name, ConnectionLimitsSource limits,
                        std::shared_ptr<PerIpConnections> per_ip) {

@@ -7,6 +7,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "server/control/viewer_handoff.h"
+#include "server/net/http_guard.h"
 #include "server/net/socket_util.h"
 #include "server/net/tls_relay.h"
 
@@ -32,6 +33,7 @@ void on_wrote_headers(SoupServerMessage* msg, gpointer data) {
   GSocket* socket = soup_server_message_get_socket(msg);
   // Over TLS the kernel socket carries ciphertext: the fan-out gets a relay's plain end instead.
   int fd = tls ? -1 : (socket ? dup_socket_fd(socket) : -1);
+  release_http_connection(msg);
   GIOStream* stolen = soup_server_message_steal_connection(msg);
   if (stolen && tls) {
     fd = start_tls_relay(stolen, id);
