@@ -19,6 +19,7 @@
 #include "server/api/api_server.h"
 #include "server/api/dvr_api.h"
 #include "server/api/encoders.h"
+#include "server/api/listen_api.h"
 #include "server/api/metrics.h"
 #include "server/api/recordings_api.h"
 #include "server/api/reload_api.h"
@@ -278,6 +279,19 @@ int main(int argc, char** argv) {
     server::register_forwards_api(api_server);
     server::register_encoder_api(api_server, identity);
     server::register_reload_api(api_server, [&app]() { return reload_config(&app); });
+    {
+      const bool tls_on = tls.enabled();
+      server::ListenPorts listening;
+      listening.rtmp = cfg.rtmp.enabled ? cfg.rtmp.port : 0;
+      listening.rtmps = cfg.rtmp.enabled && tls_on ? cfg.rtmp.rtmps_port : 0;
+      listening.http = cfg.http.enabled ? cfg.http.port : 0;
+      listening.https = cfg.http.enabled && tls_on ? cfg.http.https_port : 0;
+      listening.api = cfg.api.enabled ? cfg.api.port : 0;
+      listening.api_https = cfg.api.enabled && tls_on ? cfg.api.https_port : 0;
+      listening.srt = cfg.srt.enabled ? cfg.srt.port : 0;
+      listening.rtsp = cfg.rtsp.enabled ? cfg.rtsp.port : 0;
+      server::register_listen_api(api_server, listening);
+    }
     // WHIP/WHEP on the API port; declared after api_server so it is destroyed (and its handlers
     // removed) first.
     std::unique_ptr<webrtc::RtcService> rtc;

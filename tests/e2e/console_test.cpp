@@ -144,7 +144,13 @@ TEST(Console, ListsPublishedStreamWithin2sAndPlayersDecodeFrames) {
   // The stream page: charts fill from the history, every protocol's URL is listed.
   ASSERT_TRUE(c.evaluate_bool("(location.hash = '#/streams/" + id + "', true)"));
   ASSERT_TRUE(c.wait_true("(window.consoleState.historySamples || 0) >= 3", 8000)) << diagnostics(c, server);
-  for (const char* proto : {"rtmp://", ".flv", ".ts", ".m3u8", "/rtc/v1/whep/", "srt://", "rtsp://"})
+  // The server's own ports (the test's are not the defaults), from GET /api/v1/listen.
+  const std::string rtmp_url = ":" + std::to_string(server.rtmp_port()) + "/live/con";
+  const std::string srt_url = ":" + std::to_string(server.srt_port()) + "?streamid=";
+  const std::string rtsp_url = ":" + std::to_string(server.rtsp_port()) + "/live/con";
+  for (const std::string& proto :
+       {std::string("rtmp://"), std::string(".flv"), std::string(".ts"), std::string(".m3u8"),
+        std::string("/rtc/v1/whep/"), std::string("srt://"), std::string("rtsp://"), rtmp_url, srt_url, rtsp_url})
     EXPECT_TRUE(c.evaluate_bool(std::string("[...document.querySelectorAll('ul.urls code')].some(e => "
                                             "e.textContent.includes('") +
                                 proto + "'))"))

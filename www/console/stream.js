@@ -10,22 +10,35 @@ const players = [
   ['flv', 'HTTP-FLV'], ['ts', 'HTTP-TS'], ['hls', 'HLS'], ['whep', 'WebRTC (WHEP)'],
 ];
 
-function urls(s) {
+// The server's listening ports (GET /api/v1/listen), fetched once; SRS's defaults if it cannot say.
+let listenPorts = null;
+async function ports() {
+  if (!listenPorts) {
+    listenPorts = get('/api/v1/listen').then((r) => r.ports)
+        .catch(() => ({rtmp: 1935, srt: 10080, rtsp: 8554}));
+  }
+  return listenPorts;
+}
+
+function urls(s, p) {
   const host = location.hostname;
   const path = `${s.app}/${s.name}`;
   const rtc = new URLSearchParams({app: s.app, stream: s.name});
   const bracket = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  return [
-    ['RTMP', `rtmp://${bracket}/${path}`],
-    ['SRT publish', `srt://${bracket}:10080?streamid=#!::r=${path},m=publish`],
-    ['SRT play', `srt://${bracket}:10080?streamid=#!::r=${path},m=request`],
-    ['RTSP', `rtsp://${bracket}:8554/${path}`],
-    ['HTTP-FLV', `${location.origin}/${path}.flv`],
-    ['HTTP-TS', `${location.origin}/${path}.ts`],
-    ['HLS', `${location.origin}/${path}.m3u8`],
-    ['WHEP', `${apiBase()}/rtc/v1/whep/?${rtc}`],
-    ['WHIP', `${apiBase()}/rtc/v1/whip/?${rtc}`],
-  ];
+  const rtmp = p.rtmp === 1935 ? bracket : `${bracket}:${p.rtmp}`;
+  const list = [];
+  if (p.rtmp) list.push(['RTMP', `rtmp://${rtmp}/${path}`]);
+  if (p.srt) {
+    list.push(['SRT publish', `srt://${bracket}:${p.srt}?streamid=#!::r=${path},m=publish`]);
+    list.push(['SRT play', `srt://${bracket}:${p.srt}?streamid=#!::r=${path},m=request`]);
+  }
+  if (p.rtsp) list.push(['RTSP', `rtsp://${bracket}:${p.rtsp}/${path}`]);
+  list.push(['HTTP-FLV', `${location.origin}/${path}.flv`],
+            ['HTTP-TS', `${location.origin}/${path}.ts`],
+            ['HLS', `${location.origin}/${path}.m3u8`],
+            ['WHEP', `${apiBase()}/rtc/v1/whep/?${rtc}`],
+            ['WHIP', `${apiBase()}/rtc/v1/whip/?${rtc}`]);
+  return list;
 }
 
 function playerUrl(kind, s) {
@@ -114,7 +127,8 @@ export function streamView(main, id) {
       info.textContent = `${codecs(s)} · live ${duration((Date.now() - s.live_ms) / 1000)} · ` +
                          `publisher ${s.publish.active ? s.publish.cid : 'none'} · id ${s.id}`;
       if (!urlsShown) {
-        urlList.replaceChildren(...urls(s).map(([name, u]) => el('li', {}, el('b', {}, name), ' ', copyable(u))));
+        const p = await ports();
+        urlList.replaceChildren(...urls(s, p).map(([name, u]) => el('li', {}, el('b', {}, name), ' ', copyable(u))));
         urlsShown = true;
       }
       if (hist && plots.length) {
