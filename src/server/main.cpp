@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
   server::register_pipeline_output();
   server::register_ts_fanout_output();
   server::register_dvr_output();
-  server::open_dvr_catalog(cfg.dvr);  // the recordings index, rebuilt from disk off the main loop
+  server::open_dvr_catalog(cfg);  // the recordings index, rebuilt from disk off the main loop
   server::register_forward_output();
   webrtc::register_rtc_feed_output();
 

@@ -54,8 +54,9 @@ Status apply_file(const std::string& path, Config& config, Origins& origins, std
     std::string base, app;
     if (split_app_group(group.name, &base, &app)) {
       if (!is_per_app_section(base) || !is_valid_name_component(app))
-        return Error{location(path, group.line) + "unknown group [" + group.name +
-                     "] (per-app groups are [hooks:APP], [security:APP] and [srt:APP] with a valid app name)"};
+        return Error{
+            location(path, group.line) + "unknown group [" + group.name +
+            "] (per-app groups are [hooks:APP], [security:APP], [srt:APP] and [dvr:APP] with a valid app name)"};
       app_groups->push_back(group);  // applied over the final defaults, after the environment
       continue;
     }
@@ -125,7 +126,7 @@ Status check_srt_encryption(const SrtSection& srt) {
   return ok_status();
 }
 
-// [hooks:APP] / [security:APP] / [srt:APP]: each app gets the defaults with its group's keys applied.
+// [hooks:APP] / [security:APP] / [srt:APP] / [dvr:APP]: each app gets the defaults with its group's keys applied.
 Status apply_app_groups(const std::string& path, const std::vector<ScannedGroup>& groups, Config& config) {
   for (const ScannedGroup& group : groups) {
     std::string base, app;
@@ -134,6 +135,7 @@ Status apply_app_groups(const std::string& path, const std::vector<ScannedGroup>
     scratch.hooks = config.hooks;
     scratch.security = config.security;
     scratch.srt = config.srt;
+    scratch.dvr = config.dvr;
     for (const ScannedEntry& entry : group.entries) {
       std::string where = location(path, entry.line);
       const KeySpec* spec = find_key(base, entry.key);
@@ -142,6 +144,9 @@ Status apply_app_groups(const std::string& path, const std::vector<ScannedGroup>
       // The SRT listener is one socket for every app: only the encryption is chosen per caller.
       if (base == "srt" && entry.key != "passphrase" && entry.key != "pbkeylen")
         return Error{prefix + "cannot be set per app (only passphrase and pbkeylen)"};
+      // Recording itself is one [dvr] for every app: only how long an app's files are kept differs.
+      if (base == "dvr" && entry.key != "max_age_s" && entry.key != "max_mb")
+        return Error{prefix + "cannot be set per app (only max_age_s and max_mb)"};
       Result<std::string> value = unescape_value(entry.raw_value);
       if (!value) return Error{prefix + value.error().message};
       Status st = apply_value(*spec, *value, scratch);
@@ -155,6 +160,8 @@ Status apply_app_groups(const std::string& path, const std::vector<ScannedGroup>
       config.app_hooks[app] = scratch.hooks;
     else if (base == "srt")
       config.app_srt[app] = scratch.srt;
+    else if (base == "dvr")
+      config.app_dvr[app] = scratch.dvr;
     else
       config.app_security[app] = scratch.security;
   }

@@ -256,6 +256,8 @@ struct Config {
   // [srt:live]: the [srt] section with the group's passphrase/pbkeylen applied.
   std::map<std::string, SrtSection> app_srt;
   const SrtSection& srt_for(const std::string& app) const;
+  // [dvr:live]: the [dvr] section with the group's retention (max_age_s, max_mb) applied.
+  std::map<std::string, DvrSection> app_dvr;
   std::string pipelines_dir;  // directory the pipelines were read from ("" = none)
   std::vector<PipelineSpec> pipelines;
   std::vector<SourceSpec> sources;    // [source NAME] groups: pulled sources

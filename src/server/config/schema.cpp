@@ -404,7 +404,7 @@ std::span<const char* const> schema_sections() { return kSections; }
 std::span<const KeySpec> schema_keys() { return kKeys; }
 
 bool is_per_app_section(std::string_view section) {
-  return section == "hooks" || section == "security" || section == "srt";
+  return section == "hooks" || section == "security" || section == "srt" || section == "dvr";
 }
 
 bool is_schema_section(std::string_view section) {

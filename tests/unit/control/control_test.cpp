@@ -120,6 +120,18 @@ TEST(PerAppConfig, AppGroupsOverrideDefaultsWithLineNumbers) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find(":2:"), std::string::npos) << bad.error().message;
 
+  path = dir.write("dvr.conf", "[dvr]\nmax_age_s = 600\n[dvr:cams]\nmax_age_s = 86400\nmax_mb = 512\n");
+  auto dvr = config::load(path, "", {});
+  ASSERT_TRUE(dvr.ok()) << dvr.error().message;
+  EXPECT_EQ(dvr->dvr.max_age_s, 600);
+  ASSERT_EQ(dvr->app_dvr.count("cams"), 1u);
+  EXPECT_EQ(dvr->app_dvr.at("cams").max_age_s, 86400);
+  EXPECT_EQ(dvr->app_dvr.at("cams").max_mb, 512);
+  path = dir.write("bad-dvr.conf", "[dvr:cams]\nformat = ts\n");
+  bad = config::load(path, "", {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("only max_age_s and max_mb"), std::string::npos) << bad.error().message;
+
   path = dir.write("bad3.conf", "[rtmp:live]\nport = 1\n");
   EXPECT_FALSE(config::load(path, "", {}).ok());
   path = dir.write("bad4.conf", "[api]\nauth = bearer\n");

@@ -6,6 +6,7 @@
 #include "server/outputs/dvr/dvr_catalog.h"
 #include "server/outputs/dvr/vod_playlist.h"
 
+#include <glib.h>
 #include <gtest/gtest.h>
 
 namespace estuary::server {
@@ -133,6 +134,32 @@ TEST(DvrCatalog, RootIsTheTemplatesFixedDirectory) {
   EXPECT_EQ(dvr_root_of("/var/rec/[app]/[2006]/[stream]"), "/var/rec");
   EXPECT_EQ(dvr_root_of("/var/rec/cam-[timestamp]"), "/var/rec");
   EXPECT_EQ(dvr_root_of("[app]/[stream]"), ".");
+}
+
+// [dvr:APP] retention: an app with its own limits loses its old files; the others keep theirs.
+TEST(DvrCatalog, RetentionUsesTheAppsOwnLimitsWhereItHasThem) {
+  gchar* tmp = g_dir_make_tmp("estuary-catalog-XXXXXX", nullptr);
+  ASSERT_NE(tmp, nullptr);
+  const std::string root = tmp;
+  g_free(tmp);
+  DvrCatalog& catalog = DvrCatalog::instance();
+  catalog.configure(root, RetentionLimits{}, {{"short", RetentionLimits{60 * 1000, 0}}});
+  for (int i = 0; i < 200 && !catalog.ready(); ++i) g_main_context_iteration(nullptr, TRUE);
+  ASSERT_TRUE(catalog.ready());
+  const int64_t now_ms = g_get_real_time() / 1000;
+  for (const char* app : {"short", "long"}) {
+    const std::string dir = root + "/" + app;
+    g_mkdir_with_parents(dir.c_str(), 0755);
+    const std::string file = dir + "/old.ts";
+    ASSERT_TRUE(g_file_set_contents(file.c_str(), "x", 1, nullptr));
+    catalog.opened(file, std::string(app) + "/cam", "ts", "h264", now_ms - 3600 * 1000);
+    catalog.closed(file, now_ms - 3590 * 1000, 10.0, 1);
+  }
+  EXPECT_EQ(catalog.apply_retention("short", now_ms), 1u);
+  EXPECT_EQ(catalog.apply_retention("long", now_ms), 0u);
+  EXPECT_FALSE(g_file_test((root + "/short/old.ts").c_str(), G_FILE_TEST_EXISTS));
+  EXPECT_TRUE(g_file_test((root + "/long/old.ts").c_str(), G_FILE_TEST_EXISTS));
+  EXPECT_EQ(catalog.remove("long/old.ts").ok(), true);
 }
 
 }  // namespace

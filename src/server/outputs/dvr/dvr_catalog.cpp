@@ -116,9 +116,10 @@ DvrCatalog& DvrCatalog::instance() {
   return catalog;
 }
 
-void DvrCatalog::configure(const std::string& root, int64_t max_age_ms, uint64_t max_bytes) {
-  max_age_ms_ = max_age_ms;
-  max_bytes_ = max_bytes;
+void DvrCatalog::configure(const std::string& root, RetentionLimits limits,
+                           std::map<std::string, RetentionLimits> per_app) {
+  limits_ = limits;
+  per_app_ = std::move(per_app);
   if (root == root_ && generation_ > 0) return;
   root_ = root;
   index_ = RecordingIndex();
@@ -259,7 +260,9 @@ Status DvrCatalog::remove(const std::string& relative_path) {
 }
 
 size_t DvrCatalog::apply_retention(const std::string& app, int64_t now_ms) {
-  if (max_age_ms_ <= 0 && max_bytes_ == 0) return 0;
+  const auto own = per_app_.find(app);
+  const RetentionLimits& limits = own != per_app_.end() ? own->second : limits_;
+  if (limits.max_age_ms <= 0 && limits.max_bytes == 0) return 0;
   uint64_t open_bytes = 0;  // the index learns an open file's size when it closes
   for (const auto& r : index_.of_app(app)) {
     if (!r.open) continue;
@@ -267,7 +270,8 @@ size_t DvrCatalog::apply_retention(const std::string& app, int64_t now_ms) {
     if (g_stat(absolute(r.path).c_str(), &st) == 0) open_bytes += uint64_t(st.st_size);
   }
   size_t removed = 0;
-  for (const std::string& rel : retention_victims(index_, app, now_ms, max_age_ms_, max_bytes_, open_bytes)) {
+  for (const std::string& rel :
+       retention_victims(index_, app, now_ms, limits.max_age_ms, limits.max_bytes, open_bytes)) {
     const std::string stream = index_.find(rel) ? index_.find(rel)->stream : app;
     if (Status st = remove(rel); !st) {
       log_warn(stream, "", "dvr-retention", st.error().message);

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "common/result.h"
@@ -19,13 +20,20 @@ namespace estuary::server {
 // last "/" ("./dvr/[app]/[stream].[timestamp]" -> "./dvr"; "[app]/x" -> ".").
 std::string dvr_root_of(const std::string& path_template);
 
+// How long an app's recordings are kept: older than max_age_ms, or beyond max_bytes in total, go
+// (0 = no limit).
+struct RetentionLimits {
+  int64_t max_age_ms = 0;
+  uint64_t max_bytes = 0;
+};
+
 class DvrCatalog {
  public:
   static DvrCatalog& instance();
 
-  // Sets the root and the retention limits (each app separately; 0 = no limit). A new root
-  // forgets the index and rebuilds it from disk.
-  void configure(const std::string& root, int64_t max_age_ms, uint64_t max_bytes);
+  // Sets the root and the retention limits (each app separately: `per_app` where an app has its
+  // own, `limits` for the others). A new root forgets the index and rebuilds it from disk.
+  void configure(const std::string& root, RetentionLimits limits, std::map<std::string, RetentionLimits> per_app = {});
   const std::string& root() const { return root_; }
   const RecordingIndex& index() const { return index_; }
   bool ready() const { return ready_; }  // the first scan of the root has been indexed
@@ -52,8 +60,8 @@ class DvrCatalog {
   std::string relative(const std::string& absolute_path) const;  // "" when not under the root
 
   std::string root_;
-  int64_t max_age_ms_ = 0;
-  uint64_t max_bytes_ = 0;
+  RetentionLimits limits_;
+  std::map<std::string, RetentionLimits> per_app_;
   RecordingIndex index_;
   bool ready_ = false;
   uint64_t generation_ = 0;  // a scan of an older root is dropped

@@ -74,7 +74,7 @@ class DvrOutput final : public Output {
   ~DvrOutput() override { stop(); }
 
   Status start() override {
-    open_dvr_catalog(cfg_);
+    open_dvr_catalog(*ctx_.config);
     format_ = pipelines::dvr_format_from_name(cfg_.format);
     open_next();
     if (ctx_.events.on_ready) ctx_.events.on_ready();
@@ -248,9 +248,13 @@ std::string expand_dvr_path(const std::string& tmpl, const std::string& app, con
   return s;
 }
 
-void open_dvr_catalog(const config::DvrSection& dvr) {
-  DvrCatalog::instance().configure(dvr_root_of(dvr.path), int64_t(dvr.max_age_s) * 1000,
-                                   uint64_t(dvr.max_mb) * 1024 * 1024);
+void open_dvr_catalog(const config::Config& cfg) {
+  auto limits_of = [](const config::DvrSection& d) {
+    return RetentionLimits{int64_t(d.max_age_s) * 1000, uint64_t(d.max_mb) * 1024 * 1024};
+  };
+  std::map<std::string, RetentionLimits> per_app;
+  for (const auto& [app, dvr] : cfg.app_dvr) per_app[app] = limits_of(dvr);
+  DvrCatalog::instance().configure(dvr_root_of(cfg.dvr.path), limits_of(cfg.dvr), std::move(per_app));
 }
 
 void register_dvr_output() {

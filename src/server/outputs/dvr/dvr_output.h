@@ -15,9 +15,10 @@ namespace estuary::server {
 // Registers the "dvr" output kind.
 void register_dvr_output();
 
-// Points the recordings index at [dvr]'s root and retention (rebuilding it from disk when the root
-// is new). Called at startup and by each recorder as it starts.
-void open_dvr_catalog(const config::DvrSection& dvr);
+// Points the recordings index at [dvr]'s root and retention, with [dvr:APP] retention for the apps
+// that have their own (rebuilding it from disk when the root is new). Called at startup and by each
+// recorder as it starts.
+void open_dvr_catalog(const config::Config& cfg);
 
 // Expands [app] [stream] [timestamp] (ms) [2006] [01] [02] [15] [04] [05] (local time).
 std::string expand_dvr_path(const std::string& tmpl, const std::string& app, const std::string& stream,
