@@ -6,8 +6,6 @@
 namespace estuary::pipelines {
 namespace {
 
-constexpr const char* kPassUnknown = "estuary-pass-unknown-codecs";
-
 // The parser a demuxed track's caps need, or nullptr when we have none for them.
 const char* parser_for(const GstStructure* s, bool* video) {
   const char* media = gst_structure_get_name(s);
@@ -24,7 +22,7 @@ const char* parser_for(const GstStructure* s, bool* video) {
 }
 
 // Links a new demuxer pad through its parser into the matching bus sink pad; a track that was not
-// announced, a second track of a kind, or (unless passed through) an unknown codec goes to a fakesink.
+// announced, a second track of a kind, or an unknown codec goes to a fakesink.
 // Runs on the demuxer's streaming thread; touches only elements of this pipeline.
 void on_demux_pad_added(GstElement*, GstPad* pad, gpointer bin_ptr) {
   GstBin* bin = GST_BIN(bin_ptr);
@@ -33,7 +31,6 @@ void on_demux_pad_added(GstElement*, GstPad* pad, gpointer bin_ptr) {
   if (!caps || gst_caps_is_empty(caps.get())) return;
   bool video = false;
   const char* parser_name = parser_for(gst_caps_get_structure(caps.get(), 0), &video);
-  if (!parser_name && g_object_get_data(G_OBJECT(bin), kPassUnknown)) parser_name = "identity";
   Ref<GstPad> target;
   if (parser_name) {
     Ref<GstElement> sink = Ref<GstElement>::adopt(gst_bin_get_by_name(bin, "bus"));
@@ -74,7 +71,6 @@ Result<DemuxIngest> start_demux_ingest(const DemuxIngestSpec& spec) {
                static_cast<guint64>(spec.max_bytes), nullptr);
   if (spec.drop_when_full) g_object_set(src.get(), "leaky-type", 1 /* upstream: drop new */, nullptr);
   g_object_set(sink.get(), "stream", spec.stream.c_str(), "gop-cache-max-bytes", spec.gop_cache_max_bytes, nullptr);
-  if (spec.pass_unknown_codecs) g_object_set_data(G_OBJECT(pipeline.get()), kPassUnknown, GINT_TO_POINTER(1));
   // The bin takes its own references (the elements are no longer floating); ours go at return.
   gst_bin_add_many(GST_BIN(pipeline.get()), src.get(), demux.get(), sink.get(), nullptr);
   gst_element_link(src.get(), demux.get());

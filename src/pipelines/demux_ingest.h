@@ -1,7 +1,7 @@
-// Owns: the ingest pipeline shape shared by the byte-stream ingests (FLV tags from RTMP, MPEG-TS from
-// SRT): appsrc ! DEMUXER, each demuxed track through the parser its caps need into estuarysink, and
-// the tracks announced up front so the bus declares the stream ready with exactly those. The caller
-// keeps the appsrc to push bytes into. Control thread; the pad linking runs on the demuxer's thread.
+// Owns: the ingest pipeline shape of the byte-stream ingests (MPEG-TS from SRT; RTMP parses its media
+// itself, see flv_ingest.h): appsrc ! DEMUXER, each demuxed track through the parser its caps need into estuarysink,
+// and the tracks announced up front so the bus declares the stream ready with exactly those. The caller keeps the
+// appsrc to push bytes into. Control thread; the pad linking runs on the demuxer's thread.
 #pragma once
 
 #include <gst/gst.h>
@@ -18,14 +18,11 @@ namespace estuary::pipelines {
 
 struct DemuxIngestSpec {
   std::string stream;                 // bus stream name ("app/stream")
-  const char* demuxer;                // "flvdemux", "tsdemux"
+  const char* demuxer;                // "tsdemux"
   Ref<GstCaps> caps;                  // of the appsrc
   uint64_t max_bytes = 0;             // appsrc bound
   bool drop_when_full = false;        // appsrc leaky-type upstream (drop new data) instead of relying on the caller
   bool video = false, audio = false;  // tracks to announce on the bus sink
-  // A track whose codec has no parser here: passed through unparsed (FLV's legacy codecs) rather
-  // than discarded into a fakesink (TS streams we do not publish).
-  bool pass_unknown_codecs = false;
   uint64_t gop_cache_max_bytes = 0;
   PipelineEvents events;
 };

@@ -282,6 +282,39 @@ def main():
     flv = ffmpeg_bytes("flv", [])
     if flv:
         write("flv_tags", "ffmpeg", flv[13:13 + 6000])
+    rtmp_media_seeds()
+
+
+def rtmp_media_seeds():
+    """RTMP media messages: first byte 1 = video / 0 = audio (bits 1-2: NAL length size - 1), then the body."""
+    hvcc = bytes([1] + [0] * 20 + [0x03, 1]) + bytes([0x20, 0, 1, 0, 3, 0x40, 1, 0x0c])
+    avcc = bytes([1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 2, 0x67, 0x64, 1, 0, 1, 0x68])
+    opus_head = b"OpusHead" + bytes([1, 2, 0x38, 1, 0x80, 0xbb, 0, 0, 0, 0, 0])
+    nal = bytes([0, 0, 0, 2, 0x26, 0x01])
+    seeds = {
+        "legacy-avc-seq": b"\x07" + bytes([0x17, 0, 0, 0, 0]) + avcc,
+        "legacy-avc-frame": b"\x07" + bytes([0x27, 1, 0, 0, 40]) + nal,
+        "legacy-hevc-seq": b"\x07" + bytes([0x1c, 0, 0, 0, 0]) + hvcc,
+        "legacy-aac-seq": b"\x00" + bytes([0xaf, 0, 0x12, 0x10]),
+        "legacy-aac-frame": b"\x00" + bytes([0xaf, 1, 0x21, 0x10]),
+        "legacy-mp3": b"\x00" + bytes([0x2f, 0xff, 0xfb, 0x90]),
+        "hvc1-seq": b"\x07" + bytes([0x90]) + b"hvc1" + hvcc,
+        "hvc1-coded": b"\x07" + bytes([0x91]) + b"hvc1" + bytes([0, 0, 80]) + nal,
+        "hvc1-codedx": b"\x07" + bytes([0xa3]) + b"hvc1" + nal,
+        "hvc1-modex": b"\x07" + bytes([0x97, 2, 0, 0, 5, 0x03]) + b"hvc1" + nal,
+        "hvc1-metadata": b"\x01" + bytes([0x94]) + b"hvc1" + bytes([2, 0, 9]) + b"colorInfo",
+        "av01-seq": b"\x01" + bytes([0x90]) + b"av01" + bytes([0x81, 8, 0x0c, 0]),
+        "av01-frame": b"\x01" + bytes([0x91]) + b"av01" + bytes([0x12, 0]),
+        "vp09-seq": b"\x01" + bytes([0x90]) + b"vp09" + bytes([1, 0, 0, 0, 0, 10, 0x80, 2, 2, 2, 0, 0]),
+        "avc1-seq": b"\x07" + bytes([0x90]) + b"avc1" + avcc,
+        "opus-seq": b"\x00" + bytes([0x90]) + b"Opus" + opus_head,
+        "opus-frame": b"\x00" + bytes([0x91]) + b"Opus" + bytes([0xfc, 0xff, 0xfe]),
+        "mp4a-seq": b"\x00" + bytes([0x90]) + b"mp4a" + bytes([0x11, 0x90]),
+        "ac3-frame": b"\x00" + bytes([0x91]) + b"ac-3" + bytes([0x0b, 0x77]),
+        "multitrack": b"\x01" + bytes([0x96, 0]) + b"hvc1",
+    }
+    for name, data in seeds.items():
+        write("rtmp_media", name, data)
 
 
 if __name__ == "__main__":

@@ -197,7 +197,7 @@ const char* trigger_name(Trigger t);
 // Launch-line variables chosen per stream from its codecs (the defaults are H.264 + AAC, which is
 // also what a pipeline is validated with).
 struct CodecVars {
-  std::string video_parser = "h264parse";  // {video_parser}: h264parse | h265parse
+  std::string video_parser = "h264parse";  // {video_parser}: h264parse | h265parse | av1parse | vp9parse
   std::string audio_parser = "aacparse";   // {audio_parser}: aacparse | mpegaudioparse | opusparse
   std::string flv_audio = "aacparse";      // {flv_audio}: a chain ending in parsed AAC (what flvmux takes)
 };

@@ -30,6 +30,8 @@ config::CodecVars codec_vars_for(const std::optional<api::VideoView>& video,
                                  const std::optional<api::AudioView>& audio) {
   config::CodecVars v;
   if (video && video->codec == "H265") v.video_parser = "h265parse";
+  if (video && video->codec == "AV1") v.video_parser = "av1parse";
+  if (video && video->codec == "VP9") v.video_parser = "vp9parse";
   if (!audio || audio->codec == "AAC") return v;
   if (audio->codec == "Opus") v.audio_parser = "opusparse";
   if (audio->codec == "MP3") v.audio_parser = "mpegaudioparse";

@@ -30,7 +30,11 @@ api::VideoView video_view_from_caps(GstCaps* caps) {
   if (!caps || gst_caps_is_empty(caps)) return v;
   const GstStructure* s = gst_caps_get_structure(caps, 0);
   const std::string name = gst_structure_get_name(s);
-  v.codec = name == "video/x-h264" ? "H264" : name == "video/x-h265" ? "H265" : name;
+  v.codec = name == "video/x-h264"   ? "H264"
+            : name == "video/x-h265" ? "H265"
+            : name == "video/x-av1"  ? "AV1"
+            : name == "video/x-vp9"  ? "VP9"
+                                     : name;
   v.profile = title_case(str_field(s, "profile"));
   v.level = str_field(s, "level");
   gst_structure_get_int(s, "width", &v.width);

@@ -56,6 +56,11 @@ TEST(CodecVars, OpusPassesThroughTsAndIsReencodedForFlv) {
   EXPECT_EQ(audio_conversion_note(*builtin_output_spec("ts"), audio("Opus")), "");  // TS carries it as it is
 }
 
+TEST(CodecVars, Av1AndVp9GetTheirParsers) {
+  EXPECT_EQ(codec_vars_for(video("AV1"), audio("Opus")).video_parser, "av1parse");
+  EXPECT_EQ(codec_vars_for(video("VP9"), audio("AAC")).video_parser, "vp9parse");
+}
+
 TEST(CodecVars, Mp3GetsItsParserAndAacForFlv) {
   auto v = codec_vars_for(std::nullopt, audio("MP3"));
   EXPECT_EQ(v.audio_parser, "mpegaudioparse");

@@ -179,6 +179,19 @@ TEST_F(SessionTest, ConnectReply) {
   EXPECT_EQ(v[3].get_string("code"), "NetConnection.Connect.Success");
   ASSERT_NE(v[3].get("objectEncoding"), nullptr);
   EXPECT_EQ(v[3].get_number("objectEncoding", -1), 0);
+  // Enhanced RTMP: the FourCCs we ingest, as a v1 list and v2 info maps.
+  const Amf0Value* list = v[2].get("fourCcList");
+  ASSERT_NE(list, nullptr);
+  ASSERT_EQ(list->type(), Amf0Type::strict_array);
+  std::vector<std::string> ccs;
+  for (const auto& e : list->elements()) ccs.push_back(e.as_string());
+  EXPECT_EQ(ccs, (std::vector<std::string>{"hvc1", "av01", "vp09", "avc1"}));
+  const Amf0Value* video_map = v[2].get("videoFourCcInfoMap");
+  ASSERT_NE(video_map, nullptr);
+  EXPECT_GT(video_map->get_number("hvc1"), 0);
+  const Amf0Value* audio_map = v[2].get("audioFourCcInfoMap");
+  ASSERT_NE(audio_map, nullptr);
+  EXPECT_GT(audio_map->get_number("Opus"), 0);
 }
 
 TEST_F(SessionTest, ConnectAppFromTcUrlWhenMissing) {

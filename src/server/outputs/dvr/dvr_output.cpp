@@ -75,7 +75,15 @@ class DvrOutput final : public Output {
 
   Status start() override {
     open_dvr_catalog(*ctx_.config);
-    format_ = pipelines::dvr_format_from_name(cfg_.format);
+    format_name_ = cfg_.format;
+    // FLV (1.22's flvmux) carries H.264 only: HEVC, AV1 and VP9 are recorded to MP4 instead.
+    Ref<GstCaps> video = pipelines::bus_caps(key(), "video");
+    const std::string codec = video ? video_view_from_caps(video.get()).codec : "";
+    if (format_name_ == "flv" && !codec.empty() && codec != "H264") {
+      format_name_ = "mp4";
+      log_info(key(), "", "dvr-format", codec + " cannot go into FLV: recording to MP4");
+    }
+    format_ = pipelines::dvr_format_from_name(format_name_);
     open_next();
     if (ctx_.events.on_ready) ctx_.events.on_ready();
     return ok_status();  // a recorder error is reported, never restarted into a loop
@@ -94,7 +102,7 @@ class DvrOutput final : public Output {
   void describe(api::StreamView& v) const override {
     api::DvrView d;
     d.recording = current_ != nullptr;
-    d.format = cfg_.format;
+    d.format = format_name_;
     d.plan = cfg_.plan;
     d.error = error_;
     if (current_) d.current_file = current_->path();
@@ -152,8 +160,8 @@ class DvrOutput final : public Output {
     if (!st) return fail(st.error().message);
     current_ = std::move(file);
     error_.clear();
-    DvrCatalog::instance().opened(path, key(), cfg_.format, codecs_of(key()), g_get_real_time() / 1000);
-    log_info(key(), "", "dvr-file-open", "path=" + path + " format=" + cfg_.format + " plan=" + cfg_.plan);
+    DvrCatalog::instance().opened(path, key(), format_name_, codecs_of(key()), g_get_real_time() / 1000);
+    log_info(key(), "", "dvr-file-open", "path=" + path + " format=" + format_name_ + " plan=" + cfg_.plan);
     if (schedule && cfg_.plan == "segment") schedule_rotation();
   }
 
@@ -216,6 +224,7 @@ class DvrOutput final : public Output {
   OutputContext ctx_;
   config::DvrSection cfg_;
   pipelines::DvrFormat format_ = pipelines::DvrFormat::flv;
+  std::string format_name_;  // cfg_.format, or mp4 where FLV cannot carry the video codec
   std::shared_ptr<bool> alive_;
   std::unique_ptr<pipelines::DvrFile> current_;
   std::vector<api::DvrFileView> files_;

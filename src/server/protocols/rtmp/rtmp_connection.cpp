@@ -249,7 +249,7 @@ void RtmpConnection::on_media(rtmp::MediaType type, uint32_t timestamp_ms, const
   if (!publishing_ || !ingest_) return;
   last_media_us_ = g_get_monotonic_time();
   Status st = ingest_->push(uint8_t(type), timestamp_ms, payload, size);
-  if (!st) close("ingest failed to start: " + st.error().message);
+  if (!st) close("ingest refused the media: " + st.error().message);
 }
 
 void RtmpConnection::on_unpublish() {

@@ -30,6 +30,26 @@ std::string arg_string(const std::vector<Amf0Value>& args, size_t i) {
   return v != nullptr && v->is_string() ? v->as_string() : std::string();
 }
 
+// Enhanced RTMP: the FourCCs this server ingests, so clients (OBS, ffmpeg 6.1+) enable E-RTMP. v1 clients
+// read fourCcList; v2 clients the info maps (FourCcInfoMask: 1 CanDecode, 2 CanEncode, 4 CanForward).
+void add_enhanced_rtmp_caps(Amf0Value& props) {
+  static constexpr const char* video[] = {"hvc1", "av01", "vp09", "avc1"};
+  static constexpr const char* audio[] = {"Opus", "mp4a", ".mp3", "ac-3", "ec-3"};
+  constexpr double can_forward = 4;
+  Amf0Value list = Amf0Value::strict_array();
+  Amf0Value video_map = Amf0Value::object();
+  Amf0Value audio_map = Amf0Value::object();
+  for (const char* cc : video) {
+    list.push(Amf0Value::string(cc));
+    video_map.set(cc, Amf0Value::number(can_forward));
+  }
+  for (const char* cc : audio) audio_map.set(cc, Amf0Value::number(can_forward));
+  props.set("fourCcList", std::move(list));
+  props.set("videoFourCcInfoMap", std::move(video_map));
+  props.set("audioFourCcInfoMap", std::move(audio_map));
+  props.set("capsEx", Amf0Value::number(4));  // ModEx (its nanosecond offsets are ignored); no multitrack
+}
+
 }  // namespace
 
 std::pair<std::string, std::string> split_query(std::string_view s) {
@@ -160,6 +180,7 @@ Status Session::on_connect_command(double txn, const std::vector<Amf0Value>& arg
   props.set("fmsVer", Amf0Value::string("FMS/3,5,3,888"));
   props.set("capabilities", Amf0Value::number(127));
   props.set("mode", Amf0Value::number(1));
+  add_enhanced_rtmp_caps(props);
   Amf0Value status = Amf0Value::object();
   status.set("level", Amf0Value::string("status"));
   status.set("code", Amf0Value::string("NetConnection.Connect.Success"));

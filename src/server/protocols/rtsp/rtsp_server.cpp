@@ -24,7 +24,7 @@ struct RtspServer::State {
   bool alive = true;
   Ref<GstRTSPServer> server;
   struct Mount {
-    bool video = false, audio = false;
+    std::string launch;
   };
   std::map<std::string, Mount> mounts;  // by "app/stream"
   struct ClientInfo {
@@ -62,29 +62,51 @@ bool split_path(const char* abspath, std::string* app, std::string* stream) {
 
 bool has_track(const std::string& key, const char* media) { return pipelines::bus_caps(key, media).get() != nullptr; }
 
-// The shared media's pipeline: the stream bus, parsed and payloaded per track.
-std::string media_launch(const std::string& key, bool video, bool audio) {
+// Media type of the stream's track ("" when it has none).
+std::string track_media(const std::string& key, const char* media) {
+  Ref<GstCaps> caps = pipelines::bus_caps(key, media);
+  if (!caps || gst_caps_is_empty(caps.get())) return "";
+  return gst_structure_get_name(gst_caps_get_structure(caps.get(), 0));
+}
+
+// Parser and payloader of a track's codec; "" for a codec RTP cannot carry here (the track is left out).
+std::string payload_chain(const std::string& media, const std::string& name, int pt) {
+  const std::string pay = " name=" + name + " pt=" + std::to_string(pt);
+  if (media == "video/x-h264") return "h264parse config-interval=-1 ! rtph264pay" + pay + " config-interval=-1";
+  if (media == "video/x-h265") return "h265parse config-interval=-1 ! rtph265pay" + pay + " config-interval=-1";
+  if (media == "video/x-vp9") return "vp9parse ! rtpvp9pay" + pay;
+  if (media == "audio/mpeg") return "aacparse ! rtpmp4gpay" + pay;
+  if (media == "audio/x-opus") return "opusparse ! rtpopuspay" + pay;
+  return "";
+}
+
+// The shared media's pipeline: the stream bus, parsed and payloaded per track (by its codec).
+std::string media_launch(const std::string& key, const std::string& video, const std::string& audio) {
   std::string launch = "( estuarysrc stream=" + key + " name=src";
   int pay = 0;
-  if (video) {
-    launch += " src.video ! queue ! h264parse config-interval=-1 ! rtph264pay name=pay" + std::to_string(pay++) +
-              " pt=96 config-interval=-1";
+  const std::string v = video.empty() ? "" : payload_chain(video, "pay" + std::to_string(pay), 96);
+  if (!v.empty()) {
+    launch += " src.video ! queue ! " + v;
+    pay++;
   }
-  if (audio) launch += " src.audio ! queue ! aacparse ! rtpmp4gpay name=pay" + std::to_string(pay++) + " pt=97";
+  const std::string a = audio.empty() ? "" : payload_chain(audio, "pay" + std::to_string(pay), 97);
+  if (!a.empty()) launch += " src.audio ! queue ! " + a;
   return launch + " )";
 }
 
-void mount(RtspServer::State& st, const std::string& key, bool video, bool audio) {
+void mount(RtspServer::State& st, const std::string& key, const std::string& video, const std::string& audio) {
+  const std::string launch = media_launch(key, video, audio);
   auto it = st.mounts.find(key);
-  if (it != st.mounts.end() && it->second.video == video && it->second.audio == audio) return;
+  if (it != st.mounts.end() && it->second.launch == launch) return;
   GstRTSPMediaFactory* factory = gst_rtsp_media_factory_new();
-  gst_rtsp_media_factory_set_launch(factory, media_launch(key, video, audio).c_str());
+  gst_rtsp_media_factory_set_launch(factory, launch.c_str());
   gst_rtsp_media_factory_set_shared(factory, TRUE);
   gst_rtsp_media_factory_set_protocols(factory, GstRTSPLowerTrans(GST_RTSP_LOWER_TRANS_UDP | GST_RTSP_LOWER_TRANS_TCP));
   Ref<GstRTSPMountPoints> mounts = Ref<GstRTSPMountPoints>::adopt(gst_rtsp_server_get_mount_points(st.server.get()));
   gst_rtsp_mount_points_add_factory(mounts.get(), ("/" + key).c_str(), factory);  // takes the factory
-  st.mounts[key] = {video, audio};
-  log_info(key, "", "rtsp-mount", std::string("shared media") + (video ? " video" : "") + (audio ? " audio" : ""));
+  st.mounts[key] = {launch};
+  log_info(key, "", "rtsp-mount",
+           "shared media video=" + (video.empty() ? "none" : video) + " audio=" + (audio.empty() ? "none" : audio));
 }
 
 void unmount(RtspServer::State& st, const std::string& key, const std::string& why) {
@@ -114,8 +136,9 @@ class RtspMountOutput final : public Output {
   Status start() override {
     auto st = state_.lock();
     if (!st || !st->alive) return Error{"the RTSP server is not running", ErrorReason::unavailable, "rtsp"};
-    const bool video = has_track(key_, "video"), audio = has_track(key_, "audio");
-    if (!video && !audio) return Error{"stream " + key_ + " has no track", ErrorReason::not_found, "rtsp"};
+    const std::string video = track_media(key_, "video"), audio = track_media(key_, "audio");
+    if (video.empty() && audio.empty())
+      return Error{"stream " + key_ + " has no track", ErrorReason::not_found, "rtsp"};
     mount(*st, key_, video, audio);
     mounted_ = true;
     return ok_status();

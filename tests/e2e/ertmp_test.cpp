@@ -1,0 +1,165 @@
+// Owns: end-to-end tests of enhanced RTMP ingest: files made on the fly by ffmpeg (libx265, libaom,
+// libopus) published with tools/ertmp (estuary-ertmp-publish) to the real binary on 127.0.0.1, then
+// checked with ffprobe over HTTP-TS, SRT, HLS, RTSP and the DVR's MP4 file; the legacy HEVC codec id 12;
+// hostile E-RTMP messages that must close only their own connection while another stream flows.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "harness.h"
+
+using namespace estuary::e2e;
+
+namespace {
+
+std::string tool() { return build_root() + "/tools/ertmp/estuary-ertmp-publish"; }
+
+struct Seen {
+  std::string video_codec, audio_codec;
+  int width = 0, height = 0;
+};
+Seen probe(const std::string& url) {
+  Seen s;
+  for (const auto& st : probe_streams(url, 20)) {
+    if (st.codec_type == "video" && s.video_codec.empty()) {
+      s.video_codec = st.codec_name;
+      s.width = st.width;
+      s.height = st.height;
+    }
+    if (st.codec_type == "audio" && s.audio_codec.empty()) s.audio_codec = st.codec_name;
+  }
+  return s;
+}
+
+class Ertmp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = make_temp_dir();
+    rec = dir + "/rec";
+  }
+  std::unique_ptr<Server> start_server() {
+    // DVR in its default format (FLV), which cannot carry HEVC/AV1: the recorder must pick MP4 itself.
+    // HLS as MPEG-TS (HEVC in the CMAF packager is not part of this work).
+    auto s = std::make_unique<Server>(std::map<std::string, std::string>{
+        {"ESTUARY_DVR_ENABLED", "true"}, {"ESTUARY_DVR_PATH", rec + "/[app]/[stream]"}, {"ESTUARY_HLS_VARIANT", "ts"}});
+    EXPECT_TRUE(s->start());
+    return s;
+  }
+  // A short file made by ffmpeg from lavfi sources.
+  std::string make_file(const std::string& name, const std::vector<std::string>& codec_args, int seconds = 2,
+                        const std::string& source = "testsrc2=size=320x240:rate=25") {
+    const std::string path = dir + "/" + name;
+    std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", source};
+    argv.insert(argv.end(),
+                {"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", std::to_string(seconds)});
+    argv.insert(argv.end(), codec_args.begin(), codec_args.end());
+    argv.push_back(path);
+    RunResult r = run(argv, 60);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return path;
+  }
+  std::string hevc_aac() {
+    return make_file("hevc.mp4", {"-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
+                                  "keyint=25:log-level=error", "-c:a", "aac", "-b:a", "64k"});
+  }
+  Process publish(const Server& s, const std::string& file, const std::string& path, std::vector<std::string> extra,
+                  int loops = 40) {
+    std::vector<std::string> argv = {tool(), "--loop=" + std::to_string(loops)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back(file);
+    argv.push_back(s.rtmp_url(path));
+    return Process(argv, dir + "/pub-" + std::to_string(++publishers) + ".log");
+  }
+  std::string http(const Server& s, const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(s.http_port()) + "/" + path;
+  }
+  std::string dir, rec;
+  int publishers = 0;
+};
+
+}  // namespace
+
+TEST_F(Ertmp, HevcAacPlaysOverTsSrtHlsRtspAndRecordsMp4) {
+  const std::string file = hevc_aac();
+  auto server = start_server();
+  Process pub = publish(*server, file, "live/h", {});
+  ASSERT_TRUE(wait_for_stream(*server, "live/h", 15000)) << server->log();
+  const std::string srt = "srt://127.0.0.1:" + std::to_string(server->srt_port()) + "?streamid=#!::r=live/h,m=request";
+  const std::string rtsp = "rtsp://127.0.0.1:" + std::to_string(server->rtsp_port()) + "/live/h";
+  for (const std::string& url : {http(*server, "live/h.ts"), srt, rtsp}) {
+    Seen s = probe(url);
+    EXPECT_EQ(s.video_codec, "hevc") << url;
+    EXPECT_EQ(s.width, 320) << url;
+    EXPECT_EQ(s.height, 240) << url;
+    EXPECT_EQ(s.audio_codec, "aac") << url;
+  }
+  EXPECT_EQ(first_video_frame_is_key(http(*server, "live/h.ts"), 20), 1);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::string body;
+        return http_request("GET", http(*server, "live/h.m3u8"), &body) == 200 && body.find(".ts") != body.rfind(".ts");
+      },
+      20000));
+  EXPECT_EQ(probe(http(*server, "live/h.m3u8")).video_codec, "hevc");
+  Seen dvr = probe(rec + "/live/h.mp4");
+  EXPECT_EQ(dvr.video_codec, "hevc") << server->log();
+  EXPECT_EQ(dvr.width, 320);
+  EXPECT_EQ(dvr.audio_codec, "aac");
+  EXPECT_TRUE(pub.running()) << "the publisher ended early";
+  if (HasFailure()) ADD_FAILURE() << server->log();
+}
+
+TEST_F(Ertmp, LegacyHevcCodecId12PlaysOverTsAndRecordsMp4) {
+  const std::string file = hevc_aac();
+  auto server = start_server();
+  Process pub = publish(*server, file, "live/l", {"--legacy"});
+  ASSERT_TRUE(wait_for_stream(*server, "live/l", 15000)) << server->log();
+  Seen ts = probe(http(*server, "live/l.ts"));
+  EXPECT_EQ(ts.video_codec, "hevc");
+  EXPECT_EQ(ts.width, 320);
+  EXPECT_EQ(ts.audio_codec, "aac");
+  Seen dvr = probe(rec + "/live/l.mp4");
+  EXPECT_EQ(dvr.video_codec, "hevc") << server->log();
+  EXPECT_EQ(dvr.audio_codec, "aac");
+}
+
+TEST_F(Ertmp, Av1OpusIsListedAndRecordsMp4) {
+  // libaom's realtime mode at 160x120, 15 fps: about a second of CPU.
+  const std::string file = make_file("av1.mkv",
+                                     {"-c:v", "libaom-av1", "-usage", "realtime", "-cpu-used", "8", "-b:v", "200k",
+                                      "-g", "15", "-c:a", "libopus", "-b:a", "32k"},
+                                     2, "testsrc2=size=160x120:rate=15");
+  auto server = start_server();
+  Process pub = publish(*server, file, "live/a", {});
+  ASSERT_TRUE(wait_for_stream(*server, "live/a", 15000)) << server->log();
+  std::string streams;
+  http_request("GET", "http://127.0.0.1:" + std::to_string(server->api_port()) + "/api/v1/streams", &streams);
+  EXPECT_NE(streams.find("\"AV1\""), std::string::npos) << streams;
+  EXPECT_NE(streams.find("\"Opus\""), std::string::npos) << streams;
+  // The DVR (default pipelines.d: audio as FLV would take it, so Opus is re-encoded to AAC) writes AV1 in MP4.
+  ASSERT_TRUE(wait_until([&] { return probe(rec + "/live/a.mp4").video_codec == "av1"; }, 15000)) << server->log();
+  Seen dvr = probe(rec + "/live/a.mp4");
+  EXPECT_EQ(dvr.width, 160);
+  EXPECT_EQ(dvr.audio_codec, "aac");
+}
+
+TEST_F(Ertmp, HostileMessagesCloseTheirConnectionOthersFlow) {
+  const std::string file = hevc_aac();
+  auto server = start_server();
+  Process good = publish(*server, file, "live/good", {});
+  ASSERT_TRUE(wait_for_stream(*server, "live/good", 15000)) << server->log();
+  for (const char* kind : {"unknown-fourcc", "truncated-seq", "absurd-hvcc"}) {
+    Process bad = publish(*server, file, std::string("live/bad-") + kind, {std::string("--hostile=") + kind}, 2);
+    EXPECT_EQ(bad.wait(15000), 3) << kind << ": the server should close the connection";
+  }
+  const std::string log = server->log();
+  EXPECT_NE(log.find("unknown video FourCC"), std::string::npos) << log;
+  EXPECT_NE(log.find("truncated HEVC"), std::string::npos) << log;
+  EXPECT_NE(log.find("too many NAL units"), std::string::npos) << log;
+  Seen s = probe(http(*server, "live/good.ts"));
+  EXPECT_EQ(s.video_codec, "hevc");
+  EXPECT_EQ(s.width, 320);
+  EXPECT_TRUE(good.running());
+  EXPECT_TRUE(server->process().running());
+}
