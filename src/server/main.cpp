@@ -22,6 +22,7 @@
 #include "server/api/metrics.h"
 #include "server/api/recordings_api.h"
 #include "server/api/reload_api.h"
+#include "server/cluster/cluster_node.h"
 #include "server/config/config.h"
 #include "server/config/config_watch.h"
 #include "server/control/control_plane.h"
@@ -278,6 +279,10 @@ int main(int argc, char** argv) {
     server::register_forwards_api(api_server);
     server::register_encoder_api(api_server, identity);
     server::register_reload_api(api_server, [&app]() { return reload_config(&app); });
+    // [cluster]: registry, cluster API and metrics (nothing in standalone mode).
+    std::unique_ptr<server::cluster::ClusterNode> cluster;
+    if (cfg.cluster.mode != "standalone")
+      cluster = std::make_unique<server::cluster::ClusterNode>(cfg, *control, *control, api_server);
     // WHIP/WHEP on the API port; declared after api_server so it is destroyed (and its handlers
     // removed) first.
     std::unique_ptr<webrtc::RtcService> rtc;
