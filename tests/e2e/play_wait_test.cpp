@@ -97,17 +97,22 @@ TEST(PlayWait, PlayersBeforeAndRightAfterThePublisherStartOnAKeyframe) {
   ASSERT_TRUE(server.start());
 
   // Started 2 s before the publisher.
-  FirstPackets early_rtmp, early_flv;
+  FirstPackets early_rtmp, early_flv, early_ts;
   std::thread t1([&] { early_rtmp = probe_first_packets(server.rtmp_url("live/early")); });
   std::thread t2([&] { early_flv = probe_first_packets(server.flv_url("live/early")); });
+  std::thread t5([&] {
+    early_ts = probe_first_packets("http://127.0.0.1:" + std::to_string(server.http_port()) + "/live/early.ts");
+  });
   std::this_thread::sleep_for(2s);
   {
     Process pub = start_publisher(server.rtmp_url("live/early"), 320, 240, server.dir() + "/pub1.log", 20);
     t1.join();
     t2.join();
+    t5.join();
   }
   expect_keyframe_start(early_rtmp, "rtmp player started 2 s before the publisher");
   expect_keyframe_start(early_flv, "http-flv player started 2 s before the publisher");
+  expect_keyframe_start(early_ts, "http-ts player started 2 s before the publisher");
 
   // Started right after the publisher (the stream is accepted but not ready yet, or not even that).
   Process pub = start_publisher(server.rtmp_url("live/late"), 320, 240, server.dir() + "/pub2.log", 20);
@@ -119,7 +124,7 @@ TEST(PlayWait, PlayersBeforeAndRightAfterThePublisherStartOnAKeyframe) {
   expect_keyframe_start(late_rtmp, "rtmp player started with the publisher");
   expect_keyframe_start(late_flv, "http-flv player started with the publisher");
   const std::string log = server.log();
-  EXPECT_GE(count_of(log, "play-wait"), 2u) << log;  // at least the early ones waited
+  EXPECT_GE(count_of(log, "play-wait"), 3u) << log;  // at least the early ones waited
   EXPECT_EQ(count_of(log, "play-wait-timeout"), 0u) << log;
 }
 
