@@ -69,9 +69,9 @@ def rules_for(rel):
         yield 'config includes only common/, pipelines/ and server/config/', \
             lambda inc, s: inc.startswith('server/') and not inc.startswith('server/config/')
     elif rel.startswith('src/server/control/'):
-        yield 'control includes no protocols/, outputs/, sources/, api/ or net/', \
+        yield 'control includes no protocols/, outputs/, sources/, cluster/, api/ or net/', \
             lambda inc, s: inc.split('/')[:2] in (['server', 'protocols'], ['server', 'outputs'], ['server', 'sources'],
-                                                  ['server', 'api'], ['server', 'net'])
+                                                  ['server', 'cluster'], ['server', 'api'], ['server', 'net'])
     elif rel.startswith('src/server/net/'):
         yield 'net includes only common/, server/config/ and server/net/', \
             lambda inc, s: inc.startswith('server/') and inc.split('/')[1] not in ('config', 'net')
@@ -79,19 +79,28 @@ def rules_for(rel):
         own = folder_of(rel, 4)[len('src/'):]
         yield 'a protocol includes no other protocol', \
             lambda inc, s: inc.startswith('server/protocols/') and not inc.startswith(own + '/')
-        yield 'protocols include no outputs/, sources/ or api/', \
-            lambda inc, s: inc.split('/')[:2] in (['server', 'outputs'], ['server', 'sources'], ['server', 'api'])
+        yield 'protocols include no outputs/, sources/, cluster/ or api/', \
+            lambda inc, s: inc.split('/')[:2] in (['server', 'outputs'], ['server', 'sources'], ['server', 'cluster'],
+                                                  ['server', 'api'])
     elif rel.startswith('src/server/outputs/'):
         own = folder_of(rel, 4)[len('src/'):]
         yield 'an output includes no other output', \
             lambda inc, s: inc.startswith('server/outputs/') and not inc.startswith(own + '/')
         yield "outputs use a protocol's sans-IO codec only, never its server", \
             lambda inc, s: inc.startswith('server/protocols/') and inc not in codecs
-        yield 'outputs include no sources/, api/ or net/', \
-            lambda inc, s: inc.split('/')[:2] in (['server', 'sources'], ['server', 'api'], ['server', 'net'])
+        yield 'outputs include no sources/, cluster/, api/ or net/', \
+            lambda inc, s: inc.split('/')[:2] in (['server', 'sources'], ['server', 'cluster'], ['server', 'api'],
+                                                  ['server', 'net'])
     elif rel.startswith('src/server/sources/'):
-        yield 'sources include no protocols/, outputs/ or api/', \
-            lambda inc, s: inc.split('/')[:2] in (['server', 'protocols'], ['server', 'outputs'], ['server', 'api'])
+        yield 'sources include no protocols/, outputs/, cluster/ or api/', \
+            lambda inc, s: inc.split('/')[:2] in (['server', 'protocols'], ['server', 'outputs'], ['server', 'cluster'],
+                                                  ['server', 'api'])
+    elif rel.startswith('src/server/cluster/'):
+        yield 'cluster includes no protocols/, outputs/, sources/, api/ or net/', \
+            lambda inc, s: inc.split('/')[:2] in (['server', 'protocols'], ['server', 'outputs'], ['server', 'sources'],
+                                                  ['server', 'api'], ['server', 'net'])
+        yield 'cluster uses the ports of control/, never the supervisor', \
+            lambda inc, s: inc in ('server/control/supervisor.h', 'server/control/control_plane.h')
     elif rel.startswith('src/server/api/'):
         yield "the API includes no protocol", lambda inc, s: inc.startswith('server/protocols/')
 

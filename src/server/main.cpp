@@ -23,6 +23,7 @@
 #include "server/api/metrics.h"
 #include "server/api/recordings_api.h"
 #include "server/api/reload_api.h"
+#include "server/cluster/cluster_node.h"
 #include "server/config/config.h"
 #include "server/config/config_watch.h"
 #include "server/control/control_plane.h"
@@ -292,6 +293,10 @@ int main(int argc, char** argv) {
       listening.rtsp = cfg.rtsp.enabled ? cfg.rtsp.port : 0;
       server::register_listen_api(api_server, listening);
     }
+    // [cluster]: registry, cluster API and metrics (nothing in standalone mode).
+    std::unique_ptr<server::cluster::ClusterNode> cluster;
+    if (cfg.cluster.mode != "standalone")
+      cluster = std::make_unique<server::cluster::ClusterNode>(cfg, *control, *control, api_server);
     // WHIP/WHEP on the API port; declared after api_server so it is destroyed (and its handlers
     // removed) first.
     std::unique_ptr<webrtc::RtcService> rtc;

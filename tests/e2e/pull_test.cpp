@@ -135,7 +135,8 @@ TEST(Pull, OnDemandSourceStartsWithTheFirstViewerAndStopsAfterTheLast) {
                                             "mode = demand\n"
                                             "rtsp_transport = tcp\n"
                                             "linger_ms = 1500\n");
-  Server server({}, {"--config", conf});
+  // A player of a stream nobody offers waits [play] wait_ms (1 s here) before its 404.
+  Server server({{"ESTUARY_PLAY_WAIT_MS", "1000"}}, {"--config", conf});
   Process camera = start_camera(cam_port, server.dir() + "/camera.log");
   ASSERT_TRUE(server.start()) << server.log();
   std::this_thread::sleep_for(1500ms);

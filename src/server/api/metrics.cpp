@@ -153,6 +153,8 @@ std::string render(const api::Backend& sup, const MetricsSource& outputs, ByteTo
   w.add("estuary_connections", "gauge", "Clients (publishers and viewers) of all protocols.", {},
         double(clients.size()));
   w.add("estuary_streams", "gauge", "Streams being published.", {}, double(streams.size()));
+  w.add("estuary_play_waiting", "gauge", "Viewers waiting for a stream that is not live yet ([play] wait_ms).", {},
+        double(outputs.waiting_viewers()));
   w.add("estuary_bytes_received_total", "counter", "Bytes received from clients of all protocols.", {},
         totals.recv_total);
   w.add("estuary_bytes_sent_total", "counter", "Bytes sent to clients of all protocols.", {}, totals.sent_total);
@@ -263,6 +265,8 @@ std::string render(const api::Backend& sup, const MetricsSource& outputs, ByteTo
             s.health->av_drift_ms / 1000.0);
     }
   }
+
+  for (const auto& m : outputs.extra_metrics()) w.add(m.name, m.type.c_str(), m.help, {}, m.value);
 
   // Outputs and their fan-out channels.
   for (const auto& m : outputs.output_metrics()) {

@@ -219,6 +219,45 @@ Status check_rtc(const Config& config, const Origins& origins) {
   return ok_status();
 }
 
+// [cluster]: URLs well formed, TTL above the heartbeat, an edge knows where to pull from.
+Status check_cluster(const Config& config, const Origins& origins) {
+  const ClusterSection& c = config.cluster;
+  auto where = [&](const char* key) {
+    auto it = origins.find(find_key("cluster", key));
+    return (it != origins.end() ? it->second : std::string()) + "[cluster] " + key + ": ";
+  };
+  if (c.ttl_ms <= c.heartbeat_ms)
+    return Error{where("ttl_ms") + std::to_string(c.ttl_ms) + " must be more than heartbeat_ms (" +
+                 std::to_string(c.heartbeat_ms) + ")"};
+  if (!c.registry.empty()) {
+    const std::string& r = c.registry;
+    const size_t host_at = 8;  // after "redis://"
+    const size_t colon = r.find(':', host_at);
+    bool ok = r.rfind("redis://", 0) == 0 && r.size() > host_at && colon != std::string::npos && colon > host_at;
+    if (ok) {
+      const size_t slash = r.find('/', colon);
+      const std::string port = r.substr(colon + 1, slash == std::string::npos ? std::string::npos : slash - colon - 1);
+      const std::string db = slash == std::string::npos ? "0" : r.substr(slash + 1);
+      ok = !port.empty() && port.size() <= 5 && !db.empty() && db.size() <= 2;
+      for (char ch : port + db) ok = ok && g_ascii_isdigit(ch);
+      ok = ok && std::atoi(port.c_str()) >= 1 && std::atoi(port.c_str()) <= 65535;
+    }
+    if (!ok) return Error{where("registry") + "\"" + r + "\" is not redis://HOST:PORT[/DB]"};
+  }
+  gchar** list = g_strsplit_set(c.origins.c_str(), " \t", -1);
+  std::string bad;
+  for (gchar** p = list; *p; ++p) {
+    const std::string u = *p;
+    if (u.empty()) continue;
+    if ((u.rfind("rtmp://", 0) != 0 && u.rfind("srt://", 0) != 0) || u.find(':', 6) == std::string::npos) bad = u;
+  }
+  g_strfreev(list);
+  if (!bad.empty()) return Error{where("origins") + "\"" + bad + "\" is not rtmp://HOST:PORT or srt://HOST:PORT"};
+  if (c.mode == "edge" && c.registry.empty() && c.origins.find_first_not_of(" \t") == std::string::npos)
+    return Error{where("mode") + "edge needs a registry or an origins list"};
+  return ok_status();
+}
+
 Status check_cross_keys(const Config& config, const Origins& origins) {
   if ((config.api.auth == "basic" && (config.api.username.empty() || config.api.password.empty())) ||
       (config.api.auth == "bearer" && config.api.token.empty())) {
@@ -249,7 +288,7 @@ Status check_cross_keys(const Config& config, const Origins& origins) {
   if (!tls) return tls;
   Status rtc = check_rtc(config, origins);
   if (!rtc) return rtc;
-  return ok_status();
+  return check_cluster(config, origins);
 }
 
 }  // namespace

@@ -92,6 +92,14 @@ struct OutputsSection {
   bool operator==(const OutputsSection&) const = default;
 };
 
+// [play]: a viewer of a stream that is not live yet waits for it (every play protocol), bounded.
+struct PlaySection {
+  int wait_ms = 10000;                // longest wait for the stream before not-found (0 = refuse at once)
+  int max_waiters_per_stream = 1000;  // more waiting viewers of one stream are refused at once
+  int max_waiters = 10000;            // more waiting viewers in all are refused at once
+  bool operator==(const PlaySection&) const = default;
+};
+
 // [hooks] (defaults) and [hooks:APP] (per app, over the defaults): SRS HTTP callbacks. URL lists
 // are space-separated; every URL of an event must accept.
 struct HooksSection {
@@ -230,6 +238,22 @@ struct PipelineSpec {
 // True for a safe app or stream name (common/names.h).
 using estuary::is_valid_name_component;
 
+// [cluster]: origin/edge roles (issue #14). standalone changes nothing.
+struct ClusterSection {
+  std::string mode = "standalone";  // standalone | origin | edge
+  std::string node_id;              // "" = host name + ":" + RTMP port
+  std::string advertise;            // URL bases other nodes use: rtmp://host:port http://host:api_port
+  std::string origins;              // static origin list (rtmp:// URL bases), tried in order
+  std::string registry;             // redis://host:port/db ("" = none)
+  std::string pull_protocol = "rtmp";
+  int linger_ms = 3000;          // an edge pull stops this long after its last viewer
+  int heartbeat_ms = 1000;       // registry refresh period
+  int ttl_ms = 5000;             // registry entries expire this long after the last refresh
+  int lookup_timeout_ms = 2000;  // a registry answer slower than this counts as not found
+  int max_hops = 4;              // edge-of-edge depth; deeper pulls are refused (loops)
+  bool operator==(const ClusterSection&) const = default;
+};
+
 struct Config {
   ServerSection server;
   RtmpSection rtmp;
@@ -239,6 +263,7 @@ struct Config {
   FanoutSection fanout;
   BusSection bus;
   OutputsSection outputs;
+  PlaySection play;
   HooksSection hooks;
   SecuritySection security;
   HlsSection hls;
@@ -248,6 +273,7 @@ struct Config {
   SrtSection srt;
   PipelinesSection pipelines_section;  // [pipelines]
   EncodersSection encoders;
+  ClusterSection cluster;
   // Per-app groups ([hooks:live], [security:live]): the defaults with the group's keys applied.
   std::map<std::string, HooksSection> app_hooks;
   std::map<std::string, SecuritySection> app_security;

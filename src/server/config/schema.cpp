@@ -16,8 +16,11 @@ namespace {
 constexpr int kHour = 3600 * 1000;  // ms
 constexpr int kGiB = 1024 * 1024;   // in KB
 
-const char* const kSections[] = {"server",   "rtmp", "http", "api", "rtsp", "fanout", "bus",       "outputs", "hooks",
-                                 "security", "hls",  "dvr",  "tls", "rtc",  "srt",    "pipelines", "encoders"};
+const char* const kSections[] = {"server",  "rtmp", "http",      "api",      "rtsp",   "fanout", "bus",
+                                 "outputs", "play", "hooks",     "security", "hls",    "dvr",    "tls",
+                                 "rtc",     "srt",  "pipelines", "encoders", "cluster"};
+const char* const kClusterModes[] = {"standalone", "origin", "edge"};
+const char* const kPullProtocols[] = {"rtmp", "srt"};
 const char* const kLogLevels[] = {"debug", "info", "warn", "error"};
 const char* const kLogFormats[] = {"text", "json"};
 const char* const kApiAuth[] = {"none", "basic", "bearer"};
@@ -189,6 +192,16 @@ const KeySpec kKeys[] = {
         "outputs", "restart_backoff_max_ms", 1, kHour, [](Config& c) { return &c.outputs.restart_backoff_max_ms; },
         "restart delay cap (not below restart_backoff_ms)"),
 
+    int_key(
+        "play", "wait_ms", 0, kHour, [](Config& c) { return &c.play.wait_ms; },
+        "a viewer of a stream that is not live yet waits this long for it, then gets not-found (0 = no wait)"),
+    int_key(
+        "play", "max_waiters_per_stream", 0, 1000000, [](Config& c) { return &c.play.max_waiters_per_stream; },
+        "most viewers waiting for one stream; more are refused at once"),
+    int_key(
+        "play", "max_waiters", 0, 10000000, [](Config& c) { return &c.play.max_waiters; },
+        "most viewers waiting for streams in all; more are refused at once"),
+
     string_key(
         "hooks", "on_publish", ValueType::url_list, [](Config& c) { return &c.hooks.on_publish; },
         "URLs asked before a publish starts; all must answer 200/201 with 0 or {\"code\":0}"),
@@ -358,7 +371,40 @@ const KeySpec kKeys[] = {
     string_key(
         "encoders", "device", ValueType::text, [](Config& c) { return &c.encoders.device; },
         "GPU for the placeholders: a CUDA device index or /dev/dri/renderD<N>; empty = each family's default"),
-};
+
+    choice_key(
+        "cluster", "mode", kClusterModes, [](Config& c) { return &c.cluster.mode; },
+        "standalone (one box), origin (publishers; registers its streams) or edge (pulls streams on demand)"),
+    string_key(
+        "cluster", "node_id", ValueType::text, [](Config& c) { return &c.cluster.node_id; },
+        "this node's name in the registry; empty = host name and RTMP port"),
+    string_key(
+        "cluster", "advertise", ValueType::text, [](Config& c) { return &c.cluster.advertise; },
+        "URL bases other nodes reach this one at: rtmp://HOST:PORT and http://HOST:API_PORT (empty = 127.0.0.1)"),
+    string_key(
+        "cluster", "origins", ValueType::text, [](Config& c) { return &c.cluster.origins; },
+        "edge: static origin list, rtmp://HOST:PORT ..., tried in order (used without a registry or when it fails)"),
+    string_key(
+        "cluster", "registry", ValueType::text, [](Config& c) { return &c.cluster.registry; },
+        "redis://HOST:PORT/DB of the shared registry (empty = none)"),
+    choice_key(
+        "cluster", "pull_protocol", kPullProtocols, [](Config& c) { return &c.cluster.pull_protocol; },
+        "protocol an edge pulls from its origin with: rtmp or srt"),
+    int_key(
+        "cluster", "linger_ms", 0, kHour, [](Config& c) { return &c.cluster.linger_ms; },
+        "an edge pull stops this long after its last viewer leaves"),
+    int_key(
+        "cluster", "heartbeat_ms", 100, kHour, [](Config& c) { return &c.cluster.heartbeat_ms; },
+        "how often a node refreshes its registry entries"),
+    int_key(
+        "cluster", "ttl_ms", 200, kHour, [](Config& c) { return &c.cluster.ttl_ms; },
+        "registry entries expire this long after their last refresh (more than heartbeat_ms)"),
+    int_key(
+        "cluster", "lookup_timeout_ms", 1, kHour, [](Config& c) { return &c.cluster.lookup_timeout_ms; },
+        "a registry lookup slower than this counts as not found"),
+    int_key(
+        "cluster", "max_hops", 1, 16, [](Config& c) { return &c.cluster.max_hops; },
+        "most edges a pull may pass through (edge of edge); deeper pulls are refused as loops")};
 
 Status check_url_list(std::string_view text) {
   std::string all(text);

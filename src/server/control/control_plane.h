@@ -21,6 +21,7 @@ class ControlPlane : public api::Backend,
                      public DemandPort,
                      public OutputControl,
                      public MetricsSource,
+                     public MetricsExtension,
                      public ConfigSource {
  public:
   // The ports a protocol server gets (clients, publish, play, admission, configuration).

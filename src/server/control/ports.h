@@ -101,10 +101,27 @@ struct OutputMetrics {
   bool running = false;
   std::vector<std::pair<std::string, fanout::ChannelStats>> channels;  // channel name, stats
 };
+// A series another part of the server adds to /metrics (the cluster's), without labels.
+struct MetricSample {
+  std::string name, type, help;  // type: "gauge" or "counter"
+  double value = 0;
+};
+using MetricsProvider = std::function<std::vector<MetricSample>()>;
+class MetricsExtension {
+ public:
+  virtual ~MetricsExtension() = default;
+  // provider runs for each /metrics request on the control thread; it may return nothing once its
+  // owner is gone.
+  virtual void add_metrics_provider(MetricsProvider provider) = 0;
+};
 class MetricsSource {
  public:
   virtual ~MetricsSource() = default;
+  // Series from the providers added through MetricsExtension.
+  virtual std::vector<MetricSample> extra_metrics() const { return {}; }
   virtual std::vector<OutputMetrics> output_metrics() const = 0;
+  // Viewers waiting for a stream that is not live yet ([play] wait_ms).
+  virtual size_t waiting_viewers() const { return 0; }
 };
 
 // The running configuration; replaced on SIGHUP, so read it when needed rather than keeping a copy.

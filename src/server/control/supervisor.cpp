@@ -272,7 +272,7 @@ void Supervisor::publish_ready(const std::string& client_id, GstCaps* video_caps
   if (s->audio) desc += " audio=" + s->audio->codec + " " + std::to_string(s->audio->sample_rate) + "Hz";
   log_info(s->key, client_id, "stream-ready", "tracks known:" + desc);
   start_publish_triggered(*s);
-  resume_pending_plays(s->key);
+  waiters_.resume_all(s->key);
 }
 
 void Supervisor::end_publish(const std::string& client_id) {
@@ -474,20 +474,39 @@ void Supervisor::on_restart_due(const std::string& key, const std::string& name)
   start_slot(*s, slot);
 }
 
-Status Supervisor::begin_play(const std::string& client_id, const std::string& format, AttachFn attach) {
+std::optional<Status> Supervisor::wait_unless_live(const std::string& client_id, const std::string& format,
+                                                   std::function<Status()> retry,
+                                                   std::function<void(const Error&)> fail) {
   Client* c = find_client(client_id);
-  if (!c) return Error{"unknown client", ErrorReason::not_found, "control"};
+  if (!c) return Status(Error{"unknown client", ErrorReason::not_found, "control"});
   const std::string key = c->key();
-  Stream* s = find_stream(key);
-  if ((!s || !s->ready) && demand_.offers && demand_.offers(key))
-    return wait_for_demand(key, client_id, format, std::move(attach));
-  if (!s || !s->ready) return Error{"stream " + key + " is not published", ErrorReason::not_found, "control"};
+  if (Stream* s = find_stream(key); s && s->ready) return std::nullopt;
+  return wait_for_stream(
+      key, client_id, format,
+      [this, client_id, retry, fail]() {
+        if (!find_client(client_id)) return;
+        if (Status st = retry(); !st) fail(st.error());
+      },
+      [fail, key]() {
+        fail(Error{"stream " + key + " is not published", ErrorReason::not_found, "control"});
+      });
+}
+
+Status Supervisor::begin_play(const std::string& client_id, const std::string& format, AttachFn attach) {
+  auto waiting = wait_unless_live(
+      client_id, format, [this, client_id, format, attach]() { return begin_play(client_id, format, attach); },
+      [attach](const Error&) { attach(nullptr); });
+  if (waiting) return *waiting;
   return join_output(client_id, format, [attach = std::move(attach), format](Output* output) {
     attach(output ? output->channel(format) : nullptr);
   });
 }
 
 Status Supervisor::begin_feed(const std::string& client_id, const std::string& format, FeedReadyFn ready) {
+  auto waiting = wait_unless_live(
+      client_id, format, [this, client_id, format, ready]() { return begin_feed(client_id, format, ready); },
+      [ready](const Error& e) { ready(e); });
+  if (waiting) return *waiting;
   return join_output(client_id, format, [ready = std::move(ready), format, client_id](Output* output) {
     if (!output)
       return ready(Error{"the " + format + " output stopped before " + client_id + " could join it",
@@ -519,48 +538,36 @@ Status Supervisor::join_output(const std::string& client_id, const std::string& 
   return ok_status();
 }
 
-Status Supervisor::wait_for_demand(const std::string& key, const std::string& client_id, const std::string& format,
-                                   AttachFn attach) {
-  PendingPlays& pending = pending_plays_[key];
-  pending.plays.push_back(PendingPlay{client_id, format, std::move(attach)});
-  log_info(key, client_id, "play-wait", "format=" + format + ": waiting for the on-demand source");
-  if (!pending.timeout) {
-    // Bounded wait: viewers still waiting when it expires are refused (their attach gets nullptr).
-    pending.timeout = start_timer(std::max(1, demand_.wait_ms), [this, key]() {
-      auto it = pending_plays_.find(key);
-      if (it == pending_plays_.end()) return;
-      PendingPlays expired = std::move(it->second);  // holds this timer: released when the closure returns
-      pending_plays_.erase(it);
-      log_warn(key, "", "play-wait-timeout",
-               std::to_string(expired.plays.size()) + " viewer(s) refused: the source did not go live in time");
-      for (auto& play : expired.plays) play.attach(nullptr);
-    });
+Status Supervisor::wait_for_stream(const std::string& key, const std::string& client_id, const std::string& format,
+                                   std::function<void()> resume, std::function<void()> expire) {
+  const bool demand = demand_.offers && demand_.offers(key);
+  const int wait_ms = demand ? std::max(1, demand_.wait_ms) : config_.play.wait_ms;
+  if (wait_ms <= 0) return Error{"stream " + key + " is not published", ErrorReason::not_found, "control"};
+  PlayWaiters::Waiter w;
+  w.client_id = client_id;
+  w.deadline_us = g_get_monotonic_time() + int64_t(wait_ms) * 1000;
+  w.resume = std::move(resume);
+  w.expire = [expire = std::move(expire), key, client_id, wait_ms]() {
+    log_info(key, client_id, "play-wait-timeout",
+             "stream not live after " + std::to_string(wait_ms) + " ms: not found");
+    expire();
+  };
+  Status added =
+      waiters_.add(key, std::move(w), size_t(config_.play.max_waiters_per_stream), size_t(config_.play.max_waiters));
+  if (!added) {
+    log_warn(key, client_id, "play-wait-refused", added.error().message);
+    return added;
   }
-  if (demand_.request) demand_.request(key);
+  log_info(key, client_id, "play-wait",
+           "format=" + format + ": waiting up to " + std::to_string(wait_ms) + " ms for the " +
+               (demand ? "on-demand source" : "stream"));
+  if (demand && demand_.request) demand_.request(key);
   return ok_status();
-}
-
-void Supervisor::resume_pending_plays(const std::string& key) {
-  auto it = pending_plays_.find(key);
-  if (it == pending_plays_.end()) return;
-  PendingPlays pending = std::move(it->second);
-  pending_plays_.erase(it);
-  for (auto& play : pending.plays) {
-    if (!find_client(play.client_id)) continue;
-    AttachFn attach = play.attach;
-    Status st = begin_play(play.client_id, play.format, std::move(play.attach));
-    if (!st) attach(nullptr);
-  }
 }
 
 void Supervisor::viewer_left(const std::string& client_id, const std::string& key) {
   Stream* s = find_stream(key);
-  if (auto pending = pending_plays_.find(key); pending != pending_plays_.end()) {
-    auto& plays = pending->second.plays;
-    plays.erase(std::remove_if(plays.begin(), plays.end(), [&](const auto& p) { return p.client_id == client_id; }),
-                plays.end());
-    if (plays.empty()) pending_plays_.erase(pending);
-  }
+  waiters_.remove(key, client_id);
   if (!s) return;
   for (auto& [name, slot_ptr] : s->outputs) {
     OutputSlot& slot = *slot_ptr;

@@ -22,6 +22,7 @@
 #include "server/control/client.h"
 #include "server/control/control_plane.h"
 #include "server/control/output.h"
+#include "server/control/play_waiters.h"
 #include "server/control/rate_meter.h"
 
 namespace estuary::server {
@@ -78,6 +79,14 @@ class Supervisor final : public ControlPlane {
   std::string stream_api_id(const std::string& key) const override;
 
   std::vector<OutputMetrics> output_metrics() const override;
+  size_t waiting_viewers() const override { return waiters_.size(); }
+  void add_metrics_provider(MetricsProvider provider) override { metrics_providers_.push_back(std::move(provider)); }
+  std::vector<MetricSample> extra_metrics() const override {
+    std::vector<MetricSample> out;
+    for (const auto& p : metrics_providers_)
+      for (auto& m : p()) out.push_back(std::move(m));
+    return out;
+  }
 
   // api::Backend
   std::vector<api::StreamView> streams() const override;
@@ -133,10 +142,15 @@ class Supervisor final : public ControlPlane {
   void start_publish_triggered(Stream& stream);
   void teardown_stream(Stream& stream, const std::string& why);
   void sample_rates();
-  // Viewers waiting for a stream the demand producer starts (see DemandProducer).
-  Status wait_for_demand(const std::string& key, const std::string& client_id, const std::string& format,
-                         AttachFn attach);
-  void resume_pending_plays(const std::string& key);
+  // A viewer of a stream that is not live waits for it ([play] wait_ms, or the demand producer's
+  // wait for a stream it starts): resume runs when it is live, expire at the deadline. Refused
+  // (not_found) when waiting is off, unavailable over the bounds.
+  Status wait_for_stream(const std::string& key, const std::string& client_id, const std::string& format,
+                         std::function<void()> resume, std::function<void()> expire);
+  // nullopt when the client's stream is live; otherwise the result of waiting for it: once live,
+  // retry() runs again (fail gets its error), at the deadline fail gets not_found.
+  std::optional<Status> wait_unless_live(const std::string& client_id, const std::string& format,
+                                         std::function<Status()> retry, std::function<void(const Error&)> fail);
   // Applies the next queued pipelines.d change to its running stream (see apply_config).
   void run_next_reload();
 
@@ -148,15 +162,8 @@ class Supervisor final : public ControlPlane {
   int64_t start_us_ = 0;
   int64_t start_wall_ms_ = 0;
   std::string vhost_id_ = "vid-default";
-  struct PendingPlay {
-    std::string client_id, format;
-    AttachFn attach;
-  };
-  struct PendingPlays {
-    std::vector<PendingPlay> plays;
-    SourceGuard timeout;
-  };
-  std::map<std::string, PendingPlays> pending_plays_;  // by key
+  PlayWaiters waiters_;  // viewers of streams that are not live yet
+  std::vector<MetricsProvider> metrics_providers_;
   DemandProducer demand_;
   std::vector<std::pair<std::string, std::string>> reload_queue_;  // (stream key, spec name)
   std::pair<std::string, std::string> reload_current_;

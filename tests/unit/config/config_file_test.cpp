@@ -144,8 +144,19 @@ TEST(ConfigErrors, UnknownKey) {
 
 TEST(ConfigErrors, UnknownGroup) {
   expect_error("[rtmp]\nport = 1935\n[rtmpx]\n", 3,
-               "unknown group [rtmpx] (known: [server] [rtmp] [http] [api] [rtsp] [fanout] [bus] [outputs] [hooks] "
-               "[security] [hls] [dvr] [tls] [rtc] [srt] [pipelines] [encoders] [source NAME] [forward NAME])");
+               "unknown group [rtmpx] (known: [server] [rtmp] [http] [api] [rtsp] [fanout] [bus] [outputs] [play] "
+               "[hooks] [security] [hls] [dvr] [tls] [rtc] [srt] [pipelines] [encoders] [cluster] [source NAME] "
+               "[forward NAME])");
+}
+
+TEST(ConfigErrors, ClusterKeysAreChecked) {
+  expect_error("[cluster]\nregistry = redis://host\n", 2,
+               "[cluster] registry: \"redis://host\" is not redis://HOST:PORT[/DB]");
+  expect_error("[cluster]\nttl_ms = 1000\n", 2, "[cluster] ttl_ms: 1000 must be more than heartbeat_ms (1000)");
+  expect_error("[cluster]\norigins = rtmp://a:1935 http://b:1\n", 2,
+               "[cluster] origins: \"http://b:1\" is not rtmp://HOST:PORT or srt://HOST:PORT");
+  expect_error("[cluster]\nmode = edge\n", 2, "[cluster] mode: edge needs a registry or an origins list");
+  expect_error("[play]\nwait_ms = -1\n", 2, "[play] wait_ms: value -1 is out of range 0..3600000");
 }
 
 // [encoders] device must name a CUDA index or a render node; [pipelines] plugins_dir must exist.

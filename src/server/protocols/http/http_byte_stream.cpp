@@ -86,11 +86,14 @@ void register_http_byte_stream(StreamRoutes& http, ControlPorts control, fanout:
       format.extension, [server, shared_ports, &engine, format](SoupServerMessage* msg, const StreamPath& path) {
         ControlPorts& ports = *shared_ports;
         const std::string key = path.app + "/" + path.stream;
-        if (!ports.play.stream_is_playable(key)) {  // live, or a pulled source started on demand
+        // Live, or a pulled source started on demand; a GET may also wait for the stream ([play] wait_ms).
+        const bool head = soup_server_message_get_method(msg) == SOUP_METHOD_HEAD;
+        const bool may_wait = !head && ports.settings.config().play.wait_ms > 0;
+        if (!may_wait && !ports.play.stream_is_playable(key)) {
           respond_text(msg, 404, "stream " + key + " not found\n", server->cors());
           return;
         }
-        if (soup_server_message_get_method(msg) == SOUP_METHOD_HEAD) {
+        if (head) {
           answer_head(msg, ports, path, format, server->cors());
           return;
         }
@@ -140,9 +143,16 @@ void start_http_play(const std::shared_ptr<Pending>& pending, const HttpByteStre
   Status st = ports.play.begin_play(id, format.format, [pending, format](fanout::ChannelPtr channel) {
     SoupServerMessage* m = pending->msg.get();
     if (!channel) {
-      respond_text(m, 503, "stream output unavailable\n", pending->cors);
+      // Not live by now: the wait for the stream ran out ([play] wait_ms).
+      const Client* c = pending->ports->clients.find_client(pending->id);
+      const std::string key = c ? c->key() : "";
+      const bool not_live = !key.empty() && !pending->ports->play.stream_is_live(key);
+      if (not_live)
+        respond_text(m, 404, "stream " + key + " not found\n", pending->cors);
+      else
+        respond_text(m, 503, "stream output unavailable\n", pending->cors);
       soup_server_message_unpause(m);
-      pending->ports->clients.remove_client(pending->id, "output unavailable");
+      pending->ports->clients.remove_client(pending->id, not_live ? "not published in time" : "output unavailable");
       return;
     }
     pending->channel = std::move(channel);

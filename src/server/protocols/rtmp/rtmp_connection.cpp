@@ -289,6 +289,12 @@ void RtmpConnection::start_play() {
 void RtmpConnection::attach_player(fanout::ChannelPtr channel) {
   if (closed_ || handed_off_) return;
   if (!channel) {
+    const Client* c = ports_.clients.find_client(id_);
+    if (c && !ports_.play.stream_is_live(c->key())) {  // the wait for the stream ran out ([play] wait_ms)
+      session_->reject_play("NetStream.Play.StreamNotFound", "stream " + c->key() + " is not published");
+      close_after_flush("play rejected: stream " + c->key() + " did not go live in time");
+      return;
+    }
     session_->reject_play("NetStream.Play.Failed", "stream output is not available");
     close_after_flush("output unavailable");
     return;
