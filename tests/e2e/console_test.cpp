@@ -221,6 +221,14 @@ TEST(Console, KickButtonDisconnectsFfmpegPlayer) {
   EXPECT_TRUE(
       c.evaluate_bool("[...document.querySelectorAll('#view td')].some(e => e.textContent.includes('x264enc'))"))
       << "the encoders page lists the chosen H.264 encoder";
+  // A standalone server has no cluster registry: the nodes page says so.
+  ASSERT_TRUE(c.evaluate_bool("(location.hash = '#/nodes', true)"));
+  EXPECT_TRUE(
+      c.wait_true("consoleState.view === 'nodes' && [...document.querySelectorAll('#view p.empty')].some("
+                  "e => e.textContent.includes('without a cluster registry'))",
+                  5000))
+      << diagnostics(c, server);
+  expect_screenshot(c, "nodes");
 }
 
 TEST(Console, DvrStartStopFromStreamPageWritesFile) {

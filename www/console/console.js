@@ -1,12 +1,12 @@
 // Estuary console: the page shell. Routes on location.hash to one view at a time, refreshes the view
 // on its interval while it is shown, and asks for credentials when the API answers 401.
-// Views: overview, streams, clients (views.js), one stream (stream.js), sources, forwards, encoders,
+// Views: overview, streams, clients (views.js), one stream (stream.js), sources, forwards, encoders, nodes,
 // recordings (recordings.js).
 import {ApiError, apiBase, setCredentials} from './api.js';
 import {recordingsView} from './recordings.js';
 import {streamView} from './stream.js';
 import {el} from './util.js';
-import {clientsView, encodersView, forwardsView, overviewView, sourcesView, streamsView} from './views.js';
+import {clientsView, encodersView, forwardsView, nodesView, overviewView, sourcesView, streamsView} from './views.js';
 
 // What a person or a test reads: the view shown, the last error, refresh count.
 const state = {view: '', error: '', refreshes: 0, api: apiBase()};
@@ -20,6 +20,7 @@ const routes = [
   [/^#\/sources\/?$/, 'sources', sourcesView],
   [/^#\/forwards\/?$/, 'forwards', forwardsView],
   [/^#\/encoders\/?$/, 'encoders', encodersView],
+  [/^#\/nodes\/?$/, 'nodes', nodesView],
   [/^#\/recordings\/?$/, 'recordings', recordingsView],
 ];
 

@@ -169,6 +169,32 @@ export function forwardsView(main) {
     'Nothing is being forwarded.');
 }
 
+// The cluster's nodes from the registry ([cluster] registry); a standalone server says so.
+export function nodesView(main) {
+  const holder = el('div');
+  main.replaceChildren(el('h2', {}, 'Cluster nodes'), holder);
+  return {
+    interval: 3000,
+    async refresh() {
+      let body;
+      try {
+        body = await get('/api/v1/nodes');
+      } catch (e) {
+        if (e.status !== 404) throw e;
+        holder.replaceChildren(el('p', {class: 'empty'},
+          'This server runs without a cluster registry ([cluster] mode and registry in its config).'));
+        return;
+      }
+      const rows = (body.nodes || []).map((n) => el('tr', {},
+        ...[n.node_id, n.mode, n.rtmp, n.api, n.streams, n.viewers, `${Math.round(n.recv_kbps)} / ` +
+            `${Math.round(n.send_kbps)} kb/s`, `${(n.cpu_percent || 0).toFixed(0)} %`,
+            duration((Date.now() - n.updated_ms) / 1000)].map((c) => el('td', {}, c))));
+      holder.replaceChildren(table(['Node', 'Mode', 'RTMP', 'API', 'Streams', 'Viewers', 'In / out', 'CPU',
+                                    'Updated'], rows, 'No node has written a heartbeat.'));
+    },
+  };
+}
+
 export function encodersView(main) {
   const holder = el('div');
   main.replaceChildren(el('h2', {}, 'Encoders'), holder);
