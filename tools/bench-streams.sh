@@ -124,7 +124,8 @@ try:
     d = json.load(sys.stdin)
 except Exception:
     print(0); sys.exit()
-print(sum(1 for s in d.get("streams", []) if s.get("publish", {}).get("active") and s["name"].startswith("s")))'
+print(sum(1 for s in d.get("streams", []) if s.get("publish", {}).get("active") and s["name"].startswith("s")))' ||
+    echo 0  # a slow or gone API counts as nothing live, it does not end the run
 }
 
 start_publisher() {

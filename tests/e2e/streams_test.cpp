@@ -73,6 +73,23 @@ int live_streams(const Server& server, const std::string& app) {
   return n;
 }
 
+// Streams of `app` whose /api/v1/streams "memory" reports a GOP cache within its cap.
+int streams_with_gop_memory(const Server& server, const std::string& app) {
+  JsonNode* root = parse_json(api(server, "/api/v1/streams?count=1000"));
+  if (!root) return -1;
+  int n = 0;
+  JsonArray* arr = json_object_get_array_member(json_node_get_object(root), "streams");
+  for (guint i = 0; arr && i < json_array_get_length(arr); ++i) {
+    JsonObject* s = json_array_get_object_element(arr, i);
+    JsonObject* mem = json_object_has_member(s, "memory") ? json_object_get_object_member(s, "memory") : nullptr;
+    if (std::string(json_object_get_string_member_with_default(s, "app", "")) != app || !mem) continue;
+    const int64_t gop = json_object_get_int_member_with_default(mem, "gop_cache_bytes", -1);
+    if (gop > 0 && gop <= json_object_get_int_member_with_default(mem, "gop_cache_max_bytes", -1)) ++n;
+  }
+  json_node_unref(root);
+  return n;
+}
+
 int threads_of(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -241,9 +258,12 @@ TEST_F(Streams, HundredRtmpPublishersLiveAndPlayableWithBoundedThreads) {
   EXPECT_TRUE(wait_until([&] { return live_streams(*server, "many") == kStreams; }, 40000))
       << live_streams(*server, "many") << " of " << kStreams << " live";
   const int publish_threads = threads_of(pid);
+  // Per-stream memory in the API (the bus's GOP cache of a 1 s GOP) and in /metrics.
+  EXPECT_EQ(streams_with_gop_memory(*server, "many"), kStreams);
+  EXPECT_NE(api(*server, "/metrics").find("estuary_stream_buffered_bytes{app=\"many\""), std::string::npos);
   for (int i = 0; i < kStreams; ++i)
     players.emplace_back(std::vector<std::string>{tool, "--play", server->flv_url("many/s" + std::to_string(i)),
-                                                  "--players", "1", "--warmup", "1", "--duration", "5"},
+                                                  "--players", "1", "--warmup", "1", "--duration", "7"},
                          server->dir() + "/play" + std::to_string(i) + ".log");
   std::this_thread::sleep_for(3500ms);
   const int play_threads = threads_of(pid);

@@ -695,6 +695,9 @@ std::vector<api::StreamView> Supervisor::streams() const {
     if (pipelines::bus_stats(key, &stats)) {
       v.frames = stats.video_buffers + stats.audio_buffers;
       v.video_frames = stats.video_buffers;
+      v.gop_cache_bytes = stats.gop_cache_bytes;
+      v.gop_cache_max_bytes = stats.gop_cache_max_bytes;
+      v.queued_bytes = stats.queued_bytes;
     }
     v.kbps_recv_30s = s->recv_rate.kbps();
     v.kbps_send_30s = s->send_rate.kbps();
