@@ -2,7 +2,9 @@
 # Owns: the fan-out benchmark. Generates the test media (720p30 H.264 + AAC, ~2 Mb/s, 1 s GOP),
 # starts the server on 127.0.0.1, and for each cell of the matrix (players x protocol) runs
 # estuary-load (RTMP publisher + N players in one process) and prints one Markdown table:
-# server CPU, delivery latency, start-up time, RSS and per-player bitrate.
+# server CPU, delivery latency, start-up time, RSS and per-player bitrate. After each cell it runs
+# estuary-sendfloor with the same write schedule (one write per player per batch: 1000 / max(batch,
+# 33 ms) writes/s of the players' mean bytes per write) and prints the server's CPU over that floor.
 #
 # usage: tools/bench-fanout.sh [options]
 #   --server PATH       server binary (default build/src/server/estuary)
@@ -18,6 +20,7 @@
 #   --rt                run server and load tool with SCHED_RR (chrt -r 10): on a machine shared with
 #                       other work this keeps run-queue waits out of the latency figures
 #   --keep              keep the temporary directory (media, logs, raw JSON lines)
+#   --no-floor          skip the estuary-sendfloor run after each cell
 # Environment: BENCH_RTMP_PORT (19350), BENCH_HTTP_PORT (18080), BENCH_API_PORT (19850),
 # BENCH_RTSP_PORT (18554).
 set -euo pipefail
@@ -35,6 +38,8 @@ batch_ms=""
 media=""
 rt=0
 keep=0
+floor=1
+sendfloor="$root/build/tools/loadtool/estuary-sendfloor"
 rtmp_port="${BENCH_RTMP_PORT:-19350}"
 http_port="${BENCH_HTTP_PORT:-18080}"
 api_port="${BENCH_API_PORT:-19850}"
@@ -56,13 +61,16 @@ while [ $# -gt 0 ]; do
     --media) media="$2"; shift 2 ;;
     --rt) rt=1; shift ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-floor) floor=0; shift ;;
+    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
 
 [ -x "$server" ] || die "server binary not found: $server (build it, or use --standin / --server PATH)"
 [ -x "$load" ] || die "load tool not found: $load (ninja -C build tools/loadtool/estuary-load)"
+[ "$floor" = 0 ] || [ -x "$sendfloor" ] ||
+  die "estuary-sendfloor not found: $sendfloor (ninja -C build tools/loadtool/estuary-sendfloor, or --no-floor)"
 command -v python3 >/dev/null || die "python3 is needed to format the results"
 
 max_players=0
@@ -150,29 +158,47 @@ for players in $players_list; do
     [ -n "$line" ] || { cat "$out" >&2; line='{}'; }
     echo "$line" >>"$results"
     grep -v '^RESULT ' "$out" | sed 's/^/    /' >&2
+    # The kernel's floor under the same writes, measured right after the cell (same machine state).
+    fl=""
+    if [ "$floor" = 1 ] && [ "$line" != '{}' ]; then
+      read -r wps bytes < <(python3 -c "
+import json, sys
+r = json.loads(sys.argv[1]); batch = float(sys.argv[2] or 20)
+wps = max(1, round(1000 / max(batch, 1000 / 30)))
+print(wps, max(1, int(r['bitrate_kbps']['mean'] * 1000 / 8 / wps)))" "$line" "$batch_ms")
+      fl=$("$sendfloor" --connections "$players" --rate "$wps" --bytes "$bytes" --seconds 10 \
+             --port "${BENCH_FLOOR_PORT:-29931}" 2>&1 | tail -1 || true)
+      echo "    floor: $fl" >&2
+    fi
+    echo "$fl" >>"$tmp/floor.txt"
   done
 done
 
 echo
 echo "server: $server${batch_ms:+ (write_batch_ms=$batch_ms)}; media: $(basename "$media"); $(nproc) CPUs; $(uname -r)"
-python3 - "$results" <<'EOF'
-import json, sys
+touch "$tmp/floor.txt"
+python3 - "$results" "$tmp/floor.txt" <<'EOF'
+import json, re, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+floors = [l.strip() for l in open(sys.argv[2])]
 def f(v, fmt="%.1f"):
     return "n/a" if v is None or (isinstance(v, (int, float)) and v < 0) else fmt % v
-print("| players | protocol | server CPU (cores) | video latency p50 / p95 (ms) | audio latency p50 / p95 (ms) | start-up p50 / p95 (ms) | RSS peak (MB) | player kb/s min / mean | receiving | errors |")
-print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
-for r in rows:
+print("| players | protocol | server CPU (cores) | send floor (cores) | server / floor | video latency p50 / p95 (ms) | audio latency p50 / p95 (ms) | start-up p50 / p95 (ms) | RSS peak (MB) | player kb/s min / mean | receiving | errors |")
+print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+for i, r in enumerate(rows):
     if not r:
-        print("| ? | ? | run failed | | | | | | |")
+        print("| ? | ? | run failed | | | | | | | | |")
         continue
+    m = re.search(r": ([0-9.]+) cores", floors[i] if i < len(floors) else "")
+    floor = float(m.group(1)) if m else None
+    ratio = "%.2f" % (r["server"]["cpu_cores"] / floor) if floor and r["server"]["cpu_cores"] >= 0 else "n/a"
     s, l, st, b, e = r["server"], r["latency_ms"], r["startup_ms"], r["bitrate_kbps"], r["errors"]
     al = r.get("audio_latency_ms", {})
     errs = "framing %d, bad start %d, connect %d, closed %d" % (e["framing"], e["bad_start"], e["connect"], e["closed_early"])
     if not r["publisher"]["ok"]:
         errs += ", publisher: " + r["publisher"]["error"]
-    print("| %d | %s | %s | %s / %s | %s / %s | %s / %s | %s | %s / %s | %d | %s |" % (
-        r["players"], r["protocol"], f(s["cpu_cores"], "%.3f"), f(l["p50"]), f(l["p95"]),
+    print("| %d | %s | %s | %s | %s | %s / %s | %s / %s | %s / %s | %s | %s / %s | %d | %s |" % (
+        r["players"], r["protocol"], f(s["cpu_cores"], "%.3f"), f(floor, "%.3f"), ratio, f(l["p50"]), f(l["p95"]),
         f(al.get("p50")), f(al.get("p95")), f(st["p50"]), f(st["p95"]),
         f(s["rss_peak_mb"]), f(b["min"], "%.0f"), f(b["mean"], "%.0f"), r["receiving"], errs))
 EOF

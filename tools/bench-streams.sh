@@ -113,8 +113,9 @@ stop_server() {
 }
 
 # CPU ticks (user + system), RSS in kB and threads of the server.
-proc_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
-proc_status() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$server_pid/status"; }
+# 0 once the server is gone (it is then reported, and the run goes on with the next row).
+proc_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat" 2>/dev/null || echo 0; }
+proc_status() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$server_pid/status" 2>/dev/null || echo 0; }
 
 live_streams() {
   curl -s --max-time 5 "http://127.0.0.1:$api_port/api/v1/streams?count=100000" | python3 -c '
@@ -123,7 +124,8 @@ try:
     d = json.load(sys.stdin)
 except Exception:
     print(0); sys.exit()
-print(sum(1 for s in d.get("streams", []) if s.get("publish", {}).get("active") and s["name"].startswith("s")))'
+print(sum(1 for s in d.get("streams", []) if s.get("publish", {}).get("active") and s["name"].startswith("s")))' ||
+    echo 0  # a slow or gone API counts as nothing live, it does not end the run
 }
 
 start_publisher() {
@@ -155,7 +157,8 @@ for viewers in $viewers_list; do
     live=0
     for _ in $(seq 1 120); do
       live=$(live_streams)
-      [ "$live" -ge "$n" ] && break
+      [ "${live:-0}" -ge "$n" ] && break
+      kill -0 "$server_pid" 2>/dev/null || break
       sleep 1
     done
     if [ "$viewers" -gt 0 ]; then
@@ -171,7 +174,9 @@ for viewers in $viewers_list; do
     rss=$(proc_status VmRSS)
     threads=$(proc_status Threads)
     live_end=$(live_streams)
-    echo "$n $viewers $live_end $((t1 - t0)) $rss $idle_rss $threads $idle_threads" >>"$results"
+    kill -0 "$server_pid" 2>/dev/null || echo "bench-streams: the server exited during this run" \
+      "(log: $tmp/server-$n-$viewers.log)" >&2
+    echo "$n $viewers ${live_end:-0} $((t1 - t0)) $rss $idle_rss $threads $idle_threads" | tee -a "$results" >&2
     stop_clients
     stop_server
     sleep 1
@@ -179,17 +184,17 @@ for viewers in $viewers_list; do
 done
 
 echo
-echo "server: $server; protocol: $protocol; ${server_env:-default config}; $(nproc) CPUs; $(uname -r)"
+echo "server: $server; protocol: $protocol; ${server_env:-default config}; $(nproc) CPUs; $(uname -r); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$results" "$hz" "$measure" <<'EOF'
 import sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 hz, measure = float(sys.argv[2]), float(sys.argv[3])
-print("| streams | viewers/stream | live | cores | mcore/stream | RSS (MB) | MB/stream above idle | threads | threads above idle |")
+print("| streams | viewers/stream | live | cores | mcore/stream | RSS (MB) | MB/stream above idle | threads | threads/stream above idle |")
 print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for n, v, live, ticks, rss, idle_rss, th, idle_th in rows:
     n, live = int(n), int(live)
     cores = int(ticks) / hz / measure
-    print("| %d | %s | %d | %.3f | %.1f | %.0f | %.2f | %s | %d |" % (
+    print("| %d | %s | %d | %.3f | %.1f | %.0f | %.2f | %s | %.2f |" % (
         n, v, live, cores, cores * 1000 / n, int(rss) / 1024, (int(rss) - int(idle_rss)) / 1024 / n, th,
-        int(th) - int(idle_th)))
+        (int(th) - int(idle_th)) / n))
 EOF

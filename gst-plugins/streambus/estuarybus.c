@@ -517,6 +517,16 @@ estuary_bus_get_stats (const gchar * name, EstuaryBusStats * out)
   out->keyframes = atomic_load (&stream->keyframes);
   out->keyframe_interval_ns = atomic_load (&stream->keyframe_interval);
   out->subscribers = atomic_load (&stream->n_subscribers);
+  g_mutex_lock (&stream->lock);
+  out->gop_cache_bytes = stream->gop_bytes;
+  out->gop_cache_max_bytes = stream->gop_max_bytes;
+  for (GList * l = stream->subscribers; l != NULL; l = l->next) {
+    EstuaryBusSubscriber *sub = l->data;
+    g_mutex_lock (&sub->lock);
+    out->queued_bytes += sub->queued_bytes;
+    g_mutex_unlock (&sub->lock);
+  }
+  g_mutex_unlock (&stream->lock);
   estuary_bus_stream_unref (stream);
   return TRUE;
 }

@@ -25,6 +25,8 @@ typedef struct
   guint64 video_buffers, video_bytes, audio_buffers, audio_bytes, keyframes;
   guint64 keyframe_interval_ns;         /* between the last two keyframes, 0 if unknown */
   guint subscribers;
+  /* memory held now: the GOP cache (and its cap) and every subscriber's queue */
+  guint64 gop_cache_bytes, gop_cache_max_bytes, queued_bytes;
 } EstuaryBusStats;
 
 /* TRUE if @name has a live publisher and every one of its tracks has caps. */

@@ -21,6 +21,9 @@ bool bus_stats(const std::string& stream, BusStats* out) {
   out->keyframes = st.keyframes;
   out->keyframe_interval_ns = st.keyframe_interval_ns;
   out->subscribers = st.subscribers;
+  out->gop_cache_bytes = st.gop_cache_bytes;
+  out->gop_cache_max_bytes = st.gop_cache_max_bytes;
+  out->queued_bytes = st.queued_bytes;
   return true;
 }
 

@@ -19,6 +19,8 @@ struct BusStats {
   uint64_t video_buffers = 0, video_bytes = 0, audio_buffers = 0, audio_bytes = 0, keyframes = 0;
   uint64_t keyframe_interval_ns = 0;  // between the last two keyframes, 0 if unknown
   unsigned subscribers = 0;
+  // Memory the bus holds for the stream now: the GOP cache (and its cap), the subscribers' queues.
+  uint64_t gop_cache_bytes = 0, gop_cache_max_bytes = 0, queued_bytes = 0;
 };
 
 // Counters of a stream with a live publisher; false if there is none.

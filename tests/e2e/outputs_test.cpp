@@ -160,8 +160,10 @@ TEST_F(Outputs, HlsPlaylistSlidesAndSegmentsStartOnKeyframes) {
   }
 }
 
+// [hls] always: the playlist is made from publish on, with nobody watching (on demand there would be
+// no playlist of the first publish to continue).
 TEST_F(Outputs, HlsRestartGivesDiscontinuity) {
-  start({{"ESTUARY_HLS_VARIANT", "ts"}});
+  start({{"ESTUARY_HLS_VARIANT", "ts"}, {"ESTUARY_HLS_ALWAYS", "true"}});
   {
     Process pub = start_publisher(server->rtmp_url("live/r"), 320, 240, pub_log("pub1"), 6, 25);
     ASSERT_TRUE(wait_for_stream(*server, "live/r", 10000));

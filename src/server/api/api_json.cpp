@@ -78,6 +78,11 @@ void add_stream_members(JsonBuilder* b, const StreamView& s, const std::string& 
   add_int(b, "send_bytes", as_json_int(s.send_bytes));
   add_int(b, "recv_bytes", as_json_int(s.recv_bytes));
   add_kbps(b, s.kbps_recv_30s, s.kbps_send_30s);
+  add_object(b, "memory", [&] {  // Estuary extension: what the stream's bus holds now
+    add_int(b, "gop_cache_bytes", as_json_int(s.gop_cache_bytes));
+    add_int(b, "gop_cache_max_bytes", as_json_int(s.gop_cache_max_bytes));
+    add_int(b, "queued_bytes", as_json_int(s.queued_bytes));
+  });
 
   add_object(b, "publish", [&] {
     add_bool(b, "active", s.publish_active);

@@ -243,6 +243,9 @@ std::string render(const api::Backend& sup, const MetricsSource& outputs, ByteTo
             double(st.keyframes));
       w.add("estuary_stream_keyframe_interval_seconds", "gauge", "Time between the last two keyframes.", l,
             double(st.keyframe_interval_ns) / 1e9);
+      const char* held = "Bytes a stream's bus holds now: its GOP cache or its subscribers' queues.";
+      w.add("estuary_stream_buffered_bytes", "gauge", held, with("gop_cache"), double(st.gop_cache_bytes));
+      w.add("estuary_stream_buffered_bytes", "gauge", held, with("queues"), double(st.queued_bytes));
     }
     w.add("estuary_stream_ready", "gauge", "1 once the stream's tracks are known.", l, s.publish_active ? 1 : 0);
     if (s.video) {

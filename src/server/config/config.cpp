@@ -298,6 +298,10 @@ const HooksSection& Config::hooks_for(const std::string& app) const {
   return it == app_hooks.end() ? hooks : it->second;
 }
 
+bool Config::hls_always(const std::string& app) const {
+  return hls.always || !hooks_for(app).on_hls.empty() || !hls.directory.empty();
+}
+
 const SrtSection& Config::srt_for(const std::string& app) const {
   auto it = app_srt.find(app);
   return it == app_srt.end() ? srt : it->second;

@@ -128,6 +128,11 @@ struct HlsSection {
   // ts: MPEG-TS from hlssink2; fmp4: CMAF segments; lowlatency: CMAF with LL-HLS parts (and DASH).
   std::string variant = "lowlatency";
   int part_target_ms = 200;  // LL-HLS part length (whole frames, at most this)
+  // false: the HLS/CMAF output of a stream starts on its first HLS request and stops linger_s after
+  // the last one; true: it runs from publish on (forced by an on_hls hook or a directory, see
+  // Config::hls_always).
+  bool always = false;
+  int linger_s = 30;
   bool operator==(const HlsSection&) const = default;
 };
 
@@ -278,6 +283,9 @@ struct Config {
   std::map<std::string, HooksSection> app_hooks;
   std::map<std::string, SecuritySection> app_security;
   const HooksSection& hooks_for(const std::string& app) const;
+  // Whether app's HLS/CMAF output runs from publish on: [hls] always, or needed by something that
+  // must see every segment (an on_hls hook for the app, segments written to [hls] directory).
+  bool hls_always(const std::string& app) const;
   const SecuritySection& security_for(const std::string& app) const;
   // [srt:live]: the [srt] section with the group's passphrase/pbkeylen applied.
   std::map<std::string, SrtSection> app_srt;

@@ -266,6 +266,12 @@ const KeySpec kKeys[] = {
     int_key(
         "hls", "part_target_ms", 50, 2000, [](Config& c) { return &c.hls.part_target_ms; },
         "LL-HLS part length in milliseconds (whole frames, at most this)"),
+    boolean_key(
+        "hls", "always", [](Config& c) { return &c.hls.always; },
+        "run HLS from publish on (false: start on the first HLS request, stop after linger_s)"),
+    int_key(
+        "hls", "linger_s", 1, 86400, [](Config& c) { return &c.hls.linger_s; },
+        "always = false: stop a stream's HLS output this long after its last HLS request"),
 
     boolean_key(
         "dvr", "enabled", [](Config& c) { return &c.dvr.enabled; }, "record streams matching match from publish on"),

@@ -69,6 +69,8 @@ struct StreamView {
   int clients = 0;            // players (the publisher is not counted)
   uint64_t frames = 0;        // audio and video buffers (SRS semantics)
   uint64_t video_frames = 0;  // Estuary extension: video only (the console's fps)
+  // Estuary extension: bytes the stream's bus holds now (GOP cache, its cap, subscriber queues).
+  uint64_t gop_cache_bytes = 0, gop_cache_max_bytes = 0, queued_bytes = 0;
   uint64_t send_bytes = 0;
   uint64_t recv_bytes = 0;
   int kbps_recv_30s = 0;

@@ -92,6 +92,10 @@ class OutputControl {
   virtual ~OutputControl() = default;
   // Starts (on) or stops output kind `kind` of the stream with API id stream_id. Errors: not_found.
   virtual Status set_requested_output(const std::string& stream_id, const std::string& kind, bool on) = 0;
+  // Output `kind` (an on-demand output served over plain HTTP requests: "hls", "cmaf") of live stream
+  // `key` is wanted: started if stopped, then kept at least linger_ms from now (each call sets that
+  // anew). Errors: not_found (not live, no such output, or turned off for the stream).
+  virtual Status demand_output(const std::string& key, const std::string& kind, int linger_ms) = 0;
 };
 
 // Per output of each stream, for /metrics.

@@ -116,7 +116,7 @@ void Supervisor::run_next_reload() {
     }
     const Client* publisher = find_client(s->publisher_id);
     const bool derived_transcode = publisher && publisher->derived && spec->output == "transcode";
-    if (!running && (spec->trigger == config::Trigger::on_demand || derived_transcode)) {
+    if (!running && (demand_only(*spec, s->app) || derived_transcode)) {
       if (slot) slot->spec = *spec;  // the next start uses it
       continue;
     }
@@ -295,15 +295,14 @@ void Supervisor::start_publish_triggered(Stream& stream) {
   const Client* publisher = find_client(stream.publisher_id);
   const bool derived = publisher && publisher->derived;
   for (const auto& spec : config_.pipelines) {
-    if (spec.trigger == config::Trigger::on_demand || !spec.matches(stream.key)) continue;
+    if (demand_only(spec, stream.app) || !spec.matches(stream.key)) continue;
     if (derived && spec.output == "transcode") continue;
     OutputSlot& slot = slot_for(stream, spec);
     if (slot.state == SlotState::stopped) start_slot(stream, slot);
   }
   // Built-in publish outputs (HLS, DVR) run unless pipelines.d describes that output for the stream.
   for (const config::PipelineSpec* spec : builtin_output_specs()) {
-    if (spec->trigger == config::Trigger::on_demand || !spec->matches(stream.key) ||
-        config_.find_output(spec->output, stream.key))
+    if (demand_only(*spec, stream.app) || !spec->matches(stream.key) || config_.find_output(spec->output, stream.key))
       continue;
     OutputSlot& slot = slot_for(stream, *spec);
     if (slot.state == SlotState::stopped) start_slot(stream, slot);
@@ -470,7 +469,7 @@ void Supervisor::on_restart_due(const std::string& key, const std::string& name)
   slot.restart_timer = SourceGuard();  // the source is finishing on its own
   if (slot.state != SlotState::backoff) return;
   slot.state = SlotState::stopped;
-  if (slot.spec.trigger == config::Trigger::on_demand && slot.viewers.empty()) return;
+  if (demand_only(slot.spec, s->app) && slot.viewers.empty() && slot.demand_until_us <= g_get_monotonic_time()) return;
   start_slot(*s, slot);
 }
 
@@ -575,17 +574,55 @@ void Supervisor::viewer_left(const std::string& client_id, const std::string& ke
     slot.waiting.erase(
         std::remove_if(slot.waiting.begin(), slot.waiting.end(), [&](const auto& w) { return w.first == client_id; }),
         slot.waiting.end());
-    if (!slot.viewers.empty() || slot.spec.trigger != config::Trigger::on_demand || !slot.output) continue;
+    if (!slot.viewers.empty() || !demand_only(slot.spec, s->app) || !slot.output) continue;
     // Last viewer gone: keep the output a little while for the next one, then stop it.
-    slot.linger_timer = start_timer(config_.outputs.linger_ms, [this, key, name]() {
-      Stream* st = find_stream(key);
-      if (!st) return;
-      auto it = st->outputs.find(name);
-      if (it == st->outputs.end() || !it->second->viewers.empty()) return;
-      it->second->linger_timer = SourceGuard();
-      stop_slot(*st, *it->second, "no viewers");
-    });
+    arm_linger(key, slot, config_.outputs.linger_ms);
   }
+}
+
+void Supervisor::arm_linger(const std::string& key, OutputSlot& slot, int ms) {
+  const std::string name = slot.spec.name;
+  slot.linger_timer = start_timer(ms, [this, key, name]() {
+    Supervisor* self = this;
+    const std::string k = key, n = name;  // the closure goes with the timer reset below
+    Stream* st = self->find_stream(k);
+    if (!st) return;
+    auto it = st->outputs.find(n);
+    if (it == st->outputs.end() || !it->second->viewers.empty()) return;
+    OutputSlot& sl = *it->second;
+    sl.linger_timer = SourceGuard();  // the source is finishing on its own
+    if (!sl.output) return;
+    const int64_t left_us = sl.demand_until_us - g_get_monotonic_time();
+    if (left_us > 0) {  // requested again meanwhile (HLS): wait for the rest
+      self->arm_linger(k, sl, int(left_us / 1000) + 1);
+      return;
+    }
+    self->stop_slot(*st, sl, "no viewers");
+  });
+}
+
+bool Supervisor::demand_only(const config::PipelineSpec& spec, const std::string& app) const {
+  if (spec.trigger != config::Trigger::on_demand) return false;
+  // HLS and the CMAF packager run from publish on where [hls] asks for it (always, on_hls, directory).
+  if ((spec.output == "hls" || spec.output == "cmaf") && config_.hls_always(app)) return false;
+  return true;
+}
+
+Status Supervisor::demand_output(const std::string& key, const std::string& kind, int linger_ms) {
+  Stream* s = find_stream(key);
+  if (!s || !s->ready) return Error{"stream " + key + " is not published", ErrorReason::not_found, "control"};
+  const config::PipelineSpec* spec = spec_for(kind, key);
+  if (!spec || !find_output_kind(kind)) return Error{"no output " + kind, ErrorReason::not_found, "control"};
+  OutputSlot& slot = slot_for(*s, *spec);
+  slot.demand_until_us = g_get_monotonic_time() + int64_t(linger_ms) * 1000;  // the latest request's wish
+  if (slot.state == SlotState::stopped) {
+    log_info(key, "", "output-demand", kind + " requested: starting pipeline " + spec->name);
+    start_slot(*s, slot);
+    if (slot.state == SlotState::stopped)
+      return Error{"output " + kind + " is off for " + key, ErrorReason::not_found, "control"};
+  }
+  if (slot.viewers.empty() && demand_only(slot.spec, s->app) && slot.output) arm_linger(key, slot, linger_ms);
+  return ok_status();
 }
 
 // ---- API read model ----
@@ -665,6 +702,9 @@ std::vector<api::StreamView> Supervisor::streams() const {
     if (pipelines::bus_stats(key, &stats)) {
       v.frames = stats.video_buffers + stats.audio_buffers;
       v.video_frames = stats.video_buffers;
+      v.gop_cache_bytes = stats.gop_cache_bytes;
+      v.gop_cache_max_bytes = stats.gop_cache_max_bytes;
+      v.queued_bytes = stats.queued_bytes;
     }
     v.kbps_recv_30s = s->recv_rate.kbps();
     v.kbps_send_30s = s->send_rate.kbps();

@@ -69,6 +69,7 @@ class Supervisor final : public ControlPlane {
   // Starts (on) or stops an optional output kind ("dvr") of the stream with API id stream_id, on
   // request rather than by configuration. Errors: 404 unknown stream or kind.
   Status set_requested_output(const std::string& stream_id, const std::string& kind, bool on) override;
+  Status demand_output(const std::string& key, const std::string& kind, int linger_ms) override;
 
   // Access control and hooks for every protocol (see admission.h).
   Admission& admission() override { return *admission_; }
@@ -109,6 +110,7 @@ class Supervisor final : public ControlPlane {
     int backoff_ms = 0;
     int restarts = 0;
     int64_t started_us = 0;
+    int64_t demand_until_us = 0;  // requested (demand_output) until then: no linger stop before
   };
   struct Stream {
     std::string key, app, name, id;
@@ -136,6 +138,10 @@ class Supervisor final : public ControlPlane {
   void on_restart_due(const std::string& key, const std::string& spec_name);
   void post_to_control_later(const std::string& key, const std::string& name, const std::string& reason);
   void viewer_left(const std::string& client_id, const std::string& key);
+  // Stops the slot after ms unless it has viewers again or was requested for longer (demand_until_us).
+  void arm_linger(const std::string& key, OutputSlot& slot, int ms);
+  // A trigger=demand spec that stays on demand for app ([hls] always turns HLS/CMAF into publish).
+  bool demand_only(const config::PipelineSpec& spec, const std::string& app) const;
   // The slot serving `format` to client_id, with the viewer registered on it; on_ready runs when the
   // output is ready (at once if it is), or with nullptr if it stops first.
   Status join_output(const std::string& client_id, const std::string& format, std::function<void(Output*)> on_ready);

@@ -169,9 +169,9 @@ TEST_F(ApiServerTest, StreamsUseSrsFieldNamesAndValues) {
   EXPECT_EQ(num(j.root(), "total"), 2);
 
   JsonObject* s = json_array_get_object_element(streams, 0);
-  std::vector<std::string> expected = {"app",     "audio", "clients", "frames",  "id",          "kbps",
-                                       "live_ms", "name",  "outputs", "publish", "recv_bytes",  "send_bytes",
-                                       "tcUrl",   "url",   "vhost",   "video",   "video_frames"};
+  std::vector<std::string> expected = {"app",        "audio",  "clients", "frames",  "id",      "kbps",
+                                       "live_ms",    "memory", "name",    "outputs", "publish", "recv_bytes",
+                                       "send_bytes", "tcUrl",  "url",     "vhost",   "video",   "video_frames"};
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(member_names(s), expected);
   EXPECT_EQ(str(s, "id"), "vid-aaa1");

@@ -61,12 +61,16 @@ bool parse_media_name(const std::string& stem, std::string* stream, uint64_t* ms
 // Longest a request is held: three target durations (RFC 8216bis 6.2.5.2), after which 503.
 int hold_ms(const CmafWindow& w) { return 3 * w.target_duration() * 1000; }
 
-void serve_media(SoupServerMessage* msg, const StreamPath& path, CmafRegistry& registry, bool cors) {
+void serve_media(SoupServerMessage* msg, const StreamPath& path, CmafRegistry& registry, bool cors,
+                 const HlsDemandFn& demand) {
   std::string stream;
   uint64_t msn = 0;
   int64_t part = -1;
   CmafStream* s = nullptr;
-  if (parse_media_name(path.stream, &stream, &msn, &part)) s = registry.find(path.app + "/" + stream);
+  if (parse_media_name(path.stream, &stream, &msn, &part)) {
+    demand(path.app, path.app + "/" + stream, 0);
+    s = registry.find(path.app + "/" + stream);
+  }
   if (!s) {
     respond_text(msg, 404, "segment not found\n", cors);
     return;
@@ -141,11 +145,31 @@ HlsDirectives parse_hls_directives(const std::string& query) {
   return d;
 }
 
-bool serve_cmaf_playlist(SoupServerMessage* msg, const StreamPath& path, CmafRegistry& registry, bool cors) {
+bool serve_cmaf_playlist(SoupServerMessage* msg, const StreamPath& path, CmafRegistry& registry, bool cors,
+                         const HlsDemandFn& demand) {
   CmafStream* s = registry.find(path.app + "/" + path.stream);
   if (!s) return false;
+  const char* type = "application/vnd.apple.mpegurl";
+  const std::string key = path.app + "/" + path.stream;
+  CmafRegistry* reg = &registry;  // lives as long as the server's handlers
   if (s->window.empty()) {
-    respond_text(msg, 404, "playlist not found\n", cors);
+    if (!s->live) {
+      respond_text(msg, 404, "playlist not found\n", cors);
+      return true;
+    }
+    // Just started (on demand, or a fresh publish): held until the first segment is complete.
+    const int hold = first_segment_hold_ms(s->window.settings().target_duration_s);
+    demand(path.app, key, hold);
+    const bool held =
+        s->waiters.add(msg, s->window.next_part().first, -1, hold,
+                       [s, type, cors, key, reg, demand, app = path.app](SoupServerMessage* m, bool gave_up) {
+                         if (!gave_up) demand(app, key, 0);
+                         if (gave_up)
+                           respond_text(m, 503, "no segment made within the hold time\n", cors);
+                         else
+                           respond_string(m, type, s->window.render_hls(false, rendition_reports(key, *reg)), cors);
+                       });
+    if (!held) respond_text(msg, 503, "too many held requests\n", cors);
     return true;
   }
   const bool ll = s->window.settings().low_latency;
@@ -154,8 +178,6 @@ bool serve_cmaf_playlist(SoupServerMessage* msg, const StreamPath& path, CmafReg
     respond_text(msg, 400, d.error + "\n", cors);
     return true;
   }
-  const char* type = "application/vnd.apple.mpegurl";
-  const std::string key = path.app + "/" + path.stream;
   if (!d.has_msn) {
     respond_string(msg, type, s->window.render_hls(d.skip, rendition_reports(key, registry)), cors);
     return true;
@@ -175,7 +197,6 @@ bool serve_cmaf_playlist(SoupServerMessage* msg, const StreamPath& path, CmafReg
     return true;
   }
   const bool skip = d.skip;
-  CmafRegistry* reg = &registry;  // lives as long as the server's handlers
   const bool held = s->waiters.add(
       msg, d.msn, d.part, hold_ms(s->window), [s, skip, type, cors, key, reg](SoupServerMessage* m, bool gave_up) {
         // gave_up may come from the stream's own teardown: s is not read then.
@@ -188,17 +209,21 @@ bool serve_cmaf_playlist(SoupServerMessage* msg, const StreamPath& path, CmafReg
   return true;
 }
 
-void register_cmaf_http(StreamRoutes& http, std::shared_ptr<CmafRegistry> registry) {
+int first_segment_hold_ms(int target_duration_s) { return (3 * target_duration_s + 10) * 1000; }
+
+void register_cmaf_http(StreamRoutes& http, std::shared_ptr<CmafRegistry> registry, HlsDemandFn demand) {
   StreamRoutes* server = &http;
-  http.add_stream_handler(".m4s", [server, registry](SoupServerMessage* msg, const StreamPath& path) {
-    serve_media(msg, path, *registry, server->cors());
+  http.add_stream_handler(".m4s", [server, registry, demand](SoupServerMessage* msg, const StreamPath& path) {
+    serve_media(msg, path, *registry, server->cors(), demand);
   });
-  http.add_stream_handler("-init.mp4", [server, registry](SoupServerMessage* msg, const StreamPath& path) {
+  http.add_stream_handler("-init.mp4", [server, registry, demand](SoupServerMessage* msg, const StreamPath& path) {
     const auto dash = path.stream.rfind('-');
     uint64_t generation = 0;
     CmafStream* s = nullptr;
-    if (dash != std::string::npos && parse_number(path.stream.substr(dash + 1).c_str(), &generation))
+    if (dash != std::string::npos && parse_number(path.stream.substr(dash + 1).c_str(), &generation)) {
+      demand(path.app, path.app + "/" + path.stream.substr(0, dash), 0);
       s = registry->find(path.app + "/" + path.stream.substr(0, dash));
+    }
     GBytes* init = s && generation <= UINT32_MAX ? s->window.init(uint32_t(generation)) : nullptr;
     if (!init) {
       respond_text(msg, 404, "init segment not found\n", server->cors());
@@ -206,8 +231,26 @@ void register_cmaf_http(StreamRoutes& http, std::shared_ptr<CmafRegistry> regist
     }
     respond_bytes(msg, kMediaType, init, "public, max-age=3600", server->cors());
   });
-  http.add_stream_handler(".mpd", [server, registry](SoupServerMessage* msg, const StreamPath& path) {
-    CmafStream* s = registry->find(path.app + "/" + path.stream);
+  http.add_stream_handler(".mpd", [server, registry, demand](SoupServerMessage* msg, const StreamPath& path) {
+    const std::string key = path.app + "/" + path.stream;
+    demand(path.app, key, 0);
+    CmafStream* s = registry->find(key);
+    if (s && s->live && s->window.empty()) {  // just started: held until the first segment exists
+      const bool cors = server->cors();
+      const int hold = first_segment_hold_ms(s->window.settings().target_duration_s);
+      demand(path.app, key, hold);
+      const bool held = s->waiters.add(msg, s->window.next_part().first, -1, hold,
+                                       [s, cors, demand, app = path.app, key](SoupServerMessage* m, bool gave_up) {
+                                         if (!gave_up) demand(app, key, 0);
+                                         std::string text = gave_up ? "" : render_mpd(s->window, g_get_real_time());
+                                         if (text.empty())
+                                           respond_text(m, 503, "no segment made within the hold time\n", cors);
+                                         else
+                                           respond_string(m, "application/dash+xml", text, cors);
+                                       });
+      if (!held) respond_text(msg, 503, "too many held requests\n", server->cors());
+      return;
+    }
     std::string mpd = s ? render_mpd(s->window, g_get_real_time()) : "";
     if (mpd.empty()) {
       respond_text(msg, 404, "manifest not found\n", server->cors());

@@ -2,20 +2,32 @@
 // _HLS_msn/_HLS_part, delta playlists on _HLS_skip=YES, 400 at once for requests too far ahead),
 // init segments (/app/stream-G-init.mp4), segments and parts (/app/stream-N.m4s,
 // /app/stream-N.P.m4s; the preload-hinted part and the open segment are held until made) and the
-// DASH MPD (/app/stream.mpd). Control thread only.
+// DASH MPD (/app/stream.mpd); a playlist or MPD asked for before the first segment is held until it
+// exists. Every request tells `demand` that the stream's HLS is in use. Control thread only.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "server/control/http_routes.h"
 #include "server/outputs/hls/cmaf_stream.h"
 
 namespace estuary::server {
 
+// Called with (app, app/stream, 0) on every HLS/DASH request: starts or keeps the on-demand output
+// for [hls] linger_s from now; hold_ms > 0 keeps it that much longer (a request held for the first
+// segment, which calls it again with 0 once answered).
+using HlsDemandFn = std::function<void(const std::string& app, const std::string& key, int hold_ms)>;
+
+// Longest a first playlist request waits for the first segment of an output that just started.
+int first_segment_hold_ms(int target_duration_s);
+
 // Mounts the .m4s, -init.mp4 and .mpd handlers.
-void register_cmaf_http(StreamRoutes& http, std::shared_ptr<CmafRegistry> registry);
+void register_cmaf_http(StreamRoutes& http, std::shared_ptr<CmafRegistry> registry, HlsDemandFn demand);
 // Answers a .m3u8 request if app/stream has a CMAF window; false = not ours (MPEG-TS HLS may be).
-bool serve_cmaf_playlist(SoupServerMessage* msg, const StreamPath& path, CmafRegistry& registry, bool cors);
+bool serve_cmaf_playlist(SoupServerMessage* msg, const StreamPath& path, CmafRegistry& registry, bool cors,
+                         const HlsDemandFn& demand);
 
 // Parsed LL-HLS delivery directives. error is set for malformed or contradictory ones.
 struct HlsDirectives {

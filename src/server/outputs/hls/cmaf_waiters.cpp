@@ -52,6 +52,10 @@ void CmafWaiters::wake(const CmafWindow& window) {
   }
 }
 
+void CmafWaiters::wake_all() {
+  while (!waiters_.empty()) finish(waiters_.begin(), false);
+}
+
 void CmafWaiters::expire() {
   const gint64 now = g_get_monotonic_time();
   for (auto it = waiters_.begin(); it != waiters_.end();) {

@@ -1,5 +1,6 @@
 // Owns: HTTP requests held until a CMAF part or segment exists — LL-HLS blocking playlist reload
-// (_HLS_msn/_HLS_part), preload-hinted parts, the open segment for low-latency DASH — without a
+// (_HLS_msn/_HLS_part), preload-hinted parts, the open segment for low-latency DASH, the first
+// playlist of an output started on demand (MPEG-TS HLS too: wake_all) — without a
 // thread each: the libsoup message is paused and answered from the control thread when the window
 // has what it waits for, or when its hold time runs out. Bounded: at most kMaxWaitersPerStream per
 // stream and kMaxWaitersTotal in the process; beyond that add() refuses (the caller answers 503).
@@ -33,6 +34,8 @@ class CmafWaiters {
   bool add(SoupServerMessage* msg, uint64_t msn, int64_t part, int hold_ms, Answer answer);
   // Answers the waiters whose part or segment the window now has.
   void wake(const CmafWindow& window);
+  // Answers every waiter (what they waited for exists: the MPEG-TS playlist's first segment).
+  void wake_all();
   void give_up_all();
   size_t size() const { return waiters_.size(); }
   static size_t total();

@@ -11,8 +11,10 @@
 #include "common/timer.h"
 #include "pipelines/hls_segmenter.h"
 #include "server/control/output.h"
+#include "server/control/ports.h"
 #include "server/outputs/hls/cmaf_http.h"
 #include "server/outputs/hls/cmaf_output.h"
+#include "server/outputs/hls/cmaf_waiters.h"
 #include "server/outputs/hls/hls_playlist.h"
 
 namespace estuary::server {
@@ -51,6 +53,7 @@ struct HlsStream {
   std::string directory;  // "" = memory only; else <directory>/<app>
   bool live = false;
   SourceGuard dispose_timer;
+  CmafWaiters waiters;  // first playlist requests of an output that just started
   HlsStream(std::string k, const std::string& stream, int target, int window)
       : key(std::move(k)), playlist(stream, target, window) {}
 
@@ -59,6 +62,7 @@ struct HlsStream {
 
   void on_segment(Ref<GBytes> data, double duration_s) {
     auto removed = playlist.add(data, duration_s);
+    waiters.wake_all();
     const HlsSegment& seg = playlist.segments().back();
     if (!directory.empty()) {
       write_file_async(directory + "/" + seg.name, data.get());
@@ -195,6 +199,19 @@ std::weak_ptr<CmafRegistry>& current_cmaf_registry() {
   static std::weak_ptr<CmafRegistry> r;
   return r;
 }
+// Starts or keeps the on-demand HLS output of a stream (see register_hls_output); true when it runs
+// on demand for this request, false when [hls] runs it from publish on, or it cannot start.
+std::function<bool(const std::string& app, const std::string& key, int hold_ms)>& current_demand() {
+  static std::function<bool(const std::string&, const std::string&, int)> f;
+  return f;
+}
+
+void respond_playlist(SoupServerMessage* msg, const HlsStream& s, bool cors) {
+  std::string text = s.playlist.render();
+  Ref<GBytes> bytes = Ref<GBytes>::adopt(g_bytes_new(text.data(), text.size()));
+  // Playlists change every segment: clients must refetch them; segments never change.
+  respond_bytes(msg, "application/vnd.apple.mpegurl", bytes.get(), "no-cache", cors);
+}
 
 }  // namespace
 
@@ -215,14 +232,26 @@ void respond_bytes(SoupServerMessage* msg, const char* type, GBytes* bytes, cons
   soup_message_body_append_bytes(soup_server_message_get_response_body(msg), bytes);
 }
 
-void register_hls_output(StreamRoutes& http) {
+void register_hls_output(StreamRoutes& http, OutputControl& outputs, const ConfigSource& settings) {
   auto registry = std::make_shared<HlsRegistry>();
   current_registry() = registry;
+  // [hls] always = false: every HLS/DASH request starts the stream's output or keeps it up.
+  OutputControl* control = &outputs;
+  const ConfigSource* source = &settings;
+  current_demand() = [control, source](const std::string& app, const std::string& key, int hold_ms) {
+    const config::Config& cfg = source->config();
+    if (!cfg.hls.enabled || cfg.hls_always(app)) return false;
+    return bool(
+        control->demand_output(key, cfg.hls.variant == "ts" ? "hls" : "cmaf", cfg.hls.linger_s * 1000 + hold_ms));
+  };
+  HlsDemandFn demand = [](const std::string& app, const std::string& key, int hold_ms) {
+    current_demand()(app, key, hold_ms);
+  };
   // fMP4 / LL-HLS / DASH ([hls] variant = fmp4 | lowlatency) from the CMAF packager.
   auto cmaf = std::make_shared<CmafRegistry>();
   current_cmaf_registry() = cmaf;
   register_cmaf_output(cmaf);
-  register_cmaf_http(http, cmaf);
+  register_cmaf_http(http, cmaf, demand);
   register_output_kind(
       "hls",
       [registry](OutputContext ctx) -> Result<std::unique_ptr<Output>> {
@@ -233,21 +262,39 @@ void register_hls_output(StreamRoutes& http) {
       },
       {});
   StreamRoutes* server = &http;
-  http.add_stream_handler(".m3u8", [server, registry, cmaf](SoupServerMessage* msg, const StreamPath& path) {
-    if (serve_cmaf_playlist(msg, path, *cmaf, server->cors())) return;
-    HlsStream* s = registry->find(path.app + "/" + path.stream);
+  http.add_stream_handler(".m3u8", [server, registry, cmaf, demand](SoupServerMessage* msg, const StreamPath& path) {
+    const std::string key = path.app + "/" + path.stream;
+    demand(path.app, key, 0);
+    if (serve_cmaf_playlist(msg, path, *cmaf, server->cors(), demand)) return;
+    HlsStream* s = registry->find(key);
+    if (s && s->live && s->playlist.empty()) {
+      // Just started (on demand, or a fresh publish): held until the first segment exists.
+      const bool cors = server->cors();
+      const int hold = first_segment_hold_ms(s->playlist.target_duration());
+      demand(path.app, key, hold);
+      const bool held =
+          s->waiters.add(msg, 0, -1, hold, [s, cors, demand, app = path.app, key](SoupServerMessage* m, bool gave_up) {
+            if (gave_up) {  // s may be going away: not read then
+              respond_text(m, 503, "no segment made within the hold time\n", cors);
+              return;
+            }
+            demand(app, key, 0);
+            respond_playlist(m, *s, cors);
+          });
+      if (!held) respond_text(msg, 503, "too many held requests\n", server->cors());
+      return;
+    }
     if (!s || s->playlist.empty()) {
       respond_text(msg, 404, "playlist not found\n", server->cors());
       return;
     }
-    std::string text = s->playlist.render();
-    Ref<GBytes> bytes = Ref<GBytes>::adopt(g_bytes_new(text.data(), text.size()));
-    // Playlists change every segment: clients must refetch them; segments never change.
-    respond_bytes(msg, "application/vnd.apple.mpegurl", bytes.get(), "no-cache", server->cors());
+    respond_playlist(msg, *s, server->cors());
   });
-  http.add_stream_handler(kSegmentExtension, [server, registry](SoupServerMessage* msg, const StreamPath& path) {
+  http.add_stream_handler(kSegmentExtension, [server, registry, demand](SoupServerMessage* msg,
+                                                                        const StreamPath& path) {
     // "t-12" -> stream "t", segment "t-12.hls.ts"
     auto dash = path.stream.rfind('-');
+    if (dash != std::string::npos) demand(path.app, path.app + "/" + path.stream.substr(0, dash), 0);
     HlsStream* s = dash == std::string::npos ? nullptr : registry->find(path.app + "/" + path.stream.substr(0, dash));
     const HlsSegment* seg = s ? s->playlist.find(path.stream + kSegmentExtension) : nullptr;
     if (!seg) {
@@ -265,7 +312,9 @@ bool hls_playlist_available(const std::string& key) {
   }
   auto registry = current_registry().lock();
   HlsStream* s = registry ? registry->find(key) : nullptr;
-  return s && s->live && !s->playlist.empty();
+  if (s && s->live && !s->playlist.empty()) return true;
+  // On demand: started (or kept) now; the variant's playlist request waits for its first segment.
+  return current_demand() && current_demand()(key.substr(0, key.rfind('/')), key, 0);
 }
 
 }  // namespace estuary::server

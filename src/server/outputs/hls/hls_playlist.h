@@ -31,6 +31,7 @@ class HlsPlaylist {
   // The next segment follows a restart of the stream (new timestamps, maybe new codec settings).
   void mark_discontinuity() { pending_discontinuity_ = !segments_.empty(); }
   bool empty() const { return segments_.empty(); }
+  int target_duration() const { return target_duration_s_; }
   const HlsSegment* find(const std::string& name) const;
   const std::deque<HlsSegment>& segments() const { return segments_; }
   std::string render() const;
