@@ -256,8 +256,8 @@ TEST(Browser, WhepPlaysRtmpPublishedStream) {
 TEST(Browser, WhepSharedEnginePlaysOverOneUdpPort) {
   auto env = rtc_env();
   const int port = 30000 + (getpid() % 100) * 100 + 99;  // the top of this process's range
-  env["TMPRTC_ENGINE"] = "shared";
-  env["TMPRTC_PORT"] = std::to_string(port);
+  env["ESTUARY_RTC_ENGINE"] = "shared";
+  env["ESTUARY_RTC_PORT"] = std::to_string(port);
   env["ESTUARY_RTC_PORT_MAX"] = std::to_string(port - 1);
   Server server(env);
   ASSERT_TRUE(server.start()) << server.log();

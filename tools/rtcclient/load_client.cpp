@@ -8,7 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <vector>
@@ -36,7 +39,8 @@ std::string offer_sdp(const std::string& ufrag, const std::string& pwd, const st
   std::ostringstream s;
   s << "v=0\r\no=- " << g_random_int() << " 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n";
   const std::string common = "c=IN IP4 0.0.0.0\r\na=ice-ufrag:" + ufrag + "\r\na=ice-pwd:" + pwd +
-                             "\r\na=fingerprint:sha-256 " + fingerprint + "\r\na=setup:actpass\r\na=recvonly\r\na=rtcp-mux\r\n";
+                             "\r\na=fingerprint:sha-256 " + fingerprint +
+                             "\r\na=setup:actpass\r\na=recvonly\r\na=rtcp-mux\r\n";
   s << "m=video 9 UDP/TLS/RTP/SAVPF " << kVideoPt << "\r\n" << common << "a=mid:0\r\n";
   s << "a=rtpmap:" << kVideoPt << " H264/90000\r\na=rtcp-fb:" << kVideoPt << " nack\r\na=rtcp-fb:" << kVideoPt
     << " nack pli\r\na=fmtp:" << kVideoPt
@@ -54,9 +58,12 @@ std::string attr(const std::string& sdp, const std::string& name) {
 }
 
 struct Track {
+  std::map<uint16_t, int64_t> missing;  // sequence number -> when last NACKed (0 = not yet)
+  uint32_t ssrc = 0;
+  uint64_t repaired = 0;
   bool seen = false;
   uint16_t last_seq = 0;
-  uint64_t packets = 0, gaps = 0;
+  uint64_t packets = 0, gaps = 0, bytes = 0;
   bool keyframe_first = false;
 };
 
@@ -89,16 +96,49 @@ void on_rtp(Session& s, uint8_t* data, int len) {
   const int pt = data[1] & 0x7F;
   const uint16_t seq = uint16_t(data[2] << 8 | data[3]);
   Track& t = pt == kVideoPt ? s.video : s.audio;
+  t.ssrc = uint32_t(data[8]) << 24 | uint32_t(data[9]) << 16 | uint32_t(data[10]) << 8 | data[11];
   if (!t.seen) {
     t.seen = true;
     t.keyframe_first = pt == kVideoPt ? h264_keyframe_start(data, size_t(len)) : true;
   } else {
     const uint16_t step = uint16_t(seq - t.last_seq);
-    if (step == 0 || step > 0x8000) return;  // a retransmission or reordering: not new
-    t.gaps += step - 1;
+    if (step == 0 || step > 0x8000) {  // a retransmission (or reordering)
+      if (t.missing.erase(seq)) ++t.repaired;
+      return;
+    }
+    for (uint16_t k = 1; k < step && t.missing.size() < 1024; ++k) t.missing[uint16_t(t.last_seq + k)] = 0;
   }
   t.last_seq = seq;
   ++t.packets;
+  t.bytes += uint64_t(len);
+}
+
+// Generic NACKs (RFC 4585) for the holes not asked for in the last 100 ms, one FCI per number.
+void send_nacks(Session& s, Track& t, int64_t now) {
+  uint8_t pkt[16 + 4 * 64 + 64];
+  int fci = 0;
+  for (auto& [seq, asked] : t.missing) {
+    if (fci == 64) break;
+    if (asked && now - asked < 100000) continue;
+    asked = now;
+    uint8_t* f = pkt + 12 + 4 * fci++;
+    f[0] = uint8_t(seq >> 8);
+    f[1] = uint8_t(seq);
+    f[2] = f[3] = 0;
+  }
+  if (fci == 0) return;
+  const int words = 2 + fci;  // length in 32-bit words minus one
+  pkt[0] = 0x81;
+  pkt[1] = 205;
+  pkt[2] = uint8_t(words >> 8);
+  pkt[3] = uint8_t(words);
+  const uint32_t me = 0x12345678, media = t.ssrc;
+  for (int i = 0; i < 4; ++i) {
+    pkt[4 + i] = uint8_t(me >> (24 - 8 * i));
+    pkt[8 + i] = uint8_t(media >> (24 - 8 * i));
+  }
+  int len = 12 + 4 * fci;
+  if (s.dtls->protect_rtcp(pkt, &len)) s.send(pkt, size_t(len));
 }
 
 }  // namespace
@@ -142,13 +182,23 @@ LoadResult run_load(const LoadOptions& o) {
     sessions.push_back(std::move(s));
     if (o.ramp_ms > 0) g_usleep(gulong(o.ramp_ms) * 1000);
   }
+  std::printf("ready sessions=%zu\n", sessions.size());  // tools/bench-webrtc.sh starts measuring here
+  std::fflush(stdout);
   std::vector<pollfd> fds(sessions.size());
   for (size_t i = 0; i < sessions.size(); ++i) fds[i] = {sessions[i]->fd, POLLIN, 0};
-  const int64_t end = g_get_monotonic_time() + int64_t(o.seconds) * 1000000;
+  // The measured window (o.seconds) starts once every session is connected (at most 30 s of
+  // handshakes: a loaded machine is slow to do hundreds of them).
+  const int64_t connect_deadline = g_get_monotonic_time() + 30 * 1000000;
+  int64_t end = INT64_MAX;
   uint8_t buf[2048];
   while (g_get_monotonic_time() < end) {
     poll(fds.data(), nfds_t(fds.size()), 20);
     const int64_t now = g_get_monotonic_time();
+    if (end == INT64_MAX) {
+      size_t up = 0;
+      for (auto& s : sessions) up += s->connected || s->failed;
+      if (up == sessions.size() || now > connect_deadline) end = now + int64_t(o.seconds) * 1000000;
+    }
     for (size_t i = 0; i < sessions.size(); ++i) {
       Session& s = *sessions[i];
       if (fds[i].revents & POLLIN) {
@@ -173,7 +223,14 @@ LoadResult run_load(const LoadOptions& o) {
               }
               break;
             case PacketKind::rtp_rtcp:
-              if (s.connected && !is_rtcp(buf, size_t(n))) on_rtp(s, buf, int(n));
+              if (!s.connected || is_rtcp(buf, size_t(n))) break;
+              // Loss once both tracks started (the first packets are checked) and not in the last
+              // 500 ms (every hole can still be repaired before the end).
+              if (o.loss > 0 && s.video.seen && s.audio.seen && now < end - 500000 && g_random_double() < o.loss) {
+                ++r.dropped;  // injected loss: as if the network lost it
+                break;
+              }
+              on_rtp(s, buf, int(n));
               break;
             default:
               break;
@@ -181,22 +238,40 @@ LoadResult run_load(const LoadOptions& o) {
         }
       }
       if (now >= s.next_check_us) s.check(now);
+      if (s.connected) {
+        if (!s.video.missing.empty()) send_nacks(s, s.video, now);
+        if (!s.audio.missing.empty()) send_nacks(s, s.audio, now);
+      }
       if (s.ice_ok && !s.connected) s.dtls->on_timer();
     }
   }
   r.video_packets_min = UINT64_MAX;
+  r.video_kbps_min = 1e18;
   for (auto& s : sessions) {
     if (s->connected) ++r.connected;
     if (s->video.keyframe_first) ++r.keyframe_first;
+    // A hole still open at the end is a gap.
+    s->video.gaps = s->video.missing.size();
+    s->audio.gaps = s->audio.missing.size();
+    r.repaired += s->video.repaired + s->audio.repaired;
     if (s->video.seen && s->video.gaps == 0 && s->audio.gaps == 0) ++r.gap_free;
     if (s->audio.packets > 0) ++r.with_audio;
     r.gaps += s->video.gaps + s->audio.gaps;
     r.video_packets_total += s->video.packets;
     r.audio_packets_total += s->audio.packets;
     r.video_packets_min = std::min(r.video_packets_min, s->video.packets);
-    if (!o.vanish && http_send("DELETE", s->location) == 200) ++r.deleted;
+    const double kbps = double(s->video.bytes) * 8 / 1000 / std::max(1, o.seconds);
+    r.video_kbps_min = std::min(r.video_kbps_min, kbps);
+    r.video_kbps_mean += kbps / double(sessions.size());
+    if (o.vanish)
+      s->dtls->forget();  // no close_notify, no DELETE: the server must time the session out
+    else if (http_send("DELETE", s->location) == 200)
+      ++r.deleted;
   }
-  if (sessions.empty()) r.video_packets_min = 0;
+  if (sessions.empty()) {
+    r.video_packets_min = 0;
+    r.video_kbps_min = 0;
+  }
   return r;
 }
 
@@ -204,9 +279,10 @@ std::string describe(const LoadResult& r) {
   std::ostringstream s;
   s << "sessions=" << r.sessions << " answered=" << r.answered << " connected=" << r.connected
     << " keyframe_first=" << r.keyframe_first << " gap_free=" << r.gap_free << " with_audio=" << r.with_audio
-    << " gaps=" << r.gaps << " video_packets_min=" << r.video_packets_min
-    << " video_packets_total=" << r.video_packets_total << " audio_packets_total=" << r.audio_packets_total
-    << " deleted=" << r.deleted;
+    << " gaps=" << r.gaps << " dropped=" << r.dropped << " repaired=" << r.repaired
+    << " video_packets_min=" << r.video_packets_min << " video_packets_total=" << r.video_packets_total
+    << " audio_packets_total=" << r.audio_packets_total << " deleted=" << r.deleted
+    << " video_kbps_min=" << int(r.video_kbps_min) << " video_kbps_mean=" << int(r.video_kbps_mean);
   return s.str();
 }
 

@@ -101,12 +101,14 @@ TEST(RtcRtp, H264KeyframeStartsAreFound) {
 TEST(RtcRtcp, NackPliFirRembAndReportsAreParsed) {
   std::vector<uint8_t> c;
   // RR with one report block: fraction lost 25, cumulative 7.
-  std::vector<uint8_t> rr = {0x81, 201, 0, 7, 0, 0, 0, 1, 0, 0, 0, 9, 25, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  std::vector<uint8_t> rr = {0x81, 201, 0, 7, 0, 0, 0, 1, 0, 0, 0, 9, 25, 0, 0, 7,
+                             0,    0,   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0};
   // NACK for SSRC 9: PID 100, BLP 0b101 -> 100, 101, 103.
   std::vector<uint8_t> nack = {0x81, 205, 0, 3, 0, 0, 0, 1, 0, 0, 0, 9, 0, 100, 0, 5};
   std::vector<uint8_t> pli = {0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 9};
   std::vector<uint8_t> fir = {0x84, 206, 0, 4, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 11, 1, 0, 0, 0};
-  std::vector<uint8_t> remb = {0x8F, 206, 0, 5, 0, 0, 0, 1, 0, 0, 0, 0, 'R', 'E', 'M', 'B', 1, (3 << 2) | 0, 0x01, 0x00, 0, 0, 0, 9};
+  std::vector<uint8_t> remb = {0x8F, 206,          0,    5,    0, 0, 0, 1, 0, 0, 0, 0, 'R', 'E', 'M', 'B',
+                               1,    (3 << 2) | 0, 0x01, 0x00, 0, 0, 0, 9};
   for (auto* v : {&rr, &nack, &pli, &fir, &remb}) c.insert(c.end(), v->begin(), v->end());
   RtcpFeedback fb = parse_rtcp(c.data(), c.size());
   EXPECT_FALSE(fb.malformed);
@@ -189,10 +191,10 @@ TEST(RtcAnswer, AnswerIsIceLitePassiveBundleOnOnePort) {
   ap.audio_ssrc = 2222;
   ap.cname = "x";
   const std::string a = build_answer(*plan, ap);
-  for (const char* want : {"a=ice-lite", "a=group:BUNDLE 0 1", "a=setup:passive", "a=fingerprint:sha-256 CC:DD",
-                           "a=rtpmap:102 H264/90000", "profile-level-id=42e01f", "a=rtpmap:111 opus/48000/2",
-                           "a=sendonly", "a=ssrc:1111 cname:x", "a=candidate:1 1 udp 2130706430 127.0.0.1 8000 typ host",
-                           "a=rtcp-fb:102 nack pli"})
+  for (const char* want :
+       {"a=ice-lite", "a=group:BUNDLE 0 1", "a=setup:passive", "a=fingerprint:sha-256 CC:DD", "a=rtpmap:102 H264/90000",
+        "profile-level-id=42e01f", "a=rtpmap:111 opus/48000/2", "a=sendonly", "a=ssrc:1111 cname:x",
+        "a=candidate:1 1 udp 2130706430 127.0.0.1 8000 typ host", "a=rtcp-fb:102 nack pli"})
     EXPECT_NE(a.find(want), std::string::npos) << want << "\n" << a;
   EXPECT_EQ(a.find("a=recvonly"), std::string::npos);
 

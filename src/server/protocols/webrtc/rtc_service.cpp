@@ -145,11 +145,9 @@ RtcService::RtcService(server::ControlPorts ports, server::PathRoutes& api)
   });
   configured_candidate();  // starts resolving a host name early
   const auto& rc = *rtc_config_;
-  const char* engine_env = g_getenv("TMPRTC_ENGINE");  // TEMP-CONFIG
-  const char* port_env = g_getenv("TMPRTC_PORT");      // TEMP-CONFIG
-  if (rc.enabled && engine_env && std::string(engine_env) == "shared") {
+  if (rc.enabled && rc.engine == "shared") {
     engine::SharedEngine::Settings es;
-    es.port = port_env ? atoi(port_env) : 8000;
+    es.port = rc.port;
     gchar** parts = g_strsplit_set(rc.interfaces.c_str(), " \t", -1);
     for (gchar** p = parts; *p; ++p)
       if (**p) es.interfaces.emplace_back(*p);

@@ -52,7 +52,8 @@ class DtlsPeer {
   void start();
   // One DTLS datagram from the peer; returns the state after it.
   State feed(const uint8_t* data, size_t len);
-  void on_timer();  // retransmits a lost flight when due
+  void on_timer();                           // retransmits a lost flight when due
+  void forget() { state_ = State::closed; }  // ends without close_notify (a peer that vanishes)
   State state() const { return state_; }
   const std::string& error() const { return error_; }
 

@@ -81,8 +81,7 @@ Result<std::unique_ptr<Packetizer>> Packetizer::create(const std::string& feed, 
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipe), "src");
   g_signal_connect(src, "pad-added", G_CALLBACK(on_source_pad), nullptr);
   gst_object_unref(src);
-  for (auto [name, ring, video] :
-       {std::tuple{"vpay", p->video_, true}, std::tuple{"apay", p->audio_, false}}) {
+  for (auto [name, ring, video] : {std::tuple{"vpay", p->video_, true}, std::tuple{"apay", p->audio_, false}}) {
     GstElement* pay = gst_bin_get_by_name(GST_BIN(pipe), name);
     GstPad* pad = gst_element_get_static_pad(pay, "src");
     gst_pad_add_probe(pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST), on_packets,

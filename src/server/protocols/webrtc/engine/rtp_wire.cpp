@@ -84,7 +84,7 @@ RtcpFeedback parse_rtcp(const uint8_t* data, size_t len, size_t max_nacks) {
       }
     } else if (pt == 206 && plen >= 12) {
       const uint32_t media = rd32(p + 8);
-      if (count == 1) fb.keyframe_requests.push_back(media);  // PLI
+      if (count == 1) fb.keyframe_requests.push_back(media);                       // PLI
       if (count == 4 && plen >= 20) fb.keyframe_requests.push_back(rd32(p + 12));  // FIR: SSRC in the FCI
       if (count == 15 && plen >= 20 && p[12] == 'R' && p[13] == 'E' && p[14] == 'M' && p[15] == 'B') {
         const uint8_t exp = p[17] >> 2;

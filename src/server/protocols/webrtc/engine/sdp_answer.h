@@ -27,7 +27,7 @@ Result<OfferCredentials> offer_credentials(std::string_view sdp);
 
 struct AnswerParams {
   std::string ufrag, pwd;
-  std::string fingerprint;  // "AB:CD:..." sha-256
+  std::string fingerprint;             // "AB:CD:..." sha-256
   std::vector<std::string> addresses;  // host candidate IPs
   int port = 0;
   uint32_t video_ssrc = 0, audio_ssrc = 0;

@@ -87,7 +87,7 @@ struct Track {
   uint32_t ssrc = 0;
   uint32_t clock = 90000;
   bool started = false;
-  uint64_t cursor = 0;     // next ring index to send
+  uint64_t cursor = 0;      // next ring index to send
   uint64_t base_index = 0;  // first index of the current run (after a start or a jump)
   uint16_t next_seq = 0;
   uint32_t last_ts = 0;
@@ -263,9 +263,17 @@ size_t SharedEngine::viewer_count() {
 
 void SharedEngine::send_to(Viewer& v, const uint8_t* data, size_t len) {
   if (v.addr_len == 0 || len > kSlot) return;
+  std::memcpy(next_slot(), data, len);
+  commit_slot(v, len);
+}
+
+uint8_t* SharedEngine::next_slot() {
+  if (batch_->n == Batch::kN) flush();
+  return batch_->buf[batch_->n];
+}
+
+void SharedEngine::commit_slot(Viewer& v, size_t len) {
   Batch& b = *batch_;
-  if (b.n == Batch::kN) flush();
-  std::memcpy(b.buf[b.n], data, len);
   b.iov[b.n] = {b.buf[b.n], len};
   b.addr[b.n] = v.addr;
   b.msgs[b.n] = {};
@@ -431,15 +439,14 @@ void SharedEngine::pump(Viewer& v, int64_t now) {
         t->started = false;
         continue;
       }
-      if (overrun) log_warn(v.spec.key, v.spec.label, "rtc-overrun", "viewer fell a ring behind; skipping to a keyframe");
+      if (overrun)
+        log_warn(v.spec.key, v.spec.label, "rtc-overrun", "viewer fell a ring behind; skipping to a keyframe");
       t->started = true;
       t->cursor = start;
       t->base_index = start;
     }
     for (int i = 0; i < kMaxPacketsPerPass && t->cursor < head; ++i) {
-      Batch& b = *batch_;
-      if (b.n == Batch::kN) flush();
-      uint8_t* slot = b.buf[b.n];
+      uint8_t* slot = next_slot();
       int64_t arrival = 0;
       const size_t plen = t->ring->copy(t->cursor, slot, nullptr, &arrival);
       if (plen < 12) break;
@@ -454,16 +461,7 @@ void SharedEngine::pump(Viewer& v, int64_t now) {
       if (!v.dtls->protect_rtp(slot, &out)) continue;
       ++t->packets;
       t->octets += uint32_t(plen - 12);
-      // The packet is already in the batch's slot: commit it without another copy.
-      b.iov[b.n] = {slot, size_t(out)};
-      b.addr[b.n] = v.addr;
-      b.msgs[b.n] = {};
-      b.msgs[b.n].msg_hdr.msg_name = &b.addr[b.n];
-      b.msgs[b.n].msg_hdr.msg_namelen = v.addr_len;
-      b.msgs[b.n].msg_hdr.msg_iov = &b.iov[b.n];
-      b.msgs[b.n].msg_hdr.msg_iovlen = 1;
-      ++b.n;
-      v.counters->bytes_sent.fetch_add(size_t(out), std::memory_order_relaxed);
+      commit_slot(v, size_t(out));  // protected in the batch's slot: no other copy
       v.counters->packets_sent.fetch_add(1, std::memory_order_relaxed);
     }
     if (t->packets && now >= t->next_sr_us) {

@@ -46,11 +46,11 @@ struct ViewerSpec {
   std::string key;    // app/stream (logs)
   std::string feed;   // bus stream of the shared feed ("app/x@rtc")
   OfferPlan plan;
-  std::string offer_sdp;  // for the peer's ICE credentials and fingerprint
-  std::string extra_candidate;  // ?eip= / [rtc] candidate ("" = none)
-  std::function<void()> on_connected;                         // engine thread: post only
-  std::function<void(const std::string& reason)> on_failed;   // engine thread: post only
-  std::function<void()> on_keyframe_request;                  // engine thread: post only
+  std::string offer_sdp;                                     // for the peer's ICE credentials and fingerprint
+  std::string extra_candidate;                               // ?eip= / [rtc] candidate ("" = none)
+  std::function<void()> on_connected;                        // engine thread: post only
+  std::function<void(const std::string& reason)> on_failed;  // engine thread: post only
+  std::function<void()> on_keyframe_request;                 // engine thread: post only
 };
 
 struct ViewerHandle {
@@ -81,10 +81,11 @@ class SharedEngine {
   struct Feed;
   SharedEngine() = default;
   void run();
-  void handle_datagram(uint8_t* data, size_t len, const struct sockaddr_storage& from, socklen_t fromlen,
-                       int64_t now);
+  void handle_datagram(uint8_t* data, size_t len, const struct sockaddr_storage& from, socklen_t fromlen, int64_t now);
   void pump(Viewer& v, int64_t now);
   void send_to(Viewer& v, const uint8_t* data, size_t len);
+  uint8_t* next_slot();                     // the batch's next buffer (kSlot bytes)
+  void commit_slot(Viewer& v, size_t len);  // queues it to v's address
   void flush();
   void wake();
   void release_feed(const std::string& feed);

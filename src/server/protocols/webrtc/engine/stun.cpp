@@ -40,6 +40,22 @@ void hmac_sha1(std::string_view key, const uint8_t* data, size_t len, uint8_t ou
   HMAC(EVP_sha1(), key.data(), int(key.size()), data, len, out, &n);
 }
 
+// MESSAGE-INTEGRITY (HMAC over the message with its length already counting the attribute), then
+// FINGERPRINT (CRC-32 over everything before it, length counting it).
+void append_integrity_and_fingerprint(std::vector<uint8_t>& m, std::string_view password) {
+  set16(m, 2, uint16_t(m.size() - 20 + 24));
+  uint8_t mac[20];
+  hmac_sha1(password, m.data(), m.size(), mac);
+  put16(m, kIntegrity);
+  put16(m, 20);
+  m.insert(m.end(), mac, mac + 20);
+  set16(m, 2, uint16_t(m.size() - 20 + 8));
+  const uint32_t fp = crc32(m.data(), m.size()) ^ kFingerprintXor;
+  put16(m, kFingerprint);
+  put16(m, 4);
+  put32(m, fp);
+}
+
 }  // namespace
 
 uint32_t crc32(const uint8_t* data, size_t len) {
@@ -152,18 +168,7 @@ std::vector<uint8_t> binding_success(const StunRequest& req, const sockaddr_stor
     put16(m, uint16_t(ntohs(a->sin_port) ^ (kCookie >> 16)));
     put32(m, ntohl(a->sin_addr.s_addr) ^ kCookie);
   }
-  // MESSAGE-INTEGRITY: HMAC over the message with its length already counting the attribute.
-  set16(m, 2, uint16_t(m.size() - 20 + 24));
-  uint8_t mac[20];
-  hmac_sha1(password, m.data(), m.size(), mac);
-  put16(m, kIntegrity);
-  put16(m, 20);
-  m.insert(m.end(), mac, mac + 20);
-  set16(m, 2, uint16_t(m.size() - 20 + 8));
-  const uint32_t fp = crc32(m.data(), m.size()) ^ kFingerprintXor;
-  put16(m, kFingerprint);
-  put16(m, 4);
-  put32(m, fp);
+  append_integrity_and_fingerprint(m, password);
   return m;
 }
 
@@ -182,17 +187,7 @@ std::vector<uint8_t> binding_request(const uint8_t transaction[12], std::string_
     put16(m, kUseCandidate);
     put16(m, 0);
   }
-  set16(m, 2, uint16_t(m.size() - 20 + 24));
-  uint8_t mac[20];
-  hmac_sha1(password, m.data(), m.size(), mac);
-  put16(m, kIntegrity);
-  put16(m, 20);
-  m.insert(m.end(), mac, mac + 20);
-  set16(m, 2, uint16_t(m.size() - 20 + 8));
-  const uint32_t fp = crc32(m.data(), m.size()) ^ kFingerprintXor;
-  put16(m, kFingerprint);
-  put16(m, 4);
-  put32(m, fp);
+  append_integrity_and_fingerprint(m, password);
   return m;
 }
 
