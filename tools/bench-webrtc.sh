@@ -68,6 +68,11 @@ ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i "$media" -c copy -f f
   "rtmp://127.0.0.1:$rtmp_port/live/bench" > "$tmp/ffmpeg.log" 2>&1 &
 pids+=("$!")
 sleep 3
+# The stream must be live before the first row (a loaded machine starts the publisher slowly).
+for _ in $(seq 150); do
+  curl -sf "http://127.0.0.1:$api_port/api/v1/streams" | grep -q '"name":"bench"' && break
+  sleep 0.2
+done
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$server_pid/status"; }
