@@ -6,7 +6,10 @@
 # RTMP-in → WHEP-out latency with estuary-rtc latency (its own RTMP publisher, frames matched by
 # content). Prints a Markdown table.
 #
-# usage: tools/bench-webrtc.sh [--build DIR] [--viewers "20 50 100"] [--seconds S] [--keep]
+# --engine shared: the server's shared engine ([rtc] engine = shared, one UDP port) driven by
+# estuary-rtc load (one thread, its own ICE/DTLS/SRTP; viewers ok = connected, keyframe first, no gap).
+#
+# usage: tools/bench-webrtc.sh [--build DIR] [--engine webrtcbin|shared] [--viewers "20 50 100"] [--seconds S] [--keep]
 # Environment: BENCH_RTMP_PORT (29351), BENCH_API_PORT (29851), BENCH_RTC_PORT_MIN (47000).
 set -euo pipefail
 
@@ -15,6 +18,7 @@ build="$root/build"
 viewers_list="20 50 100"
 seconds=15
 keep=0
+engine=webrtcbin
 rtmp_port="${BENCH_RTMP_PORT:-29351}"
 api_port="${BENCH_API_PORT:-29851}"
 rtc_min="${BENCH_RTC_PORT_MIN:-47000}"
@@ -24,9 +28,10 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --build) build="$2"; shift 2 ;;
     --viewers) viewers_list="$2"; shift 2 ;;
+    --engine) engine="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1" ;;
   esac
 done
@@ -52,6 +57,7 @@ ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 -
 ESTUARY_RTMP_PORT=$rtmp_port ESTUARY_RTMP_ADDRESS=127.0.0.1 ESTUARY_API_PORT=$api_port ESTUARY_API_ADDRESS=127.0.0.1 \
   ESTUARY_HTTP_ENABLED=false ESTUARY_RTSP_ENABLED=false ESTUARY_HLS_ENABLED=false ESTUARY_SRT_ENABLED=false \
   ESTUARY_RTC_INTERFACES=127.0.0.1 ESTUARY_RTC_PORT_MIN=$rtc_min ESTUARY_RTC_PORT_MAX=$((rtc_min + 999)) \
+  ESTUARY_RTC_ENGINE=$engine ESTUARY_RTC_PORT=$((rtc_min - 1)) \
   "$server" > "$tmp/server.log" 2>&1 &
 server_pid=$!
 pids+=("$server_pid")
@@ -62,33 +68,52 @@ ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i "$media" -c copy -f f
   "rtmp://127.0.0.1:$rtmp_port/live/bench" > "$tmp/ffmpeg.log" 2>&1 &
 pids+=("$!")
 sleep 3
+# The stream must be live before the first row (a loaded machine starts the publisher slowly).
+for _ in $(seq 150); do
+  curl -sf "http://127.0.0.1:$api_port/api/v1/streams" | grep -q '"name":"bench"' && break
+  sleep 0.2
+done
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$server_pid/status"; }
 hz=$(getconf CLK_TCK)
 whep="http://127.0.0.1:$api_port/rtc/v1/whep/?app=live&stream=bench"
 
-echo "| WHEP viewers | server CPU (cores) | server RSS peak (MB) | connected | receiving | video kb/s per viewer min / mean |"
+if [ "$engine" = shared ]; then
+  echo "| WHEP viewers | server CPU (cores) | server RSS peak (MB) | connected | viewers ok | video kb/s per viewer min / mean |"
+else
+  echo "| WHEP viewers | server CPU (cores) | server RSS peak (MB) | connected | receiving | video kb/s per viewer min / mean |"
+fi
 echo "|---:|---:|---:|---:|---:|---|"
 for n in $viewers_list; do
   out="$tmp/viewers-$n.txt"
-  "$tool" viewers --whep "$whep" --count "$n" --seconds "$seconds" --ramp-ms 30 > "$out" 2>"$tmp/viewers-$n.err" &
+  if [ "$engine" = shared ]; then
+    "$tool" load --whep "$whep" --count "$n" --seconds "$seconds" > "$out" 2>"$tmp/viewers-$n.err" &
+  else
+    "$tool" viewers --whep "$whep" --count "$n" --seconds "$seconds" --ramp-ms 30 > "$out" 2>"$tmp/viewers-$n.err" &
+  fi
   tool_pid=$!
   for _ in $(seq 600); do grep -q '^ready' "$out" && break; sleep 0.1; done
   c0=$(cpu_ticks); t0=$(date +%s.%N); peak=0
-  while kill -0 "$tool_pid" 2>/dev/null && ! grep -q '^viewers=' "$out"; do
+  while kill -0 "$tool_pid" 2>/dev/null && ! grep -q '^viewers=\|^sessions=' "$out"; do
     r=$(rss_kb); [ "$r" -gt "$peak" ] && peak=$r
     sleep 0.5
   done
   c1=$(cpu_ticks); t1=$(date +%s.%N)
   wait "$tool_pid" || true
-  line=$(grep '^viewers=' "$out" || echo "viewers=$n connected=? receiving=? video_kbps_min=? video_kbps_mean=?")
+  line=$(grep '^viewers=\|^sessions=' "$out" || echo "viewers=$n connected=? receiving=? video_kbps_min=? video_kbps_mean=?")
   get() { echo "$line" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
   cpu=$(echo "$c0 $c1 $t0 $t1 $hz" | awk '{printf "%.2f", ($2 - $1) / $5 / ($4 - $3)}')
-  echo "| $n | $cpu | $((peak / 1024)) | $(get connected) | $(get receiving) | $(get video_kbps_min) / $(get video_kbps_mean) |"
+  if [ "$engine" = shared ]; then
+    ok=$(echo "$line" | tr ' ' '\n' | awk -F= '$1 == "gap_free" {print $2}')
+    echo "| $n | $cpu | $((peak / 1024)) | $(get connected) | $ok | $(get video_kbps_min) / $(get video_kbps_mean) |"
+  else
+    echo "| $n | $cpu | $((peak / 1024)) | $(get connected) | $(get receiving) | $(get video_kbps_min) / $(get video_kbps_mean) |"
+  fi
   sleep 4  # sessions and the shared feed wind down
 done
 
+[ "$engine" = shared ] && exit 0  # estuary-rtc latency uses webrtcbin (its receiver needs the webrtcbin engine)
 lat=$("$tool" latency --rtmp "rtmp://127.0.0.1:$rtmp_port/live/latency" \
   --whep "http://127.0.0.1:$api_port/rtc/v1/whep/?app=live&stream=latency" --seconds "$seconds" --kbps 2000 \
   2>"$tmp/latency.err" | tail -1)

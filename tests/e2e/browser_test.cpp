@@ -195,14 +195,13 @@ constexpr int kWhepWindowMs = 5000;
 constexpr double kMinFramesDecoded = 40;
 constexpr double kMinRealAudioSamples = 48000;
 
-TEST(Browser, WhepPlaysRtmpPublishedStream) {
-  Server server(rtc_env());
-  ASSERT_TRUE(server.start()) << server.log();
-  Process publisher = start_publisher(server.rtmp_url("live/whep1"), 320, 240, server.dir() + "/ffmpeg.log", 30, 25);
-  ASSERT_TRUE(wait_for_stream(server, "live/whep1", 10000)) << server.log();
-
+// Chromium plays live/<stream> (published over RTMP by the caller) through the WHEP page: video and
+// audio decode, keep decoding, and the page's Stop ends the session. check_answer looks at the
+// answer the page got, before Stop.
+void play_whep_in_chromium(Server& server, const std::string& stream,
+                           const std::function<void(const std::string& answer)>& check_answer = {}) {
   Chromium chromium;
-  ASSERT_TRUE(chromium.start(page_url(server, "whep.html", "whep1"))) << chromium.error() << "\n" << chromium.log();
+  ASSERT_TRUE(chromium.start(page_url(server, "whep.html", stream))) << chromium.error() << "\n" << chromium.log();
   ASSERT_TRUE(chromium.wait_true("!!window.estuaryState && estuaryState.state === 'connected'", 15000))
       << diagnostics(chromium, server);
   EXPECT_TRUE(has_client_type(server, "rtc-play"));
@@ -235,11 +234,46 @@ TEST(Browser, WhepPlaysRtmpPublishedStream) {
   EXPECT_GE((audio2.samples - audio2.concealed) - (audio.samples - audio.concealed), 24000)
       << diagnostics(chromium, server);
 
+  if (check_answer) check_answer(chromium.evaluate_string("estuaryState.pc.remoteDescription.sdp"));
+
   // The page's Stop: DELETE on the session's Location ends it on the server.
   EXPECT_TRUE(chromium.evaluate_bool("estuaryStop().then(() => estuaryState.resource.length > 0)"))
       << diagnostics(chromium, server);
   EXPECT_TRUE(wait_until([&] { return api_clients(server) >= 0 && !has_client_type(server, "rtc-play"); }, 5000))
       << server.log();
+}
+
+TEST(Browser, WhepPlaysRtmpPublishedStream) {
+  Server server(rtc_env());
+  ASSERT_TRUE(server.start()) << server.log();
+  Process publisher = start_publisher(server.rtmp_url("live/whep1"), 320, 240, server.dir() + "/ffmpeg.log", 30, 25);
+  ASSERT_TRUE(wait_for_stream(server, "live/whep1", 10000)) << server.log();
+  play_whep_in_chromium(server, "whep1");
+}
+
+// The shared engine ([rtc] engine = shared): the same playback over the one UDP port, whose every
+// candidate in the answer is that port; ICE-lite, DTLS-SRTP and RTP from the once-per-stream payloader.
+TEST(Browser, WhepSharedEnginePlaysOverOneUdpPort) {
+  auto env = rtc_env();
+  const int port = 30000 + (getpid() % 100) * 100 + 99;  // the top of this process's range
+  env["ESTUARY_RTC_ENGINE"] = "shared";
+  env["ESTUARY_RTC_PORT"] = std::to_string(port);
+  env["ESTUARY_RTC_PORT_MAX"] = std::to_string(port - 1);
+  Server server(env);
+  ASSERT_TRUE(server.start()) << server.log();
+  Process publisher = start_publisher(server.rtmp_url("live/whep2"), 320, 240, server.dir() + "/ffmpeg.log", 30, 25);
+  ASSERT_TRUE(wait_for_stream(server, "live/whep2", 10000)) << server.log();
+  play_whep_in_chromium(server, "whep2", [&](const std::string& answer) {
+    EXPECT_NE(answer.find("a=ice-lite"), std::string::npos) << answer;
+    int candidates = 0;
+    for (size_t at = answer.find("a=candidate:"); at != std::string::npos; at = answer.find("a=candidate:", at + 1)) {
+      const std::string line = answer.substr(at, answer.find('\r', at) - at);
+      EXPECT_NE(line.find(" " + std::to_string(port) + " typ host"), std::string::npos) << line;
+      ++candidates;
+    }
+    EXPECT_GT(candidates, 0) << answer;
+  });
+  EXPECT_NE(server.log().find("shared WebRTC engine on UDP port " + std::to_string(port)), std::string::npos);
 }
 
 TEST(Browser, WhipFromFakeCameraPlaysOverHttpFlv) {

@@ -176,8 +176,41 @@ def ffmpeg_bytes(fmt, extra):
         return open(out, "rb").read()
 
 
+def stun_request(username, password, use_candidate=True):
+    """A STUN Binding request as ICE sends it: USERNAME, USE-CANDIDATE, MESSAGE-INTEGRITY, FINGERPRINT."""
+    import hmac, hashlib, zlib
+    tx = bytes(range(1, 13))
+    user = username.encode()
+    attrs = struct.pack(">HH", 0x0006, len(user)) + user + b"\x00" * (-len(user) % 4)
+    if use_candidate:
+        attrs += struct.pack(">HH", 0x0025, 0)
+    head = lambda n: struct.pack(">HHI", 0x0001, n, 0x2112A442) + tx
+    mac = hmac.new(password.encode(), head(len(attrs) + 24) + attrs, hashlib.sha1).digest()
+    attrs += struct.pack(">HH", 0x0008, 20) + mac
+    crc = zlib.crc32(head(len(attrs) + 8) + attrs) ^ 0x5354554E
+    attrs += struct.pack(">HHI", 0x8028, 4, crc)
+    return head(len(attrs)) + attrs
+
+
+def rtc_wire_seeds():
+    write("rtc_wire", "stun-binding", stun_request("srv1:cli1", "0123456789abcdefghijkl"))
+    write("rtc_wire", "stun-other-password", stun_request("srv1:cli1", "wrong-password-xxxxxxx", False))
+    rr = bytes([0x81, 201, 0, 7, 0, 0, 0, 1, 0, 0, 0, 9, 25, 0, 0, 7]) + bytes(16)
+    nack = bytes([0x81, 205, 0, 3, 0, 0, 0, 1, 0, 0, 0, 9, 0, 100, 0, 5])
+    pli = bytes([0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 9])
+    remb = bytes([0x8F, 206, 0, 5, 0, 0, 0, 1, 0, 0, 0, 0]) + b"REMB" + bytes([1, 12, 1, 0, 0, 0, 0, 9])
+    write("rtc_wire", "rtcp-compound", rr + nack + pli + remb)
+    rtp = bytes([0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1])
+    write("rtc_wire", "rtp-stap-sps", rtp + bytes([0x78, 0, 5, 0x67, 0x42, 0, 0, 0]))
+    write("rtc_wire", "rtp-fu-idr", rtp + bytes([0x7C, 0x85, 0, 0]))
+    write("rtc_wire", "rtp-extension", bytes([0x90]) + rtp[1:] + bytes([0xBE, 0xDE, 0, 1, 1, 2, 3, 4, 0x65]))
+    write("rtc_wire", "offer", b"v=0\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\n"
+          b"a=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\n")
+
+
 def main():
     # RTMP handshake: first byte = feed piece size selector.
+    rtc_wire_seeds()
     write("rtmp_handshake", "simple", b"\x00" + simple_handshake())
     write("rtmp_handshake", "simple-pieces", b"\x01" + simple_handshake())
     write("rtmp_handshake", "complex0", b"\x10" + b"\x03" + complex_c1(0) + b"\x00" * 1536)

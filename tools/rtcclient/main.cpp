@@ -6,6 +6,10 @@
 //       WHEP in the same process (one clock): each H.264 access unit is matched by its last 32 bytes,
 //       and the time from its FLV tag reaching the RTMP sink to receiving it depayloaded is its latency.
 //   estuary-rtc publish --rtmp URL --seconds S [--kbps K]: the publisher alone (for viewers runs).
+//   estuary-rtc load --whep URL --count N --seconds S [--ramp-ms MS] [--loss FRACTION]
+//       N WHEP sessions from one thread with the client's own ICE/DTLS/SRTP (no webrtcbin): checks
+//       each gets a keyframe first and gap-free RTP; exit 0 only if all did. --loss drops that share
+//       of the incoming RTP and repairs it with NACK.
 // Results are printed as one line of key=value pairs.
 #include <gst/gst.h>
 
@@ -21,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "load_client.h"
 #include "rtc_client.h"
 
 using namespace estuary::rtcclient;
@@ -30,6 +35,7 @@ namespace {
 struct Args {
   std::string mode, whep, rtmp;
   int count = 1, seconds = 10, ramp_ms = 50, kbps = 2000;
+  double loss = 0;
 };
 
 bool parse(int argc, char** argv, Args* a) {
@@ -49,6 +55,8 @@ bool parse(int argc, char** argv, Args* a) {
       a->ramp_ms = std::stoi(v);
     else if (k == "--kbps")
       a->kbps = std::stoi(v);
+    else if (k == "--loss")
+      a->loss = std::stod(v);
     else
       return false;
   }
@@ -227,10 +235,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: estuary-rtc viewers --whep URL --count N --seconds S [--ramp-ms MS]\n"
                  "       estuary-rtc latency --rtmp URL --whep URL --seconds S [--kbps K]\n"
-                 "       estuary-rtc publish --rtmp URL --seconds S [--kbps K]\n");
+                 "       estuary-rtc publish --rtmp URL --seconds S [--kbps K]\n"
+                 "       estuary-rtc load --whep URL --count N --seconds S [--ramp-ms MS] [--loss FRACTION]\n");
     return 2;
   }
   if (a.mode == "viewers") return run_viewers(a);
+  if (a.mode == "load") {
+    LoadOptions lo;
+    lo.whep = a.whep;
+    lo.count = a.count;
+    lo.seconds = a.seconds;
+    lo.ramp_ms = a.ramp_ms == 50 ? 0 : a.ramp_ms;
+    lo.loss = a.loss;
+    LoadResult r = run_load(lo);
+    std::printf("%s\n", describe(r).c_str());
+    const bool ok = r.sessions > 0 && r.connected == r.sessions && r.keyframe_first == r.sessions &&
+                    r.gap_free == r.sessions && r.deleted == r.sessions;
+    return ok ? 0 : 1;
+  }
   if (a.mode == "latency") return run_latency(a);
   if (a.mode == "publish") {
     RtmpPublisher pub(a.rtmp, a.kbps);

@@ -161,6 +161,10 @@ struct TlsSection {
 // /rtc/v1/whep/). libnice binds one UDP port per session, so [port_min, port_max] bounds the sessions.
 struct RtcSection {
   bool enabled = true;
+  // WHEP viewers: "shared" = one UDP socket on `port` for every viewer, RTP payloaded once per stream
+  // (engine/); "webrtcbin" = a webrtcbin pipeline and libnice port per viewer. WHIP uses webrtcbin.
+  std::string engine = "webrtcbin";
+  int port = 8000;         // the shared engine's one UDP port
   std::string candidate;   // address added to answers (IP or host name; "$VAR" = from the environment)
   std::string interfaces;  // space-separated local IPs to gather candidates on ("" = every interface)
   int port_min = 8000;     // UDP (and ICE-TCP) ports of sessions

@@ -27,6 +27,7 @@ const char* const kApiAuth[] = {"none", "basic", "bearer"};
 const char* const kDvrFormats[] = {"flv", "ts", "mp4"};
 const char* const kDvrPlans[] = {"session", "segment"};
 const char* const kSrtModes[] = {"publish", "request"};
+const char* const kRtcEngines[] = {"shared", "webrtcbin"};
 const char* const kHlsVariants[] = {"ts", "fmp4", "lowlatency"};
 
 KeySpec boolean_key(const char* section, const char* key, bool* (*field)(Config&), const char* help) {
@@ -306,6 +307,12 @@ const KeySpec kKeys[] = {
     boolean_key(
         "rtc", "enabled", [](Config& c) { return &c.rtc.enabled; },
         "serve WebRTC WHIP (publish) and WHEP (play) on the API port"),
+    choice_key(
+        "rtc", "engine", kRtcEngines, [](Config& c) { return &c.rtc.engine; },
+        "WHEP viewers: shared (one UDP port, RTP payloaded once per stream) or webrtcbin (a pipeline per viewer)"),
+    int_key(
+        "rtc", "port", 1, 65535, [](Config& c) { return &c.rtc.port; },
+        "the one UDP port of the shared engine (every WHEP viewer)"),
     string_key(
         "rtc", "candidate", ValueType::text, [](Config& c) { return &c.rtc.candidate; },
         "address written into answers as an extra host candidate (IP, host name or $ENV_VAR; empty = none)"),

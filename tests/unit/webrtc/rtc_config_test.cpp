@@ -29,6 +29,21 @@ TEST(RtcConfig, Defaults) {
   EXPECT_EQ(r->rtc.session_timeout_ms, 10000);
   EXPECT_EQ(r->rtc.pli_interval_ms, 2000);
   EXPECT_TRUE(r->rtc.candidate.empty());
+  EXPECT_EQ(r->rtc.engine, "webrtcbin");
+  EXPECT_EQ(r->rtc.port, 8000);
+}
+
+TEST(RtcConfig, EngineChoiceAndPortAreValidated) {
+  auto r = load_text("[rtc]\nengine = shared\nport = 18000\n", {{"ESTUARY_RTC_PORT", "18001"}});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->rtc.engine, "shared");
+  EXPECT_EQ(r->rtc.port, 18001);
+  auto bad = load_text("[rtc]\nengine = libnice\n");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("estuary.conf:2: [rtc] engine"), std::string::npos) << bad.error().message;
+  auto port = load("", "", {{"ESTUARY_RTC_PORT", "70000"}});
+  ASSERT_FALSE(port);
+  EXPECT_NE(port.error().message.find("environment ESTUARY_RTC_PORT"), std::string::npos) << port.error().message;
 }
 
 TEST(RtcConfig, FileAndEnvironment) {

@@ -145,6 +145,20 @@ RtcService::RtcService(server::ControlPorts ports, server::PathRoutes& api)
   });
   configured_candidate();  // starts resolving a host name early
   const auto& rc = *rtc_config_;
+  if (rc.enabled && rc.engine == "shared") {
+    engine::SharedEngine::Settings es;
+    es.port = rc.port;
+    gchar** parts = g_strsplit_set(rc.interfaces.c_str(), " \t", -1);
+    for (gchar** p = parts; *p; ++p)
+      if (**p) es.interfaces.emplace_back(*p);
+    g_strfreev(parts);
+    es.queue_ns = uint64_t(ports_.slice(&config::Config::bus)->subscriber_queue_ms) * 1000000ull;
+    auto created = engine::SharedEngine::create(es);
+    if (created)
+      shared_ = std::move(*created);
+    else
+      log_error("", "", "rtc-engine", created.error().message + "; WHEP viewers fall back to webrtcbin");
+  }
   log_info("", "", "rtc-listen",
            "WHIP /rtc/v1/whip/ and WHEP /rtc/v1/whep/ on the API port; ICE ports " + std::to_string(rc.port_min) + "-" +
                std::to_string(rc.port_max) + (rc.interfaces.empty() ? "" : " on " + rc.interfaces) +
@@ -160,6 +174,7 @@ RtcService::~RtcService() {
   auto sessions = sessions_;
   for (auto& [id, s] : sessions) s->close("shutdown");
   sessions_.clear();
+  shared_.reset();
 }
 
 std::string RtcService::configured_candidate() {
@@ -252,6 +267,7 @@ void RtcService::serve_endpoint(SoupServerMessage* msg, const char* path, GHashT
   req.plan = std::move(*plan);
   RtcSession::Env env;
   env.ports = &ports_;
+  env.shared = shared_.get();
   std::weak_ptr<bool> alive = alive_;
   env.forget = [this, alive](const std::string& id) {
     if (!alive.expired()) sessions_.erase(id);

@@ -15,6 +15,7 @@
 #include "common/gobject_ptr.h"
 #include "server/control/http_routes.h"
 #include "server/control/ports.h"
+#include "server/protocols/webrtc/engine/shared_engine.h"
 #include "server/protocols/webrtc/rtc_feed.h"
 #include "server/protocols/webrtc/rtc_session.h"
 
@@ -24,6 +25,8 @@ class RtcService {
  public:
   RtcService(server::ControlPorts ports, server::PathRoutes& api);
   ~RtcService();
+  // The shared engine's UDP port (0 = WHEP viewers use webrtcbin).
+  int shared_port() const { return shared_ ? shared_->port() : 0; }
   RtcService(const RtcService&) = delete;
   RtcService& operator=(const RtcService&) = delete;
 
@@ -43,8 +46,9 @@ class RtcService {
   server::PathRoutes& api_;
   std::map<std::string, std::shared_ptr<RtcSession>> sessions_;  // by id
   SourceGuard tick_;
-  std::string resolved_candidate_;  // [rtc] candidate after name/$VAR resolution
-  std::string resolving_;           // the setting being resolved (to notice a SIGHUP change)
+  std::string resolved_candidate_;                // [rtc] candidate after name/$VAR resolution
+  std::string resolving_;                         // the setting being resolved (to notice a SIGHUP change)
+  std::unique_ptr<engine::SharedEngine> shared_;  // [rtc] engine = shared: every WHEP viewer
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

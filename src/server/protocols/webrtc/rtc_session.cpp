@@ -79,9 +79,14 @@ void RtcSession::begin() {
     if (auto s = weak.lock()) s->close("kicked");
   };
   auto counters = counters_;
-  c.bytes_sent = [counters]() { return counters->bytes_sent.load(std::memory_order_relaxed); };
+  c.bytes_sent = [counters, weak]() -> uint64_t {
+    uint64_t n = counters->bytes_sent.load(std::memory_order_relaxed);
+    if (auto s = weak.lock(); s && s->shared_counters_) n += s->shared_counters_->bytes_sent.load();
+    return n;
+  };
   c.bytes_received = [weak]() -> uint64_t {
     auto s = weak.lock();
+    if (s && s->shared_counters_) return s->shared_counters_->bytes_received.load();
     return s && s->peer_ ? s->peer_->bytes_received() : 0;
   };
   env_.ports->clients.add_client(std::move(c));
@@ -142,6 +147,7 @@ void RtcSession::start_play(const FeedInfo& feed) {
     return fail(422, "stream " + key() +
                          " has B-frames, which WebRTC cannot carry; publish without B-frames "
                          "(x264: -bf 0 or -tune zerolatency; OBS: profile baseline or main without B-frames)");
+  if (env_.shared) return start_shared(feed);
   const auto& bus = *env_.ports->slice(&config::Config::bus);
   std::weak_ptr<RtcSession> weak = weak_from_this();
   const std::string k = key();
@@ -160,6 +166,48 @@ void RtcSession::start_play(const FeedInfo& feed) {
         return ok_status();
       },
       200);
+}
+
+void RtcSession::start_shared(const FeedInfo& feed) {
+  std::weak_ptr<RtcSession> weak = weak_from_this();
+  engine::ViewerSpec spec;
+  spec.label = req_.id;
+  spec.key = key();
+  spec.feed = feed.bus_name;
+  spec.plan = req_.plan;
+  spec.offer_sdp = req_.plan.filtered_sdp;
+  spec.on_connected = [weak]() {
+    post_to_control([weak]() {
+      if (auto s = weak.lock()) s->on_connected();
+    });
+  };
+  spec.on_failed = [weak](const std::string& reason) {
+    post_to_control([weak, reason]() {
+      if (auto s = weak.lock()) s->close(reason);
+    });
+  };
+  auto wanted = env_.keyframe_wanted;
+  const std::string k = key();
+  spec.on_keyframe_request = [wanted, k]() {
+    post_to_control([wanted, k]() {
+      if (wanted) wanted(k);
+    });
+  };
+  auto viewer = env_.shared->add_viewer(std::move(spec));
+  if (!viewer) return fail(server::http_status_for(viewer.error(), 500), viewer.error().message);
+  shared_ufrag_ = viewer->ufrag;
+  shared_counters_ = viewer->counters;
+  on_answer(viewer->answer_sdp);
+}
+
+bool RtcSession::transport_connected() const {
+  if (shared_counters_) return shared_counters_->connected.load() && connected_us_ != 0;
+  return peer_ && peer_->connected();
+}
+
+int64_t RtcSession::last_rx_us() const {
+  if (shared_counters_) return shared_counters_->last_rx_us.load(std::memory_order_relaxed);
+  return peer_ ? peer_->last_rx_us() : 0;
 }
 
 void RtcSession::start_peer(const std::function<Status(RtcPeer&)>& build_media, int latency_ms) {
@@ -231,12 +279,12 @@ void RtcSession::tick(int64_t now_us) {
   if (closed_) return;
   const auto& rc = *env_.ports->slice(&config::Config::rtc);
   const int64_t timeout_us = int64_t(rc.session_timeout_ms) * 1000;
-  if (!peer_ || !peer_->connected()) {
+  if (!transport_connected()) {
     if (now_us - created_us_ > timeout_us)
       close("not connected (ICE/DTLS) within " + std::to_string(rc.session_timeout_ms) + " ms");
     return;
   }
-  const int64_t heard = std::max(peer_->last_rx_us(), connected_us_);
+  const int64_t heard = std::max(last_rx_us(), connected_us_);
   if (now_us - heard > timeout_us) {
     close("peer silent for " + std::to_string((now_us - heard) / 1000) + " ms (vanished without DELETE)");
     return;
@@ -251,12 +299,20 @@ void RtcSession::tick(int64_t now_us) {
 }
 
 int64_t RtcSession::idle_ms() const {
-  int64_t since = created_us_;
-  if (peer_ && peer_->last_rx_us() > since) since = peer_->last_rx_us();
+  int64_t since = std::max(created_us_, last_rx_us());
   return (g_get_monotonic_time() - since) / 1000;
 }
 
 Status RtcSession::add_candidates(const TrickleFragment& fragment) {
+  if (!shared_ufrag_.empty()) {
+    // ICE-lite: the viewer's checks tell the engine its address; candidates are checked, not used.
+    if (!fragment.ice_ufrag.empty() && fragment.ice_ufrag != req_.plan.ice_ufrag)
+      return Error{"ICE restart is not supported", ErrorReason::unprocessable, "webrtc"};
+    for (const auto& c : fragment.candidates)
+      if (c.mline >= int(req_.plan.media.size()))
+        return Error{"candidate for an unknown m-line", ErrorReason::unprocessable, "webrtc"};
+    return ok_status();
+  }
   if (!peer_) return Error{"the session is not negotiated yet", ErrorReason::conflict, "webrtc"};
   if (!fragment.ice_ufrag.empty() && fragment.ice_ufrag != req_.plan.ice_ufrag)
     return Error{"ICE restart is not supported", ErrorReason::unprocessable, "webrtc"};
@@ -309,6 +365,8 @@ void RtcSession::close(const std::string& reason) {
     log_info(key(), req_.id, "rtc-close", reason);
   }
   peer_.reset();
+  if (!shared_ufrag_.empty() && env_.shared) env_.shared->remove_viewer(shared_ufrag_);
+  shared_ufrag_.clear();
   if (env_.forget) env_.forget(req_.id);
 }
 

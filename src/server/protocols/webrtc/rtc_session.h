@@ -15,6 +15,7 @@
 
 #include "common/gobject_ptr.h"
 #include "server/control/ports.h"
+#include "server/protocols/webrtc/engine/shared_engine.h"
 #include "server/protocols/webrtc/rtc_feed.h"
 #include "server/protocols/webrtc/rtc_media.h"
 #include "server/protocols/webrtc/rtc_peer.h"
@@ -40,6 +41,7 @@ class RtcSession : public std::enable_shared_from_this<RtcSession> {
     server::ControlPorts* ports = nullptr;                        // the service's, which outlives its sessions
     std::function<void(const std::string& id)> forget;            // drop from the service's registry
     std::function<void(const std::string& key)> keyframe_wanted;  // a viewer of key asked for one
+    engine::SharedEngine* shared = nullptr;                       // WHEP viewers go through it when set (the service's)
   };
   RtcSession(Env env, SessionRequest request, SoupServerMessage* msg);
   ~RtcSession();
@@ -70,6 +72,9 @@ class RtcSession : public std::enable_shared_from_this<RtcSession> {
   void on_admitted();
   void start_publish();
   void start_play(const FeedInfo& feed);
+  void start_shared(const FeedInfo& feed);
+  bool transport_connected() const;
+  int64_t last_rx_us() const;
   void start_peer(const std::function<Status(RtcPeer&)>& build_media, int latency_ms);
   void on_answer(Result<std::string> answer);
   void on_connected();
@@ -82,6 +87,8 @@ class RtcSession : public std::enable_shared_from_this<RtcSession> {
   Ref<SoupServerMessage> msg_;  // the POST, paused until the answer (or an error) is ready
   std::vector<SignalGuard> msg_signals_;
   std::shared_ptr<RtcPeer> peer_;
+  std::string shared_ufrag_;  // the shared engine's viewer ("" = none)
+  std::shared_ptr<engine::ViewerCounters> shared_counters_;
   WhipMedia whip_;
   WhepMedia whep_;
   std::shared_ptr<MediaCounters> counters_ = std::make_shared<MediaCounters>();

@@ -1,0 +1,40 @@
+// Owns: the RTP/RTCP wire details the shared engine needs: where an H.264 keyframe starts in RTP
+// (RFC 6184: SPS, STAP-A with SPS, IDR or FU-A start of an IDR), the RTCP feedback a viewer sends
+// (RFC 4585 NACK and PLI, RFC 5104 FIR, REMB and receiver reports parsed), and RTCP sender reports.
+// Must not know: sockets, SRTP, sessions. Pure and bounded.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace estuary::webrtc::engine {
+
+// True if this RTP packet (header included) begins an H.264 keyframe: the decoder can start here.
+bool h264_keyframe_start(const uint8_t* rtp, size_t len);
+// Offset of the payload in an RTP packet (after CSRCs and extension), or 0 if malformed.
+size_t rtp_payload_offset(const uint8_t* rtp, size_t len);
+// True for an RTCP packet (RFC 5761 demultiplexing on payload type 192..223).
+bool is_rtcp(const uint8_t* data, size_t len);
+
+struct RtcpFeedback {
+  std::vector<std::pair<uint32_t, uint16_t>> nacks;  // (media SSRC, sequence number) lost
+  std::vector<uint32_t> keyframe_requests;           // media SSRCs of PLI/FIR
+  uint64_t remb_bps = 0;                             // last REMB estimate (0 = none)
+  int receiver_reports = 0;                          // report blocks seen
+  uint32_t lost_total = 0;                           // cumulative lost of the last report block
+  uint8_t fraction_lost = 0;                         // of the last report block
+  uint32_t lsr = 0, dlsr = 0;                        // of the last report block (RTT)
+  int packets = 0;                                   // RTCP packets in the compound
+  bool malformed = false;
+};
+
+// Parses a compound RTCP packet (already decrypted). At most max_nacks losses are kept.
+RtcpFeedback parse_rtcp(const uint8_t* data, size_t len, size_t max_nacks = 512);
+
+// An RTCP sender report (no report blocks).
+std::vector<uint8_t> sender_report(uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts, uint32_t packets, uint32_t octets);
+// NTP timestamp (64-bit fixed point) of a wall-clock time in microseconds since 1970.
+uint64_t ntp_from_unix_us(int64_t us);
+
+}  // namespace estuary::webrtc::engine

@@ -1,0 +1,39 @@
+// Owns: the SDP answer of the shared engine (ICE-lite, DTLS passive, BUNDLE, rtcp-mux, send only):
+// one m-line per offered m-line in order, the plan's payload type (H.264 with nack/pli feedback and
+// the offer's profile-level-id, Opus), our ICE credentials, certificate fingerprint, SSRCs and host
+// candidates on the one UDP port; and the offer's ICE credentials and fingerprint it needs back.
+// Must not know: sockets, DTLS, sessions. Pure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "server/protocols/webrtc/sdp_offer.h"
+
+namespace estuary::webrtc::engine {
+
+struct OfferCredentials {
+  std::string ufrag, pwd;
+  std::string fingerprint;  // "sha-256 AB:CD:..."
+  std::string setup;        // actpass, active, passive
+};
+
+// The offer's first ice-ufrag, ice-pwd, fingerprint and setup (session or media level). Errors
+// (reason invalid: HTTP 400): a missing credential or fingerprint, or setup:passive (we are passive).
+Result<OfferCredentials> offer_credentials(std::string_view sdp);
+
+struct AnswerParams {
+  std::string ufrag, pwd;
+  std::string fingerprint;             // "AB:CD:..." sha-256
+  std::vector<std::string> addresses;  // host candidate IPs
+  int port = 0;
+  uint32_t video_ssrc = 0, audio_ssrc = 0;
+  std::string cname;
+};
+
+std::string build_answer(const OfferPlan& plan, const AnswerParams& p);
+
+}  // namespace estuary::webrtc::engine

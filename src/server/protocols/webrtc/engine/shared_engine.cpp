@@ -1,0 +1,479 @@
+// Owns: SharedEngine (see shared_engine.h).
+#include "server/protocols/webrtc/engine/shared_engine.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "server/protocols/webrtc/engine/dtls.h"
+#include "server/protocols/webrtc/engine/packet_ring.h"
+#include "server/protocols/webrtc/engine/packetizer.h"
+#include "server/protocols/webrtc/engine/rtp_wire.h"
+#include "server/protocols/webrtc/engine/sdp_answer.h"
+#include "server/protocols/webrtc/engine/stun.h"
+
+namespace estuary::webrtc::engine {
+namespace {
+
+constexpr size_t kSlot = 1500;
+constexpr int64_t kSenderReportUs = 1000 * 1000;
+constexpr int64_t kKeyframeRequestGapUs = 500 * 1000;
+constexpr int kMaxDatagramsPerPass = 256;
+constexpr int kMaxPacketsPerPass = 1024;  // per track and viewer: a GOP burst goes out over a few passes
+
+std::string random_token(size_t n) {
+  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s += alphabet[g_random_int_range(0, sizeof alphabet - 1)];
+  return s;
+}
+
+std::string addr_key(const sockaddr_storage& a) {
+  char host[INET6_ADDRSTRLEN] = "";
+  int port = 0;
+  if (a.ss_family == AF_INET) {
+    const auto* s = reinterpret_cast<const sockaddr_in*>(&a);
+    inet_ntop(AF_INET, &s->sin_addr, host, sizeof host);
+    port = ntohs(s->sin_port);
+  } else if (a.ss_family == AF_INET6) {
+    const auto* s = reinterpret_cast<const sockaddr_in6*>(&a);
+    inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
+    port = ntohs(s->sin6_port);
+  }
+  return std::string(host) + "|" + std::to_string(port);
+}
+
+std::vector<std::string> interface_addresses() {
+  std::vector<std::string> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & 0x8 /* IFF_LOOPBACK */)) continue;
+    char host[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, host, sizeof host);
+    out.emplace_back(host);
+  }
+  freeifaddrs(list);
+  if (out.empty()) out.emplace_back("127.0.0.1");
+  return out;
+}
+
+void put16(uint8_t* p, uint16_t v) {
+  p[0] = uint8_t(v >> 8);
+  p[1] = uint8_t(v);
+}
+void put32(uint8_t* p, uint32_t v) {
+  put16(p, uint16_t(v >> 16));
+  put16(p + 2, uint16_t(v));
+}
+uint32_t rd32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
+
+}  // namespace
+
+struct Track {
+  std::shared_ptr<PacketRing> ring;
+  bool video = false;
+  int pt = 0;
+  uint32_t ssrc = 0;
+  uint32_t clock = 90000;
+  bool started = false;
+  uint64_t cursor = 0;      // next ring index to send
+  uint64_t base_index = 0;  // first index of the current run (after a start or a jump)
+  uint16_t next_seq = 0;
+  uint32_t last_ts = 0;
+  int64_t last_arrival_us = 0;
+  uint32_t packets = 0, octets = 0;
+  int64_t next_sr_us = 0;
+};
+
+struct Viewer {
+  ViewerSpec spec;
+  std::string ufrag, pwd;
+  OfferCredentials remote;
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  std::string addr_key;
+  std::unique_ptr<DtlsPeer> dtls;
+  bool connected = false;
+  bool failed = false;
+  Track video, audio;
+  std::shared_ptr<ViewerCounters> counters = std::make_shared<ViewerCounters>();
+  int64_t last_pli_us = 0;
+};
+
+struct SharedEngine::Feed {
+  std::unique_ptr<Packetizer> packetizer;
+  int viewers = 0;
+};
+
+struct SharedEngine::Batch {
+  static constexpr int kN = 64;
+  uint8_t buf[kN][kSlot];
+  mmsghdr msgs[kN];
+  iovec iov[kN];
+  sockaddr_storage addr[kN];
+  int n = 0;
+};
+
+Result<std::unique_ptr<SharedEngine>> SharedEngine::create(const Settings& settings) {
+  std::unique_ptr<SharedEngine> e(new SharedEngine());
+  e->settings_ = settings;
+  auto dtls = DtlsContext::create();
+  if (!dtls) return dtls.error();
+  e->dtls_ = *dtls;
+  e->fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (e->fd_ < 0) return Error{std::string("socket: ") + std::strerror(errno), ErrorReason::internal, "webrtc"};
+  int one = 1, bufsize = 4 << 20;
+  setsockopt(e->fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(e->fd_, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
+  setsockopt(e->fd_, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(uint16_t(settings.port));
+  sa.sin_addr.s_addr = htonl(INADDR_ANY);
+  if (bind(e->fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+    return Error{"cannot bind the WebRTC UDP port " + std::to_string(settings.port) + ": " + std::strerror(errno),
+                 ErrorReason::unavailable, "webrtc"};
+  e->port_ = settings.port;
+  e->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  e->batch_ = std::make_unique<Batch>();
+  e->thread_ = std::thread([raw = e.get()] { raw->run(); });
+  log_info("", "", "rtc-engine", "shared WebRTC engine on UDP port " + std::to_string(e->port_));
+  return e;
+}
+
+SharedEngine::~SharedEngine() {
+  feeds_.clear();  // pipelines down: nothing wakes the engine any more
+  stop_ = true;
+  wake();
+  if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    by_addr_.clear();
+    by_ufrag_.clear();
+    flush();
+  }
+  if (fd_ >= 0) close(fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void SharedEngine::wake() {
+  const uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof one);
+}
+
+Result<ViewerHandle> SharedEngine::add_viewer(ViewerSpec spec) {
+  auto remote = offer_credentials(spec.offer_sdp);
+  if (!remote) return remote.error();
+  auto v = std::make_shared<Viewer>();
+  v->remote = *remote;
+  v->pwd = random_token(24);
+  Feed* feed = nullptr;
+  auto it = feeds_.find(spec.feed);
+  if (it == feeds_.end()) {
+    auto p = Packetizer::create(spec.feed, settings_.queue_ns, [this] { wake(); });
+    if (!p) return p.error();
+    auto f = std::make_unique<Feed>();
+    f->packetizer = std::move(*p);
+    feed = f.get();
+    feeds_[spec.feed] = std::move(f);
+  } else {
+    feed = it->second.get();
+  }
+  for (const MediaPlan& m : spec.plan.media) {
+    if (!m.serve) continue;
+    Track& t = m.kind == "video" ? v->video : v->audio;
+    t.video = m.kind == "video";
+    t.ring = t.video ? feed->packetizer->video() : feed->packetizer->audio();
+    t.pt = m.pt;
+    t.clock = t.video ? 90000 : 48000;
+    t.ssrc = g_random_int() | 1;
+    t.next_seq = uint16_t(g_random_int());
+  }
+  AnswerParams ap;
+  ap.pwd = v->pwd;
+  ap.fingerprint = dtls_->fingerprint();
+  ap.addresses = settings_.interfaces.empty() ? interface_addresses() : settings_.interfaces;
+  if (!spec.extra_candidate.empty()) {
+    bool present = false;
+    for (const auto& a : ap.addresses) present = present || a == spec.extra_candidate;
+    if (!present) ap.addresses.insert(ap.addresses.begin(), spec.extra_candidate);
+  }
+  ap.port = port_;
+  ap.video_ssrc = v->video.ssrc;
+  ap.audio_ssrc = v->audio.ssrc;
+  ap.cname = "estuary";
+  v->spec = std::move(spec);
+  ++feed->viewers;
+  Viewer* raw = v.get();
+  v->dtls = std::make_unique<DtlsPeer>(dtls_, v->remote.fingerprint,
+                                       [this, raw](const uint8_t* d, size_t n) { send_to(*raw, d, n); });
+  ViewerHandle h;
+  h.counters = v->counters;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    do {
+      v->ufrag = random_token(8);
+    } while (by_ufrag_.count(v->ufrag));
+    by_ufrag_[v->ufrag] = v;
+  }
+  ap.ufrag = v->ufrag;
+  h.ufrag = v->ufrag;
+  h.answer_sdp = build_answer(v->spec.plan, ap);
+  return h;
+}
+
+void SharedEngine::remove_viewer(const std::string& ufrag) {
+  std::shared_ptr<Viewer> v;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = by_ufrag_.find(ufrag);
+    if (it == by_ufrag_.end()) return;
+    v = it->second;
+    by_ufrag_.erase(it);
+    if (!v->addr_key.empty()) {
+      auto a = by_addr_.find(v->addr_key);
+      if (a != by_addr_.end() && a->second == v) by_addr_.erase(a);
+    }
+    v->dtls.reset();  // close_notify goes into the batch, sent on the next pass
+  }
+  wake();
+  release_feed(v->spec.feed);
+}
+
+void SharedEngine::release_feed(const std::string& feed) {
+  auto it = feeds_.find(feed);
+  if (it != feeds_.end() && --it->second->viewers <= 0) feeds_.erase(it);
+}
+
+size_t SharedEngine::viewer_count() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return by_ufrag_.size();
+}
+
+void SharedEngine::send_to(Viewer& v, const uint8_t* data, size_t len) {
+  if (v.addr_len == 0 || len > kSlot) return;
+  std::memcpy(next_slot(), data, len);
+  commit_slot(v, len);
+}
+
+uint8_t* SharedEngine::next_slot() {
+  if (batch_->n == Batch::kN) flush();
+  return batch_->buf[batch_->n];
+}
+
+void SharedEngine::commit_slot(Viewer& v, size_t len) {
+  Batch& b = *batch_;
+  b.iov[b.n] = {b.buf[b.n], len};
+  b.addr[b.n] = v.addr;
+  b.msgs[b.n] = {};
+  b.msgs[b.n].msg_hdr.msg_name = &b.addr[b.n];
+  b.msgs[b.n].msg_hdr.msg_namelen = v.addr_len;
+  b.msgs[b.n].msg_hdr.msg_iov = &b.iov[b.n];
+  b.msgs[b.n].msg_hdr.msg_iovlen = 1;
+  ++b.n;
+  v.counters->bytes_sent.fetch_add(len, std::memory_order_relaxed);
+}
+
+void SharedEngine::flush() {
+  Batch& b = *batch_;
+  int done = 0;
+  while (done < b.n) {
+    const int r = sendmmsg(fd_, b.msgs + done, unsigned(b.n - done), 0);
+    if (r <= 0) {
+      if (r < 0 && errno == EINTR) continue;
+      ++done;  // skip the datagram that failed (e.g. unreachable): the others still go
+      continue;
+    }
+    done += r;
+  }
+  b.n = 0;
+}
+
+void SharedEngine::run() {
+  pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  uint8_t buf[kSlot + 64];
+  int64_t next_timer = 0;
+  while (!stop_) {
+    poll(fds, 2, 20);
+    if (fds[1].revents & POLLIN) {
+      uint64_t x;
+      (void)!read(wake_fd_, &x, sizeof x);
+    }
+    const int64_t now = g_get_monotonic_time();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fds[0].revents & POLLIN) {
+      for (int i = 0; i < kMaxDatagramsPerPass; ++i) {
+        sockaddr_storage from{};
+        socklen_t fromlen = sizeof from;
+        const ssize_t n = recvfrom(fd_, buf, kSlot, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromlen);
+        if (n < 0) break;
+        handle_datagram(buf, size_t(n), from, fromlen, now);
+      }
+    }
+    const bool timers = now >= next_timer;
+    if (timers) next_timer = now + 100 * 1000;
+    for (auto& [ufrag, v] : by_ufrag_) {
+      if (v->connected) {
+        pump(*v, now);
+      } else if (timers && v->dtls && !v->failed && v->addr_len) {
+        v->dtls->on_timer();
+      }
+    }
+    flush();
+  }
+}
+
+void SharedEngine::handle_datagram(uint8_t* data, size_t len, const sockaddr_storage& from, socklen_t fromlen,
+                                   int64_t now) {
+  const PacketKind kind = classify_datagram(data, len);
+  if (kind == PacketKind::stun) {
+    StunRequest req;
+    if (!parse_binding_request(data, len, &req) || !req.has_integrity) return;
+    auto it = by_ufrag_.find(std::string(local_ufrag(req.username)));
+    if (it == by_ufrag_.end()) return;
+    Viewer& v = *it->second;
+    if (!check_integrity(data, len, req, v.pwd)) return;
+    const std::string key = addr_key(from);
+    // The first address, or the one the viewer nominates, becomes the session's path.
+    if (v.addr_len == 0 || (key != v.addr_key && req.use_candidate)) {
+      if (!v.addr_key.empty()) by_addr_.erase(v.addr_key);
+      v.addr = from;
+      v.addr_len = fromlen;
+      v.addr_key = key;
+      by_addr_[key] = it->second;
+    }
+    if (key != v.addr_key) {
+      // A check on another path: answer it there without switching.
+      sockaddr_storage keep = v.addr;
+      socklen_t keep_len = v.addr_len;
+      v.addr = from;
+      v.addr_len = fromlen;
+      auto resp = binding_success(req, from, v.pwd);
+      send_to(v, resp.data(), resp.size());
+      v.addr = keep;
+      v.addr_len = keep_len;
+    } else {
+      auto resp = binding_success(req, from, v.pwd);
+      send_to(v, resp.data(), resp.size());
+    }
+    v.counters->last_rx_us.store(now, std::memory_order_relaxed);
+    v.counters->bytes_received.fetch_add(len, std::memory_order_relaxed);
+    return;
+  }
+  auto it = by_addr_.find(addr_key(from));
+  if (it == by_addr_.end()) return;
+  Viewer& v = *it->second;
+  v.counters->bytes_received.fetch_add(len, std::memory_order_relaxed);
+  if (kind == PacketKind::dtls) {
+    if (!v.dtls || v.failed) return;
+    const DtlsPeer::State st = v.dtls->feed(data, len);
+    v.counters->last_rx_us.store(now, std::memory_order_relaxed);
+    if (st == DtlsPeer::State::connected && !v.connected) {
+      v.connected = true;
+      v.counters->connected = true;
+      if (v.spec.on_connected) v.spec.on_connected();
+    } else if (st == DtlsPeer::State::failed || st == DtlsPeer::State::closed) {
+      const bool was = v.failed;
+      v.failed = true;
+      v.connected = false;
+      if (!was && v.spec.on_failed)
+        v.spec.on_failed(st == DtlsPeer::State::closed ? "the viewer closed DTLS" : v.dtls->error());
+    }
+    return;
+  }
+  if (kind != PacketKind::rtp_rtcp || !v.connected || !is_rtcp(data, len)) return;
+  int n = int(len);
+  if (!v.dtls->unprotect_rtcp(data, &n)) return;
+  v.counters->last_rx_us.store(now, std::memory_order_relaxed);
+  const RtcpFeedback fb = parse_rtcp(data, size_t(n));
+  if (fb.receiver_reports) v.counters->fraction_lost.store(fb.fraction_lost, std::memory_order_relaxed);
+  if (!fb.keyframe_requests.empty()) {
+    v.counters->keyframe_requests.fetch_add(1, std::memory_order_relaxed);
+    if (now - v.last_pli_us > kKeyframeRequestGapUs && v.spec.on_keyframe_request) {
+      v.last_pli_us = now;
+      v.spec.on_keyframe_request();  // forwarded to the publisher (WHIP) by the session
+    }
+  }
+  for (auto [ssrc, seq] : fb.nacks) {
+    Track* t = ssrc == v.video.ssrc ? &v.video : ssrc == v.audio.ssrc ? &v.audio : nullptr;
+    if (!t || !t->ring || !t->started || t->cursor == t->base_index) continue;
+    v.counters->nacks.fetch_add(1, std::memory_order_relaxed);
+    const uint16_t last_seq = uint16_t(t->next_seq - 1);
+    const uint16_t back = uint16_t(last_seq - seq);
+    const uint64_t last = t->cursor - 1;
+    if (back > last - t->base_index) continue;  // before this run (or a future number)
+    const uint64_t index = last - back;
+    uint8_t pkt[kSlot];
+    const size_t plen = t->ring->copy(index, pkt);
+    if (plen < 12) continue;
+    pkt[1] = uint8_t((pkt[1] & 0x80) | t->pt);
+    put16(pkt + 2, seq);
+    put32(pkt + 8, t->ssrc);
+    int out = int(plen);
+    if (!v.dtls->protect_rtp(pkt, &out)) continue;
+    send_to(v, pkt, size_t(out));
+    v.counters->retransmits.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void SharedEngine::pump(Viewer& v, int64_t now) {
+  for (Track* t : {&v.video, &v.audio}) {
+    if (!t->ring) continue;
+    const uint64_t head = t->ring->head();
+    const bool overrun = t->started && t->cursor < head && !t->ring->holds(t->cursor);
+    if (!t->started || overrun) {
+      // Start (or, after falling a ring behind, restart) at a keyframe; audio at the live edge.
+      const uint64_t start = t->video ? t->ring->newest_keyframe() : head;
+      if (start == UINT64_MAX) {
+        t->started = false;
+        continue;
+      }
+      if (overrun)
+        log_warn(v.spec.key, v.spec.label, "rtc-overrun", "viewer fell a ring behind; skipping to a keyframe");
+      t->started = true;
+      t->cursor = start;
+      t->base_index = start;
+    }
+    for (int i = 0; i < kMaxPacketsPerPass && t->cursor < head; ++i) {
+      uint8_t* slot = next_slot();
+      int64_t arrival = 0;
+      const size_t plen = t->ring->copy(t->cursor, slot, nullptr, &arrival);
+      if (plen < 12) break;
+      slot[1] = uint8_t((slot[1] & 0x80) | t->pt);
+      put16(slot + 2, t->next_seq);
+      put32(slot + 8, t->ssrc);
+      t->last_ts = rd32(slot + 4);
+      t->last_arrival_us = arrival;
+      int out = int(plen);
+      ++t->cursor;
+      ++t->next_seq;
+      if (!v.dtls->protect_rtp(slot, &out)) continue;
+      ++t->packets;
+      t->octets += uint32_t(plen - 12);
+      commit_slot(v, size_t(out));  // protected in the batch's slot: no other copy
+      v.counters->packets_sent.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (t->packets && now >= t->next_sr_us) {
+      t->next_sr_us = now + kSenderReportUs;
+      const uint32_t ts = t->last_ts + uint32_t((now - t->last_arrival_us) * int64_t(t->clock) / 1000000);
+      auto sr = sender_report(t->ssrc, ntp_from_unix_us(g_get_real_time()), ts, t->packets, t->octets);
+      uint8_t pkt[128];
+      std::memcpy(pkt, sr.data(), sr.size());
+      int out = int(sr.size());
+      if (v.dtls->protect_rtcp(pkt, &out)) send_to(v, pkt, size_t(out));
+    }
+  }
+}
+
+}  // namespace estuary::webrtc::engine

@@ -1,0 +1,108 @@
+// Owns: the shared WebRTC engine for WHEP viewers: ONE UDP socket ([rtc] port) for every viewer and
+// one engine thread. Datagrams are demultiplexed (RFC 7983) and routed by the STUN USERNAME's ufrag,
+// then by the 5-tuple the last valid binding request came from (a viewer whose address changes keeps
+// its session). Per viewer only: ICE-lite (we answer binding requests, the viewer controls), a
+// DTLS-SRTP handshake, SRTP, its own SSRC and sequence numbers over the shared packet rings (starting
+// at a keyframe), RTCP sender reports, NACK (resent from the ring), PLI/FIR (forwarded), REMB and
+// receiver reports (parsed, counted). Media work (payloading) happens once per stream in Packetizer.
+//
+// Threads: add_viewer/remove_viewer and the packetizer map run on the control thread; the engine
+// thread owns the socket and the viewers' transport state; both meet under one mutex, held by the
+// engine thread for one pass (never across a blocking call). Viewer callbacks run on the engine
+// thread and must only post.
+// Must not know: HTTP, the supervisor, admission (RtcSession does that).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "server/protocols/webrtc/sdp_offer.h"
+
+namespace estuary::webrtc::engine {
+
+class DtlsContext;
+class Packetizer;
+struct Viewer;
+
+struct ViewerCounters {
+  std::atomic<bool> connected{false};
+  std::atomic<int64_t> last_rx_us{0};
+  std::atomic<uint64_t> bytes_sent{0}, bytes_received{0};
+  std::atomic<uint64_t> packets_sent{0}, nacks{0}, retransmits{0}, keyframe_requests{0};
+  std::atomic<uint32_t> fraction_lost{0};  // of the last receiver report, /256
+};
+
+struct ViewerSpec {
+  std::string label;  // session id (logs)
+  std::string key;    // app/stream (logs)
+  std::string feed;   // bus stream of the shared feed ("app/x@rtc")
+  OfferPlan plan;
+  std::string offer_sdp;                                     // for the peer's ICE credentials and fingerprint
+  std::string extra_candidate;                               // ?eip= / [rtc] candidate ("" = none)
+  std::function<void()> on_connected;                        // engine thread: post only
+  std::function<void(const std::string& reason)> on_failed;  // engine thread: post only
+  std::function<void()> on_keyframe_request;                 // engine thread: post only
+};
+
+struct ViewerHandle {
+  std::string ufrag;  // our ufrag: the routing key
+  std::string answer_sdp;
+  std::shared_ptr<ViewerCounters> counters;
+};
+
+class SharedEngine {
+ public:
+  struct Settings {
+    int port = 8000;
+    std::vector<std::string> interfaces;  // advertised host addresses ("" = every IPv4 interface)
+    uint64_t queue_ns = 0;                // the packetizers' subscriber queue bound
+  };
+  static Result<std::unique_ptr<SharedEngine>> create(const Settings& settings);
+  ~SharedEngine();
+  SharedEngine(const SharedEngine&) = delete;
+  SharedEngine& operator=(const SharedEngine&) = delete;
+
+  // Control thread. Errors: reason invalid (HTTP 400) for a bad offer, internal otherwise.
+  Result<ViewerHandle> add_viewer(ViewerSpec spec);
+  void remove_viewer(const std::string& ufrag);
+  size_t viewer_count();
+  int port() const { return port_; }
+
+ private:
+  struct Feed;
+  SharedEngine() = default;
+  void run();
+  void handle_datagram(uint8_t* data, size_t len, const struct sockaddr_storage& from, socklen_t fromlen, int64_t now);
+  void pump(Viewer& v, int64_t now);
+  void send_to(Viewer& v, const uint8_t* data, size_t len);
+  uint8_t* next_slot();                     // the batch's next buffer (kSlot bytes)
+  void commit_slot(Viewer& v, size_t len);  // queues it to v's address
+  void flush();
+  void wake();
+  void release_feed(const std::string& feed);
+
+  int fd_ = -1;
+  int wake_fd_ = -1;
+  int port_ = 0;
+  Settings settings_;
+  std::shared_ptr<DtlsContext> dtls_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Viewer>> by_ufrag_;
+  std::map<std::string, std::shared_ptr<Viewer>> by_addr_;  // 5-tuple key
+  std::map<std::string, std::unique_ptr<Feed>> feeds_;      // control thread (under mu_ for the rings)
+  struct Batch;
+  std::unique_ptr<Batch> batch_;
+};
+
+}  // namespace estuary::webrtc::engine

@@ -1,0 +1,33 @@
+// Owns: the libFuzzer target of the shared WebRTC engine's datagram parsers (what anyone can send to
+// the one UDP port): STUN Binding requests with their integrity check, RTCP feedback, the H.264
+// keyframe test on RTP, and offer credentials. Input: one datagram (and, as text, an SDP offer).
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "server/protocols/webrtc/engine/rtp_wire.h"
+#include "server/protocols/webrtc/engine/sdp_answer.h"
+#include "server/protocols/webrtc/engine/stun.h"
+
+using namespace estuary::webrtc::engine;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  classify_datagram(data, size);
+  StunRequest req;
+  if (parse_binding_request(data, size, &req)) {
+    if (req.username.size() > 513) std::abort();
+    if (req.has_integrity && req.integrity_offset + 24 > size) std::abort();
+    check_integrity(data, size, req, "0123456789abcdefghijkl");
+    local_ufrag(req.username);
+  }
+  uint8_t tx[12];
+  std::string mapped;
+  parse_binding_success(data, size, tx, &mapped);
+  RtcpFeedback fb = parse_rtcp(data, size, 64);
+  if (fb.nacks.size() > 64 || fb.packets > 64) std::abort();
+  h264_keyframe_start(data, size);
+  const size_t off = rtp_payload_offset(data, size);
+  if (off != 0 && off >= size) std::abort();
+  offer_credentials(std::string_view(reinterpret_cast<const char*>(data), size));
+  return 0;
+}
