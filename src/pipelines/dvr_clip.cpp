@@ -132,6 +132,14 @@ Status DvrClip::start(std::function<void(Status)> done) {
   return ok_status();
 }
 
+Error clip_error(GstMessage* msg) {
+  GError* err = nullptr;
+  gst_message_parse_error(msg, &err, nullptr);
+  std::string text = std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg))) + ": " + (err ? err->message : "error");
+  g_clear_error(&err);
+  return Error{text, ErrorReason::internal, "pipelines"};
+}
+
 gboolean DvrClip::on_bus(GstBus*, GstMessage* msg, gpointer self) {
   auto* c = static_cast<DvrClip*>(self);
   switch (GST_MESSAGE_TYPE(msg)) {
@@ -150,14 +158,9 @@ gboolean DvrClip::on_bus(GstBus*, GstMessage* msg, gpointer self) {
     case GST_MESSAGE_EOS:
       c->finish(ok_status());
       return G_SOURCE_REMOVE;
-    case GST_MESSAGE_ERROR: {
-      GError* err = nullptr;
-      gst_message_parse_error(msg, &err, nullptr);
-      std::string text = std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg))) + ": " + (err ? err->message : "error");
-      g_clear_error(&err);
-      c->finish(Error{text, ErrorReason::internal, "pipelines"});
+    case GST_MESSAGE_ERROR:
+      c->finish(clip_error(msg));
       return G_SOURCE_REMOVE;
-    }
     default:
       break;
   }

@@ -29,6 +29,9 @@ class RecordingClip {
   virtual Status start(std::function<void(Status)> done) = 0;
 };
 
+// The error a clip pipeline's ERROR message carries, naming the element.
+Error clip_error(GstMessage* error_message);
+
 class DvrClip : public RecordingClip {
  public:
   // files: absolute paths in time order; [start_ns, stop_ns) on the files' joined timeline.

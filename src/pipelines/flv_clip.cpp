@@ -248,14 +248,9 @@ gboolean FlvClip::on_bus(GstBus*, GstMessage* msg, gpointer self) {
       c->finish(Error{text ? text : "clip failed", ErrorReason(reason), "dvr"});
       return G_SOURCE_REMOVE;
     }
-    case GST_MESSAGE_ERROR: {
-      GError* err = nullptr;
-      gst_message_parse_error(msg, &err, nullptr);
-      std::string text = std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg))) + ": " + (err ? err->message : "error");
-      g_clear_error(&err);
-      c->finish(Error{text, ErrorReason::internal, "pipelines"});
+    case GST_MESSAGE_ERROR:
+      c->finish(clip_error(msg));
       return G_SOURCE_REMOVE;
-    }
     default:
       break;
   }
