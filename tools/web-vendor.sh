@@ -13,6 +13,8 @@ cp "$src/package.json" "$src/package-lock.json" "$work/"
 m="$work/node_modules"
 cp "$m/hls.js/dist/hls.min.js" "$out/hls.min.js"
 cp "$m/mpegts.js/dist/mpegts.js" "$out/mpegts.js"
+cp "$m/dashjs/dist/dash.all.min.js" "$out/dash.all.min.js"
 cp "$m/uplot/dist/uPlot.iife.min.js" "$out/uPlot.iife.min.js"
 cp "$m/uplot/dist/uPlot.min.css" "$out/uPlot.min.css"
 for p in hls.js mpegts.js uplot; do cp "$m/$p/LICENSE" "$out/LICENSE-$p.txt"; done
+cp "$m/dashjs/LICENSE.md" "$out/LICENSE-dashjs.txt"

@@ -303,7 +303,9 @@ TEST_F(Cmaf, BlockingReloadDeltaPlaylistsAndHostileRequests) {
   auto t1 = Clock::now();
   EXPECT_FALSE(get_media(*server, "/live/b.m3u8", &status).segments.empty());
   EXPECT_EQ(status, 200);
-  EXPECT_LT(seconds_since(t1), 0.5) << "a plain viewer waited behind the held requests";
+  // The held requests wait up to three target durations (6 s): a plain viewer answered well within
+  // one (loose, so a loaded machine does not fail it) was not queued behind them.
+  EXPECT_LT(seconds_since(t1), 2.0) << "a plain viewer waited behind the held requests";
   for (auto& b : bursts) EXPECT_NE(b.wait(10000), -1) << "held requests were not all answered";
   EXPECT_LT(seconds_since(t0), 8.0);
   int ok = 0, other = 0;

@@ -102,7 +102,7 @@ TEST(Console, PagesAndLibrariesAreServed) {
   EXPECT_NE(body.find("console.js"), std::string::npos);
   for (const char* path :
        {"/console/console.js", "/console/api.js", "/console/stream.js", "/console/views.js", "/players/player.js",
-        "/vendor/mpegts.js", "/vendor/hls.min.js", "/vendor/uPlot.iife.min.js"}) {
+        "/vendor/mpegts.js", "/vendor/hls.min.js", "/vendor/dash.all.min.js", "/vendor/uPlot.iife.min.js"}) {
     headers.clear();
     ASSERT_EQ(http_request("GET", base_url(server) + path, &body, &headers), 200) << path;
     EXPECT_EQ(headers["Content-Type"], "text/javascript; charset=utf-8") << path;
@@ -158,7 +158,7 @@ TEST(Console, ListsPublishedStreamWithin2sAndPlayersDecodeFrames) {
   expect_screenshot(c, "stream");
 
   // Each player on the page decodes frames.
-  for (const char* kind : {"flv", "ts", "hls", "whep"}) {
+  for (const char* kind : {"flv", "ts", "hls", "dash", "whep"}) {
     SCOPED_TRACE(kind);
     const auto t0 = Clock::now();
     ASSERT_TRUE(c.evaluate_bool(std::string("(document.querySelector('button.play-") + kind + "').click(), true)"));

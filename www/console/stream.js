@@ -7,7 +7,7 @@ import {bytes, copyable, duration, el, table} from './util.js';
 import {clientHeaders, clientRows, codecs} from './views.js';
 
 const players = [
-  ['flv', 'HTTP-FLV'], ['ts', 'HTTP-TS'], ['hls', 'HLS'], ['whep', 'WebRTC (WHEP)'],
+  ['flv', 'HTTP-FLV'], ['ts', 'HTTP-TS'], ['hls', 'HLS'], ['dash', 'MPEG-DASH'], ['whep', 'WebRTC (WHEP)'],
 ];
 
 // The server's listening ports (GET /api/v1/listen), fetched once; SRS's defaults if it cannot say.
@@ -36,6 +36,7 @@ function urls(s, p) {
   list.push(['HTTP-FLV', `${location.origin}/${path}.flv`],
             ['HTTP-TS', `${location.origin}/${path}.ts`],
             ['HLS', `${location.origin}/${path}.m3u8`],
+            ['MPEG-DASH', `${location.origin}/${path}.mpd`],
             ['WHEP', `${apiBase()}/rtc/v1/whep/?${rtc}`],
             ['WHIP', `${apiBase()}/rtc/v1/whip/?${rtc}`]);
   return list;

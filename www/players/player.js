@@ -1,7 +1,10 @@
-// Estuary players for HTTP-FLV and HTTP-TS (mpegts.js) and HLS (hls.js): what play.html runs. The
+// Estuary players for HTTP-FLV and HTTP-TS (mpegts.js), HLS (hls.js) and MPEG-DASH (dash.js): what
+// play.html runs. The
 // libraries are served by Estuary from /vendor/ (npm, exact versions, installed at build time) and
 // loaded only for the protocol asked for. window.estuaryPlayer is the state people and tests read:
-// state (idle, loading, playing, failed), error, and frames (counted with requestVideoFrameCallback).
+// state (idle, loading, playing, failed), error, frames (counted with requestVideoFrameCallback),
+// and latency() for HLS and DASH: seconds from the wall-clock time of the frame on screen (the
+// playlist's EXT-X-PROGRAM-DATE-TIME in hls.js, the MPD's availabilityStartTime in dash.js) to now.
 'use strict';
 
 const EstuaryPlayer = (() => {
@@ -9,6 +12,7 @@ const EstuaryPlayer = (() => {
     flv: {label: 'HTTP-FLV', ext: 'flv', lib: '/vendor/mpegts.js'},
     ts: {label: 'HTTP-TS', ext: 'ts', lib: '/vendor/mpegts.js'},
     hls: {label: 'HLS', ext: 'm3u8', lib: '/vendor/hls.min.js'},
+    dash: {label: 'MPEG-DASH', ext: 'mpd', lib: '/vendor/dash.all.min.js'},
   };
 
   function loadScript(src) {
@@ -51,9 +55,16 @@ const EstuaryPlayer = (() => {
   // auth: an Authorization header value for every request (HLS only: the console's recordings).
   async function start(kind, url, video, unmute, auth) {
     const st = {kind, url, state: 'idle', error: '', frames: 0, player: null};
+    st.latency = () => {
+      const p = st.player;
+      if (!p) return null;
+      if (kind === 'hls' && p.playingDate) return (Date.now() - p.playingDate.getTime()) / 1000;
+      if (kind === 'dash' && p.getCurrentLiveLatency) return p.getCurrentLiveLatency();
+      return null;
+    };
     window.estuaryPlayer = st;
     if (!kinds[kind]) {
-      setState(st, 'failed', `unknown player "${kind}" (flv, ts or hls)`);
+      setState(st, 'failed', `unknown player "${kind}" (flv, ts, hls or dash)`);
       return st;
     }
     setState(st, 'loading');
@@ -62,18 +73,44 @@ const EstuaryPlayer = (() => {
       await loadScript(kinds[kind].lib);
       if (kind === 'hls') {
         if (window.Hls && Hls.isSupported()) {
-          const config = {lowLatencyMode: true};
+          // Low-latency mode plays parts; a late start catches up by playing up to 1.5x faster.
+          const config = {lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5};
           if (auth) config.xhrSetup = (xhr) => xhr.setRequestHeader('Authorization', auth);
           const hls = new Hls(config);
           st.player = hls;
           hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) setState(st, 'failed', data.details); });
           hls.loadSource(url);
           hls.attachMedia(video);
+          // hls.js speeds up only when it is at most one target duration behind its target latency;
+          // a slow start leaves it further back for good. Jump to the live sync point then.
+          st.timer = setInterval(() => {
+            if (hls.latency > hls.targetLatency + 2 && hls.liveSyncPosition > video.currentTime)
+              video.currentTime = hls.liveSyncPosition;
+          }, 1000);
         } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
           video.src = url;  // Safari plays HLS itself
         } else {
           throw new Error('this browser has neither MSE nor native HLS');
         }
+      } else if (kind === 'dash') {
+        if (!window.dashjs) throw new Error('dash.js did not load');
+        const p = dashjs.MediaPlayer().create();
+        // dash.js turns on its low-latency mode itself from the MPD (availabilityTimeOffset and the
+        // ServiceDescription); the server sends the open segment chunked, part by part. Keep the
+        // player near the live edge.
+        p.updateSettings({debug: {logLevel: dashjs.Debug.LOG_LEVEL_WARNING},
+                          streaming: {delay: {liveDelay: 1.5}, liveCatchup: {enabled: true, maxDrift: 3}}});
+        if (auth) p.extend('RequestModifier', () => ({
+          modifyRequestHeader: (xhr) => { xhr.setRequestHeader('Authorization', auth); return xhr; },
+          modifyRequestURL: (u) => u,
+        }), true);
+        st.player = p;
+        p.on(dashjs.MediaPlayer.events.ERROR, (e) => setState(st, 'failed', JSON.stringify(e.error || e)));
+        // dash.js must see the element's first 'play' event (its manifest refresh waits for it), so
+        // playback is started here, once dash.js can play, not right away as for the others.
+        p.on(dashjs.MediaPlayer.events.CAN_PLAY, () => { if (video.paused) autoplay(video, unmute); });
+        p.initialize(video, url, true);
+        return st;
       } else {
         if (!window.mpegts || !mpegts.isSupported()) throw new Error('this browser has no MSE');
         const p = mpegts.createPlayer({type: kind === 'flv' ? 'flv' : 'mpegts', isLive: true, url},
@@ -92,7 +129,9 @@ const EstuaryPlayer = (() => {
 
   function stop(st) {
     if (!st || !st.player) return;
+    if (st.timer) clearInterval(st.timer);
     if (st.player.destroy) st.player.destroy();
+    else if (st.player.reset) st.player.reset();  // dash.js
     st.player = null;
     setState(st, 'idle');
   }

@@ -165,6 +165,39 @@ TEST(CmafDirectives, Parsing) {
   EXPECT_FALSE(parse_hls_directives("token=abc").has_msn);
 }
 
+TEST(DashMpd, TracksAreSeparateAdaptationSetsWithTheirOwnNames) {
+  CmafWindowSettings settings;
+  settings.low_latency = false;
+  CmafWindow w("t", settings);
+  CmafTrack v, a;
+  v.video = true;
+  v.codec = "avc1.64001f";
+  v.width = 1280;
+  v.height = 720;
+  v.init = bytes(40);
+  a.codec = "mp4a.40.2";
+  a.sample_rate = 44100;
+  a.channels = 2;
+  a.init = bytes(30);
+  w.set_init(bytes(50), "avc1.64001f,mp4a.40.2", 1280, 720, {v, a});
+  feed(w, 3, 2);
+  const std::string mpd = render_mpd(w, kNow + 30'000'000);
+  EXPECT_EQ(count(mpd, "<AdaptationSet"), 2) << mpd;
+  EXPECT_NE(mpd.find("contentType=\"video\" mimeType=\"video/mp4\""), std::string::npos) << mpd;
+  EXPECT_NE(mpd.find("initialization=\"t-t1-0-init.mp4\" media=\"t-t1-$Number$.m4s\""), std::string::npos) << mpd;
+  EXPECT_NE(mpd.find("codecs=\"avc1.64001f\" bandwidth="), std::string::npos) << mpd;
+  EXPECT_NE(mpd.find("width=\"1280\" height=\"720\""), std::string::npos) << mpd;
+  EXPECT_NE(mpd.find("contentType=\"audio\" mimeType=\"audio/mp4\""), std::string::npos) << mpd;
+  EXPECT_NE(mpd.find("initialization=\"t-t2-0-init.mp4\" media=\"t-t2-$Number$.m4s\""), std::string::npos) << mpd;
+  EXPECT_NE(mpd.find("codecs=\"mp4a.40.2\" bandwidth=\"128000\" audioSamplingRate=\"44100\""), std::string::npos)
+      << mpd;
+  EXPECT_NE(mpd.find("audio_channel_configuration:2011\" value=\"2\""), std::string::npos) << mpd;
+  EXPECT_EQ(mpd.find("avc1.64001f,mp4a.40.2"), std::string::npos) << "no muxed representation";
+  EXPECT_EQ(count(mpd, "<S t="), 6) << "without low latency the open segment is not listed: " << mpd;
+  EXPECT_EQ(w.tracks(0).size(), 2u);
+  EXPECT_TRUE(w.tracks(1).empty());
+}
+
 TEST(DashMpd, DynamicWithTimelineOverTheSameSegments) {
   CmafWindow w = make();
   EXPECT_EQ(render_mpd(w, kNow), "") << "nothing to list yet";
@@ -174,10 +207,32 @@ TEST(DashMpd, DynamicWithTimelineOverTheSameSegments) {
   EXPECT_NE(mpd.find("availabilityStartTime=\"" + iso8601_utc(kNow) + "\""), std::string::npos) << mpd;
   EXPECT_NE(mpd.find("initialization=\"t-0-init.mp4\" media=\"t-$Number$.m4s\" startNumber=\"2\""), std::string::npos)
       << mpd;
-  EXPECT_EQ(count(mpd, "<S t="), 10);
+  EXPECT_EQ(count(mpd, "<S t="), 11) << "ten complete segments and the open one";
   EXPECT_NE(mpd.find("<S t=\"14000\" d=\"2000\"/>"), std::string::npos) << "media time of segment 2 in ms";
+  EXPECT_NE(mpd.find("<S t=\"34000\" d=\"2000\"/>\n        </SegmentTimeline>"), std::string::npos)
+      << "the open segment last, with the target duration: " << mpd;
   EXPECT_NE(mpd.find("codecs=\"avc1.64001f,mp4a.40.2\""), std::string::npos);
   EXPECT_NE(mpd.find("width=\"640\" height=\"360\""), std::string::npos);
   EXPECT_NE(mpd.find("urn:mpeg:dash:utc:direct:2014"), std::string::npos);
   EXPECT_NE(mpd.find("availabilityTimeOffset=\"1.800\""), std::string::npos);
+}
+
+TEST(CmafWindow, WallClockFollowsPartsMadeInRealTimeNotTheCacheBurst) {
+  CmafWindow w = make();
+  // Frames arrive in real time, media time 10.6 s at kNow. The output starts at kNow: its first three
+  // parts (up to 10.6 s) come from the GOP cache all at once; the rest are made as their last frame
+  // arrives. The clock follows the real-time parts: media time 10 s was at kNow - 0.6 s, not at
+  // kNow - 0.2 s as the first part alone would say.
+  int64_t t = 10'000'000'000;
+  for (uint32_t p = 0; p < 10; ++p) {
+    const gint64 made = p < 3 ? kNow : kNow + (t + 200'000'000 - 10'600'000'000) / 1000;
+    w.add_part(p, t, 200'000'000, p == 0, p == 9, bytes(100), made);
+    t += 200'000'000;
+  }
+  EXPECT_EQ(w.wall_origin_us(), kNow - 10'600'000);
+  EXPECT_EQ(w.segments().front().wall_us, kNow - 600'000);
+  EXPECT_NE(w.render_hls(false).find("#EXT-X-PROGRAM-DATE-TIME:" + iso8601_utc(kNow - 600'000)), std::string::npos);
+  // Once the first segment is whole the clock stays put: a late part does not move it.
+  w.add_part(0, t, 200'000'000, true, false, bytes(100), kNow - 100'000'000);
+  EXPECT_EQ(w.wall_origin_us(), kNow - 10'600'000);
 }

@@ -58,6 +58,40 @@ bool parse_media_name(const std::string& stem, std::string* stream, uint64_t* ms
   return parse_number(rest.c_str(), msn);
 }
 
+// The CMAF stream `app/name`, or, for DASH's per-track names "name-tK", stream app/name with
+// track K (1-based). nullptr if neither exists.
+CmafStream* find_stream(CmafRegistry& registry, const std::string& app, const std::string& name, uint32_t* track) {
+  *track = 0;
+  if (CmafStream* s = registry.find(app + "/" + name)) return s;
+  const auto dash = name.rfind("-t");
+  uint64_t k = 0;
+  if (dash == std::string::npos || dash == 0 || !parse_number(name.substr(dash + 2).c_str(), &k) || k == 0 || k > 16)
+    return nullptr;
+  CmafStream* s = registry.find(app + "/" + name.substr(0, dash));
+  if (!s || k > s->window.tracks(s->window.generation()).size()) return nullptr;
+  *track = uint32_t(k);
+  return s;
+}
+
+const char* track_type(const CmafStream& s, uint32_t track) {
+  const auto& tracks = s.window.tracks(s.window.generation());
+  return track && track <= tracks.size() && !tracks[track - 1].video ? "audio/mp4" : kMediaType;
+}
+
+// Answers with bytes, or with one track of them.
+void respond_media(SoupServerMessage* msg, GBytes* bytes, uint32_t track, const char* type, bool cors) {
+  if (!track) {
+    respond_bytes(msg, type, bytes, "public, max-age=3600", cors);
+    return;
+  }
+  Ref<GBytes> one = cmaf_track_bytes(bytes, track);
+  if (!one || g_bytes_get_size(one.get()) == 0) {
+    respond_text(msg, one ? 404 : 500, one ? "track not in this segment\n" : "segment could not be split\n", cors);
+    return;
+  }
+  respond_bytes(msg, type, one.get(), "public, max-age=3600", cors);
+}
+
 // Longest a request is held: three target durations (RFC 8216bis 6.2.5.2), after which 503.
 int hold_ms(const CmafWindow& w) { return 3 * w.target_duration() * 1000; }
 
@@ -66,15 +100,17 @@ void serve_media(SoupServerMessage* msg, const StreamPath& path, CmafRegistry& r
   std::string stream;
   uint64_t msn = 0;
   int64_t part = -1;
+  uint32_t track = 0;
   CmafStream* s = nullptr;
   if (parse_media_name(path.stream, &stream, &msn, &part)) {
-    demand(path.app, path.app + "/" + stream, 0);
-    s = registry.find(path.app + "/" + stream);
+    s = find_stream(registry, path.app, stream, &track);
+    if (s) demand(path.app, s->key, 0);
   }
   if (!s) {
     respond_text(msg, 404, "segment not found\n", cors);
     return;
   }
+  const char* type = track_type(*s, track);
   auto lookup = [s, msn, part]() -> GBytes* {
     if (part >= 0) {
       const CmafPartEntry* p = s->window.part(msn, uint32_t(part));
@@ -84,23 +120,24 @@ void serve_media(SoupServerMessage* msg, const StreamPath& path, CmafRegistry& r
     return seg ? seg->data.get() : nullptr;
   };
   if (GBytes* bytes = lookup()) {
-    respond_bytes(msg, kMediaType, bytes, "public, max-age=3600", cors);
+    respond_media(msg, bytes, track, type, cors);
     return;
   }
   // The segment being made (low-latency DASH asks for it early): sent part by part as made.
   if (part < 0 && s->live && s->window.settings().low_latency && msn <= s->window.next_part().first &&
       s->window.availability(msn, part) == CmafAvailability::wait) {
-    if (!s->streamers.add(msg, msn, hold_ms(s->window) + 1000 * s->window.target_duration(), s->window, cors))
+    if (!s->streamers.add(msg, msn, hold_ms(s->window) + 1000 * s->window.target_duration(), s->window, cors, track,
+                          type))
       respond_text(msg, 503, "too many held requests\n", cors);
     return;
   }
   // Not made yet: a player asking for the preload-hinted part (or a later segment) waits for it.
   if (s->live && s->window.availability(msn, part) == CmafAvailability::wait) {
-    const bool held =
-        s->waiters.add(msg, msn, part, hold_ms(s->window), [s, lookup, cors](SoupServerMessage* m, bool gave_up) {
+    const bool held = s->waiters.add(
+        msg, msn, part, hold_ms(s->window), [s, lookup, cors, track, type](SoupServerMessage* m, bool gave_up) {
           GBytes* bytes = gave_up ? nullptr : lookup();
           if (bytes)
-            respond_bytes(m, kMediaType, bytes, "public, max-age=3600", cors);
+            respond_media(m, bytes, track, type, cors);
           else
             respond_text(m, gave_up ? 503 : 404, gave_up ? "not made within the hold time\n" : "segment not found\n",
                          cors);
@@ -219,17 +256,26 @@ void register_cmaf_http(StreamRoutes& http, std::shared_ptr<CmafRegistry> regist
   http.add_stream_handler("-init.mp4", [server, registry, demand](SoupServerMessage* msg, const StreamPath& path) {
     const auto dash = path.stream.rfind('-');
     uint64_t generation = 0;
+    uint32_t track = 0;
     CmafStream* s = nullptr;
     if (dash != std::string::npos && parse_number(path.stream.substr(dash + 1).c_str(), &generation)) {
-      demand(path.app, path.app + "/" + path.stream.substr(0, dash), 0);
-      s = registry->find(path.app + "/" + path.stream.substr(0, dash));
+      s = find_stream(*registry, path.app, path.stream.substr(0, dash), &track);
+      if (s) demand(path.app, s->key, 0);
     }
-    GBytes* init = s && generation <= UINT32_MAX ? s->window.init(uint32_t(generation)) : nullptr;
+    GBytes* init = nullptr;
+    if (s && generation <= UINT32_MAX) {
+      if (!track) {
+        init = s->window.init(uint32_t(generation));
+      } else {
+        const auto& tracks = s->window.tracks(uint32_t(generation));
+        if (track <= tracks.size()) init = tracks[track - 1].init.get();
+      }
+    }
     if (!init) {
       respond_text(msg, 404, "init segment not found\n", server->cors());
       return;
     }
-    respond_bytes(msg, kMediaType, init, "public, max-age=3600", server->cors());
+    respond_bytes(msg, track_type(*s, track), init, "public, max-age=3600", server->cors());
   });
   http.add_stream_handler(".mpd", [server, registry, demand](SoupServerMessage* msg, const StreamPath& path) {
     const std::string key = path.app + "/" + path.stream;

@@ -33,15 +33,25 @@ class PartSink final : public pipelines::CmafPartSink {
   void on_init(std::vector<uint8_t> init, std::vector<pipelines::cmaf::TrackConfig> tracks) override {
     std::string codecs;
     int width = 0, height = 0;
+    std::vector<CmafTrack> separate;  // for DASH: each track with its own init segment
     for (const auto& t : tracks) {
       codecs += (codecs.empty() ? "" : ",") + t.codec_string();
       if (t.is_video()) width = t.width, height = t.height;
+      CmafTrack one;
+      one.video = t.is_video();
+      one.codec = t.codec_string();
+      one.width = t.width;
+      one.height = t.height;
+      one.sample_rate = t.is_video() ? 0 : int(t.timescale());
+      one.channels = t.is_video() ? 0 : t.channels;
+      one.init = to_bytes(pipelines::cmaf::write_init_segment({t}));
+      separate.push_back(std::move(one));
     }
     auto bytes = to_bytes(std::move(init));
-    post_to_control([weak = stream_, bytes, codecs, width, height]() mutable {
+    post_to_control([weak = stream_, bytes, codecs, width, height, separate = std::move(separate)]() mutable {
       auto s = weak.lock();
       if (!s) return;
-      s->window.set_init(std::move(bytes), codecs, width, height);
+      s->window.set_init(std::move(bytes), codecs, width, height, std::move(separate));
       s->streamers.feed(s->window);  // ends the previous publish's unfinished segment
       log_info(s->key, "", "cmaf-init",
                "codecs=" + codecs + " size=" + std::to_string(width) + "x" + std::to_string(height));

@@ -6,12 +6,14 @@
 
 namespace estuary::server {
 
-bool CmafStreamers::add(SoupServerMessage* msg, uint64_t msn, int hold_ms, const CmafWindow& window, bool cors) {
+bool CmafStreamers::add(SoupServerMessage* msg, uint64_t msn, int hold_ms, const CmafWindow& window, bool cors,
+                        uint32_t track, const char* content_type) {
   if (streamers_.size() >= kMaxWaitersPerStream || CmafWaiters::total() + streamers_.size() >= kMaxWaitersTotal)
     return false;
   Streamer s;
   s.msg = Ref<SoupServerMessage>::add_ref(msg);
   s.msn = msn;
+  s.track = track;
   s.deadline_us = g_get_monotonic_time() + gint64(hold_ms) * 1000;
   s.finished = std::make_shared<bool>(false);
   g_signal_connect_data(
@@ -22,7 +24,7 @@ bool CmafStreamers::add(SoupServerMessage* msg, uint64_t msn, int hold_ms, const
   soup_server_message_set_status(msg, 200, nullptr);
   SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
   soup_message_headers_set_encoding(h, SOUP_ENCODING_CHUNKED);
-  soup_message_headers_replace(h, "Content-Type", "video/mp4");
+  soup_message_headers_replace(h, "Content-Type", content_type);
   soup_message_headers_replace(h, "Cache-Control", "no-cache");
   if (cors) soup_message_headers_replace(h, "Access-Control-Allow-Origin", "*");
   // Written chunks are dropped, not kept for the whole response.
@@ -55,7 +57,13 @@ bool CmafStreamers::pump(Streamer& s, const CmafWindow& window) {
     for (; s.sent < seg->parts.size(); ++s.sent) {
       GBytes* data = seg->parts[s.sent].data.get();
       if (!data) continue;
-      soup_message_body_append_bytes(body, data);
+      if (s.track) {
+        Ref<GBytes> one = cmaf_track_bytes(data, s.track);
+        if (!one || g_bytes_get_size(one.get()) == 0) continue;
+        soup_message_body_append_bytes(body, one.get());
+      } else {
+        soup_message_body_append_bytes(body, data);
+      }
       wrote = true;
     }
   }

@@ -1,5 +1,6 @@
 // Owns: low-latency DASH delivery of the open CMAF segment: a request for the segment being made
-// is answered at once with chunked transfer, its parts written as they are made and the body ended
+// is answered at once with chunked transfer, its parts (or one track of them) written as they are
+// made and the body ended
 // when the segment is whole (or cut short when its publish ends or the hold time runs out). Bounded
 // like CmafWaiters (they share the process-wide count). Control thread only.
 #pragma once
@@ -20,8 +21,10 @@ class CmafStreamers {
   CmafStreamers(const CmafStreamers&) = delete;
   CmafStreamers& operator=(const CmafStreamers&) = delete;
   ~CmafStreamers() { end_all(); }
-  // Starts answering msg with segment msn (open or about to open). false = full.
-  bool add(SoupServerMessage* msg, uint64_t msn, int hold_ms, const CmafWindow& window, bool cors);
+  // Starts answering msg with segment msn (open or about to open): every track, or only `track`
+  // (1-based, DASH's separate adaptation sets) served as `content_type`. false = full.
+  bool add(SoupServerMessage* msg, uint64_t msn, int hold_ms, const CmafWindow& window, bool cors, uint32_t track = 0,
+           const char* content_type = "video/mp4");
   // Writes the parts made since the last call; ends bodies of segments that are whole.
   void feed(const CmafWindow& window);
   void end_all();
@@ -31,7 +34,8 @@ class CmafStreamers {
   struct Streamer {
     Ref<SoupServerMessage> msg;
     uint64_t msn = 0;
-    size_t sent = 0;  // parts written
+    uint32_t track = 0;  // 0 = all
+    size_t sent = 0;     // parts written
     gint64 deadline_us = 0;
     std::shared_ptr<bool> finished;  // set by the message's "finished" signal (client gone)
   };

@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/log.h"
+#include "pipelines/cmaf_track_split.h"
+
 namespace estuary::server {
 namespace {
 // Parts are listed for the segments of the last this many target durations (RFC 8216bis: at least 3).
@@ -32,15 +35,17 @@ std::string iso8601_utc(gint64 wall_us) {
 CmafWindow::CmafWindow(std::string stream_name, CmafWindowSettings settings)
     : stream_name_(std::move(stream_name)), settings_(settings) {}
 
-void CmafWindow::set_init(Ref<GBytes> init, std::string codecs, int width, int height) {
+void CmafWindow::set_init(Ref<GBytes> init, std::string codecs, int width, int height, std::vector<CmafTrack> tracks) {
   rendered_[0].clear();
   rendered_[1].clear();
   if (!inits_.empty()) ++generation_;
   inits_[generation_] = std::move(init);
+  tracks_[generation_] = std::move(tracks);
   codecs_ = std::move(codecs);
   width_ = width;
   height_ = height;
   wall_origin_us_ = -1;
+  origin_settling_ = true;
   // An unfinished segment of the previous publish can never complete: drop it (and its number, so
   // that the playlist's sequence numbers stay consecutive).
   if (!segments_.empty() && !segments_.back().complete) {
@@ -55,7 +60,16 @@ const CmafSegmentEntry* CmafWindow::add_part(uint32_t index, int64_t media_time_
   if (inits_.empty()) return nullptr;
   rendered_[0].clear();
   rendered_[1].clear();
-  if (wall_origin_us_ < 0) wall_origin_us_ = now_us - (media_time_ns + duration_ns) / 1000;
+  // Wall clock of media time 0: when a part is made, minus its end in media time. The first parts
+  // of an output that starts on demand come from the stream's GOP cache, made faster than real
+  // time, so over the generation's first segment the earliest such origin is kept: the one of a
+  // part made as its last frame arrived.
+  const gint64 origin = now_us - (media_time_ns + duration_ns) / 1000;
+  if (wall_origin_us_ < 0 || (origin_settling_ && origin < wall_origin_us_)) {
+    wall_origin_us_ = origin;
+    for (auto& seg : segments_)
+      if (seg.generation == generation_) seg.wall_us = wall_origin_us_ + seg.media_time_ns / 1000;
+  }
   const bool open = !segments_.empty() && !segments_.back().complete;
   if (!open) {
     if (index != 0) return nullptr;  // a segment's first part went missing: wait for the next one
@@ -81,6 +95,7 @@ const CmafSegmentEntry* CmafWindow::add_part(uint32_t index, int64_t media_time_
 
   // The segment is whole: its bytes are the parts' bytes in order.
   seg.complete = true;
+  origin_settling_ = false;
   max_duration_s_ = std::max(max_duration_s_, seg.duration_s);
   GByteArray* all = g_byte_array_sized_new(guint(seg.bytes));
   for (const auto& part : seg.parts) {
@@ -103,6 +118,7 @@ const CmafSegmentEntry* CmafWindow::add_part(uint32_t index, int64_t media_time_
   // Inits no segment refers to any more.
   const uint32_t oldest = segments_.front().generation;
   while (!inits_.empty() && inits_.begin()->first < oldest) inits_.erase(inits_.begin());
+  while (!tracks_.empty() && tracks_.begin()->first < oldest) tracks_.erase(tracks_.begin());
   return &segments_[segments_.size() - 1];
 }
 
@@ -111,6 +127,12 @@ bool CmafWindow::empty() const { return segments_.empty() || !segments_.front().
 GBytes* CmafWindow::init(uint32_t generation) const {
   auto it = inits_.find(generation);
   return it == inits_.end() ? nullptr : it->second.get();
+}
+
+const std::vector<CmafTrack>& CmafWindow::tracks(uint32_t generation) const {
+  static const std::vector<CmafTrack> none;
+  auto it = tracks_.find(generation);
+  return it == tracks_.end() ? none : it->second;
 }
 
 const CmafSegmentEntry* CmafWindow::segment(uint64_t msn) const {
@@ -164,6 +186,28 @@ std::string CmafWindow::part_name(uint64_t msn, uint32_t index) const {
 
 std::string CmafWindow::init_name(uint32_t generation) const {
   return stream_name_ + "-" + std::to_string(generation) + "-init.mp4";
+}
+
+Ref<GBytes> cmaf_track_bytes(GBytes* muxed, uint32_t track) {
+  gsize n = 0;
+  const auto* data = static_cast<const uint8_t*>(g_bytes_get_data(muxed, &n));
+  auto* out = new std::vector<uint8_t>();
+  std::string error;
+  if (!pipelines::cmaf::extract_track(data, n, track, out, &error)) {
+    delete out;
+    log_warn("", "", "cmaf-split", "track " + std::to_string(track) + ": " + error);
+    return Ref<GBytes>();
+  }
+  return Ref<GBytes>::adopt(g_bytes_new_with_free_func(
+      out->data(), out->size(), [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); }, out));
+}
+
+std::string CmafWindow::track_init_name(uint32_t generation, uint32_t track) const {
+  return stream_name_ + "-t" + std::to_string(track) + "-" + std::to_string(generation) + "-init.mp4";
+}
+
+std::string CmafWindow::track_media_template(uint32_t track) const {
+  return stream_name_ + "-t" + std::to_string(track) + "-$Number$.m4s";
 }
 
 std::string CmafWindow::rendition_report(const std::string& uri) const {

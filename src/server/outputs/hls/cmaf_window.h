@@ -45,6 +45,16 @@ struct CmafSegmentEntry {
   size_t bytes = 0;
 };
 
+// One track of a publish, for MPEG-DASH's separate adaptation sets: its codec and its own
+// one-track init segment (its fragments are taken out of the muxed parts when served).
+struct CmafTrack {
+  bool video = false;
+  std::string codec;  // RFC 6381
+  int width = 0, height = 0;
+  int sample_rate = 0, channels = 0;
+  Ref<GBytes> init;
+};
+
 // Where a blocking request stands against the window.
 enum class CmafAvailability { ready, wait, too_far };
 
@@ -54,7 +64,8 @@ class CmafWindow {
   const CmafWindowSettings& settings() const { return settings_; }
   // A new publish: a new init segment generation; the next segment follows a discontinuity if
   // there were segments before.
-  void set_init(Ref<GBytes> init, std::string codecs, int width, int height);
+  // `tracks` (video first) are what DASH serves separately.
+  void set_init(Ref<GBytes> init, std::string codecs, int width, int height, std::vector<CmafTrack> tracks = {});
   // Adds a part (index 0 opens a segment); returns the segment it completed, or nullptr.
   const CmafSegmentEntry* add_part(uint32_t index, int64_t media_time_ns, int64_t duration_ns, bool independent,
                                    bool last_in_segment, Ref<GBytes> data, gint64 now_us);
@@ -62,6 +73,8 @@ class CmafWindow {
   bool empty() const;  // no complete segment yet
   uint32_t generation() const { return generation_; }
   GBytes* init(uint32_t generation) const;
+  // The tracks of a generation (empty if unknown).
+  const std::vector<CmafTrack>& tracks(uint32_t generation) const;
   const CmafSegmentEntry* segment(uint64_t msn) const;  // complete segments only
   const CmafPartEntry* part(uint64_t msn, uint32_t index) const;
   const std::deque<CmafSegmentEntry>& segments() const { return segments_; }
@@ -87,15 +100,20 @@ class CmafWindow {
   std::string segment_name(uint64_t msn) const;
   std::string part_name(uint64_t msn, uint32_t index) const;
   std::string init_name(uint32_t generation) const;
+  // One track's names (track 1-based): "s-t2-0-init.mp4", and the DASH template "s-t2-$Number$.m4s".
+  std::string track_init_name(uint32_t generation, uint32_t track) const;
+  std::string track_media_template(uint32_t track) const;
 
  private:
   std::string stream_name_;
   CmafWindowSettings settings_;
   std::map<uint32_t, Ref<GBytes>> inits_;
+  std::map<uint32_t, std::vector<CmafTrack>> tracks_;
   uint32_t generation_ = 0;
   std::string codecs_;
   int width_ = 0, height_ = 0;
   gint64 wall_origin_us_ = -1;
+  bool origin_settling_ = true;  // until the generation's first segment is whole
   bool pending_discontinuity_ = false;
   uint64_t next_msn_ = 0;
   uint64_t discontinuity_sequence_ = 0;
@@ -106,6 +124,10 @@ class CmafWindow {
   mutable std::string rendered_[2];
   std::string render_uncached(bool skip) const;
 };
+
+// One track (1-based) of muxed CMAF fragments, renumbered as track 1 (DASH serves tracks apart);
+// empty when the fragments do not have it, nullptr if the bytes are malformed (logged).
+Ref<GBytes> cmaf_track_bytes(GBytes* muxed, uint32_t track);
 
 // "2026-12-07T00:10:00.123Z"
 std::string iso8601_utc(gint64 wall_us);

@@ -44,28 +44,67 @@ std::string render_mpd(const CmafWindow& w, gint64 now_us) {
            std::to_string(int(st.part_target_s * 2000)) + "\"/></ServiceDescription>\n";
   }
   out += "  <Period id=\"p" + std::to_string(w.generation()) + "\" start=\"PT0S\">\n";
-  const bool video = w.width() > 0;
-  out += std::string("    <AdaptationSet id=\"0\" mimeType=\"") + (video ? "video/mp4" : "audio/mp4") +
-         "\" segmentAlignment=\"true\" startWithSAP=\"1\">\n";
-  out += "      <SegmentTemplate timescale=\"1000\" initialization=\"" + w.init_name(w.generation()) + "\" media=\"" +
-         w.segment_name(0).substr(0, w.segment_name(0).size() - 5) + "$Number$.m4s\" startNumber=\"" +
-         std::to_string(segs.front()->msn) + "\"";
-  if (ll) {
-    char ato[32];
-    std::snprintf(ato, sizeof ato, "%.3f", std::max(0.0, st.target_duration_s - st.part_target_s));
-    out += std::string(" availabilityTimeOffset=\"") + ato + "\" availabilityTimeComplete=\"false\"";
-  }
-  out += ">\n        <SegmentTimeline>\n";
+  std::string timeline = "        <SegmentTimeline>\n";
   for (const auto* s : segs) {
     const long long t = s->media_time_ns / 1'000'000;
     const long long d = (s->media_time_ns + int64_t(s->duration_s * 1e9 + 0.5)) / 1'000'000 - t;
-    out += "          <S t=\"" + std::to_string(t) + "\" d=\"" + std::to_string(d) + "\"/>\n";
+    timeline += "          <S t=\"" + std::to_string(t) + "\" d=\"" + std::to_string(d) + "\"/>\n";
   }
-  out += "        </SegmentTimeline>\n      </SegmentTemplate>\n";
-  out += "      <Representation id=\"0\" codecs=\"" + w.codecs() + "\" bandwidth=\"" + std::to_string(w.bandwidth()) +
-         "\"";
-  if (video) out += " width=\"" + std::to_string(w.width()) + "\" height=\"" + std::to_string(w.height()) + "\"";
-  out += "/>\n    </AdaptationSet>\n  </Period>\n";
+  // Low latency: the segment being made is listed too, with the target duration (its real one comes
+  // with the next update), so a player at the live edge asks for it and gets it chunked as it is
+  // made (availabilityTimeOffset) instead of waiting for it to be whole.
+  const CmafSegmentEntry& last = w.segments().back();
+  if (ll && !last.complete && last.generation == w.generation()) {
+    timeline += "          <S t=\"" + std::to_string(last.media_time_ns / 1'000'000) + "\" d=\"" +
+                std::to_string(st.target_duration_s * 1000) + "\"/>\n";
+  }
+  timeline += "        </SegmentTimeline>\n";
+  // The segment template of an adaptation set: its names, and the low-latency offset.
+  auto segment_template = [&](const std::string& init, const std::string& media) {
+    std::string t = "      <SegmentTemplate timescale=\"1000\" initialization=\"" + init + "\" media=\"" + media +
+                    "\" startNumber=\"" + std::to_string(segs.front()->msn) + "\"";
+    if (ll) {
+      char ato[32];
+      std::snprintf(ato, sizeof ato, "%.3f", std::max(0.0, st.target_duration_s - st.part_target_s));
+      t += std::string(" availabilityTimeOffset=\"") + ato + "\" availabilityTimeComplete=\"false\"";
+    }
+    return t + ">\n" + timeline + "      </SegmentTemplate>\n";
+  };
+  const auto& tracks = w.tracks(w.generation());
+  if (tracks.empty()) {
+    // Tracks unknown: the muxed segments as one representation.
+    const bool video = w.width() > 0;
+    out += std::string("    <AdaptationSet id=\"0\" mimeType=\"") + (video ? "video/mp4" : "audio/mp4") +
+           "\" segmentAlignment=\"true\" startWithSAP=\"1\">\n";
+    out += segment_template(w.init_name(w.generation()),
+                            w.segment_name(0).substr(0, w.segment_name(0).size() - 5) + "$Number$.m4s");
+    out += "      <Representation id=\"0\" codecs=\"" + w.codecs() + "\" bandwidth=\"" + std::to_string(w.bandwidth()) +
+           "\"";
+    if (video) out += " width=\"" + std::to_string(w.width()) + "\" height=\"" + std::to_string(w.height()) + "\"";
+    out += "/>\n    </AdaptationSet>\n";
+  }
+  // One adaptation set per track (DASH-IF: one media component per representation), each served
+  // from the same segments with the other tracks taken out.
+  for (size_t i = 0; i < tracks.size(); ++i) {
+    const CmafTrack& t = tracks[i];
+    const uint32_t number = uint32_t(i + 1);
+    const std::string id = std::to_string(i);
+    out += "    <AdaptationSet id=\"" + id + "\" contentType=\"" + (t.video ? "video" : "audio") + "\" mimeType=\"" +
+           (t.video ? "video/mp4" : "audio/mp4") + "\" segmentAlignment=\"true\" startWithSAP=\"1\">\n";
+    out += segment_template(w.track_init_name(w.generation(), number), w.track_media_template(number));
+    // The peak bandwidth is the muxed one; a track's share is not measured separately.
+    out += "      <Representation id=\"" + std::string(t.video ? "video" : "audio") + id + "\" codecs=\"" + t.codec +
+           "\" bandwidth=\"" + std::to_string(t.video ? w.bandwidth() : 128000) + "\"";
+    if (t.video)
+      out += " width=\"" + std::to_string(t.width) + "\" height=\"" + std::to_string(t.height) + "\"/>\n";
+    else
+      out += " audioSamplingRate=\"" + std::to_string(t.sample_rate) +
+             "\">\n        <AudioChannelConfiguration "
+             "schemeIdUri=\"urn:mpeg:dash:23003:3:audio_channel_configuration:2011\" value=\"" +
+             std::to_string(t.channels) + "\"/>\n      </Representation>\n";
+    out += "    </AdaptationSet>\n";
+  }
+  out += "  </Period>\n";
   out += "  <UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:direct:2014\" value=\"" + iso8601_utc(now_us) + "\"/>\n";
   out += "</MPD>\n";
   return out;
