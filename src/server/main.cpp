@@ -268,7 +268,7 @@ int main(int argc, char** argv) {
     http.set_cors(cfg.http.cors);
     server::register_http_byte_stream(http, ports, *engine, {".flv", "flv", "video/x-flv", "flv-play"});
     server::register_http_byte_stream(http, ports, *engine, {".ts", "ts", "video/mp2t", "ts-play"});
-    server::register_hls_output(http, *control, *control);
+    server::register_hls_output(http, *control, *control, ports.clients, ports.admission);
     server::register_abr_playlist(http, *control);
     api::ApiServer api_server(*control, identity, api_options(cfg));
     server::register_metrics(api_server, *control, *control);

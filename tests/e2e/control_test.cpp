@@ -215,6 +215,75 @@ TEST_F(Hooks, HlsSegmentsAndDvrFilesAreReported) {
   EXPECT_NE(read_file(record).find("/dvr/rec/cam."), std::string::npos) << "on_dvr carries the file path";
 }
 
+// HLS and DASH viewers are sessions: admitted by on_play with the playlist request's token, kept by
+// the cookie the first answer sets (segments carry no token), listed as clients with their bytes,
+// and kicked like any client (their requests refused after, on_stop sent).
+TEST_F(Hooks, HlsAndDashViewersAreAdmittedByTokenAndListedAsClients) {
+  Process pub = start_publisher(server->rtmp_url("live/h?token=good"), 320, 240, pub_log("pub-h"), 60, 25);
+  ASSERT_TRUE(wait_for_stream(*server, "live/h", 10000));
+  const std::string base = "http://127.0.0.1:" + std::to_string(server->http_port()) + "/live/";
+  const std::string jar = server->dir() + "/cookies.txt";
+  auto curl = [&](const std::string& url, bool cookies) {
+    std::vector<std::string> args = {"curl", "-s",           "-o",         server->dir() + "/body",
+                                     "-w",   "%{http_code}", "--max-time", "20"};
+    if (cookies) args.insert(args.end(), {"-b", jar, "-c", jar});
+    args.push_back(url);
+    return run(args, 25).out;
+  };
+  EXPECT_EQ(curl(base + "h.m3u8", false), "403") << "no token";
+  EXPECT_EQ(curl(base + "h.m3u8?token=bad", false), "403");
+  ASSERT_EQ(curl(base + "h.m3u8?token=good", true), "200") << server->log();
+  const std::string playlist = read_file(server->dir() + "/body");
+  ASSERT_NE(playlist.find("#EXTM3U"), std::string::npos) << playlist;
+  EXPECT_NE(read_file(jar).find("estuary_hls"), std::string::npos) << "the session cookie is set";
+  // The init segment and a segment, with the session's cookie and no token.
+  const auto map = playlist.find("#EXT-X-MAP:URI=\"");
+  ASSERT_NE(map, std::string::npos) << playlist;
+  const std::string init = playlist.substr(map + 16, playlist.find('"', map + 16) - map - 16);
+  EXPECT_EQ(curl(base + init, true), "200");
+  // DASH is a session of its own, admitted the same way.
+  EXPECT_EQ(curl(base + "h.mpd", false), "403");
+  EXPECT_EQ(curl(base + "h.mpd?token=good", false), "200");
+
+  // The API lists an hls-play and a dash-play viewer of live/h, with bytes sent.
+  std::string hls_id;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::string body;
+        if (http_request("GET", api_url(*server, "/api/v1/clients?count=100"), &body) != 200) return false;
+        JsonNode* root = parse_json(body);
+        if (!root) return false;
+        JsonArray* clients = json_object_get_array_member(json_node_get_object(root), "clients");
+        bool dash = false;
+        for (guint i = 0; clients && i < json_array_get_length(clients); ++i) {
+          JsonObject* c = json_array_get_object_element(clients, i);
+          const std::string type = json_object_get_string_member_with_default(c, "type", "");
+          if (type == "hls-play" && json_object_get_int_member_with_default(c, "send_bytes", 0) > 0)
+            hls_id = json_object_get_string_member_with_default(c, "id", "");
+          if (type == "dash-play") dash = true;
+        }
+        json_node_unref(root);
+        return !hls_id.empty() && dash;
+      },
+      5000))
+      << server->log();
+  auto records = read_records(record);
+  EXPECT_NE(find_record(records, "on_play", "h", "?token=good"), nullptr);
+  EXPECT_NE(find_record(records, "on_play", "h", "?token=bad"), nullptr);
+
+  // Kicked: the session's requests are refused and on_stop is sent for it.
+  std::string body;
+  ASSERT_EQ(http_request("DELETE", api_url(*server, "/api/v1/clients/" + hls_id), &body), 200) << body;
+  EXPECT_EQ(curl(base + "h.m3u8?token=good", true), "403") << "a kicked viewer stays out for a while";
+  EXPECT_TRUE(wait_until(
+      [&] {
+        for (const auto& r : read_records(record))
+          if (r.action == "on_stop" && r.client_id == hls_id) return true;
+        return false;
+      },
+      5000));
+}
+
 TEST_F(Hooks, TimeoutRefusesWithinTimeoutWhileOtherStreamsFlow) {
   Process pub = start_publisher(server->rtmp_url("live/flow?token=good"), 320, 240, pub_log("pub-flow"));
   ASSERT_TRUE(wait_for_stream(*server, "live/flow", 10000));

@@ -9,6 +9,7 @@
 #include "server/outputs/hls/cmaf_http.h"
 #include "server/outputs/hls/cmaf_window.h"
 #include "server/outputs/hls/dash_mpd.h"
+#include "server/outputs/hls/hls_sessions.h"
 
 using namespace estuary;
 using namespace estuary::server;
@@ -217,22 +218,15 @@ TEST(DashMpd, DynamicWithTimelineOverTheSameSegments) {
   EXPECT_NE(mpd.find("availabilityTimeOffset=\"1.800\""), std::string::npos);
 }
 
-TEST(CmafWindow, WallClockFollowsPartsMadeInRealTimeNotTheCacheBurst) {
-  CmafWindow w = make();
-  // Frames arrive in real time, media time 10.6 s at kNow. The output starts at kNow: its first three
-  // parts (up to 10.6 s) come from the GOP cache all at once; the rest are made as their last frame
-  // arrives. The clock follows the real-time parts: media time 10 s was at kNow - 0.6 s, not at
-  // kNow - 0.2 s as the first part alone would say.
-  int64_t t = 10'000'000'000;
-  for (uint32_t p = 0; p < 10; ++p) {
-    const gint64 made = p < 3 ? kNow : kNow + (t + 200'000'000 - 10'600'000'000) / 1000;
-    w.add_part(p, t, 200'000'000, p == 0, p == 9, bytes(100), made);
-    t += 200'000'000;
-  }
-  EXPECT_EQ(w.wall_origin_us(), kNow - 10'600'000);
-  EXPECT_EQ(w.segments().front().wall_us, kNow - 600'000);
-  EXPECT_NE(w.render_hls(false).find("#EXT-X-PROGRAM-DATE-TIME:" + iso8601_utc(kNow - 600'000)), std::string::npos);
-  // Once the first segment is whole the clock stays put: a late part does not move it.
-  w.add_part(0, t, 200'000'000, true, false, bytes(100), kNow - 100'000'000);
-  EXPECT_EQ(w.wall_origin_us(), kNow - 10'600'000);
+TEST(HlsSessions, StreamOfEveryFileName) {
+  EXPECT_EQ(hls_stream_of(".m3u8", "cam-1"), "cam-1") << "a playlist names its stream whole";
+  EXPECT_EQ(hls_stream_of(".mpd", "cam"), "cam");
+  EXPECT_EQ(hls_stream_of(".hls.ts", "cam-12"), "cam");
+  EXPECT_EQ(hls_stream_of(".hls.ts", "my-cam-12"), "my-cam");
+  EXPECT_EQ(hls_stream_of(".m4s", "cam-12"), "cam");
+  EXPECT_EQ(hls_stream_of(".m4s", "cam-12.3"), "cam");
+  EXPECT_EQ(hls_stream_of(".m4s", "cam-t2-12"), "cam");
+  EXPECT_EQ(hls_stream_of("-init.mp4", "cam-0"), "cam");
+  EXPECT_EQ(hls_stream_of("-init.mp4", "cam-t1-0"), "cam");
+  EXPECT_EQ(hls_stream_of(".m4s", "cam"), "cam") << "malformed names are left as they are (and 404)";
 }

@@ -45,7 +45,6 @@ void CmafWindow::set_init(Ref<GBytes> init, std::string codecs, int width, int h
   width_ = width;
   height_ = height;
   wall_origin_us_ = -1;
-  origin_settling_ = true;
   // An unfinished segment of the previous publish can never complete: drop it (and its number, so
   // that the playlist's sequence numbers stay consecutive).
   if (!segments_.empty() && !segments_.back().complete) {
@@ -60,16 +59,8 @@ const CmafSegmentEntry* CmafWindow::add_part(uint32_t index, int64_t media_time_
   if (inits_.empty()) return nullptr;
   rendered_[0].clear();
   rendered_[1].clear();
-  // Wall clock of media time 0: when a part is made, minus its end in media time. The first parts
-  // of an output that starts on demand come from the stream's GOP cache, made faster than real
-  // time, so over the generation's first segment the earliest such origin is kept: the one of a
-  // part made as its last frame arrived.
-  const gint64 origin = now_us - (media_time_ns + duration_ns) / 1000;
-  if (wall_origin_us_ < 0 || (origin_settling_ && origin < wall_origin_us_)) {
-    wall_origin_us_ = origin;
-    for (auto& seg : segments_)
-      if (seg.generation == generation_) seg.wall_us = wall_origin_us_ + seg.media_time_ns / 1000;
-  }
+  // Wall clock of media time 0: when the generation's first part is made, minus its end in media time.
+  if (wall_origin_us_ < 0) wall_origin_us_ = now_us - (media_time_ns + duration_ns) / 1000;
   const bool open = !segments_.empty() && !segments_.back().complete;
   if (!open) {
     if (index != 0) return nullptr;  // a segment's first part went missing: wait for the next one
@@ -95,7 +86,6 @@ const CmafSegmentEntry* CmafWindow::add_part(uint32_t index, int64_t media_time_
 
   // The segment is whole: its bytes are the parts' bytes in order.
   seg.complete = true;
-  origin_settling_ = false;
   max_duration_s_ = std::max(max_duration_s_, seg.duration_s);
   GByteArray* all = g_byte_array_sized_new(guint(seg.bytes));
   for (const auto& part : seg.parts) {

@@ -113,7 +113,6 @@ class CmafWindow {
   std::string codecs_;
   int width_ = 0, height_ = 0;
   gint64 wall_origin_us_ = -1;
-  bool origin_settling_ = true;  // until the generation's first segment is whole
   bool pending_discontinuity_ = false;
   uint64_t next_msn_ = 0;
   uint64_t discontinuity_sequence_ = 0;

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include "server/outputs/hls/cmaf_output.h"
 #include "server/outputs/hls/cmaf_waiters.h"
 #include "server/outputs/hls/hls_playlist.h"
+#include "server/outputs/hls/hls_sessions.h"
 
 namespace estuary::server {
 namespace {
@@ -232,7 +234,14 @@ void respond_bytes(SoupServerMessage* msg, const char* type, GBytes* bytes, cons
   soup_message_body_append_bytes(soup_server_message_get_response_body(msg), bytes);
 }
 
-void register_hls_output(StreamRoutes& http, OutputControl& outputs, const ConfigSource& settings) {
+void register_hls_output(StreamRoutes& plain_http, OutputControl& outputs, const ConfigSource& settings,
+                         ClientRegistry& clients, Admission& admission) {
+  // Every handler below runs behind the viewer sessions' admission.
+  HlsSessionSettings session_settings;
+  session_settings.idle_s = std::max(20, 3 * settings.config().hls.target_duration_s + 10);
+  auto gated = std::make_shared<GatedStreamRoutes>(
+      plain_http, std::make_shared<HlsSessions>(clients, admission, session_settings), hls_stream_of);
+  StreamRoutes& http = *gated;
   auto registry = std::make_shared<HlsRegistry>();
   current_registry() = registry;
   // [hls] always = false: every HLS/DASH request starts the stream's output or keeps it up.

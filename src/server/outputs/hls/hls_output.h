@@ -13,7 +13,10 @@ namespace estuary::server {
 
 // Registers the "hls" and "cmaf" output kinds and the .m3u8 / .hls.ts / CMAF handlers on `http`;
 // with [hls] always = false each request starts or keeps the stream's output through `outputs`.
-void register_hls_output(StreamRoutes& http, OutputControl& outputs, const ConfigSource& settings);
+// Every request belongs to a viewer session ("hls-play" / "dash-play" in `clients`, admitted by
+// `admission`: limits, IP rules, on_play hooks and their tokens; see hls_sessions.h).
+void register_hls_output(StreamRoutes& http, OutputControl& outputs, const ConfigSource& settings,
+                         ClientRegistry& clients, Admission& admission);
 
 // True while app/stream has a live HLS playlist with at least one segment, or its on-demand output
 // was just started for this request (the ABR master playlist lists only variants a player can open;
