@@ -115,6 +115,7 @@ estuary_bus_track_free (EstuaryBusTrack * track)
 {
   gst_clear_caps (&track->caps);
   gst_clear_caps (&track->gop_caps);
+  g_free (track->language);
   g_free (track);
 }
 
@@ -211,7 +212,7 @@ estuary_bus_publish_takeover (const gchar * name, guint64 gop_cache_max_bytes)
       EstuaryBusSubscriber *sub = l->data;
       g_mutex_lock (&sub->lock);
       sub->stream = estuary_bus_stream_ref (stream);
-      for (s = 0; s < ESTUARY_N_SLOTS; s++) {
+      for (s = 0; s < (gint) sub->n_slots; s++) {
         sub->remap[s] = sub->slot_track[s] >= 0;
         sub->slot_track[s] = -1;
       }
@@ -293,6 +294,21 @@ estuary_bus_stream_remove_track (EstuaryBusStream * stream, guint track)
 }
 
 void
+estuary_bus_stream_set_language (EstuaryBusStream * stream, guint track, const gchar * language)
+{
+  g_mutex_lock (&stream->lock);
+  if (track < stream->tracks->len) {
+    EstuaryBusTrack *t = g_ptr_array_index (stream->tracks, track);
+    if (g_strcmp0 (t->language, language) != 0) {
+      g_free (t->language);
+      t->language = language && *language ? g_strdup (language) : NULL;
+      GST_INFO ("stream %s: track %u language %s", stream->name, track, GST_STR_NULL (t->language));
+    }
+  }
+  g_mutex_unlock (&stream->lock);
+}
+
+void
 estuary_bus_stream_set_gop_cache_max_bytes (EstuaryBusStream * stream, guint64 max_bytes)
 {
   g_mutex_lock (&stream->lock);
@@ -316,6 +332,41 @@ estuary_bus_stream_first_track_locked (EstuaryBusStream * stream, EstuaryMediaTy
   if (id_out)
     *id_out = -1;
   return NULL;
+}
+
+EstuaryBusTrack *
+estuary_bus_stream_audio_track_locked (EstuaryBusStream * stream, gint n, gint * id_out)
+{
+  guint i;
+
+  for (i = 0; i < stream->tracks->len && n >= 0; i++) {
+    EstuaryBusTrack *t = g_ptr_array_index (stream->tracks, i);
+    if (t->released || !t->caps || t->type != ESTUARY_MEDIA_AUDIO)
+      continue;
+    if (n-- == 0) {
+      if (id_out)
+        *id_out = i;
+      return t;
+    }
+  }
+  if (id_out)
+    *id_out = -1;
+  return NULL;
+}
+
+/* The audio track number of @track_id (tracks before it of type audio), -1 for other media. */
+static gint
+stream_audio_number_locked (EstuaryBusStream * stream, guint track_id)
+{
+  gint n = 0;
+  guint i;
+
+  for (i = 0; i < track_id; i++) {
+    EstuaryBusTrack *t = g_ptr_array_index (stream->tracks, i);
+    if (!t->released && t->caps && t->type == ESTUARY_MEDIA_AUDIO)
+      n++;
+  }
+  return n;
 }
 
 /* Returns TRUE when this call made the stream ready (every track has caps). */
@@ -355,15 +406,21 @@ estuary_bus_stream_set_caps (EstuaryBusStream * stream, guint track_id, GstCaps 
     stream->ready = became_ready = all;
   }
 
-  /* Subscribers moved here by a takeover adopt this track for the slot of its media type. */
+  /* Subscribers moved here by a takeover adopt this track for the slot of its media type (an audio
+   * slot: the one with the same audio track number). */
   if (track->type == ESTUARY_MEDIA_VIDEO || track->type == ESTUARY_MEDIA_AUDIO) {
-    gint slot = track->type == ESTUARY_MEDIA_VIDEO ? ESTUARY_SLOT_VIDEO : ESTUARY_SLOT_AUDIO;
+    gint number = track->type == ESTUARY_MEDIA_AUDIO ? stream_audio_number_locked (stream, track_id) : -1;
     GList *l;
     for (l = stream->subscribers; l; l = l->next) {
       EstuaryBusSubscriber *sub = l->data;
-      if (sub->remap[slot] && sub->slot_track[slot] < 0) {
-        sub->slot_track[slot] = track_id;
-        sub->remap[slot] = FALSE;
+      guint slot;
+      for (slot = 0; slot < sub->n_slots; slot++) {
+        gboolean fits = track->type == ESTUARY_MEDIA_VIDEO ? slot == ESTUARY_SLOT_VIDEO :
+            slot != ESTUARY_SLOT_VIDEO && sub->slot_audio[slot] == number;
+        if (fits && sub->remap[slot] && sub->slot_track[slot] < 0) {
+          sub->slot_track[slot] = track_id;
+          sub->remap[slot] = FALSE;
+        }
       }
     }
   }
@@ -556,4 +613,25 @@ estuary_bus_get_caps (const gchar * name, const gchar * media_type)
   g_mutex_unlock (&stream->lock);
   estuary_bus_stream_unref (stream);
   return caps;
+}
+
+guint
+estuary_bus_get_audio_tracks (const gchar * name, GstCaps ** caps_out, gchar ** language_out, guint max)
+{
+  EstuaryBusStream *stream = estuary_bus_lookup (name);
+  guint n = 0;
+
+  if (stream == NULL)
+    return 0;
+  g_mutex_lock (&stream->lock);
+  for (; n < max; n++) {
+    EstuaryBusTrack *t = estuary_bus_stream_audio_track_locked (stream, n, NULL);
+    if (t == NULL)
+      break;
+    caps_out[n] = gst_caps_ref (t->caps);
+    language_out[n] = g_strdup (t->language);
+  }
+  g_mutex_unlock (&stream->lock);
+  estuary_bus_stream_unref (stream);
+  return n;
 }

@@ -21,12 +21,18 @@ typedef enum
   ESTUARY_MEDIA_AUDIO,
 } EstuaryMediaType;
 
-/* Slots of a subscriber: estuarysrc exposes one pad per slot. */
+/* Audio tracks of a stream are numbered in track order: audio_0, audio_1, ... */
+#define ESTUARY_MAX_AUDIO_TRACKS 8
+
+/* Slots of a subscriber: estuarysrc exposes one pad per slot. VIDEO and AUDIO are its "video" and
+ * "audio" pads (AUDIO carries the chosen audio track, audio_0 by default); slot 1 + K carries audio_K
+ * on the request pad "audio_K" (K >= 1), for outputs that take every audio track. */
 typedef enum
 {
   ESTUARY_SLOT_VIDEO = 0,
   ESTUARY_SLOT_AUDIO = 1,
-  ESTUARY_N_SLOTS = 2,
+  ESTUARY_N_SLOTS = 2,          /* the slots of a plain subscriber */
+  ESTUARY_MAX_SLOTS = 1 + ESTUARY_MAX_AUDIO_TRACKS,
 } EstuarySlot;
 
 typedef enum
@@ -73,12 +79,18 @@ guint estuary_bus_stream_add_track (EstuaryBusStream * stream);
 void estuary_bus_stream_remove_track (EstuaryBusStream * stream, guint track);
 gboolean estuary_bus_stream_set_caps (EstuaryBusStream * stream, guint track, GstCaps * caps);
 void estuary_bus_stream_push_buffer (EstuaryBusStream * stream, guint track, GstBuffer * buffer);
+/* The track's language (ISO 639 code, e.g. "eng"); NULL or "" clears it. */
+void estuary_bus_stream_set_language (EstuaryBusStream * stream, guint track, const gchar * language);
 void estuary_bus_stream_set_gop_cache_max_bytes (EstuaryBusStream * stream, guint64 max_bytes);
 GstStructure *estuary_bus_stream_make_ready_structure (EstuaryBusStream * stream);
 
-/* Subscriber side */
+/* Subscriber side.
+ * @slot_audio: for each slot s in [1, n_slots), the audio track number it carries (-1: none); slot 0
+ * is the first video track. Fills caps_out[s] (NULL when the stream has no such track) and
+ * language_out[s] (newly allocated, NULL when unknown) for every s < n_slots. */
 EstuaryBusSubscriber *estuary_bus_subscribe (const gchar * name, guint64 max_queue_time,
-    guint64 max_queue_bytes, GstElement * owner, GstCaps * caps_out[ESTUARY_N_SLOTS]);
+    guint64 max_queue_bytes, GstElement * owner, guint n_slots, const gint * slot_audio,
+    GstCaps ** caps_out, gchar ** language_out);
 void estuary_bus_unsubscribe (EstuaryBusSubscriber * sub);
 void estuary_bus_subscriber_unref (EstuaryBusSubscriber * sub);
 EstuaryBusItem *estuary_bus_subscriber_pop (EstuaryBusSubscriber * sub);

@@ -18,6 +18,7 @@ typedef struct
   GstCaps *caps;
   GstCaps *gop_caps;            /* caps at the start of the cached GOP */
   gboolean released;
+  gchar *language;              /* ISO 639 code, NULL when unknown */
 } EstuaryBusTrack;
 
 struct _EstuaryBusStream
@@ -48,8 +49,10 @@ struct _EstuaryBusSubscriber
   gint refcount;
   EstuaryBusStream *stream;     /* owned */
   GWeakRef owner;               /* the estuarysrc, for messages */
-  gint slot_track[ESTUARY_N_SLOTS];
-  gboolean remap[ESTUARY_N_SLOTS];     /* moved by a takeover: the slot takes the next track of its type */
+  guint n_slots;                /* 2 unless audio_K request pads are used */
+  gint slot_track[ESTUARY_MAX_SLOTS];
+  gint slot_audio[ESTUARY_MAX_SLOTS];  /* audio track number a slot carries (-1: none / video) */
+  gboolean remap[ESTUARY_MAX_SLOTS];   /* moved by a takeover: the slot takes the next track of its type */
   GstClockTime last_ts;         /* latest buffer timestamp queued (under lock) */
   GstClockTime floor_ts;        /* after a takeover: buffers at or before this are dropped (under lock) */
   GstClockTime start_ts;        /* smallest timestamp of the snapshot */
@@ -72,6 +75,9 @@ struct _EstuaryBusSubscriber
 EstuaryBusStream *estuary_bus_lookup (const gchar * name);
 EstuaryBusTrack *estuary_bus_stream_first_track_locked (EstuaryBusStream * stream,
     EstuaryMediaType type, gint * id_out);
+/* The audio track number @n (0-based, in track order, tracks with caps only). */
+EstuaryBusTrack *estuary_bus_stream_audio_track_locked (EstuaryBusStream * stream, gint n,
+    gint * id_out);
 gboolean estuary_bus_subscriber_enqueue (EstuaryBusSubscriber * sub, EstuaryBusItem * item,
     gboolean check_limits);
 void estuary_bus_subscriber_post_dropped (EstuaryBusSubscriber * sub);

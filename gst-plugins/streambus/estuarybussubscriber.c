@@ -78,8 +78,11 @@ estuary_bus_subscriber_enqueue (EstuaryBusSubscriber * sub, EstuaryBusItem * ite
   gboolean wanted = TRUE;
 
   if (item->type != ESTUARY_BUS_ITEM_EOS) {
+    guint s;
     wanted = (gint) item->track == sub->slot_track[ESTUARY_SLOT_VIDEO] ||
         (gint) item->track == sub->slot_track[ESTUARY_SLOT_AUDIO];
+    for (s = ESTUARY_N_SLOTS; s < sub->n_slots && !wanted; s++)
+      wanted = (gint) item->track == sub->slot_track[s];
   }
   if (!wanted)
     return FALSE;
@@ -164,15 +167,18 @@ estuary_bus_subscriber_post_dropped (EstuaryBusSubscriber * sub)
  * subscriber sees every item exactly once: cached items first, then live ones. */
 EstuaryBusSubscriber *
 estuary_bus_subscribe (const gchar * name, guint64 max_queue_time, guint64 max_queue_bytes,
-    GstElement * owner, GstCaps * caps_out[ESTUARY_N_SLOTS])
+    GstElement * owner, guint n_slots, const gint * slot_audio, GstCaps ** caps_out,
+    gchar ** language_out)
 {
-  EstuaryBusStream *stream = estuary_bus_lookup (name);
+  EstuaryBusStream *stream;
   EstuaryBusSubscriber *sub;
-  EstuaryBusTrack *tracks[ESTUARY_N_SLOTS];
+  EstuaryBusTrack *tracks[ESTUARY_MAX_SLOTS];
   gboolean use_gop;
   GList *l;
   gint s;
 
+  g_return_val_if_fail (n_slots >= 1 && n_slots <= ESTUARY_MAX_SLOTS, NULL);
+  stream = estuary_bus_lookup (name);
   if (stream == NULL)
     return NULL;
 
@@ -196,17 +202,27 @@ estuary_bus_subscribe (const gchar * name, guint64 max_queue_time, guint64 max_q
   sub->last_ts = GST_CLOCK_TIME_NONE;
   sub->floor_ts = GST_CLOCK_TIME_NONE;
 
+  sub->n_slots = n_slots;
+  for (s = 0; s < ESTUARY_MAX_SLOTS; s++) {
+    sub->slot_track[s] = -1;
+    sub->slot_audio[s] = s > 0 && s < (gint) n_slots ? slot_audio[s] : -1;
+    tracks[s] = NULL;
+  }
   tracks[ESTUARY_SLOT_VIDEO] = estuary_bus_stream_first_track_locked (stream, ESTUARY_MEDIA_VIDEO,
       &sub->slot_track[ESTUARY_SLOT_VIDEO]);
-  tracks[ESTUARY_SLOT_AUDIO] = estuary_bus_stream_first_track_locked (stream, ESTUARY_MEDIA_AUDIO,
-      &sub->slot_track[ESTUARY_SLOT_AUDIO]);
+  for (s = 1; s < (gint) n_slots; s++)
+    if (sub->slot_audio[s] >= 0)
+      tracks[s] = estuary_bus_stream_audio_track_locked (stream, sub->slot_audio[s],
+          &sub->slot_track[s]);
 
   use_gop = stream->gop_valid && !g_queue_is_empty (&stream->gop);
-  for (s = 0; s < ESTUARY_N_SLOTS; s++) {
+  for (s = 0; s < (gint) n_slots; s++) {
     GstCaps *caps = NULL;
     if (tracks[s])
       caps = use_gop && tracks[s]->gop_caps ? tracks[s]->gop_caps : tracks[s]->caps;
     caps_out[s] = caps ? gst_caps_ref (caps) : NULL;
+    if (language_out)
+      language_out[s] = tracks[s] ? g_strdup (tracks[s]->language) : NULL;
   }
 
   sub->waiting_keyframe = !use_gop;
@@ -305,7 +321,7 @@ estuary_bus_subscriber_track_slot (EstuaryBusSubscriber * sub, guint track)
 {
   gint s;
 
-  for (s = 0; s < ESTUARY_N_SLOTS; s++)
+  for (s = 0; s < (gint) sub->n_slots; s++)
     if (sub->slot_track[s] == (gint) track)
       return s;
   return -1;

@@ -38,6 +38,11 @@ gboolean estuary_bus_get_stats (const gchar * name, EstuaryBusStats * out);
 /* Latest caps of the first track of @media_type ("video" or "audio"); transfer full, NULL if none. */
 GstCaps *estuary_bus_get_caps (const gchar * name, const gchar * media_type);
 
+/* The audio tracks of @name in order (audio_0, audio_1, ...), at most @max: fills caps_out[i]
+ * (transfer full) and language_out[i] (newly allocated, NULL when unknown); returns the count. */
+guint estuary_bus_get_audio_tracks (const gchar * name, GstCaps ** caps_out, gchar ** language_out,
+    guint max);
+
 G_END_DECLS
 
 #endif /* __ESTUARY_STREAMBUS_H__ */

@@ -66,13 +66,74 @@ struct _GstEstuarySinkPad
   GstSegment segment;
   gint track;                   /* track id in the published stream, -1 while unpublished */
   gboolean eos;
+  gchar *language;              /* object lock: the track's language (property or TAG event) */
+  gboolean language_set;        /* object lock: set by the property, which tags do not override */
 };
 
 G_DEFINE_TYPE (GstEstuarySinkPad, gst_estuary_sink_pad, GST_TYPE_PAD);
 
+enum
+{
+  PAD_PROP_0,
+  PAD_PROP_LANGUAGE,
+};
+
+static void gst_estuary_sink_apply_language (GstEstuarySinkPad * spad);
+
+static void
+gst_estuary_sink_pad_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec)
+{
+  GstEstuarySinkPad *spad = GST_ESTUARY_SINK_PAD (object);
+
+  if (prop_id != PAD_PROP_LANGUAGE) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    return;
+  }
+  GST_OBJECT_LOCK (spad);
+  g_free (spad->language);
+  spad->language = g_value_dup_string (value);
+  spad->language_set = spad->language != NULL;
+  GST_OBJECT_UNLOCK (spad);
+  gst_estuary_sink_apply_language (spad);
+}
+
+static void
+gst_estuary_sink_pad_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstEstuarySinkPad *spad = GST_ESTUARY_SINK_PAD (object);
+
+  if (prop_id != PAD_PROP_LANGUAGE) {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    return;
+  }
+  GST_OBJECT_LOCK (spad);
+  g_value_set_string (value, spad->language);
+  GST_OBJECT_UNLOCK (spad);
+}
+
+static void
+gst_estuary_sink_pad_finalize (GObject * object)
+{
+  g_free (GST_ESTUARY_SINK_PAD (object)->language);
+  G_OBJECT_CLASS (gst_estuary_sink_pad_parent_class)->finalize (object);
+}
+
 static void
 gst_estuary_sink_pad_class_init (GstEstuarySinkPadClass * klass)
 {
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+
+  gobject_class->set_property = gst_estuary_sink_pad_set_property;
+  gobject_class->get_property = gst_estuary_sink_pad_get_property;
+  gobject_class->finalize = gst_estuary_sink_pad_finalize;
+  /* Also taken from a GST_TAG_LANGUAGE_CODE stream tag on the pad (tsdemux sends the PMT's). */
+  g_object_class_install_property (gobject_class, PAD_PROP_LANGUAGE,
+      g_param_spec_string ("language", "Language",
+          "Language of the track (ISO 639 code, e.g. eng), listed by the bus and set on subscribers' pads; "
+          "when set, stream tags do not change it",
+          NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 }
 
 static void
@@ -261,6 +322,10 @@ gst_estuary_sink_publish (GstEstuarySink * self)
   for (l = GST_ELEMENT (self)->sinkpads; l; l = l->next) {
     GstEstuarySinkPad *spad = GST_ESTUARY_SINK_PAD (l->data);
     spad->track = estuary_bus_stream_add_track (stream);
+    GST_OBJECT_LOCK (spad);
+    if (spad->language)
+      estuary_bus_stream_set_language (stream, spad->track, spad->language);
+    GST_OBJECT_UNLOCK (spad);
     spad->eos = FALSE;
     gst_segment_init (&spad->segment, GST_FORMAT_TIME);
   }
@@ -505,6 +570,58 @@ gst_estuary_sink_handle_eos (GstEstuarySink * self, GstEstuarySinkPad * spad)
   }
 }
 
+/* Publishes the pad's language on its track, when the stream is published. */
+static void
+gst_estuary_sink_apply_language (GstEstuarySinkPad * spad)
+{
+  GstElement *parent = gst_pad_get_parent_element (GST_PAD (spad));
+  GstEstuarySink *self;
+  EstuaryBusStream *stream = NULL;
+  gint track = -1;
+  gchar *language;
+
+  if (parent == NULL)
+    return;
+  self = GST_ESTUARY_SINK (parent);
+  g_mutex_lock (&self->lock);
+  if (self->stream && spad->track >= 0) {
+    stream = estuary_bus_stream_ref (self->stream);
+    track = spad->track;
+  }
+  g_mutex_unlock (&self->lock);
+  if (stream) {
+    GST_OBJECT_LOCK (spad);
+    language = g_strdup (spad->language);
+    GST_OBJECT_UNLOCK (spad);
+    estuary_bus_stream_set_language (stream, track, language);
+    g_free (language);
+    estuary_bus_stream_unref (stream);
+  }
+  gst_object_unref (parent);
+}
+
+static void
+gst_estuary_sink_handle_tags (GstEstuarySinkPad * spad, GstEvent * event)
+{
+  GstTagList *tags = NULL;
+  gchar *code = NULL;
+
+  gst_event_parse_tag (event, &tags);
+  if (tags == NULL || gst_tag_list_get_scope (tags) != GST_TAG_SCOPE_STREAM ||
+      !gst_tag_list_get_string (tags, GST_TAG_LANGUAGE_CODE, &code))
+    return;
+  GST_OBJECT_LOCK (spad);
+  if (spad->language_set || g_strcmp0 (spad->language, code) == 0) {
+    GST_OBJECT_UNLOCK (spad);
+    g_free (code);
+    return;
+  }
+  g_free (spad->language);
+  spad->language = code;
+  GST_OBJECT_UNLOCK (spad);
+  gst_estuary_sink_apply_language (spad);
+}
+
 static gboolean
 gst_estuary_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
 {
@@ -534,6 +651,9 @@ gst_estuary_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     }
     case GST_EVENT_EOS:
       gst_estuary_sink_handle_eos (self, spad);
+      break;
+    case GST_EVENT_TAG:
+      gst_estuary_sink_handle_tags (spad, event);
       break;
     case GST_EVENT_FLUSH_STOP:
       gst_segment_init (&spad->segment, GST_FORMAT_TIME);

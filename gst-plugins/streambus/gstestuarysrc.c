@@ -1,5 +1,6 @@
 /* estuarysrc: subscribes to a stream of the process-wide Estuary stream bus and pushes its first video
- * and first audio track on the sometimes pads "video" and "audio". Owns the subscriber's lifetime
+ * and its chosen audio track (#GstEstuarySrc:audio) on the sometimes pads "video" and "audio", and the
+ * audio track K on a requested pad "audio_K". Owns the subscriber's lifetime
  * (subscribe on READY->PAUSED, unsubscribe on PAUSED->READY), its streaming task, and the rebasing of
  * the bus's absolute timestamps onto this pipeline's running time. */
 
@@ -15,7 +16,12 @@
  * data is skipped up to the next keyframe; an element message `estuary-subscriber-dropped` is
  * posted once per such episode. A failing downstream only affects this element's pipeline.
  *
- * One streaming thread feeds both pads, so, as after a demuxer, put a queue on each branch when
+ * A stream may carry several audio tracks (audio_0, audio_1, ...: languages, commentary). The
+ * "audio" pad carries the one #GstEstuarySrc:audio selects; an output that takes every track requests
+ * the pads "audio_1", "audio_2", ... (as `src.audio_1` in a launch line). A track's language, when the
+ * publisher knows it, goes downstream as a GST_TAG_LANGUAGE_CODE stream tag.
+ *
+ * One streaming thread feeds every pad, so, as after a demuxer, put a queue on each branch when
  * both pads are used (otherwise the sinks cannot preroll).
  *
  * ## Example launch line
@@ -27,6 +33,8 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
+
+#include <stdio.h>
 
 #include "gstestuarysrc.h"
 
@@ -43,6 +51,7 @@ enum
   PROP_MAX_QUEUE_TIME,
   PROP_MAX_QUEUE_BYTES,
   PROP_CATCH_UP,
+  PROP_AUDIO,
   PROP_DROPPED_BUFFERS,
   PROP_DROPPED_BYTES,
 };
@@ -52,7 +61,18 @@ static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE ("video",
 static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE ("audio",
     GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS_ANY);
 
-static const gchar *const slot_names[ESTUARY_N_SLOTS] = { "video", "audio" };
+static GstStaticPadTemplate audio_request_template = GST_STATIC_PAD_TEMPLATE ("audio_%u",
+    GST_PAD_SRC, GST_PAD_REQUEST, GST_STATIC_CAPS_ANY);
+
+static const gchar *
+slot_name (GstEstuarySrc * self, gint slot)
+{
+  if (slot == ESTUARY_SLOT_VIDEO)
+    return "video";
+  if (slot == ESTUARY_SLOT_AUDIO)
+    return "audio";
+  return self->srcpads[slot] ? GST_PAD_NAME (self->srcpads[slot]) : "audio_?";
+}
 
 #define gst_estuary_src_parent_class parent_class
 G_DEFINE_TYPE (GstEstuarySrc, gst_estuary_src, GST_TYPE_ELEMENT);
@@ -68,6 +88,9 @@ static void gst_estuary_src_get_property (GObject * object, guint prop_id, GValu
 static GstStateChangeReturn gst_estuary_src_change_state (GstElement * element,
     GstStateChange transition);
 static void gst_estuary_src_loop (gpointer user_data);
+static GstPad *gst_estuary_src_request_new_pad (GstElement * element, GstPadTemplate * templ,
+    const gchar * name, const GstCaps * caps);
+static void gst_estuary_src_release_pad (GstElement * element, GstPad * pad);
 
 static void
 gst_estuary_src_class_init (GstEstuarySrcClass * klass)
@@ -99,6 +122,11 @@ gst_estuary_src_class_init (GstEstuarySrcClass * klass)
           "Keep live timing: data older than the subscription (the GOP cache) is retimed 1 ms "
           "apart so it is shown at once, and old audio is dropped", FALSE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_AUDIO,
+      g_param_spec_uint ("audio", "Audio track",
+          "The audio track (0 = the first) the \"audio\" pad carries; a stream without it is an error",
+          0, ESTUARY_MAX_AUDIO_TRACKS - 1, 0,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_DROPPED_BUFFERS,
       g_param_spec_uint64 ("dropped-buffers", "Dropped buffers",
           "Buffers dropped because this subscriber was too slow", 0, G_MAXUINT64, 0,
@@ -110,10 +138,13 @@ gst_estuary_src_class_init (GstEstuarySrcClass * klass)
 
   gst_element_class_add_static_pad_template (element_class, &video_template);
   gst_element_class_add_static_pad_template (element_class, &audio_template);
+  gst_element_class_add_static_pad_template (element_class, &audio_request_template);
   gst_element_class_set_static_metadata (element_class, "Estuary stream bus source", "Source",
       "Subscribes to a stream of the process-wide Estuary stream bus", "Estuary");
 
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_estuary_src_change_state);
+  element_class->request_new_pad = GST_DEBUG_FUNCPTR (gst_estuary_src_request_new_pad);
+  element_class->release_pad = GST_DEBUG_FUNCPTR (gst_estuary_src_release_pad);
 }
 
 static void
@@ -164,6 +195,9 @@ gst_estuary_src_set_property (GObject * object, guint prop_id, const GValue * va
     case PROP_CATCH_UP:
       self->catch_up = g_value_get_boolean (value);
       break;
+    case PROP_AUDIO:
+      self->audio = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -192,6 +226,9 @@ gst_estuary_src_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_CATCH_UP:
       g_value_set_boolean (value, self->catch_up);
+      break;
+    case PROP_AUDIO:
+      g_value_set_uint (value, self->audio);
       break;
     case PROP_DROPPED_BUFFERS:
       g_value_set_uint64 (value, self->sub ? estuary_bus_subscriber_get_dropped_buffers (self->sub)
@@ -224,7 +261,7 @@ gst_estuary_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
       GstCaps *filter, *caps = NULL;
       gint s;
       GST_OBJECT_LOCK (self);
-      for (s = 0; s < ESTUARY_N_SLOTS; s++)
+      for (s = 0; s < ESTUARY_MAX_SLOTS; s++)
         if (self->srcpads[s] == pad && self->caps[s])
           caps = gst_caps_ref (self->caps[s]);
       GST_OBJECT_UNLOCK (self);
@@ -271,12 +308,19 @@ gst_estuary_src_add_pads (GstEstuarySrc * self)
   gint s;
 
   gst_flow_combiner_clear (self->combiner);
+  for (s = ESTUARY_N_SLOTS; s < ESTUARY_MAX_SLOTS; s++) {
+    if (self->srcpads[s] == NULL)
+      continue;
+    gst_pad_set_active (self->srcpads[s], TRUE);
+    self->discont[s] = TRUE;
+    gst_flow_combiner_add_pad (self->combiner, self->srcpads[s]);
+  }
   for (s = 0; s < ESTUARY_N_SLOTS; s++) {
     GstPad *pad;
     if (self->caps[s] == NULL)
       continue;
     pad = gst_pad_new_from_static_template (s == ESTUARY_SLOT_VIDEO ? &video_template :
-        &audio_template, slot_names[s]);
+        &audio_template, slot_name (self, s));
     gst_pad_set_query_function (pad, GST_DEBUG_FUNCPTR (gst_estuary_src_query));
     gst_pad_set_event_function (pad, GST_DEBUG_FUNCPTR (gst_estuary_src_event));
     gst_pad_use_fixed_caps (pad);
@@ -295,31 +339,108 @@ gst_estuary_src_remove_pads (GstEstuarySrc * self)
   gint s;
 
   gst_flow_combiner_clear (self->combiner);
-  for (s = 0; s < ESTUARY_N_SLOTS; s++) {
-    if (self->srcpads[s]) {
+  for (s = 0; s < ESTUARY_MAX_SLOTS; s++) {
+    if (self->srcpads[s] && s < ESTUARY_N_SLOTS) {
       gst_pad_set_active (self->srcpads[s], FALSE);
       gst_element_remove_pad (GST_ELEMENT (self), self->srcpads[s]);
-      gst_clear_object (&self->srcpads[s]);
     }
+    gst_clear_object (&self->srcpads[s]);
     GST_OBJECT_LOCK (self);
     gst_clear_caps (&self->caps[s]);
+    g_clear_pointer (&self->language[s], g_free);
     GST_OBJECT_UNLOCK (self);
   }
 }
 
 /* ---- subscribe / unsubscribe ---- */
 
+/* ---- request pads audio_K ---- */
+
+static GstPad *
+gst_estuary_src_request_new_pad (GstElement * element, GstPadTemplate * templ,
+    const gchar * req_name, const GstCaps * caps)
+{
+  GstEstuarySrc *self = GST_ESTUARY_SRC (element);
+  GstPad *pad;
+  guint k = 0;
+
+  if (req_name == NULL || sscanf (req_name, "audio_%u", &k) != 1 || k < 1
+      || k >= ESTUARY_MAX_AUDIO_TRACKS) {
+    GST_WARNING_OBJECT (self, "request pad name %s: expected audio_1 ... audio_%d",
+        GST_STR_NULL (req_name), ESTUARY_MAX_AUDIO_TRACKS - 1);
+    return NULL;
+  }
+  if (GST_STATE (self) > GST_STATE_READY) {
+    GST_WARNING_OBJECT (self, "audio_%u requested while streaming", k);
+    return NULL;
+  }
+  GST_OBJECT_LOCK (self);
+  if (self->audio_pads[1 + k]) {
+    GST_OBJECT_UNLOCK (self);
+    return NULL;
+  }
+  GST_OBJECT_UNLOCK (self);
+  pad = gst_pad_new_from_template (templ, req_name);
+  gst_pad_set_query_function (pad, GST_DEBUG_FUNCPTR (gst_estuary_src_query));
+  gst_pad_set_event_function (pad, GST_DEBUG_FUNCPTR (gst_estuary_src_event));
+  gst_pad_use_fixed_caps (pad);
+  GST_OBJECT_LOCK (self);
+  self->audio_pads[1 + k] = pad;
+  GST_OBJECT_UNLOCK (self);
+  gst_element_add_pad (element, pad);
+  return pad;
+}
+
+static void
+gst_estuary_src_release_pad (GstElement * element, GstPad * pad)
+{
+  GstEstuarySrc *self = GST_ESTUARY_SRC (element);
+  gint s;
+
+  GST_OBJECT_LOCK (self);
+  for (s = ESTUARY_N_SLOTS; s < ESTUARY_MAX_SLOTS; s++)
+    if (self->audio_pads[s] == pad)
+      self->audio_pads[s] = NULL;
+  GST_OBJECT_UNLOCK (self);
+  gst_element_remove_pad (element, pad);
+}
+
+/* Fills the wanted audio track number of each slot; returns the number of slots. */
+static guint
+gst_estuary_src_slots (GstEstuarySrc * self, gint slot_audio[ESTUARY_MAX_SLOTS])
+{
+  guint n_slots = ESTUARY_N_SLOTS;
+  gint s;
+
+  slot_audio[ESTUARY_SLOT_VIDEO] = -1;
+  slot_audio[ESTUARY_SLOT_AUDIO] = (gint) self->audio;
+  GST_OBJECT_LOCK (self);
+  for (s = ESTUARY_N_SLOTS; s < ESTUARY_MAX_SLOTS; s++) {
+    slot_audio[s] = self->audio_pads[s] ? s - 1 : -1;
+    if (self->audio_pads[s]) {
+      n_slots = s + 1;
+      gst_object_replace ((GstObject **) & self->srcpads[s], GST_OBJECT (self->audio_pads[s]));
+    }
+  }
+  GST_OBJECT_UNLOCK (self);
+  return n_slots;
+}
+
 static gboolean
 gst_estuary_src_subscribe (GstEstuarySrc * self)
 {
   EstuaryBusSubscriber *sub;
+  gint slot_audio[ESTUARY_MAX_SLOTS];
+  gchar *missing = NULL;
+  guint n_slots;
   gchar *name;
   gint s;
 
+  n_slots = gst_estuary_src_slots (self, slot_audio);
   g_mutex_lock (&self->lock);
   name = g_strdup (self->stream_name);
   sub = estuary_bus_subscribe (name, self->max_queue_time, self->max_queue_bytes,
-      GST_ELEMENT (self), self->caps);
+      GST_ELEMENT (self), n_slots, slot_audio, self->caps, self->language);
   if (sub) {
     if (self->sub)
       estuary_bus_subscriber_unref (self->sub);
@@ -331,6 +452,20 @@ gst_estuary_src_subscribe (GstEstuarySrc * self)
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("stream %s is not published",
             GST_STR_NULL (name)), ("no ready publisher with that name on the stream bus"));
     g_free (name);
+    gst_estuary_src_remove_pads (self);
+    return FALSE;
+  }
+  /* an audio track asked for by number must exist (audio_0 may be absent: a video-only stream) */
+  for (s = 1; s < (gint) n_slots && missing == NULL; s++)
+    if (slot_audio[s] > 0 && self->caps[s] == NULL)
+      missing = g_strdup_printf ("audio_%d", slot_audio[s]);
+  if (missing) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("stream %s has no audio track %s", name,
+            missing), ("its audio tracks are numbered from audio_0 in publishing order"));
+    g_free (missing);
+    g_free (name);
+    estuary_bus_unsubscribe (self->sub);
+    gst_estuary_src_remove_pads (self);
     return FALSE;
   }
   GST_INFO_OBJECT (self, "stream %s: subscribed (video %" GST_PTR_FORMAT ", audio %"
@@ -341,7 +476,7 @@ gst_estuary_src_subscribe (GstEstuarySrc * self)
   self->started = FALSE;
   self->have_offset = FALSE;
   self->catch_up_until = GST_CLOCK_TIME_NONE;
-  for (s = 0; s < ESTUARY_N_SLOTS; s++)
+  for (s = 0; s < ESTUARY_MAX_SLOTS; s++)
     self->last_out[s] = GST_CLOCK_TIME_NONE;
   self->seen_dropped = 0;
   gst_estuary_src_add_pads (self);
@@ -435,20 +570,25 @@ gst_estuary_src_push_start_events (GstEstuarySrc * self)
   gint s;
 
   gst_segment_init (&segment, GST_FORMAT_TIME);
-  for (s = 0; s < ESTUARY_N_SLOTS; s++) {
+  for (s = 0; s < ESTUARY_MAX_SLOTS; s++) {
     GstPad *pad = self->srcpads[s];
     GstEvent *event;
     gchar *stream_id;
 
-    if (pad == NULL)
+    if (pad == NULL || self->caps[s] == NULL)
       continue;
-    stream_id = gst_pad_create_stream_id (pad, GST_ELEMENT (self), slot_names[s]);
+    stream_id = gst_pad_create_stream_id (pad, GST_ELEMENT (self), slot_name (self, s));
     event = gst_event_new_stream_start (stream_id);
     gst_event_set_group_id (event, group_id);
     g_free (stream_id);
     gst_pad_push_event (pad, event);
     gst_pad_push_event (pad, gst_event_new_caps (self->caps[s]));
     gst_pad_push_event (pad, gst_event_new_segment (&segment));
+    if (self->language[s]) {
+      GstTagList *tags = gst_tag_list_new (GST_TAG_LANGUAGE_CODE, self->language[s], NULL);
+      gst_tag_list_set_scope (tags, GST_TAG_SCOPE_STREAM);
+      gst_pad_push_event (pad, gst_event_new_tag (tags));
+    }
   }
 }
 
@@ -457,7 +597,7 @@ gst_estuary_src_push_eos (GstEstuarySrc * self)
 {
   gint s;
 
-  for (s = 0; s < ESTUARY_N_SLOTS; s++)
+  for (s = 0; s < ESTUARY_MAX_SLOTS; s++)
     if (self->srcpads[s])
       gst_pad_push_event (self->srcpads[s], gst_event_new_eos ());
 }
@@ -487,7 +627,7 @@ gst_estuary_src_retime_live (GstEstuarySrc * self, gint slot, EstuaryBusItem * i
       gst_object_unref (clock);
   }
   if (GST_CLOCK_TIME_IS_VALID (abs) && abs < self->catch_up_until) {
-    if (slot == ESTUARY_SLOT_AUDIO)
+    if (slot != ESTUARY_SLOT_VIDEO)
       return FALSE;
     /* squeezed just before "now": shown at once, in order */
     rt = self->catch_up_until > base_time ? self->catch_up_until - base_time : 0;
@@ -534,7 +674,9 @@ gst_estuary_src_push_buffer (GstEstuarySrc * self, gint slot, EstuaryBusItem * i
   dropped = estuary_bus_subscriber_get_dropped_buffers (self->sub);
   if (dropped != self->seen_dropped) {
     self->seen_dropped = dropped;
-    self->discont[ESTUARY_SLOT_VIDEO] = self->discont[ESTUARY_SLOT_AUDIO] = TRUE;
+    gint s;
+    for (s = 0; s < ESTUARY_MAX_SLOTS; s++)
+      self->discont[s] = TRUE;
   }
 
   /* the GstBuffer is shared with the publisher and other subscribers: copy metadata only */
@@ -600,7 +742,7 @@ gst_estuary_src_loop (gpointer user_data)
         break;
       ret = gst_estuary_src_push_buffer (self, slot, item);
       if (ret == GST_FLOW_NOT_LINKED)
-        GST_LOG_OBJECT (self, "%s pad not linked", slot_names[slot]);
+        GST_LOG_OBJECT (self, "%s pad not linked", slot_name (self, slot));
       ret = gst_flow_combiner_update_pad_flow (self->combiner, self->srcpads[slot], ret);
       break;
     case ESTUARY_BUS_ITEM_CAPS:

@@ -21,11 +21,14 @@ struct _GstEstuarySrc
   guint64 max_queue_time;
   guint max_queue_bytes;
   gboolean catch_up;
+  guint audio;                  /* the audio track number the "audio" pad carries */
+  GstPad *audio_pads[ESTUARY_MAX_SLOTS];        /* request pads "audio_K" at slot 1 + K (object lock) */
   EstuaryBusSubscriber *sub;    /* kept after unsubscribing so the drop counters stay readable */
 
   /* set up in READY->PAUSED before the task starts, torn down after it is joined */
-  GstPad *srcpads[ESTUARY_N_SLOTS];
-  GstCaps *caps[ESTUARY_N_SLOTS];
+  GstPad *srcpads[ESTUARY_MAX_SLOTS];
+  GstCaps *caps[ESTUARY_MAX_SLOTS];
+  gchar *language[ESTUARY_MAX_SLOTS];
   GstFlowCombiner *combiner;
   GstTask *task;
   GRecMutex task_lock;
@@ -36,8 +39,8 @@ struct _GstEstuarySrc
   gboolean have_offset;
   GstClockTime offset;
   GstClockTime catch_up_until;  /* catch-up: bus time of the subscription; older data is squeezed */
-  GstClockTime last_out[ESTUARY_N_SLOTS];       /* catch-up: last running time pushed per pad */
-  gboolean discont[ESTUARY_N_SLOTS];
+  GstClockTime last_out[ESTUARY_MAX_SLOTS];       /* catch-up: last running time pushed per pad */
+  gboolean discont[ESTUARY_MAX_SLOTS];
   guint64 seen_dropped;
 };
 

@@ -1,6 +1,8 @@
 // Owns: the demuxing ingest pipeline (see demux_ingest.h).
 #include "pipelines/demux_ingest.h"
 
+#include <cstring>
+
 #include "pipelines/ts_guard_probe.h"
 
 namespace estuary::pipelines {
@@ -21,6 +23,22 @@ const char* parser_for(const GstStructure* s, bool* video) {
   return nullptr;
 }
 
+constexpr const char* kAudioPids = "estuary-audio-pids";
+
+// The bus sink pad of a demuxed audio pad: by PID (tsdemux names it audio_<gen>_<pid in hex>) when
+// the ingest announced several tracks, else the first audio pad.
+std::string audio_sink_pad(GstBin* bin, GstPad* pad) {
+  auto* pids = static_cast<std::vector<int>*>(g_object_get_data(G_OBJECT(bin), kAudioPids));
+  if (!pids) return "sink_1";
+  GString_ name(gst_pad_get_name(pad));
+  const char* underscore = name.get() ? strrchr(name.get(), '_') : nullptr;
+  if (!underscore) return "";
+  const int pid = int(g_ascii_strtoll(underscore + 1, nullptr, 16));
+  for (size_t i = 0; i < pids->size(); ++i)
+    if ((*pids)[i] == pid) return "sink_" + std::to_string(i + 1);
+  return "";
+}
+
 // Links a new demuxer pad through its parser into the matching bus sink pad; a track that was not
 // announced, a second track of a kind, or an unknown codec goes to a fakesink.
 // Runs on the demuxer's streaming thread; touches only elements of this pipeline.
@@ -34,7 +52,8 @@ void on_demux_pad_added(GstElement*, GstPad* pad, gpointer bin_ptr) {
   Ref<GstPad> target;
   if (parser_name) {
     Ref<GstElement> sink = Ref<GstElement>::adopt(gst_bin_get_by_name(bin, "bus"));
-    target = Ref<GstPad>::adopt(gst_element_get_static_pad(sink.get(), video ? "sink_0" : "sink_1"));
+    const std::string sink_pad = video ? "sink_0" : audio_sink_pad(bin, pad);
+    if (!sink_pad.empty()) target = Ref<GstPad>::adopt(gst_element_get_static_pad(sink.get(), sink_pad.c_str()));
   }
   GstElement* next = nullptr;
   if (target && !gst_pad_is_linked(target.get())) {
@@ -76,7 +95,20 @@ Result<DemuxIngest> start_demux_ingest(const DemuxIngestSpec& spec) {
   gst_element_link(src.get(), demux.get());
   // Announce exactly the tracks the caller saw, so the bus declares the stream ready with all of them.
   if (spec.video) gst_object_unref(gst_element_request_pad_simple(sink.get(), "sink_0"));
-  if (spec.audio) gst_object_unref(gst_element_request_pad_simple(sink.get(), "sink_1"));
+  if (spec.audio && spec.audio_tracks.empty()) gst_object_unref(gst_element_request_pad_simple(sink.get(), "sink_1"));
+  if (spec.audio && !spec.audio_tracks.empty()) {
+    auto* pids = new std::vector<int>();
+    for (size_t i = 0; i < spec.audio_tracks.size(); ++i) {
+      const std::string name = "sink_" + std::to_string(i + 1);
+      GstPad* pad = gst_element_request_pad_simple(sink.get(), name.c_str());
+      if (!spec.audio_tracks[i].language.empty())
+        g_object_set(pad, "language", spec.audio_tracks[i].language.c_str(), nullptr);
+      gst_object_unref(pad);
+      pids->push_back(spec.audio_tracks[i].pid);
+    }
+    g_object_set_data_full(G_OBJECT(pipeline.get()), kAudioPids, pids,
+                           [](gpointer p) { delete static_cast<std::vector<int>*>(p); });
+  }
   if (is_ts_demuxer(demux.get())) guard_ts_demuxer(demux.get(), spec.stream);  // untrusted bytes
   g_signal_connect_object(demux.get(), "pad-added", G_CALLBACK(on_demux_pad_added), pipeline.get(), GConnectFlags(0));
   DemuxIngest out;

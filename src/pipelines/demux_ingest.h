@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/gobject_ptr.h"
 #include "common/result.h"
@@ -23,6 +24,13 @@ struct DemuxIngestSpec {
   uint64_t max_bytes = 0;             // appsrc bound
   bool drop_when_full = false;        // appsrc leaky-type upstream (drop new data) instead of relying on the caller
   bool video = false, audio = false;  // tracks to announce on the bus sink
+  // Several audio tracks (MPEG-TS): the demuxer's audio pad of each PID goes to sink_1, sink_2, ... in
+  // this order, with the language set on the bus track. Empty: the first audio pad goes to sink_1.
+  struct AudioTrack {
+    int pid = 0;
+    std::string language;
+  };
+  std::vector<AudioTrack> audio_tracks;
   uint64_t gop_cache_max_bytes = 0;
   PipelineEvents events;
 };

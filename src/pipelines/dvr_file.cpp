@@ -1,6 +1,9 @@
 // Owns: DvrFile (see dvr_file.h).
 #include "pipelines/dvr_file.h"
 
+#include <string>
+#include <vector>
+
 #include "pipelines/flv_output.h"
 
 namespace estuary::pipelines {
@@ -72,15 +75,27 @@ Result<std::unique_ptr<DvrFile>> DvrFile::create(const std::string& stream_name,
   out->mux_ = owned_mux;
   if (!gst_element_link(mux, sink)) return Error{"dvr " + stream_name + ": cannot link muxer to filesink"};
   bool linked = false;
-  for (const char* name : {"video", "audio"}) {
-    Ref<GstElement> e = out->pipeline_->element(name);
+  // "audio_1", "audio_2", ...: further audio tracks (pipelines.d audio_extra), muxed into TS and MP4;
+  // FLV carries one audio track, so they end in a fakesink there.
+  std::vector<std::string> names = {"video", "audio"};
+  for (int k = 1; k < 8 && out->pipeline_->element(("audio_" + std::to_string(k)).c_str()); ++k)
+    names.push_back("audio_" + std::to_string(k));
+  for (const std::string& name : names) {
+    Ref<GstElement> e = out->pipeline_->element(name.c_str());
     if (!e) continue;
+    if (format == DvrFormat::flv && name.rfind("audio_", 0) == 0) {
+      GstElement* drop = gst_element_factory_make("fakesink", nullptr);
+      g_object_set(drop, "sync", FALSE, "async", FALSE, nullptr);
+      gst_bin_add(GST_BIN(pipe), drop);
+      gst_element_link(e.get(), drop);
+      continue;
+    }
     if (!gst_element_link(e.get(), mux))
       return Error{"dvr " + stream_name + ": cannot link \"" + name + "\" to the " + dvr_format_extension(format) +
                    " muxer"};
     linked = true;
     Ref<GstPad> pad = Ref<GstPad>::adopt(gst_element_get_static_pad(e.get(), "src"));
-    const bool video = std::string(name) == "video";
+    const bool video = name == "video";
     gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER, video ? track_times : drop_when_finished,
                       new std::shared_ptr<Times>(out->times_),
                       [](gpointer p) { delete static_cast<std::shared_ptr<Times>*>(p); });

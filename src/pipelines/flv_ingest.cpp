@@ -11,6 +11,7 @@ namespace {
 
 constexpr size_t max_pending_tags = 96;  // messages held while waiting to see both tracks
 constexpr uint32_t max_pending_span_ms = 1000;
+constexpr size_t max_audio_tracks = 8;  // the bus's ESTUARY_MAX_AUDIO_TRACKS
 
 // The parser a codec's elementary stream goes through before the bus, or nullptr for none.
 const char* parser_for(MediaCodec codec) {
@@ -114,26 +115,51 @@ bool FlvIngest::tracks_known() const {
   return false;
 }
 
-Status FlvIngest::push(uint8_t type, uint32_t ts, const uint8_t* body, size_t size) {
-  if (stopped_) return ok_status();
-  if (type != flv_audio && type != flv_video) return ok_status();
-  Result<FlvMediaUnit> parsed = parse_flv_media(type, body, size);
-  if (!parsed) return parsed.error();
-  const FlvMediaUnit& unit = *parsed;
+FlvIngest::Track* FlvIngest::track_for(const FlvMediaUnit& unit) {
+  if (unit.video) return unit.track_id == 0 ? &video_ : nullptr;
+  if (audio_id_ < 0 && !pipeline_) audio_id_ = unit.track_id;
+  if (unit.track_id == audio_id_) return &audio_;
+  auto it = more_audio_.find(unit.track_id);
+  if (it != more_audio_.end()) return &it->second;
+  if (pipeline_ || more_audio_.size() + 1 >= max_audio_tracks) return nullptr;  // not announced: not carried
+  return &more_audio_[unit.track_id];
+}
+
+// Checks a unit's codec against its track's (a new track takes it).
+Status FlvIngest::accept(const FlvMediaUnit& unit) {
   if (unit.codec == MediaCodec::none) {
     if (unit.skip_reason) log_debug(stream_name_, "", "ingest-skip", unit.skip_reason);
     return ok_status();
   }
-  Track& track = unit.video ? video_ : audio_;
-  if (track.codec == MediaCodec::none) {
-    if (pipeline_) return ok_status();  // a track that appeared after the start was not announced: not carried
-    track.codec = unit.codec;
-  } else if (track.codec != unit.codec) {
+  Track* track = track_for(unit);
+  if (!track) return ok_status();
+  if (track->codec == MediaCodec::none) {
+    if (!pipeline_) track->codec = unit.codec;  // after the start it was not announced: not carried
+  } else if (track->codec != unit.codec) {
     return Error{std::string("rtmp media: ") + (unit.video ? "video" : "audio") + " codec changed mid-stream from " +
-                     media_codec_name(track.codec) + " to " + media_codec_name(unit.codec),
+                     media_codec_name(track->codec) + " to " + media_codec_name(unit.codec),
                  ErrorReason::unsupported, "rtmp"};
   }
-  if (pipeline_) return deliver(unit, ts);
+  return ok_status();
+}
+
+Status FlvIngest::push(uint8_t type, uint32_t ts, const uint8_t* body, size_t size) {
+  if (stopped_) return ok_status();
+  if (type != flv_audio && type != flv_video) return ok_status();
+  Status parsed = parse_flv_media_tracks(type, body, size, &units_);
+  if (!parsed) return parsed;
+  for (const FlvMediaUnit& unit : units_) {
+    Status st = accept(unit);
+    if (!st) return st;
+  }
+  if (pipeline_) {
+    for (const FlvMediaUnit& unit : units_) {
+      if (unit.codec == MediaCodec::none) continue;
+      Status st = deliver(unit, ts);
+      if (!st) return st;
+    }
+    return ok_status();
+  }
   pending_.push_back({type, ts, std::vector<uint8_t>(body, body + size)});
   pending_bytes_ += size;
   if (!tracks_known()) return ok_status();
@@ -143,17 +169,20 @@ Status FlvIngest::push(uint8_t type, uint32_t ts, const uint8_t* body, size_t si
   pending_.clear();
   pending_bytes_ = 0;
   for (auto& p : held) {
-    Result<FlvMediaUnit> again = parse_flv_media(p.type, p.body.data(), p.body.size());
-    if (!again) return again.error();
-    if (again->codec == MediaCodec::none) continue;
-    Status st = deliver(*again, p.ts);
-    if (!st) return st;
+    Status again = parse_flv_media_tracks(p.type, p.body.data(), p.body.size(), &units_);
+    if (!again) return again;
+    for (const FlvMediaUnit& unit : units_) {
+      if (unit.codec == MediaCodec::none) continue;
+      Status st = deliver(unit, p.ts);
+      if (!st) return st;
+    }
   }
   return ok_status();
 }
 
-Status FlvIngest::link_track(GstElement* pipeline, GstElement* sink, Track& track, bool video) {
-  GstPad* sink_pad = gst_element_request_pad_simple(sink, video ? "sink_0" : "sink_1");
+Status FlvIngest::link_track(GstElement* pipeline, GstElement* sink, Track& track, const std::string& sink_pad_name,
+                             const std::string& name) {
+  GstPad* sink_pad = gst_element_request_pad_simple(sink, sink_pad_name.c_str());
   Ref<GstPad> target = Ref<GstPad>::adopt(sink_pad);
   const char* parser_name = parser_for(track.codec);
   if (parser_name) {
@@ -167,7 +196,7 @@ Status FlvIngest::link_track(GstElement* pipeline, GstElement* sink, Track& trac
     gst_pad_link(psrc.get(), target.get());
     target = Ref<GstPad>::adopt(gst_element_get_static_pad(parser, "sink"));
   }
-  track.pad = Ref<GstPad>::adopt_floating(gst_pad_new(video ? "rtmp_video" : "rtmp_audio", GST_PAD_SRC));
+  track.pad = Ref<GstPad>::adopt_floating(gst_pad_new(name.c_str(), GST_PAD_SRC));
   if (gst_pad_link(track.pad.get(), target.get()) != GST_PAD_LINK_OK) {
     return Error{"ingest " + stream_name_ + ": cannot link the " + media_codec_name(track.codec) + " track",
                  ErrorReason::internal, "pipelines"};
@@ -185,11 +214,14 @@ Status FlvIngest::start_pipeline() {
   }
   g_object_set(sink, "stream", stream_name_.c_str(), "gop-cache-max-bytes", settings_.gop_cache_max_bytes, nullptr);
   gst_bin_add(GST_BIN(pipeline.get()), sink);
-  // Announce exactly the tracks seen, so the bus declares the stream ready with all of them.
-  for (bool video : {true, false}) {
-    Track& track = video ? video_ : audio_;
-    if (track.codec == MediaCodec::none) continue;
-    Status st = link_track(pipeline.get(), sink, track, video);
+  // Announce exactly the tracks seen, so the bus declares the stream ready with all of them: video,
+  // then the audio tracks (audio_0, and multitrack ones in track id order).
+  std::vector<std::pair<Track*, std::string>> tracks = {{&video_, "video"}, {&audio_, "audio"}};
+  for (auto& [id, track] : more_audio_) tracks.push_back({&track, "audio_track" + std::to_string(id)});
+  for (size_t i = 0; i < tracks.size(); ++i) {
+    auto& [track, name] = tracks[i];
+    if (track->codec == MediaCodec::none) continue;
+    Status st = link_track(pipeline.get(), sink, *track, "sink_" + std::to_string(i), "rtmp_" + name);
     if (!st) return st;
   }
   pipeline_ = ManagedPipeline::adopt("ingest:" + stream_name_, pipeline.release());
@@ -198,18 +230,20 @@ Status FlvIngest::start_pipeline() {
   if (!st) return st;
   base_ms_ = static_cast<int64_t>(pipeline_->running_time() / GST_MSECOND);
   group_id_ = gst_util_group_id_next();
-  for (bool video : {true, false}) {
-    Track& track = video ? video_ : audio_;
-    if (!track.pad) continue;
-    gst_pad_set_active(track.pad.get(), TRUE);
-    std::string id = stream_name_ + (video ? "/video" : "/audio");
+  for (auto& [track, name] : tracks) {
+    if (!track->pad) continue;
+    gst_pad_set_active(track->pad.get(), TRUE);
+    std::string id = stream_name_ + "/" + name;
     GstEvent* start = gst_event_new_stream_start(id.c_str());
     gst_event_set_group_id(start, group_id_);
-    gst_pad_push_event(track.pad.get(), start);
+    gst_pad_push_event(track->pad.get(), start);
   }
+  std::string more;
+  for (auto& [id, track] : more_audio_)
+    more += " audio_track" + std::to_string(id) + "=" + media_codec_name(track.codec);
   log_info(stream_name_, "", "ingest-start",
            std::string("ingest pipeline started video=") + media_codec_name(video_.codec) +
-               " audio=" + media_codec_name(audio_.codec));
+               " audio=" + media_codec_name(audio_.codec) + more);
   return ok_status();
 }
 
@@ -232,8 +266,9 @@ Status FlvIngest::send_caps(Track& track, bool video) {
 }
 
 Status FlvIngest::deliver(const FlvMediaUnit& unit, uint32_t ts) {
-  Track& track = unit.video ? video_ : audio_;
-  if (!track.pad) return ok_status();
+  Track* found = track_for(unit);
+  if (!found || !found->pad) return ok_status();
+  Track& track = *found;
   if (unit.kind == FlvMediaUnit::Kind::skip) return ok_status();
   if (unit.kind == FlvMediaUnit::Kind::config) {
     std::vector<uint8_t> config(unit.data, unit.data + unit.size);
@@ -284,11 +319,13 @@ Status FlvIngest::deliver(const FlvMediaUnit& unit, uint32_t ts) {
 
 void FlvIngest::stop() {
   stopped_ = true;
-  for (Track* t : {&video_, &audio_}) {
+  std::vector<Track*> all = {&video_, &audio_};
+  for (auto& [id, track] : more_audio_) all.push_back(&track);
+  for (Track* t : all) {
     if (t->pad) gst_pad_set_active(t->pad.get(), FALSE);
   }
   if (pipeline_) pipeline_->stop();
-  for (Track* t : {&video_, &audio_}) {
+  for (Track* t : all) {
     if (t->pad) {
       Ref<GstPad> peer = Ref<GstPad>::adopt(gst_pad_get_peer(t->pad.get()));
       if (peer) gst_pad_unlink(t->pad.get(), peer.get());

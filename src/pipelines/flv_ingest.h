@@ -4,12 +4,15 @@
 // synchronously on the caller's thread, through the codec's parser (h264parse, h265parse, av1parse,
 // vp9parse, aacparse, opusparse, ...) into estuarysink. No flvdemux, no appsrc, no streaming thread of
 // its own: the pipeline is `[our pad] ! parser ! estuarysink` per track.
+// Enhanced RTMP multitrack audio gives one bus track per track id (the first seen is audio_0);
+// multitrack video carries track 0.
 // Messages are held until the tracks are known (so the bus sink announces exactly those), then the
 // pipeline starts. push() never blocks (estuarysink hands buffers to bounded subscriber queues).
 // Must not know: sockets, the RTMP session, the server.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,7 +63,13 @@ class FlvIngest {
   };
   bool tracks_known() const;
   Status start_pipeline();
-  Status link_track(GstElement* pipeline, GstElement* sink, Track& track, bool video);
+  Status link_track(GstElement* pipeline, GstElement* sink, Track& track, const std::string& sink_pad,
+                    const std::string& name);
+  // The track a unit belongs to: video track 0, the first audio track seen, or a further audio track of
+  // an enhanced RTMP multitrack publisher (registered while the tracks are not yet announced); nullptr
+  // for a track that is not carried.
+  Track* track_for(const FlvMediaUnit& unit);
+  Status accept(const FlvMediaUnit& unit);
   Status deliver(const FlvMediaUnit& unit, uint32_t ts);
   Status send_caps(Track& track, bool video);
 
@@ -69,7 +78,10 @@ class FlvIngest {
   PipelineEvents events_;
   std::unique_ptr<ManagedPipeline> pipeline_;
   Track video_, audio_;
+  int audio_id_ = -1;                    // multitrack id of audio_ (the bus's audio_0)
+  std::map<uint8_t, Track> more_audio_;  // further multitrack audio tracks by id: audio_1, audio_2, ...
   std::vector<Pending> pending_;
+  std::vector<FlvMediaUnit> units_;  // of the message being pushed
   size_t pending_bytes_ = 0;
   unsigned group_id_ = 0;
   bool have_first_ts_ = false;

@@ -105,26 +105,20 @@ Status check_config(MediaCodec codec, const uint8_t* p, size_t n, FlvMediaUnit& 
   }
 }
 
-Result<FlvMediaUnit> parse_enhanced_video(const uint8_t* p, size_t n) {
-  FlvMediaUnit u;
-  u.video = true;
-  u.enhanced = true;
-  const unsigned frame_type = (p[0] >> 4) & 0x07;
-  unsigned packet_type = p[0] & 0x0f;
-  Status st = read_ex_header(p, n, packet_type, true, u);
-  if (!st) return st.error();
-  if (u.skip_reason) return u;
+// The body of an enhanced video message (or of one track of a multitrack one) after its FourCC.
+Status enhanced_video_body(FlvMediaUnit& u, unsigned frame_type, unsigned packet_type, const uint8_t* p, size_t n) {
   // Frame type 5 is a command frame (seek markers) unless it carries metadata.
   if (frame_type == 5 && packet_type != 4) {
     u.skip_reason = "video command frame";
-    return u;
+    return ok_status();
   }
   switch (packet_type) {
-    case 0:  // SequenceStart
-      st = check_config(u.codec, p, n, u);
-      if (!st) return st.error();
+    case 0: {  // SequenceStart
+      Status st = check_config(u.codec, p, n, u);
+      if (!st) return st;
       u.kind = Kind::config;
       break;
+    }
     case 1:  // CodedFrames: AVC and HEVC carry a composition time offset
       if (u.codec == MediaCodec::h264 || u.codec == MediaCodec::h265) {
         if (n < 3) return invalid("truncated composition time");
@@ -138,18 +132,32 @@ Result<FlvMediaUnit> parse_enhanced_video(const uint8_t* p, size_t n) {
       break;
     case 2:
       u.skip_reason = "sequence end";
-      return u;
+      return ok_status();
     case 4:
       u.skip_reason = "video metadata";
-      return u;
+      return ok_status();
     case 5:
       u.skip_reason = "MPEG-2 TS sequence start";
-      return u;
+      return ok_status();
     default:
       return unsupported("unknown video packet type " + std::to_string(packet_type));
   }
   u.data = p;
   u.size = n;
+  return ok_status();
+}
+
+Result<FlvMediaUnit> parse_enhanced_video(const uint8_t* p, size_t n) {
+  FlvMediaUnit u;
+  u.video = true;
+  u.enhanced = true;
+  const unsigned frame_type = (p[0] >> 4) & 0x07;
+  unsigned packet_type = p[0] & 0x0f;
+  Status st = read_ex_header(p, n, packet_type, true, u);
+  if (!st) return st.error();
+  if (u.skip_reason) return u;
+  st = enhanced_video_body(u, frame_type, packet_type, p, n);
+  if (!st) return st.error();
   return u;
 }
 
@@ -189,6 +197,32 @@ Result<FlvMediaUnit> parse_legacy_video(const uint8_t* p, size_t n) {
   return u;
 }
 
+// The body of an enhanced audio message (or of one track of a multitrack one) after its FourCC.
+Status enhanced_audio_body(FlvMediaUnit& u, unsigned packet_type, const uint8_t* p, size_t n) {
+  switch (packet_type) {
+    case 0: {  // SequenceStart
+      Status st = check_config(u.codec, p, n, u);
+      if (!st) return st;
+      u.kind = Kind::config;
+      break;
+    }
+    case 1:  // CodedFrames
+      u.kind = n ? Kind::frame : Kind::skip;
+      break;
+    case 2:
+      u.skip_reason = "sequence end";
+      return ok_status();
+    case 4:
+      u.skip_reason = "multichannel config";
+      return ok_status();
+    default:
+      return unsupported("unknown audio packet type " + std::to_string(packet_type));
+  }
+  u.data = p;
+  u.size = n;
+  return ok_status();
+}
+
 Result<FlvMediaUnit> parse_enhanced_audio(const uint8_t* p, size_t n) {
   FlvMediaUnit u;
   u.enhanced = true;
@@ -196,27 +230,71 @@ Result<FlvMediaUnit> parse_enhanced_audio(const uint8_t* p, size_t n) {
   Status st = read_ex_header(p, n, packet_type, false, u);
   if (!st) return st.error();
   if (u.skip_reason) return u;
-  switch (packet_type) {
-    case 0:  // SequenceStart
-      st = check_config(u.codec, p, n, u);
-      if (!st) return st.error();
-      u.kind = Kind::config;
-      break;
-    case 1:  // CodedFrames
-      u.kind = n ? Kind::frame : Kind::skip;
-      break;
-    case 2:
-      u.skip_reason = "sequence end";
-      return u;
-    case 4:
-      u.skip_reason = "multichannel config";
-      return u;
-    default:
-      return unsupported("unknown audio packet type " + std::to_string(packet_type));
-  }
-  u.data = p;
-  u.size = n;
+  st = enhanced_audio_body(u, packet_type, p, n);
+  if (!st) return st.error();
   return u;
+}
+
+// The codec of a FourCC (video or audio table); none when unknown.
+MediaCodec codec_of_fourcc(const uint8_t* p, bool video) {
+  const FourCc* table = video ? video_fourccs : audio_fourccs;
+  const size_t count = video ? std::size(video_fourccs) : std::size(audio_fourccs);
+  for (size_t i = 0; i < count; i++)
+    if (fourcc_is(p, table[i].cc)) return table[i].codec;
+  return MediaCodec::none;
+}
+
+// Enhanced RTMP v2 multitrack, after the packet type Multitrack (ModEx skipped):
+// [multitrackType<<4 | packetType] [FourCC unless ManyTracksManyCodecs], then per track:
+// [FourCC if ManyTracksManyCodecs] [trackId UI8] [size UI24 unless OneTrack] body.
+Status parse_multitrack(bool video, unsigned frame_type, const uint8_t* p, size_t n, std::vector<FlvMediaUnit>* out) {
+  const char* kind = video ? "video" : "audio";
+  if (n < 1) return invalid(std::string("truncated multitrack ") + kind + " header");
+  const unsigned multitrack_type = p[0] >> 4, packet_type = p[0] & 0x0f;
+  p++, n--;
+  if (multitrack_type > 2) return invalid("unknown multitrack type " + std::to_string(multitrack_type));
+  const bool one_track = multitrack_type == 0, many_codecs = multitrack_type == 2;
+  MediaCodec codec = MediaCodec::none;
+  auto read_fourcc = [&]() -> Status {
+    if (n < 4) return invalid(std::string("truncated multitrack ") + kind + " FourCC");
+    codec = codec_of_fourcc(p, video);
+    if (codec == MediaCodec::none)
+      return unsupported(std::string("unknown ") + kind + " FourCC '" + printable_fourcc(p) + "'");
+    p += 4, n -= 4;
+    return ok_status();
+  };
+  if (!many_codecs) {
+    Status st = read_fourcc();
+    if (!st) return st;
+  }
+  while (n > 0) {
+    if (out->size() >= flv_media_max_tracks) return invalid(std::string("too many ") + kind + " tracks in one message");
+    if (many_codecs) {
+      Status st = read_fourcc();
+      if (!st) return st;
+    }
+    if (n < 1) return invalid("truncated multitrack track id");
+    FlvMediaUnit u;
+    u.video = video;
+    u.enhanced = true;
+    u.codec = codec;
+    u.track_id = p[0];
+    p++, n--;
+    size_t size = n;
+    if (!one_track) {
+      if (n < 3) return invalid("truncated multitrack track size");
+      size = (size_t(p[0]) << 16) | (size_t(p[1]) << 8) | p[2];
+      p += 3, n -= 3;
+      if (size > n) return invalid("multitrack track overruns its message");
+    }
+    Status st =
+        video ? enhanced_video_body(u, frame_type, packet_type, p, size) : enhanced_audio_body(u, packet_type, p, size);
+    if (!st) return st;
+    out->push_back(u);
+    p += size, n -= size;
+    if (one_track) break;
+  }
+  return ok_status();
 }
 
 Result<FlvMediaUnit> parse_legacy_audio(const uint8_t* p, size_t n) {
@@ -332,6 +410,26 @@ Result<FlvMediaUnit> parse_flv_media(uint8_t type, const uint8_t* body, size_t s
   if (type == 9) return (body[0] & 0x80) ? parse_enhanced_video(body, size) : parse_legacy_video(body, size);
   if (type == 8) return (body[0] >> 4) == 9 ? parse_enhanced_audio(body, size) : parse_legacy_audio(body, size);
   return invalid("not a media message (type " + std::to_string(type) + ")");
+}
+
+Status parse_flv_media_tracks(uint8_t type, const uint8_t* body, size_t size, std::vector<FlvMediaUnit>* out) {
+  out->clear();
+  const bool video = type == 9;
+  const bool enhanced = size > 0 && body && (video ? (body[0] & 0x80) != 0 : (body[0] >> 4) == 9);
+  if (enhanced && (type == 8 || type == 9)) {
+    const uint8_t* p = body;
+    size_t n = size;
+    const unsigned frame_type = (p[0] >> 4) & 0x07;
+    unsigned packet_type = p[0] & 0x0f;
+    p++, n--;
+    Status st = skip_modex(p, n, packet_type);
+    if (!st) return st;
+    if (packet_type == (video ? 6u : 5u)) return parse_multitrack(video, frame_type, p, n, out);
+  }
+  Result<FlvMediaUnit> one = parse_flv_media(type, body, size);
+  if (!one) return one.error();
+  out->push_back(*one);
+  return ok_status();
 }
 
 Status check_avc_config(const uint8_t* p, size_t n) {

@@ -1,5 +1,5 @@
 // Owns: parsing one RTMP audio or video message body (an FLV tag body) into an elementary-stream unit:
-// legacy AVC / HEVC (codec id 12) / AAC / MP3 / G.711, and enhanced RTMP (v1 and v2's ModEx) video
+// legacy AVC / HEVC (codec id 12) / AAC / MP3 / G.711, and enhanced RTMP (v1, v2's ModEx and multitrack) video
 // FourCCs hvc1, av01, vp09, avc1 and audio FourCCs Opus, mp4a, .mp3, ac-3, ec-3; and the structural
 // checks of the decoder configuration records (avcC, hvcC, av1C, vpcC, AudioSpecificConfig, OpusHead)
 // and of length-prefixed NAL units, so nothing malformed reaches a GStreamer parser.
@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "common/result.h"
 
@@ -39,12 +40,19 @@ struct FlvMediaUnit {
   // Audio parameters known from the header (legacy formats) or the configuration record.
   uint32_t rate = 0;
   uint32_t channels = 0;
+  uint8_t track_id = 0;  // enhanced RTMP multitrack: the message's track id (0 otherwise)
 };
 
 // Parses an audio (type 8) or video (type 9) message body. Errors (reason invalid or unsupported):
 // a truncated header, an unknown FourCC, a malformed configuration record, NAL unit lengths that
 // overrun the frame. Empty bodies are skipped.
 Result<FlvMediaUnit> parse_flv_media(uint8_t type, const uint8_t* body, size_t size);
+
+// Like parse_flv_media, but an enhanced RTMP multitrack message (audio packet type 5, video 6; one
+// track, many tracks, or many tracks with many codecs) gives one unit per track, each with its
+// track_id; any other message gives its one unit. At most flv_media_max_tracks units.
+constexpr size_t flv_media_max_tracks = 16;
+Status parse_flv_media_tracks(uint8_t type, const uint8_t* body, size_t size, std::vector<FlvMediaUnit>* out);
 
 // Structural checks of configuration records (also used by parse_flv_media).
 Status check_avc_config(const uint8_t* p, size_t n);

@@ -67,6 +67,41 @@ void reset_muxer_per_fragment(GstElement* hlssink) {
   gst_iterator_free(it);
 }
 
+// hlssink2 has one audio pad; its splitmuxsink takes several ("audio_%u"). Each element "audio_K" of
+// the launch line is linked to a new one through a ghost pad on hlssink2, so mpegtsmux muxes every
+// audio track into the segments. Returns how many were linked, or an error.
+Result<int> link_extra_audio(GstBin* pipeline, GstElement* hlssink) {
+  GstElement* splitmux = nullptr;
+  GstIterator* it = gst_bin_iterate_elements(GST_BIN(hlssink));
+  GValue item = G_VALUE_INIT;
+  while (!splitmux && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    GstElement* child = GST_ELEMENT(g_value_get_object(&item));
+    GstElementFactory* f = gst_element_get_factory(child);
+    if (f && g_str_equal(GST_OBJECT_NAME(f), "splitmuxsink")) splitmux = GST_ELEMENT(gst_object_ref(child));
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  Ref<GstElement> owned = Ref<GstElement>::adopt(splitmux);
+  int linked = 0;
+  for (int k = 1; k < 8; ++k) {
+    const std::string name = "audio_" + std::to_string(k);
+    Ref<GstElement> from = Ref<GstElement>::adopt(gst_bin_get_by_name(pipeline, name.c_str()));
+    if (!from) break;
+    if (!owned) return Error{"hls: no splitmuxsink in hlssink2 to take " + name};
+    Ref<GstPad> src = Ref<GstPad>::adopt(gst_element_get_static_pad(from.get(), "src"));
+    GstPad* request = gst_element_request_pad_simple(owned.get(), "audio_%u");
+    if (!src || !request) return Error{"hls: cannot link " + name + " to the segment muxer"};
+    GstPad* ghost = gst_ghost_pad_new(name.c_str(), request);
+    gst_object_unref(request);
+    gst_pad_set_active(ghost, TRUE);
+    gst_element_add_pad(hlssink, ghost);
+    if (gst_pad_link(src.get(), ghost) != GST_PAD_LINK_OK) return Error{"hls: " + name + " does not link"};
+    ++linked;
+  }
+  return linked;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<HlsSegmenter>> HlsSegmenter::create(const std::string& stream_name, const std::string& launch,
@@ -85,6 +120,9 @@ Result<std::unique_ptr<HlsSegmenter>> HlsSegmenter::create(const std::string& st
   g_object_set(sink.get(), "target-duration", guint(settings.target_duration_s), "max-files", 3u, "playlist-length", 3u,
                "location", "segment%05d.ts", "playlist-location", "playlist.m3u8", nullptr);
   if (audio_is_opus(sink.get())) reset_muxer_per_fragment(sink.get());
+  Result<int> extra = link_extra_audio(GST_BIN(out->pipeline_->pipeline()), sink.get());
+  if (!extra) return Error{"hls output " + stream_name + ": " + extra.error().message};
+  out->extra_audio_ = *extra;
   auto connect = [&](const char* signal, GCallback cb) {
     auto* data = new std::shared_ptr<Shared>(out->shared_);
     gulong id = g_signal_connect_data(sink.get(), signal, cb, data, free_shared, GConnectFlags(0));

@@ -32,6 +32,9 @@ class HlsSegmenter {
                                                       PipelineEvents events);
   ~HlsSegmenter();
   ManagedPipeline& pipeline() { return *pipeline_; }
+  // Audio tracks after the first muxed into the segments: elements named "audio_1", "audio_2", ... in
+  // the launch line (pipelines.d audio_extra) whose src pads go to the muxer next to hlssink2's own.
+  int extra_audio_tracks() const { return extra_audio_; }
 
   struct Shared;  // state the hlssink2 signal handlers share (defined in the .cpp)
 
@@ -42,6 +45,7 @@ class HlsSegmenter {
   std::unique_ptr<ManagedPipeline> pipeline_;
   std::shared_ptr<Shared> shared_;
   OnSegment on_segment_;
+  int extra_audio_ = 0;
   SignalGuard fragment_signal_, playlist_signal_, delete_signal_;
 };
 

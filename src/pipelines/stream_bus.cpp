@@ -31,4 +31,18 @@ Ref<GstCaps> bus_caps(const std::string& stream, const char* media) {
   return Ref<GstCaps>::adopt(estuary_bus_get_caps(stream.c_str(), media));
 }
 
+std::vector<BusAudioTrack> bus_audio_tracks(const std::string& stream) {
+  constexpr guint kMaxAudio = 8;  // ESTUARY_MAX_AUDIO_TRACKS of the bus
+  GstCaps* caps[kMaxAudio] = {};
+  gchar* languages[kMaxAudio] = {};
+  const guint n = estuary_bus_get_audio_tracks(stream.c_str(), caps, languages, kMaxAudio);
+  std::vector<BusAudioTrack> out(n);
+  for (guint i = 0; i < n; ++i) {
+    out[i].caps = Ref<GstCaps>::adopt(caps[i]);
+    out[i].language = languages[i] ? languages[i] : "";
+    g_free(languages[i]);
+  }
+  return out;
+}
+
 }  // namespace estuary::pipelines

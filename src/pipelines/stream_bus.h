@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/gobject_ptr.h"
 
@@ -27,5 +28,13 @@ struct BusStats {
 bool bus_stats(const std::string& stream, BusStats* out);
 // Latest caps of the stream's first track of media ("video" or "audio"); empty if none.
 Ref<GstCaps> bus_caps(const std::string& stream, const char* media);
+
+// One audio track of a stream: audio_0, audio_1, ... in publishing order.
+struct BusAudioTrack {
+  Ref<GstCaps> caps;
+  std::string language;  // ISO 639 code, "" when the source gave none
+};
+// The audio tracks of a stream with a live publisher (tracks with caps only); empty if none.
+std::vector<BusAudioTrack> bus_audio_tracks(const std::string& stream);
 
 }  // namespace estuary::pipelines

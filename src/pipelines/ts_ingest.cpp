@@ -12,6 +12,33 @@ namespace {
 
 constexpr size_t kPacket = 188;
 
+// The code of an ISO 639 language descriptor (tag 0x0a) among an ES's descriptors; "" when none.
+std::string language_of(const uint8_t* d, size_t len) {
+  for (size_t i = 0; i + 2 <= len;) {
+    const uint8_t tag = d[i], n = d[i + 1];
+    if (i + 2 + n > len) break;
+    if (tag == 0x0a && n >= 3) {
+      std::string code(reinterpret_cast<const char*>(d + i + 2), 3);
+      for (char& c : code) {
+        if (!g_ascii_isalpha(c)) return "";
+        c = g_ascii_tolower(c);
+      }
+      return code;
+    }
+    i += 2 + n;
+  }
+  return "";
+}
+
+// " audio_tracks=aac/eng,aac/fra" when there are several, for the log.
+std::string audio_list(const std::vector<TsTrackProbe::AudioTrack>& tracks) {
+  if (tracks.size() < 2) return "";
+  std::string out = " audio_tracks=";
+  for (size_t i = 0; i < tracks.size(); ++i)
+    out += (i ? "," : "") + tracks[i].codec + (tracks[i].language.empty() ? "" : "/" + tracks[i].language);
+  return out;
+}
+
 }  // namespace
 
 bool TsTrackProbe::feed(const uint8_t* data, size_t size) {
@@ -65,12 +92,15 @@ void TsTrackProbe::on_section(int pid, const uint8_t* s, size_t len) {
     if (type == 0x0f || type == 0x11) audio = "aac";
     if (type == 0x03 || type == 0x04) audio = "mp3";
     if (type == 0x06 && ts_has_opus_registration(s + i + 5, es_info)) audio = "opus";
-    if (!video.empty() && video_.empty())
+    if (!video.empty() && video_.empty()) {
       video_ = video;
-    else if (!audio.empty() && audio_.empty())
-      audio_ = audio;
-    else
+    } else if (!audio.empty() && audio_tracks_.size() < kMaxAudioTracks) {
+      if (audio_.empty()) audio_ = audio;
+      const int pid = ((s[i + 1] & 0x1f) << 8) | s[i + 2];
+      audio_tracks_.push_back({pid, audio, language_of(s + i + 5, es_info)});
+    } else {
       ignored_.push_back(type);
+    }
     i += 5 + es_info;
   }
   done_ = true;
@@ -116,6 +146,7 @@ Status TsIngest::start_pipeline() {
   spec.max_bytes = settings_.max_pending_bytes;
   spec.video = video;  // exactly the tracks the PMT listed
   spec.audio = audio;
+  for (const TsTrackProbe::AudioTrack& t : probe_.audio_tracks()) spec.audio_tracks.push_back({t.pid, t.language});
   spec.gop_cache_max_bytes = settings_.gop_cache_max_bytes;
   spec.events = events_;
   Result<DemuxIngest> ingest = start_demux_ingest(spec);
@@ -128,7 +159,7 @@ Status TsIngest::start_pipeline() {
                "0123456789abcdef"[(t >> 4) & 0xf] + "0123456789abcdef"[t & 0xf];
   log_info(stream_name_, "", "ingest-start",
            "ingest pipeline started (mpeg-ts) video=" + (video ? probe_.video() : std::string("no")) +
-               " audio=" + (audio ? probe_.audio() : std::string("no")) + ignored);
+               " audio=" + (audio ? probe_.audio() : std::string("no")) + audio_list(probe_.audio_tracks()) + ignored);
   return ok_status();
 }
 

@@ -24,6 +24,14 @@ class TsTrackProbe {
   // Codec of the first supported track of each kind: "h264", "h265" / "aac", "mp3", "opus"; "" = none.
   const std::string& video() const { return video_; }
   const std::string& audio() const { return audio_; }
+  // Every supported audio track in PMT order (at most kMaxAudioTracks): the bus's audio_0, audio_1, ...
+  struct AudioTrack {
+    int pid = 0;
+    std::string codec;
+    std::string language;  // from the ISO 639 language descriptor, "" when absent
+  };
+  static constexpr size_t kMaxAudioTracks = 8;
+  const std::vector<AudioTrack>& audio_tracks() const { return audio_tracks_; }
   // Stream types the PMT listed that are not published (for the log).
   const std::vector<int>& ignored() const { return ignored_; }
 
@@ -33,6 +41,7 @@ class TsTrackProbe {
   int pmt_pid_ = -1;
   bool done_ = false;
   std::string video_, audio_;
+  std::vector<AudioTrack> audio_tracks_;
   std::vector<int> ignored_;
 };
 

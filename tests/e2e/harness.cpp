@@ -322,6 +322,10 @@ std::vector<ProbeStream> probe_streams(const std::string& url, int timeout_s) {
       p.width = int(json_object_get_int_member_with_default(s, "width", 0));
       p.height = int(json_object_get_int_member_with_default(s, "height", 0));
       p.sample_rate = std::atoi(json_object_get_string_member_with_default(s, "sample_rate", "0"));
+      p.channels = int(json_object_get_int_member_with_default(s, "channels", 0));
+      if (json_object_has_member(s, "tags"))
+        p.language =
+            json_object_get_string_member_with_default(json_object_get_object_member(s, "tags"), "language", "");
       out.push_back(p);
     }
   }

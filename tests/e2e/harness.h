@@ -100,6 +100,8 @@ struct ProbeStream {
   int width = 0;
   int height = 0;
   int sample_rate = 0;
+  int channels = 0;
+  std::string language;  // the stream's language tag, "" when none
 };
 // ffprobe -show_streams on url; empty on failure.
 std::vector<ProbeStream> probe_streams(const std::string& url, int timeout_s = 15);

@@ -400,3 +400,88 @@ TEST_F(StreamBusPipeline, SubscribersComeAndGoWhilePublisherPushes) {
 }
 
 }  // namespace
+
+namespace {
+
+// Video and two audio tracks (mono 48 kHz "eng", stereo 44.1 kHz from a TAG event "fra").
+std::string MultiAudioPublisher(const std::string& stream) {
+  return VideoBranch(15) +
+         " ! bus.sink_0  audiotestsrc is-live=true ! audio/x-raw,rate=48000,channels=1 ! voaacenc ! aacparse ! "
+         "bus.sink_1  audiotestsrc is-live=true ! audio/x-raw,rate=44100,channels=2 ! voaacenc ! aacparse ! "
+         "taginject tags=\"language-code=fra\" ! bus.sink_2  estuarysink name=bus stream=" +
+         stream;
+}
+
+int ChannelsOf(Collector& c) {
+  GstCaps* caps = c.caps();
+  int channels = 0;
+  if (caps) gst_structure_get_int(gst_caps_get_structure(caps, 0), "channels", &channels);
+  gst_clear_caps(&caps);
+  return channels;
+}
+
+}  // namespace
+
+// audio_0 on the "audio" pad by default, audio=1 selects the second track, a requested audio_1 pad
+// carries it next to audio_0, languages are listed; asking for a track that is not there fails.
+TEST_F(StreamBusPipeline, SeveralAudioTracksBySelectionAndRequestPads) {
+  Pipeline pub(MultiAudioPublisher("live/multi"));
+  ASSERT_TRUE(pub.ok());
+  GstPad* first_audio = gst_element_get_static_pad(pub.ByName("bus"), "sink_1");
+  ASSERT_NE(first_audio, nullptr);
+  g_object_set(first_audio, "language", "eng", nullptr);  // as the TS ingest sets it from the PMT
+  gst_object_unref(first_audio);
+  ASSERT_NE(StartPublisher(pub), nullptr) << pub.ErrorText();
+
+  GstCaps* caps[4] = {};
+  gchar* langs[4] = {};
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        for (int i = 0; i < 4; i++) {
+          gst_clear_caps(&caps[i]);
+          g_clear_pointer(&langs[i], g_free);
+        }
+        return estuary_bus_get_audio_tracks("live/multi", caps, langs, 4) == 2 && langs[1] != nullptr;
+      },
+      5000));
+  EXPECT_STREQ(langs[0], "eng");
+  EXPECT_STREQ(langs[1], "fra");
+  for (int i = 0; i < 4; i++) {
+    gst_clear_caps(&caps[i]);
+    g_free(langs[i]);
+  }
+
+  Pipeline plain(
+      "estuarysrc name=src stream=live/multi  src.video ! queue ! fakesink  src.audio ! queue ! "
+      "appsink name=a");
+  Collector& a0 = plain.Collect("a");
+  Pipeline chosen(
+      "estuarysrc name=src stream=live/multi audio=1  src.video ! queue ! fakesink  src.audio ! "
+      "queue ! appsink name=a");
+  Collector& a1 = chosen.Collect("a");
+  Pipeline both(
+      "estuarysrc name=src stream=live/multi  src.video ! queue ! fakesink  src.audio ! queue ! "
+      "appsink name=a  src.audio_1 ! queue ! appsink name=b");
+  Collector& b0 = both.Collect("a");
+  Collector& b1 = both.Collect("b");
+  ASSERT_NE(plain.Play(), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(chosen.Play(), GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(both.Play(), GST_STATE_CHANGE_FAILURE);
+  EXPECT_TRUE(a0.WaitCount(20, 5000));
+  EXPECT_TRUE(a1.WaitCount(20, 5000));
+  EXPECT_TRUE(b0.WaitCount(20, 5000));
+  EXPECT_TRUE(b1.WaitCount(20, 5000));
+  EXPECT_EQ(ChannelsOf(a0), 1);
+  EXPECT_EQ(ChannelsOf(a1), 2);
+  EXPECT_EQ(ChannelsOf(b0), 1);
+  EXPECT_EQ(ChannelsOf(b1), 2);
+  EXPECT_FALSE(plain.HasError()) << plain.ErrorText();
+  EXPECT_FALSE(chosen.HasError()) << chosen.ErrorText();
+  EXPECT_FALSE(both.HasError()) << both.ErrorText();
+
+  Pipeline missing("estuarysrc name=src stream=live/multi audio=2  src.audio ! fakesink");
+  missing.Play();
+  ASSERT_NE(missing.WaitType(GST_MESSAGE_ERROR, 5000), nullptr);
+  EXPECT_NE(missing.ErrorText().find("no audio track audio_2"), std::string::npos) << missing.ErrorText();
+  EXPECT_FALSE(pub.HasError()) << pub.ErrorText();
+}

@@ -1,8 +1,9 @@
 // Owns: the libFuzzer target of the RTMP media message parser (pipelines/flv_media.h): legacy and
-// enhanced RTMP audio/video headers, ModEx, the configuration record checks and NAL length walks.
+// enhanced RTMP audio/video headers, ModEx, multitrack, the configuration record checks and NAL length walks.
 // The first input byte picks audio or video and the NAL length size; the rest is the message body.
 #include <cstdint>
 #include <cstdlib>
+#include <vector>
 
 #include "pipelines/flv_media.h"
 
@@ -24,6 +25,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (nal > 4) std::abort();
     }
     if (u.kind == FlvMediaUnit::Kind::frame) (void)check_length_prefixed(u.data, u.size, length_size);
+  }
+  // Multitrack messages: every unit lies within the body.
+  std::vector<FlvMediaUnit> units;
+  if (parse_flv_media_tracks(type, body, n, &units).ok()) {
+    if (units.size() > flv_media_max_tracks) std::abort();
+    for (const FlvMediaUnit& u : units)
+      if (u.size && (u.data < body || u.data + u.size > body + n)) std::abort();
   }
   // The record checks on their own, over the whole body.
   uint32_t rate = 0, channels = 0;

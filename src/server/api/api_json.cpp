@@ -102,6 +102,16 @@ void add_stream_members(JsonBuilder* b, const StreamView& s, const std::string& 
     add_int(b, "channel", a.channels);
     add_string(b, "profile", a.profile);
   });
+  if (!s.audio_tracks.empty()) {
+    add_object_array(b, "audio_tracks", s.audio_tracks, [b](const AudioTrackView& t) {
+      add_string(b, "name", t.name);
+      add_string(b, "codec", t.audio.codec);
+      add_int(b, "sample_rate", t.audio.sample_rate);
+      add_int(b, "channel", t.audio.channels);
+      add_string(b, "profile", t.audio.profile);
+      add_string(b, "language", t.language);
+    });
+  }
 
   // Estuary extensions: the outputs attached to the stream, then views present only while they apply.
   add_string_array(b, "outputs", s.outputs);

@@ -217,6 +217,8 @@ struct CodecVars {
   std::string video_parser = "h264parse";  // {video_parser}: h264parse | h265parse | av1parse | vp9parse
   std::string audio_parser = "aacparse";   // {audio_parser}: aacparse | mpegaudioparse | opusparse
   std::string flv_audio = "aacparse";      // {flv_audio}: a chain ending in parsed AAC (what flvmux takes)
+  int audio_tracks = 1;                    // the stream's audio tracks: audio_extra is added audio_tracks - 1 times
+  int audio_track = 0;                     // {audio_track}: the one a single-audio output carries (?audio=N)
 };
 
 // One [pipeline NAME] group from a pipelines.d/*.conf file.
@@ -232,6 +234,10 @@ struct PipelineSpec {
   // waits forever for a branch whose bus pad never appears).
   std::string video;
   std::string audio;
+  // Optional branch for each audio track after the first (audio_1, audio_2, ...), with {track} its
+  // number: e.g. "src.audio_{track} ! queue ! {audio_parser} ! mux.". Without it an output takes the
+  // first audio track only.
+  std::string audio_extra;
   bool matches(const std::string& app_stream) const;
   // Launch line with variables substituted verbatim (no quoting): callers must pass only app and
   // stream names accepted by is_valid_name_component, or a client could inject launch syntax.

@@ -59,6 +59,8 @@ std::string substitute(const std::string& launch, const std::string& app, const 
           out += codecs.audio_parser;
         } else if (var == "flv_audio") {
           out += codecs.flv_audio;
+        } else if (var == "audio_track") {
+          out += std::to_string(codecs.audio_track);
         } else {
           if (unknown && unknown->empty()) *unknown = std::string(var);
           out.append(launch, i, j - i + 1);
@@ -100,11 +102,18 @@ std::string trimmed(std::string_view s) {
   return std::string(s);
 }
 
-// The launch line plus the branches of the tracks present.
-std::string full_launch(const PipelineSpec& spec, bool has_video, bool has_audio) {
+// The launch line plus the branches of the tracks present (audio_extra once per audio track after the
+// first, its {track} replaced by the track's number).
+std::string full_launch(const PipelineSpec& spec, bool has_video, bool has_audio, int audio_tracks = 1) {
   std::string out = spec.launch;
   if (has_video && !spec.video.empty()) out += " " + spec.video;
   if (has_audio && !spec.audio.empty()) out += " " + spec.audio;
+  for (int k = 1; has_audio && k < audio_tracks && !spec.audio_extra.empty(); ++k) {
+    std::string branch = spec.audio_extra;
+    for (size_t at = branch.find("{track}"); at != std::string::npos; at = branch.find("{track}", at))
+      branch.replace(at, 7, std::to_string(k));
+    out += " " + branch;
+  }
   return out;
 }
 
@@ -234,12 +243,13 @@ Result<PipelineSpec> parse_group(const std::string& path, const ScannedGroup& gr
     } else if (entry.key == "launch") {
       spec.launch = trimmed(*value);
       launch_line = entry.line;
-    } else if (entry.key == "video" || entry.key == "audio") {
-      (entry.key == "video" ? spec.video : spec.audio) = trimmed(*value);
+    } else if (entry.key == "video" || entry.key == "audio" || entry.key == "audio_extra") {
+      (entry.key == "video" ? spec.video : entry.key == "audio" ? spec.audio : spec.audio_extra) = trimmed(*value);
       if (launch_line == 0) launch_line = entry.line;
     } else {
-      return located(path, entry.line, spec.name,
-                     "unknown key \"" + entry.key + "\" (known: match, trigger, output, launch, video, audio)");
+      return located(
+          path, entry.line, spec.name,
+          "unknown key \"" + entry.key + "\" (known: match, trigger, output, launch, video, audio, audio_extra)");
     }
   }
 
@@ -251,12 +261,12 @@ Result<PipelineSpec> parse_group(const std::string& path, const ScannedGroup& gr
     return located(path, launch_line ? launch_line : group.line, spec.name, "missing or empty required key \"launch\"");
   }
   std::string unknown;
-  std::string sample = substitute(full_launch(spec, true, true), kSampleApp, kSampleStream, &unknown);
+  std::string sample = substitute(full_launch(spec, true, true, 2), kSampleApp, kSampleStream, &unknown);
   if (!unknown.empty()) {
     return located(path, launch_line, spec.name,
                    "unknown variable {" + unknown +
                        "} in launch (known: {app}, {stream}, {name}, {video_parser}, "
-                       "{audio_parser}, {flv_audio})");
+                       "{audio_parser}, {flv_audio}, {audio_track})");
   }
   Status parsed = check_launch(spec, preprocess(sample));
   if (!parsed) return located(path, launch_line, spec.name, parsed.error().message);
@@ -301,7 +311,8 @@ std::string PipelineSpec::expand(const std::string& app, const std::string& stre
 
 std::string PipelineSpec::expand_for_tracks(const std::string& app, const std::string& stream, bool has_video,
                                             bool has_audio, const CodecVars& codecs) const {
-  return preprocess(substitute(full_launch(*this, has_video, has_audio), app, stream, nullptr, codecs));
+  return preprocess(
+      substitute(full_launch(*this, has_video, has_audio, codecs.audio_tracks), app, stream, nullptr, codecs));
 }
 
 void set_launch_preprocessor(LaunchPreprocessor fn) { launch_preprocessor() = std::move(fn); }

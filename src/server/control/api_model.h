@@ -24,6 +24,13 @@ struct AudioView {
   std::string profile;  // "LC"
 };
 
+// Estuary extension: one audio track of a stream with several (languages, commentary).
+struct AudioTrackView {
+  std::string name;      // "audio_0", "audio_1", ...
+  std::string language;  // ISO 639 code, "" when the source gave none
+  AudioView audio;
+};
+
 // Estuary extension: a recorded (or open) DVR file.
 struct DvrFileView {
   std::string path;
@@ -79,10 +86,11 @@ struct StreamView {
   std::string publish_cid;
   std::optional<VideoView> video;
   std::optional<AudioView> audio;
-  std::vector<std::string> outputs;        // Estuary extension: active outputs ("flv", ...)
-  std::optional<DvrView> dvr;              // Estuary extension: present while a recorder is attached
-  std::optional<HealthView> health;        // Estuary extension: present when a health pipeline reported
-  std::optional<TranscodeView> transcode;  // Estuary extension: present while a transcode runs
+  std::vector<AudioTrackView> audio_tracks;  // Estuary extension: every audio track (audio is the first)
+  std::vector<std::string> outputs;          // Estuary extension: active outputs ("flv", ...)
+  std::optional<DvrView> dvr;                // Estuary extension: present while a recorder is attached
+  std::optional<HealthView> health;          // Estuary extension: present when a health pipeline reported
+  std::optional<TranscodeView> transcode;    // Estuary extension: present while a transcode runs
 };
 
 // Estuary extension: libsrt's statistics of an SRT client's connection (rates over the last second).

@@ -14,7 +14,7 @@ const config::PipelineSpec* find(const std::vector<config::PipelineSpec>& specs,
 
 bool same_definition(const config::PipelineSpec& a, const config::PipelineSpec& b) {
   return a.name == b.name && a.match == b.match && a.trigger == b.trigger && a.output == b.output &&
-         a.launch == b.launch && a.video == b.video && a.audio == b.audio;
+         a.launch == b.launch && a.video == b.video && a.audio == b.audio && a.audio_extra == b.audio_extra;
 }
 
 PipelineChanges diff_pipelines(const std::vector<config::PipelineSpec>& before,

@@ -26,6 +26,24 @@ int64_t wall_ms() { return g_get_real_time() / 1000; }
 
 std::string kind_of(const config::PipelineSpec& spec) { return spec.output.empty() ? "custom" : spec.output; }
 
+// N of "audio=N" in a play URL's query; 0 when absent, -1 when not a number.
+int requested_audio_track(const std::string& query) {
+  const std::string q = "&" + query;
+  const size_t at = q.find("&audio=");
+  if (at == std::string::npos) return 0;
+  const std::string value = q.substr(at + 7, q.find('&', at + 7) - (at + 7));
+  if (value.empty() || value.size() > 2 || value.find_first_not_of("0123456789") != std::string::npos) return -1;
+  return std::stoi(value);
+}
+
+// The launch variables of a stream (Supervisor::Stream): codecs and the number of audio tracks.
+template <typename StreamT>
+config::CodecVars launch_vars(const StreamT& s) {
+  config::CodecVars v = codec_vars_for(s.video, s.audio);
+  v.audio_tracks = s.audio_tracks;
+  return v;
+}
+
 uint64_t process_rss_kb() {
   std::ifstream f("/proc/self/status");
   std::string line;
@@ -132,8 +150,8 @@ void Supervisor::run_next_reload() {
     }
     const bool same_kind = slot->kind == kind_of(*spec);
     slot->spec = *spec;
-    const std::string launch = spec->expand_for_tracks(s->app, s->name, s->video.has_value(), s->audio.has_value(),
-                                                       codec_vars_for(s->video, s->audio));
+    const std::string launch =
+        spec->expand_for_tracks(s->app, s->name, s->video.has_value(), s->audio.has_value(), launch_vars(*s));
     if (same_kind && slot->output->reload(launch)) {
       log_info(key, "", "pipeline-reload", "pipeline " + name + ": replaced in place, viewers kept");
       return;
@@ -265,11 +283,13 @@ void Supervisor::publish_ready(const std::string& client_id, GstCaps* video_caps
   s->ready = true;
   if (video_caps) s->video = video_view_from_caps(video_caps);
   if (audio_caps) s->audio = audio_view_from_caps(audio_caps);
+  if (const size_t n = pipelines::bus_audio_tracks(s->key).size(); n > 1) s->audio_tracks = int(n);
   std::string desc;
   if (s->video)
     desc +=
         " video=" + s->video->codec + " " + std::to_string(s->video->width) + "x" + std::to_string(s->video->height);
   if (s->audio) desc += " audio=" + s->audio->codec + " " + std::to_string(s->audio->sample_rate) + "Hz";
+  if (s->audio_tracks > 1) desc += " audio_tracks=" + std::to_string(s->audio_tracks);
   log_info(s->key, client_id, "stream-ready", "tracks known:" + desc);
   start_publish_triggered(*s);
   waiters_.resume_all(s->key);
@@ -353,8 +373,10 @@ void Supervisor::start_slot(Stream& stream, OutputSlot& slot, bool requested) {
   OutputContext ctx;
   ctx.app = stream.app;
   ctx.stream = stream.name;
-  ctx.launch = slot.spec.expand_for_tracks(stream.app, stream.name, stream.video.has_value(), stream.audio.has_value(),
-                                           codec_vars_for(stream.video, stream.audio));
+  config::CodecVars vars = launch_vars(stream);
+  vars.audio_track = slot.audio;
+  ctx.launch =
+      slot.spec.expand_for_tracks(stream.app, stream.name, stream.video.has_value(), stream.audio.has_value(), vars);
   if (std::string note = audio_conversion_note(slot.spec, stream.audio); !note.empty())
     log_info(stream.key, "", "output-audio", "pipeline " + slot.spec.name + ": " + note);
   ctx.pipeline_name = slot.spec.name;
@@ -524,7 +546,20 @@ Status Supervisor::join_output(const std::string& client_id, const std::string& 
   const std::string kind = output_kind_for_format(format);
   const config::PipelineSpec* spec = kind.empty() ? nullptr : spec_for(kind, key);
   if (!spec) return Error{"no output serves format " + format, ErrorReason::not_found, "control"};
+  // ?audio=N on an FLV/RTMP play URL: an output of its own carrying audio_N ({audio_track}).
+  const int audio = kind == "flv" ? requested_audio_track(c->query) : 0;
+  if (audio < 0 || audio >= std::max(1, s->audio_tracks))
+    return Error{"stream " + key + " has no audio track audio_" + std::to_string(audio) + " (it has " +
+                     std::to_string(s->audio_tracks) + ")",
+                 ErrorReason::not_found, "control"};
+  config::PipelineSpec chosen;
+  if (audio > 0) {
+    chosen = *spec;
+    chosen.name += "@audio_" + std::to_string(audio);
+    spec = &chosen;
+  }
   OutputSlot& slot = slot_for(*s, *spec);
+  slot.audio = audio;
   slot.viewers.insert(client_id);
   slot.linger_timer.reset();
   log_info(key, client_id, "play", "format=" + format + " output=" + spec->name);
@@ -691,6 +726,12 @@ std::vector<api::StreamView> Supervisor::streams() const {
     v.publish_cid = s->publisher_id;
     v.video = s->video;
     v.audio = s->audio;
+    if (s->ready) {
+      const auto tracks = pipelines::bus_audio_tracks(key);
+      for (size_t i = 0; i < tracks.size(); ++i)
+        v.audio_tracks.push_back(
+            {"audio_" + std::to_string(i), tracks[i].language, audio_view_from_caps(tracks[i].caps.get())});
+    }
     for (const auto& [id, e] : clients_) {
       if (e.client.key() != key) continue;
       if (!e.client.publish) ++v.clients;

@@ -111,6 +111,7 @@ class Supervisor final : public ControlPlane {
     int restarts = 0;
     int64_t started_us = 0;
     int64_t demand_until_us = 0;  // requested (demand_output) until then: no linger stop before
+    int audio = 0;                // {audio_track}: the audio track a viewer chose (?audio=N on the play URL)
   };
   struct Stream {
     std::string key, app, name, id;
@@ -120,6 +121,7 @@ class Supervisor final : public ControlPlane {
     int64_t publish_wall_ms = 0;
     std::optional<api::VideoView> video;
     std::optional<api::AudioView> audio;
+    int audio_tracks = 1;  // audio_0, audio_1, ... on the bus when it became ready
     std::map<std::string, std::unique_ptr<OutputSlot>> outputs;  // by pipeline spec name
     RateMeter recv_rate, send_rate;
   };

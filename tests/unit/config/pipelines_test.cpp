@@ -128,6 +128,25 @@ TEST(Pipelines, Expand) {
             "src stream=live/cam ! sink location=/rec/live/cam.flv caps=\"{ I420, NV12 }\" x={other}");
 }
 
+// audio_extra is added once per audio track after the first, {track} numbering it; {audio_track}
+// is the track a single-audio output carries.
+TEST(Pipelines, ExpandSeveralAudioTracks) {
+  PipelineSpec spec;
+  spec.launch = "estuarysrc name=src stream={name} audio={audio_track} mpegtsmux name=mux";
+  spec.audio = "src.audio ! {audio_parser} ! mux.";
+  spec.audio_extra = "src.audio_{track} ! {audio_parser} name=a{track} ! mux.";
+  CodecVars vars;
+  EXPECT_EQ(spec.expand_for_tracks("live", "x", false, true, vars),
+            "estuarysrc name=src stream=live/x audio=0 mpegtsmux name=mux src.audio ! aacparse ! mux.");
+  vars.audio_tracks = 3;
+  vars.audio_track = 2;
+  EXPECT_EQ(spec.expand_for_tracks("live", "x", false, true, vars),
+            "estuarysrc name=src stream=live/x audio=2 mpegtsmux name=mux src.audio ! aacparse ! mux. "
+            "src.audio_1 ! aacparse name=a1 ! mux. src.audio_2 ! aacparse name=a2 ! mux.");
+  EXPECT_EQ(spec.expand_for_tracks("live", "x", true, false, vars),
+            "estuarysrc name=src stream=live/x audio=2 mpegtsmux name=mux");
+}
+
 TEST(Pipelines, TriggerNames) {
   EXPECT_STREQ(trigger_name(Trigger::on_publish), "publish");
   EXPECT_STREQ(trigger_name(Trigger::on_demand), "demand");
@@ -148,7 +167,7 @@ TEST(Pipelines, NameComponents) {
 TEST(PipelineErrors, UnknownVariable) {
   expect_error("[pipeline p]\nmatch = live/*\nlaunch = fakesrc ! fakesink name={strem}\n", 3,
                "pipeline \"p\": unknown variable {strem} in launch (known: {app}, {stream}, {name}, {video_parser}, "
-               "{audio_parser}, {flv_audio})");
+               "{audio_parser}, {flv_audio}, {audio_track})");
 }
 
 TEST(PipelineErrors, BadLaunchNamesLaunchLine) {
@@ -206,8 +225,9 @@ TEST(PipelineErrors, UnknownOutputAndTrigger) {
 }
 
 TEST(PipelineErrors, UnknownKeyGroupAndName) {
-  expect_error("[pipeline p]\nlaunch = fakesrc ! fakesink\nlanuch = x\n", 3,
-               "pipeline \"p\": unknown key \"lanuch\" (known: match, trigger, output, launch, video, audio)");
+  expect_error(
+      "[pipeline p]\nlaunch = fakesrc ! fakesink\nlanuch = x\n", 3,
+      "pipeline \"p\": unknown key \"lanuch\" (known: match, trigger, output, launch, video, audio, audio_extra)");
   expect_error("[pipelines p]\nlaunch = fakesrc ! fakesink\n", 1,
                "unknown group [pipelines p] (expected [pipeline NAME])");
   expect_error("[rtmp]\nport = 1\n", 1, "unknown group [rtmp] (expected [pipeline NAME])");

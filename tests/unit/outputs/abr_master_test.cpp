@@ -9,6 +9,7 @@
 #include "server/control/encoder_placeholders.h"
 #include "server/control/stream_health.h"
 #include "server/outputs/hls/abr_master.h"
+#include "server/outputs/hls/hls_playlist.h"
 
 using namespace estuary;
 using namespace estuary::server;
@@ -16,6 +17,20 @@ using namespace estuary::server;
 namespace {
 
 Ref<GstCaps> caps(const char* text) { return Ref<GstCaps>::adopt(gst_caps_from_string(text)); }
+
+// A stream with several audio tracks muxed into its segments: one rendition per track without URI,
+// DEFAULT on the first, NAME unique (the language's name, else the track).
+TEST(AudioMaster, RendersOneRenditionPerTrack) {
+  EXPECT_EQ(
+      render_audio_master({{"en", "English"}, {"fr", "French"}, {"", ""}, {"en", "English"}}, "x.m3u8?media=1", 900000),
+      "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+      "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"English\",LANGUAGE=\"en\",DEFAULT=YES,AUTOSELECT=YES\n"
+      "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"French\",LANGUAGE=\"fr\",DEFAULT=NO,AUTOSELECT=YES\n"
+      "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"audio_2\",DEFAULT=NO,AUTOSELECT=YES\n"
+      "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"English (audio_3)\",LANGUAGE=\"en\",DEFAULT=NO,"
+      "AUTOSELECT=YES\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=900000,AUDIO=\"audio\"\nx.m3u8?media=1\n");
+}
 
 TEST(AbrMaster, RendersVariantsHighestBandwidthFirst) {
   std::vector<AbrVariant> v = {

@@ -244,3 +244,45 @@ TEST(FlvIngest, HostileMessagesEndTheIngest) {
     EXPECT_NE(st.error().message.find("overruns"), std::string::npos);
   }
 }
+
+namespace {
+
+// Two AAC tracks as enhanced RTMP v2 multitrack audio: one ManyTracks message per frame time, track
+// ids 0 and 1, each [id][UI24 size][body] after [ManyTracks<<4 | packet type] "mp4a".
+std::vector<Message> multitrack_audio(const Encoded& first, const Encoded& second) {
+  auto message = [](uint8_t packet_type, const Bytes& a, const Bytes& b) {
+    Bytes body = {uint8_t(0x90 | 5), uint8_t((1 << 4) | packet_type), 'm', 'p', '4', 'a'};
+    for (uint8_t id : {0, 1}) {
+      const Bytes& t = id == 0 ? a : b;
+      body = cat(cat(body, {id}), cat(si24(int32_t(t.size())), t));
+    }
+    return body;
+  };
+  std::vector<Message> out;
+  out.push_back({8, 0, message(0, first.config, second.config)});
+  for (size_t i = 0; i < first.frames.size() && i < second.frames.size(); ++i)
+    out.push_back({8, first.frames[i].dts_ms, message(1, first.frames[i].data, second.frames[i].data)});
+  return out;
+}
+
+}  // namespace
+
+// Enhanced RTMP multitrack audio: both tracks are published, audio_0 and audio_1 on the bus.
+TEST(FlvIngest, MultitrackAudioPublishesEveryTrack) {
+  Encoded v = encode(std::string(kVideo) + " ! x264enc key-int-max=5 ! h264parse ! video/x-h264,stream-format=avc");
+  Encoded stereo = aac();
+  Encoded mono = encode(
+      "audiotestsrc num-buffers=10 samplesperbuffer=960 ! audio/x-raw,rate=48000,channels=1 ! voaacenc ! aacparse ! "
+      "audio/mpeg,stream-format=raw");
+  FlvIngest ingest("t/multitrack", {});
+  EXPECT_EQ(push_all(ingest, video_messages(v, "avc1", 0), multitrack_audio(stereo, mono)), "");
+  expect_bus("t/multitrack", "video/x-h264", "audio/mpeg", v.frames.size());
+  const auto tracks = bus_audio_tracks("t/multitrack");
+  ASSERT_EQ(tracks.size(), 2u);
+  int channels[2] = {0, 0};
+  for (int i = 0; i < 2; ++i)
+    gst_structure_get_int(gst_caps_get_structure(tracks[i].caps.get(), 0), "channels", &channels[i]);
+  EXPECT_EQ(channels[0], 2);
+  EXPECT_EQ(channels[1], 1);
+  ingest.stop();
+}

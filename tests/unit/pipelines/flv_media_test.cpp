@@ -173,6 +173,37 @@ TEST(FlvMedia, ModExIsSkipped) {
   EXPECT_EQ(parse_ok(9, {0x80 | 0x10 | 6, 0, 'h', 'v', 'c', '1'}).kind, Kind::skip);
 }
 
+// Enhanced RTMP v2 multitrack: one unit per track with its id (OneTrack, ManyTracks,
+// ManyTracksManyCodecs); a track overrunning its message is an error.
+TEST(FlvMedia, MultitrackGivesOneUnitPerTrack) {
+  std::vector<FlvMediaUnit> units;
+  const Bytes one = {0x90 | 5, 0x01, 'O', 'p', 'u', 's', 3, 0xfc, 0xff};  // OneTrack, CodedFrames, id 3
+  ASSERT_TRUE(parse_flv_media_tracks(8, one.data(), one.size(), &units).ok());
+  ASSERT_EQ(units.size(), 1u);
+  EXPECT_EQ(units[0].track_id, 3);
+  EXPECT_EQ(units[0].codec, MediaCodec::opus);
+  EXPECT_EQ(units[0].size, 2u);
+  const Bytes many = {0x90 | 5, 0x10, 'm', 'p', '4', 'a', 0, 0, 0, 2, 0x11, 0x90, 1, 0, 0, 2, 0x12, 0x08};
+  ASSERT_TRUE(parse_flv_media_tracks(8, many.data(), many.size(), &units).ok());
+  ASSERT_EQ(units.size(), 2u);
+  EXPECT_EQ(units[0].kind, Kind::config);
+  EXPECT_EQ(units[0].rate, 48000u);
+  EXPECT_EQ(units[1].track_id, 1);
+  EXPECT_EQ(units[1].rate, 44100u);
+  const Bytes codecs = {0x90 | 5, 0x21, 'O', 'p', 'u', 's', 0, 0, 0, 1, 0xfc, '.', 'm', 'p', '3', 1, 0, 0, 1, 0xff};
+  ASSERT_TRUE(parse_flv_media_tracks(8, codecs.data(), codecs.size(), &units).ok());
+  ASSERT_EQ(units.size(), 2u);
+  EXPECT_EQ(units[0].codec, MediaCodec::opus);
+  EXPECT_EQ(units[1].codec, MediaCodec::mp3);
+  const Bytes overrun = {0x90 | 5, 0x11, 'm', 'p', '4', 'a', 0, 0, 0, 9, 1};
+  EXPECT_FALSE(parse_flv_media_tracks(8, overrun.data(), overrun.size(), &units).ok());
+  // A plain message is its one unit.
+  const Bytes plain = {0xaf, 1, 0x21};
+  ASSERT_TRUE(parse_flv_media_tracks(8, plain.data(), plain.size(), &units).ok());
+  ASSERT_EQ(units.size(), 1u);
+  EXPECT_EQ(units[0].track_id, 0);
+}
+
 TEST(FlvMedia, HostileInputsAreErrors) {
   EXPECT_NE(parse_err(9, ex_video(1, 1, "xyz1", {1, 2, 3})).find("unknown video FourCC"), std::string::npos);
   EXPECT_NE(parse_err(8, ex_audio(0, "fLaC", {1})).find("unknown audio FourCC"), std::string::npos);

@@ -2,6 +2,7 @@
 #include "server/outputs/hls/hls_output.h"
 
 #include <gio/gio.h>
+#include <gst/tag/tag.h>
 
 #include <algorithm>
 #include <map>
@@ -11,6 +12,7 @@
 #include "common/log.h"
 #include "common/timer.h"
 #include "pipelines/hls_segmenter.h"
+#include "pipelines/stream_bus.h"
 #include "server/control/output.h"
 #include "server/control/ports.h"
 #include "server/outputs/hls/cmaf_http.h"
@@ -23,6 +25,17 @@ namespace estuary::server {
 namespace {
 
 constexpr const char* kSegmentExtension = ".hls.ts";
+
+// An audio track's rendition: its ISO 639 code as an RFC 5646 tag ("eng" -> "en") and its English name.
+AudioRendition rendition_of(const std::string& code) {
+  AudioRendition r;
+  if (code.empty()) return r;
+  const gchar* short_code = gst_tag_get_language_code_iso_639_1(code.c_str());
+  const gchar* name = gst_tag_get_language_name(code.c_str());
+  r.language = short_code ? short_code : code;
+  r.name = name ? name : code;
+  return r;
+}
 
 // Writes or deletes a file without blocking the control thread (GIO's thread pool does the I/O).
 void write_file_async(const std::string& path, GBytes* bytes) {
@@ -56,6 +69,9 @@ struct HlsStream {
   bool live = false;
   SourceGuard dispose_timer;
   CmafWaiters waiters;  // first playlist requests of an output that just started
+  // Languages of the audio tracks muxed into the segments, when more than one: the stream's .m3u8 is
+  // then a master playlist with a rendition per track, and ".m3u8?media=1" the media playlist.
+  std::vector<AudioRendition> audio_renditions;
   HlsStream(std::string k, const std::string& stream, int target, int window)
       : key(std::move(k)), playlist(stream, target, window) {}
 
@@ -156,6 +172,7 @@ class HlsOutput final : public Output {
     dispose_s_ = cfg.dispose_s;
     state_ = registry_->attach(ctx_.app, ctx_.stream, cfg);
     state_->notify = ctx_.notify;
+    state_->audio_renditions.clear();
     std::weak_ptr<HlsStream> weak = state_;
     pipelines::PipelineEvents ev;
     ev.on_error = [this](const std::string& element, const std::string& message) {
@@ -169,6 +186,10 @@ class HlsOutput final : public Output {
         std::move(ev));
     if (!built) return built.error();
     segmenter_ = std::move(built.value());
+    if (segmenter_->extra_audio_tracks() > 0) {  // the launch line muxes every audio track
+      for (const auto& track : pipelines::bus_audio_tracks(ctx_.app + "/" + ctx_.stream))
+        state_->audio_renditions.push_back(rendition_of(track.language));
+    }
     Status st = segmenter_->pipeline().start();
     if (st && ctx_.events.on_ready) ctx_.events.on_ready();
     return st;
@@ -208,8 +229,21 @@ std::function<bool(const std::string& app, const std::string& key, int hold_ms)>
   return f;
 }
 
-void respond_playlist(SoupServerMessage* msg, const HlsStream& s, bool cors) {
-  std::string text = s.playlist.render();
+// True when the request asks for the media playlist of a stream that has a master ("media=1").
+bool wants_media(const std::string& query) {
+  std::string q = "&" + query + "&";
+  return q.find("&media=1&") != std::string::npos;
+}
+
+// The master playlist of a stream with several audio tracks, else the media playlist.
+void respond_playlist(SoupServerMessage* msg, const HlsStream& s, bool cors, const StreamPath& path) {
+  std::string text;
+  if (s.audio_renditions.size() > 1 && !wants_media(path.query)) {
+    const std::string uri = path.stream + ".m3u8?" + (path.query.empty() ? "" : path.query + "&") + "media=1";
+    text = render_audio_master(s.audio_renditions, uri, peak_bandwidth(s.playlist));
+  } else {
+    text = s.playlist.render();
+  }
   Ref<GBytes> bytes = Ref<GBytes>::adopt(g_bytes_new(text.data(), text.size()));
   // Playlists change every segment: clients must refetch them; segments never change.
   respond_bytes(msg, "application/vnd.apple.mpegurl", bytes.get(), "no-cache", cors);
@@ -282,13 +316,13 @@ void register_hls_output(StreamRoutes& plain_http, OutputControl& outputs, const
       const int hold = first_segment_hold_ms(s->playlist.target_duration());
       demand(path.app, key, hold);
       const bool held =
-          s->waiters.add(msg, 0, -1, hold, [s, cors, demand, app = path.app, key](SoupServerMessage* m, bool gave_up) {
+          s->waiters.add(msg, 0, -1, hold, [s, cors, demand, path, key](SoupServerMessage* m, bool gave_up) {
             if (gave_up) {  // s may be going away: not read then
               respond_text(m, 503, "no segment made within the hold time\n", cors);
               return;
             }
-            demand(app, key, 0);
-            respond_playlist(m, *s, cors);
+            demand(path.app, key, 0);
+            respond_playlist(m, *s, cors, path);
           });
       if (!held) respond_text(msg, 503, "too many held requests\n", server->cors());
       return;
@@ -297,7 +331,7 @@ void register_hls_output(StreamRoutes& plain_http, OutputControl& outputs, const
       respond_text(msg, 404, "playlist not found\n", server->cors());
       return;
     }
-    respond_playlist(msg, *s, server->cors());
+    respond_playlist(msg, *s, server->cors(), path);
   });
   http.add_stream_handler(kSegmentExtension, [server, registry, demand](SoupServerMessage* msg,
                                                                         const StreamPath& path) {

@@ -44,6 +44,35 @@ const HlsSegment* HlsPlaylist::find(const std::string& name) const {
   return nullptr;
 }
 
+std::string render_audio_master(const std::vector<AudioRendition>& renditions, const std::string& media_uri,
+                                uint64_t bandwidth) {
+  std::string out = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n";
+  std::vector<std::string> names;
+  for (size_t i = 0; i < renditions.size(); ++i) {
+    const std::string track = "audio_" + std::to_string(i);
+    const std::string& language = renditions[i].language;
+    std::string name = !renditions[i].name.empty() ? renditions[i].name : language.empty() ? track : language;
+    for (const std::string& used : names)
+      if (used == name) name += " (" + track + ")";
+    names.push_back(name);
+    out += "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"" + name + "\"";
+    if (!language.empty()) out += ",LANGUAGE=\"" + language + "\"";
+    out += std::string(",DEFAULT=") + (i == 0 ? "YES" : "NO") + ",AUTOSELECT=YES\n";
+  }
+  out += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(bandwidth ? bandwidth : 1000000) + ",AUDIO=\"audio\"\n";
+  out += media_uri + "\n";
+  return out;
+}
+
+uint64_t peak_bandwidth(const HlsPlaylist& playlist) {
+  uint64_t peak = 0;
+  for (const HlsSegment& s : playlist.segments()) {
+    if (s.duration_s <= 0 || !s.data) continue;
+    peak = std::max(peak, uint64_t(double(g_bytes_get_size(s.data.get())) * 8 / s.duration_s));
+  }
+  return peak;
+}
+
 std::string HlsPlaylist::render() const {
   // The target duration may not shrink during a playlist's life; segments are cut at keyframes,
   // so a long GOP makes them longer than the configured target.

@@ -1,4 +1,5 @@
-// Owns: the HLS media playlist model of one stream: the sliding window of segments, the media
+// Owns: the HLS media playlist model of one stream (and the master playlist of a stream with several
+// audio tracks): the sliding window of segments, the media
 // sequence and discontinuity sequence (both continue across publishes), and rendering as m3u8.
 // Segment bytes are opaque here, so a later LL-HLS variant (fMP4 parts) can reuse the window logic.
 // Control thread only.
@@ -47,5 +48,17 @@ class HlsPlaylist {
   bool pending_discontinuity_ = false;
   std::deque<HlsSegment> segments_;
 };
+
+// Master playlist of a stream whose segments carry several audio tracks (audio_0, audio_1, ...): one
+// #EXT-X-MEDIA:TYPE=AUDIO rendition per track (LANGUAGE when known, NAME unique, DEFAULT on the
+// first) without URI, since each is muxed in the variant's segments, and the variant at media_uri.
+struct AudioRendition {
+  std::string language;  // RFC 5646 tag ("en"), "" when unknown
+  std::string name;      // shown by players ("English"); "" = the language, else audio_N
+};
+std::string render_audio_master(const std::vector<AudioRendition>& renditions, const std::string& media_uri,
+                                uint64_t bandwidth);
+// Peak bits per second of the playlist's segments (for BANDWIDTH); 0 when it has none.
+uint64_t peak_bandwidth(const HlsPlaylist& playlist);
 
 }  // namespace estuary::server

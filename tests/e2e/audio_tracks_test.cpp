@@ -1,0 +1,129 @@
+// Owns: end-to-end test of several audio tracks on the stream bus (issue #19, item 4): an MPEG-TS over
+// SRT with two AAC tracks in two languages (ffmpeg), then the API's track list, the HLS master
+// playlist's audio renditions, HTTP-TS carrying both tracks with their languages, HTTP-FLV carrying
+// the first, HTTP-FLV ?audio=1 carrying the second, and the DVR's MP4 recording both. The tracks differ in channels (1
+// and 2) so that ffprobe can tell which one an FLV carries (FLV has no language).
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "harness.h"
+
+using namespace estuary::e2e;
+
+namespace {
+
+// The audio streams ffprobe finds at url.
+std::vector<ProbeStream> probe_audio(const std::string& url) {
+  std::vector<ProbeStream> out;
+  for (const ProbeStream& s : probe_streams(url, 20))
+    if (s.codec_type == "audio") out.push_back(s);
+  return out;
+}
+
+// argv of a command line without quoting (arguments separated by spaces).
+std::vector<std::string> words(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> out;
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+// French is "fra" (ISO 639-2/T) or "fre" (639-2/B, what mpegtsmux writes).
+bool is_french(const std::string& code) { return code == "fra" || code == "fre"; }
+
+class AudioTracks : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    rec = make_temp_dir();
+    server =
+        std::make_unique<Server>(std::map<std::string, std::string>{{"ESTUARY_HLS_TARGET_DURATION_S", "1"},
+                                                                    {"ESTUARY_HLS_VARIANT", "ts"},
+                                                                    {"ESTUARY_DVR_ENABLED", "true"},
+                                                                    {"ESTUARY_DVR_FORMAT", "mp4"},
+                                                                    {"ESTUARY_DVR_PATH", rec + "/[app]/[stream]"}});
+    ASSERT_TRUE(server->start()) << server->log();
+  }
+  std::string http(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(server->http_port()) + path;
+  }
+  std::unique_ptr<Server> server;
+  std::string rec;  // DVR directory
+};
+
+TEST_F(AudioTracks, SrtTwoLanguagesReachApiHlsTsAndFlv) {
+  const std::string url =
+      "srt://127.0.0.1:" + std::to_string(server->srt_port()) + "?streamid=#!::r=live/multi,m=publish";
+  // Two AAC tracks: eng mono 44.1 kHz, fra stereo 48 kHz.
+  std::vector<std::string> argv = words(
+      "ffmpeg -hide_banner -nostats -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=25:duration=60 "
+      "-f lavfi -i sine=frequency=440:sample_rate=44100:duration=60 "
+      "-f lavfi -i sine=frequency=880:sample_rate=48000:duration=60 -map 0:v -map 1:a -map 2:a "
+      "-c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p -c:a aac -b:a 64k -ac:a:1 2 "
+      "-metadata:s:a:0 language=eng -metadata:s:a:1 language=fra -f mpegts");
+  argv.push_back(url);
+  Process pub(argv, server->dir() + "/pub.log");
+  ASSERT_TRUE(wait_for_stream(*server, "live/multi", 15000)) << server->log();
+
+  // The API lists both tracks with codec, channels, rate and language.
+  std::string body;
+  ASSERT_EQ(http_request("GET", "http://127.0.0.1:" + std::to_string(server->api_port()) + "/api/v1/streams", &body),
+            200);
+  EXPECT_TRUE(std::regex_search(
+      body, std::regex("\"name\":\"audio_0\",\"codec\":\"AAC\",\"sample_rate\":44100,\"channel\":1,[^}]*"
+                       "\"language\":\"eng\"")))
+      << body;
+  EXPECT_TRUE(std::regex_search(
+      body, std::regex("\"name\":\"audio_1\",\"codec\":\"AAC\",\"sample_rate\":48000,\"channel\":2,[^}]*"
+                       "\"language\":\"fra\"")))
+      << body;
+
+  // HLS: a master playlist with one audio rendition per track, DEFAULT on the first.
+  std::string master;
+  ASSERT_EQ(http_request("GET", http("/live/multi.m3u8"), &master), 200) << server->log();
+  EXPECT_NE(master.find("#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"English\",LANGUAGE=\"en\",DEFAULT=YES"),
+            std::string::npos)
+      << master;
+  EXPECT_NE(master.find("#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"French\",LANGUAGE=\"fr\",DEFAULT=NO"),
+            std::string::npos)
+      << master;
+  EXPECT_NE(master.find("AUDIO=\"audio\"\nmulti.m3u8?media=1\n"), std::string::npos) << master;
+  // ... whose segments carry both tracks (in order: mono, then stereo).
+  const auto hls = probe_audio(http("/live/multi.m3u8?media=1"));
+  ASSERT_EQ(hls.size(), 2u) << server->log();
+  EXPECT_EQ(hls[0].channels, 1);
+  EXPECT_EQ(hls[1].channels, 2);
+
+  // HTTP-TS carries both, with their languages.
+  const auto ts = probe_audio(http("/live/multi.ts"));
+  ASSERT_EQ(ts.size(), 2u) << server->log();
+  EXPECT_EQ(ts[0].codec_name, "aac");
+  EXPECT_EQ(ts[0].language, "eng");
+  EXPECT_EQ(ts[0].channels, 1);
+  EXPECT_EQ(ts[1].codec_name, "aac");
+  EXPECT_TRUE(is_french(ts[1].language)) << ts[1].language;
+  EXPECT_EQ(ts[1].channels, 2);
+
+  // HTTP-FLV carries the first track only; ?audio=1 the second.
+  const auto flv = probe_audio(http("/live/multi.flv"));
+  ASSERT_EQ(flv.size(), 1u) << server->log();
+  EXPECT_EQ(flv[0].codec_name, "aac");
+  EXPECT_EQ(flv[0].channels, 1);
+  const auto flv1 = probe_audio(http("/live/multi.flv?audio=1"));
+  ASSERT_EQ(flv1.size(), 1u) << server->log();
+  EXPECT_EQ(flv1[0].channels, 2);
+  // A track the stream does not have is refused.
+  std::string refused;
+  EXPECT_EQ(http_request("GET", http("/live/multi.flv?audio=5"), &refused), 404) << refused;
+
+  // The DVR's MP4 (fragmented, readable while written) records both tracks.
+  const auto mp4 = probe_audio(rec + "/live/multi.mp4");
+  ASSERT_EQ(mp4.size(), 2u) << server->log();
+  EXPECT_EQ(mp4[0].channels, 1);
+  EXPECT_EQ(mp4[1].channels, 2);
+}
+
+}  // namespace
