@@ -244,19 +244,20 @@ void play_whep_in_chromium(Server& server, const std::string& stream,
 }
 
 TEST(Browser, WhepPlaysRtmpPublishedStream) {
-  Server server(rtc_env());
+  auto env = rtc_env();
+  env["ESTUARY_RTC_ENGINE"] = "webrtcbin";  // still selectable: a webrtcbin pipeline per viewer
+  Server server(env);
   ASSERT_TRUE(server.start()) << server.log();
   Process publisher = start_publisher(server.rtmp_url("live/whep1"), 320, 240, server.dir() + "/ffmpeg.log", 30, 25);
   ASSERT_TRUE(wait_for_stream(server, "live/whep1", 10000)) << server.log();
   play_whep_in_chromium(server, "whep1");
 }
 
-// The shared engine ([rtc] engine = shared): the same playback over the one UDP port, whose every
-// candidate in the answer is that port; ICE-lite, DTLS-SRTP and RTP from the once-per-stream payloader.
+// The shared engine ([rtc] engine = shared, the default): the same playback over the one UDP port, whose
+// every candidate in the answer is that port; ICE-lite, DTLS-SRTP and RTP from the once-per-stream payloader.
 TEST(Browser, WhepSharedEnginePlaysOverOneUdpPort) {
   auto env = rtc_env();
   const int port = 30000 + (getpid() % 100) * 100 + 99;  // the top of this process's range
-  env["ESTUARY_RTC_ENGINE"] = "shared";
   env["ESTUARY_RTC_PORT"] = std::to_string(port);
   env["ESTUARY_RTC_PORT_MAX"] = std::to_string(port - 1);
   Server server(env);

@@ -27,13 +27,8 @@ using namespace estuary::rtcclient;
 
 namespace {
 
-int engine_port() { return 31000 + (getpid() % 500) * 2; }
-
-std::map<std::string, std::string> shared_env() {
-  return {{"ESTUARY_RTC_ENGINE", "shared"},
-          {"ESTUARY_RTC_PORT", std::to_string(engine_port())},
-          {"ESTUARY_RTC_INTERFACES", "127.0.0.1"}};
-}
+// The shared engine is the default; the harness gives each server its own UDP port for it.
+std::map<std::string, std::string> shared_env() { return {{"ESTUARY_RTC_INTERFACES", "127.0.0.1"}}; }
 
 std::string whep_url(const Server& s, const std::string& stream) {
   return "http://127.0.0.1:" + std::to_string(s.api_port()) + "/rtc/v1/whep/?app=live&stream=" + stream;
@@ -159,7 +154,7 @@ TEST(RtcEngine, HostileDatagramsAreIgnoredAndVanishedViewersTimeOut) {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     sockaddr_in to{};
     to.sin_family = AF_INET;
-    to.sin_port = htons(uint16_t(engine_port()));
+    to.sin_port = htons(uint16_t(server.rtc_port()));
     inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
     uint8_t tx[12] = {};
     uint8_t buf[1200];

@@ -145,7 +145,9 @@ RtcService::RtcService(server::ControlPorts ports, server::PathRoutes& api)
   });
   configured_candidate();  // starts resolving a host name early
   const auto& rc = *rtc_config_;
-  if (rc.enabled && rc.engine == "shared") {
+  if (rc.enabled && rc.engine == "shared" && rc.ice_tcp)
+    log_info("", "", "rtc-engine", "ice_tcp = true: WHEP viewers use webrtcbin (the shared engine is UDP only)");
+  if (rc.enabled && rc.engine == "shared" && !rc.ice_tcp) {
     engine::SharedEngine::Settings es;
     es.port = rc.port;
     gchar** parts = g_strsplit_set(rc.interfaces.c_str(), " \t", -1);
