@@ -25,6 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   parse_binding_success(data, size, tx, &mapped);
   RtcpFeedback fb = parse_rtcp(data, size, 64);
   if (fb.nacks.size() > 64 || fb.packets > 64) std::abort();
+  if (fb.reports.size() > kMaxReports || fb.keyframe_requests.size() > kMaxReports) std::abort();
+  for (const ReportBlock& b : fb.reports)
+    if (rtt_us_from_report(b, ntp_from_unix_us(1700000000000000)) > 61 * 1000000) std::abort();
   h264_keyframe_start(data, size);
   const size_t off = rtp_payload_offset(data, size);
   if (off != 0 && off >= size) std::abort();

@@ -65,6 +65,8 @@ struct Track {
   uint16_t last_seq = 0;
   uint64_t packets = 0, gaps = 0, bytes = 0;
   bool keyframe_first = false;
+  uint32_t sr_mid = 0;   // middle 32 bits of the NTP time of the last sender report (0 = none yet)
+  int64_t sr_at_us = 0;  // when it arrived
 };
 
 struct Session {
@@ -73,7 +75,8 @@ struct Session {
   sockaddr_in server{};
   std::unique_ptr<DtlsPeer> dtls;
   bool ice_ok = false, connected = false, failed = false;
-  int64_t next_check_us = 0;
+  int64_t next_check_us = 0, next_report_us = 0;
+  bool pli_sent = false;
   Track video, audio;
   ~Session() {
     dtls.reset();
@@ -111,6 +114,45 @@ void on_rtp(Session& s, uint8_t* data, int len) {
   t.last_seq = seq;
   ++t.packets;
   t.bytes += uint64_t(len);
+}
+
+uint32_t rd32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
+void wr32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (24 - 8 * i));
+}
+
+// A sender report from the server: remembered for the next receiver report's LSR/DLSR.
+void on_rtcp(Session& s, uint8_t* data, int len, int64_t now) {
+  if (!s.dtls->unprotect_rtcp(data, &len) || len < 28 || data[1] != 200) return;
+  const uint32_t ssrc = rd32(data + 4);
+  Track* t = ssrc == s.video.ssrc ? &s.video : ssrc == s.audio.ssrc ? &s.audio : nullptr;
+  if (!t) return;
+  t->sr_mid = rd32(data + 10);
+  t->sr_at_us = now;
+}
+
+// One receiver report (RFC 3550) with a block per track that has seen a sender report.
+void send_receiver_report(Session& s, int64_t now) {
+  uint8_t pkt[8 + 2 * 24 + 64] = {};
+  int blocks = 0;
+  for (Track* t : {&s.video, &s.audio}) {
+    if (!t->sr_mid) continue;
+    uint8_t* b = pkt + 8 + 24 * blocks++;
+    wr32(b, t->ssrc);
+    wr32(b + 4, uint32_t(std::min<size_t>(t->missing.size(), 0x7FFFFF)));  // fraction 0, lost so far
+    wr32(b + 8, t->last_seq);
+    wr32(b + 16, t->sr_mid);
+    wr32(b + 20, uint32_t((now - t->sr_at_us) * 65536 / 1000000));
+  }
+  if (blocks == 0) return;
+  const int words = 1 + 6 * blocks;
+  pkt[0] = uint8_t(0x80 | blocks);
+  pkt[1] = 201;
+  pkt[2] = uint8_t(words >> 8);
+  pkt[3] = uint8_t(words);
+  wr32(pkt + 4, 0x12345678);
+  int len = 8 + 24 * blocks;
+  if (s.dtls->protect_rtcp(pkt, &len)) s.send(pkt, size_t(len));
 }
 
 // Generic NACKs (RFC 4585) for the holes not asked for in the last 100 ms, one FCI per number.
@@ -178,7 +220,7 @@ LoadResult run_load(const LoadOptions& o) {
     Session* raw = s.get();
     s->dtls = std::make_unique<DtlsPeer>(*ctx, "sha-256 " + attr(h.body, "fingerprint").substr(8),
                                          [raw](const uint8_t* d, size_t n) { raw->send(d, n); });
-    s->check(g_get_monotonic_time());
+    if (!o.silent) s->check(g_get_monotonic_time());
     sessions.push_back(std::move(s));
     if (o.ramp_ms > 0) g_usleep(gulong(o.ramp_ms) * 1000);
   }
@@ -197,7 +239,7 @@ LoadResult run_load(const LoadOptions& o) {
     if (end == INT64_MAX) {
       size_t up = 0;
       for (auto& s : sessions) up += s->connected || s->failed;
-      if (up == sessions.size() || now > connect_deadline) end = now + int64_t(o.seconds) * 1000000;
+      if (up == sessions.size() || now > connect_deadline || o.silent) end = now + int64_t(o.seconds) * 1000000;
     }
     for (size_t i = 0; i < sessions.size(); ++i) {
       Session& s = *sessions[i];
@@ -223,6 +265,7 @@ LoadResult run_load(const LoadOptions& o) {
               }
               break;
             case PacketKind::rtp_rtcp:
+              if (s.connected && is_rtcp(buf, size_t(n))) on_rtcp(s, buf, int(n), now);
               if (!s.connected || is_rtcp(buf, size_t(n))) break;
               // Loss once both tracks started (the first packets are checked) and not in the last
               // 500 ms (every hole can still be repaired before the end).
@@ -237,14 +280,27 @@ LoadResult run_load(const LoadOptions& o) {
           }
         }
       }
+      if (o.silent) continue;
       if (now >= s.next_check_us) s.check(now);
       if (s.connected) {
         if (!s.video.missing.empty()) send_nacks(s, s.video, now);
         if (!s.audio.missing.empty()) send_nacks(s, s.audio, now);
+        if (o.pli && !s.pli_sent && s.video.seen) {
+          uint8_t pli[12 + 16] = {0x81, 206, 0, 2, 0x12, 0x34, 0x56, 0x78};
+          wr32(pli + 8, s.video.ssrc);
+          int len = 12;
+          if (s.dtls->protect_rtcp(pli, &len)) s.send(pli, size_t(len));
+          s.pli_sent = true;
+        }
+        if (now >= s.next_report_us) {
+          send_receiver_report(s, now);
+          s.next_report_us = now + 1000000;
+        }
       }
       if (s.ice_ok && !s.connected) s.dtls->on_timer();
     }
   }
+  if (o.before_end) o.before_end();
   r.video_packets_min = UINT64_MAX;
   r.video_kbps_min = 1e18;
   for (auto& s : sessions) {
@@ -263,6 +319,7 @@ LoadResult run_load(const LoadOptions& o) {
     const double kbps = double(s->video.bytes) * 8 / 1000 / std::max(1, o.seconds);
     r.video_kbps_min = std::min(r.video_kbps_min, kbps);
     r.video_kbps_mean += kbps / double(sessions.size());
+    if (o.silent) continue;
     if (o.vanish)
       s->dtls->forget();  // no close_notify, no DELETE: the server must time the session out
     else if (http_send("DELETE", s->location) == 200)

@@ -123,6 +123,13 @@ TEST(RtcRtcp, NackPliFirRembAndReportsAreParsed) {
   EXPECT_EQ(fb.receiver_reports, 1);
   EXPECT_EQ(fb.fraction_lost, 25);
   EXPECT_EQ(fb.lost_total, 7u);
+  ASSERT_EQ(fb.reports.size(), 1u);
+  EXPECT_EQ(fb.reports[0].ssrc, 9u);
+  EXPECT_EQ(fb.reports[0].lost_total, 7u);
+  EXPECT_EQ(fb.plis, 1);
+  EXPECT_EQ(fb.firs, 1);
+  EXPECT_EQ(fb.rembs, 1);
+  EXPECT_EQ(fb.twcc, 0);
   EXPECT_TRUE(is_rtcp(c.data(), c.size()));
   // A length past the end is malformed, and nothing beyond it is read.
   auto bad = nack;
@@ -130,6 +137,27 @@ TEST(RtcRtcp, NackPliFirRembAndReportsAreParsed) {
   EXPECT_TRUE(parse_rtcp(bad.data(), bad.size()).malformed);
   // The NACK bound holds.
   EXPECT_EQ(parse_rtcp(nack.data(), nack.size(), 2).nacks.size(), 2u);
+}
+
+// RTT from a report block: now - LSR - DLSR in 1/65536 s; a block answering no SR, or a result that
+// is negative or beyond a minute, gives none. Transport-wide CC feedback is counted.
+TEST(RtcRtcp, RoundTripFromReportBlockAndTwccCounted) {
+  const uint64_t sr_ntp = ntp_from_unix_us(1700000000000000);
+  const uint64_t now_ntp = ntp_from_unix_us(1700000000000000 + 250000);  // 250 ms later
+  ReportBlock b;
+  b.lsr = uint32_t(sr_ntp >> 16);
+  b.dlsr = 65536 / 10;  // the peer held it 100 ms
+  const int64_t rtt = rtt_us_from_report(b, now_ntp);
+  EXPECT_NEAR(double(rtt), 150000, 50);
+  b.dlsr = 65536;  // held longer than the time since: negative
+  EXPECT_EQ(rtt_us_from_report(b, now_ntp), -1);
+  b.lsr = 0;
+  EXPECT_EQ(rtt_us_from_report(b, now_ntp), -1);
+  std::vector<uint8_t> twcc = {0x8F, 205, 0, 4, 0, 0, 0, 1, 0, 0, 0, 9, 0, 1, 0, 2, 0, 0, 0, 0};
+  RtcpFeedback fb = parse_rtcp(twcc.data(), twcc.size());
+  EXPECT_FALSE(fb.malformed);
+  EXPECT_EQ(fb.twcc, 1);
+  EXPECT_TRUE(fb.nacks.empty());
 }
 
 TEST(RtcRtcp, SenderReportLayout) {

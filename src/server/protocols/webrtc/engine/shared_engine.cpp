@@ -94,6 +94,7 @@ struct Track {
   int64_t last_arrival_us = 0;
   uint32_t packets = 0, octets = 0;
   int64_t next_sr_us = 0;
+  uint32_t lost = 0;  // cumulative, from the peer's last report block on this SSRC
 };
 
 struct Viewer {
@@ -110,6 +111,56 @@ struct Viewer {
   std::shared_ptr<ViewerCounters> counters = std::make_shared<ViewerCounters>();
   int64_t last_pli_us = 0;
 };
+
+namespace {
+
+Track* track_of(Viewer& v, uint32_t ssrc) {
+  if (v.video.ring && ssrc == v.video.ssrc) return &v.video;
+  if (v.audio.ring && ssrc == v.audio.ssrc) return &v.audio;
+  return nullptr;
+}
+
+void count_feedback(Viewer& v, const RtcpFeedback& fb) {
+  ViewerCounters& c = *v.counters;
+  if (fb.receiver_reports) c.fraction_lost.store(fb.fraction_lost, std::memory_order_relaxed);
+  const uint64_t now_ntp = fb.reports.empty() ? 0 : ntp_from_unix_us(g_get_real_time());
+  for (const ReportBlock& b : fb.reports) {
+    Track* t = track_of(v, b.ssrc);
+    if (!t) continue;
+    t->lost = b.lost_total & 0x800000 ? 0 : b.lost_total;  // negative (duplicates) counts as none
+    const int64_t rtt = rtt_us_from_report(b, now_ntp);
+    if (rtt >= 0) c.rtt_us.store(rtt, std::memory_order_relaxed);
+  }
+  c.packets_lost.store(uint64_t(v.video.lost) + v.audio.lost, std::memory_order_relaxed);
+  if (!fb.keyframe_requests.empty()) c.keyframe_requests.fetch_add(1, std::memory_order_relaxed);
+  c.plis.fetch_add(uint64_t(fb.plis), std::memory_order_relaxed);
+  c.firs.fetch_add(uint64_t(fb.firs), std::memory_order_relaxed);
+  c.twcc.fetch_add(uint64_t(fb.twcc), std::memory_order_relaxed);
+  if (fb.rembs) {
+    c.rembs.fetch_add(uint64_t(fb.rembs), std::memory_order_relaxed);
+    c.remb_bps.store(fb.remb_bps, std::memory_order_relaxed);
+  }
+}
+
+// A PLI/FIR the packet ring can answer without asking the publisher: a viewer not started yet starts
+// at the newest keyframe anyway, and a viewer behind the newest keyframe skips to it (its sequence
+// numbers stay continuous; RTP timestamps only move forward). A viewer at the live edge, past the
+// newest keyframe, needs a new one: false (forwarded).
+bool answer_from_ring(Viewer& v) {
+  Track& t = v.video;
+  if (!t.ring) return false;
+  const uint64_t key = t.ring->newest_keyframe();
+  if (key == UINT64_MAX) return false;
+  if (t.started && key <= t.cursor) return false;
+  if (t.started) {
+    t.cursor = key;
+    t.base_index = key;  // NACKs for what came before the jump are not answered
+  }
+  v.counters->keyframes_from_ring.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+}  // namespace
 
 struct SharedEngine::Feed {
   std::unique_ptr<Packetizer> packetizer;
@@ -397,9 +448,8 @@ void SharedEngine::handle_datagram(uint8_t* data, size_t len, const sockaddr_sto
   if (!v.dtls->unprotect_rtcp(data, &n)) return;
   v.counters->last_rx_us.store(now, std::memory_order_relaxed);
   const RtcpFeedback fb = parse_rtcp(data, size_t(n));
-  if (fb.receiver_reports) v.counters->fraction_lost.store(fb.fraction_lost, std::memory_order_relaxed);
-  if (!fb.keyframe_requests.empty()) {
-    v.counters->keyframe_requests.fetch_add(1, std::memory_order_relaxed);
+  count_feedback(v, fb);
+  if (!fb.keyframe_requests.empty() && !answer_from_ring(v)) {
     if (now - v.last_pli_us > kKeyframeRequestGapUs && v.spec.on_keyframe_request) {
       v.last_pli_us = now;
       v.spec.on_keyframe_request();  // forwarded to the publisher (WHIP) by the session

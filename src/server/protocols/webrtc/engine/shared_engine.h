@@ -3,8 +3,9 @@
 // then by the 5-tuple the last valid binding request came from (a viewer whose address changes keeps
 // its session). Per viewer only: ICE-lite (we answer binding requests, the viewer controls), a
 // DTLS-SRTP handshake, SRTP, its own SSRC and sequence numbers over the shared packet rings (starting
-// at a keyframe), RTCP sender reports, NACK (resent from the ring), PLI/FIR (forwarded), REMB and
-// receiver reports (parsed, counted). Media work (payloading) happens once per stream in Packetizer.
+// at a keyframe), RTCP sender reports, NACK (resent from the ring), PLI/FIR (answered from the ring
+// when it holds a newer keyframe than the viewer got, else forwarded), REMB, TWCC and receiver
+// reports (parsed, counted; RTT from LSR/DLSR). Media work (payloading) happens once per stream in Packetizer.
 //
 // Threads: add_viewer/remove_viewer and the packetizer map run on the control thread; the engine
 // thread owns the socket and the viewers' transport state; both meet under one mutex, held by the
@@ -39,6 +40,10 @@ struct ViewerCounters {
   std::atomic<uint64_t> bytes_sent{0}, bytes_received{0};
   std::atomic<uint64_t> packets_sent{0}, nacks{0}, retransmits{0}, keyframe_requests{0};
   std::atomic<uint32_t> fraction_lost{0};  // of the last receiver report, /256
+  // The peer's RTCP: RTT (-1 = not measured yet), cumulative loss over our tracks, feedback by kind.
+  std::atomic<int64_t> rtt_us{-1};
+  std::atomic<uint64_t> packets_lost{0}, plis{0}, firs{0}, rembs{0}, twcc{0}, remb_bps{0};
+  std::atomic<uint64_t> keyframes_from_ring{0};  // keyframe requests the packet ring answered
 };
 
 struct ViewerSpec {
