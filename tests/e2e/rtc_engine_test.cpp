@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -71,6 +74,35 @@ Fds open_fds(pid_t pid) {
     if (!inode.empty() && (udp.count(inode) || udp6.count(inode))) ++out.udp;
   }
   return out;
+}
+
+// The server's TCP sockets connected on its local port `port` (accepted ICE-TCP connections).
+int tcp_connections(pid_t pid, int port) {
+  std::set<std::string> mine;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::error_code lec;
+    const std::string target = std::filesystem::read_symlink(it->path(), lec).string();
+    if (target.rfind("socket:[", 0) == 0) mine.insert(target.substr(8, target.size() - 9));
+  }
+  char local_port[8];
+  std::snprintf(local_port, sizeof local_port, ":%04X", port);
+  int n = 0;
+  std::ifstream f("/proc/net/tcp");
+  std::string line;
+  std::getline(f, line);
+  while (std::getline(f, line)) {
+    std::istringstream in(line);
+    std::string sl, local, remote, state, field;
+    in >> sl >> local >> remote >> state;
+    for (int i = 0; i < 5 && in >> field; ++i) {
+    }
+    std::string inode;
+    in >> inode;
+    if (state != "0A" && local.size() > 5 && local.substr(local.size() - 5) == local_port && mine.count(inode)) ++n;
+  }
+  return n;
 }
 
 long rss_kb(pid_t pid) {
@@ -275,6 +307,94 @@ TEST(RtcEngine, HostileDatagramsAreIgnoredAndVanishedViewersTimeOut) {
   EXPECT_EQ(rtc_clients(server), 1);
   EXPECT_TRUE(wait_until([&] { return rtc_clients(server) == 0; }, 6000)) << server.log();
   EXPECT_NE(server.log().find("vanished without DELETE"), std::string::npos);
+}
+
+// Hostile input on the ICE-TCP port ([rtc] tcp_port): a frame over the bound is closed at once, a
+// connection that never sends a valid binding request is closed after the handshake deadline, and
+// a flood of well-framed garbage does not keep one open either; nothing stays behind.
+TEST(RtcEngine, IceTcpGarbageAndSilentConnectionsAreClosed) {
+  auto env = shared_env();
+  const int tcp_port = free_tcp_port();
+  env["ESTUARY_RTC_TCP_PORT"] = std::to_string(tcp_port);
+  Server server(env);
+  ASSERT_TRUE(server.start(30000)) << server.log();
+  const pid_t pid = server.process().pid();
+  const Fds before = open_fds(pid);
+  auto connect_tcp = [&] {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(uint16_t(tcp_port));
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    timeval tv{8, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+  };
+  // Closed by the server: recv sees the end (0) or a reset, not the 8 s timeout.
+  auto closed_within = [](int fd, double max_s) {
+    const auto t0 = std::chrono::steady_clock::now();
+    char b[64];
+    ssize_t n;
+    while ((n = recv(fd, b, sizeof b, 0)) > 0) {
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    close(fd);
+    return (n == 0 || errno == ECONNRESET) && s < max_s;
+  };
+  const int oversized = connect_tcp();
+  const uint8_t header[] = {0xFF, 0xFF, 1, 2, 3};
+  ASSERT_EQ(send(oversized, header, sizeof header, 0), ssize_t(sizeof header));
+  EXPECT_TRUE(closed_within(oversized, 2));
+  const int silent = connect_tcp();
+  const int garbage = connect_tcp();
+  uint8_t frame[202] = {0, 200};
+  for (int i = 0; i < 50; ++i) {
+    for (size_t k = 2; k < sizeof frame; ++k) frame[k] = uint8_t(g_random_int());
+    send(garbage, frame, sizeof frame, MSG_NOSIGNAL);
+  }
+  EXPECT_TRUE(closed_within(silent, 7));   // the handshake deadline (5 s)
+  EXPECT_TRUE(closed_within(garbage, 2));  // opened with it: the same deadline
+  EXPECT_TRUE(wait_until([&] { return tcp_connections(pid, tcp_port) == 0; }, 3000)) << tcp_connections(pid, tcp_port);
+  EXPECT_LE(open_fds(pid).non_tcp, before.non_tcp);
+  std::string body;
+  EXPECT_EQ(http_request("GET", "http://127.0.0.1:" + std::to_string(server.api_port()) + "/api/v1/versions", &body),
+            200);
+}
+
+// ICE-TCP with the load client: [rtc] tcp_port on the same number as the UDP port; 20 sessions
+// connect to the answer's passive TCP candidate (RFC 4571 frames), get a keyframe first and gap-free
+// video and audio with 5 % of it dropped and repaired by NACK over the same connection; after DELETE
+// the server has closed every connection and no client entry remains.
+TEST(RtcEngine, IceTcpSessionsOnTheSamePortNumberPlayAndLeaveNothing) {
+  auto env = shared_env();
+  const int port = free_tcp_port();
+  env["ESTUARY_RTC_PORT"] = std::to_string(port);
+  env["ESTUARY_RTC_TCP_PORT"] = std::to_string(port);
+  EngineServer setup(env);
+  Server& server = setup.server;
+  ASSERT_TRUE(setup.start("tcp")) << server.log();
+  EXPECT_NE(server.log().find("UDP port " + std::to_string(port) + ", ICE-TCP on TCP port " + std::to_string(port)),
+            std::string::npos)
+      << server.log();
+  LoadOptions o{whep_url(server, "tcp"), 20, 3, 0};
+  o.tcp = true;
+  o.loss = 0.05;
+  int during = -1;
+  o.before_end = [&] { during = tcp_connections(server.process().pid(), port); };
+  LoadResult r = run_load(o);
+  std::printf("ICE-TCP: %s\n", describe(r).c_str());
+  EXPECT_EQ(during, 20);
+  EXPECT_EQ(r.connected, 20) << server.log();
+  EXPECT_EQ(r.keyframe_first, 20);
+  EXPECT_EQ(r.gap_free, 20);
+  EXPECT_EQ(r.with_audio, 20);
+  EXPECT_GT(r.video_packets_min, 20u);
+  EXPECT_GT(r.repaired, 0u);
+  EXPECT_EQ(r.deleted, 20);
+  EXPECT_TRUE(wait_until([&] { return rtc_clients(server) == 0; }, 5000));
+  EXPECT_TRUE(wait_until([&] { return tcp_connections(server.process().pid(), port) == 0; }, 3000))
+      << tcp_connections(server.process().pid(), port);
 }
 
 // 5 % of the RTP the viewers receive is dropped (in the client, before it is read): the holes are

@@ -2,6 +2,7 @@
 #include "load_client.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -20,6 +22,7 @@
 #include "server/protocols/webrtc/engine/dtls.h"
 #include "server/protocols/webrtc/engine/rtp_wire.h"
 #include "server/protocols/webrtc/engine/stun.h"
+#include "server/protocols/webrtc/engine/tcp_framing.h"
 
 namespace estuary::rtcclient {
 namespace {
@@ -71,6 +74,9 @@ struct Track {
 
 struct Session {
   int fd = -1;
+  bool tcp = false;          // ICE-TCP: fd is a connection, packets framed (RFC 4571)
+  FrameReader frames{1500};  // what the connection delivers, reassembled
+  std::vector<uint8_t> out;  // framed packets the connection has not taken yet
   std::string ufrag, pwd, server_ufrag, server_pwd, location;
   sockaddr_in server{};
   std::unique_ptr<DtlsPeer> dtls;
@@ -83,7 +89,17 @@ struct Session {
     if (fd >= 0) close(fd);
   }
   void send(const uint8_t* d, size_t n) {
-    (void)!sendto(fd, d, n, 0, reinterpret_cast<const sockaddr*>(&server), sizeof server);
+    if (!tcp) {
+      (void)!sendto(fd, d, n, 0, reinterpret_cast<const sockaddr*>(&server), sizeof server);
+      return;
+    }
+    if (out.size() < (1 << 20)) append_frame(out, d, n);
+    flush();
+  }
+  void flush() {
+    if (out.empty()) return;
+    const ssize_t w = ::send(fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (w > 0) out.erase(out.begin(), out.begin() + w);
   }
   void check(int64_t now) {
     uint8_t tx[12];
@@ -207,16 +223,30 @@ LoadResult run_load(const LoadOptions& o) {
     s->location = h.location;
     s->server_ufrag = attr(h.body, "ice-ufrag");
     s->server_pwd = attr(h.body, "ice-pwd");
-    // "a=candidate:1 1 udp PRIO IP PORT typ host": the first one.
-    std::istringstream cand(attr(h.body, "candidate"));
+    // "a=candidate:1 1 udp|tcp PRIO IP PORT typ host ...": the first one of the transport asked for.
+    const std::string want = o.tcp ? "tcp" : "udp";
     std::string f, comp, proto, prio, ip, port;
-    cand >> f >> comp >> proto >> prio >> ip >> port;
+    for (size_t at = 0; (at = h.body.find("a=candidate:", at)) != std::string::npos && proto != want; ++at) {
+      std::istringstream cand(h.body.substr(at + 12, h.body.find_first_of("\r\n", at) - at - 12));
+      cand >> f >> comp >> proto >> prio >> ip >> port;
+    }
+    if (proto != want) {
+      std::fprintf(stderr, "session %d: no %s candidate in the answer\n", i, want.c_str());
+      continue;
+    }
     s->server.sin_family = AF_INET;
     s->server.sin_port = htons(uint16_t(std::atoi(port.c_str())));
     inet_pton(AF_INET, ip.c_str(), &s->server.sin_addr);
-    s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    s->tcp = o.tcp;
+    s->fd = socket(AF_INET, (o.tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
     int rcv = 1 << 20;
     setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    // ICE-TCP: an active candidate connects to the server's passive one (on loopback at once).
+    if (o.tcp && connect(s->fd, reinterpret_cast<const sockaddr*>(&s->server), sizeof s->server) != 0) {
+      std::fprintf(stderr, "session %d: connect %s:%s: %s\n", i, ip.c_str(), port.c_str(), std::strerror(errno));
+      continue;
+    }
+    fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
     Session* raw = s.get();
     s->dtls = std::make_unique<DtlsPeer>(*ctx, "sha-256 " + attr(h.body, "fingerprint").substr(8),
                                          [raw](const uint8_t* d, size_t n) { raw->send(d, n); });
@@ -232,7 +262,41 @@ LoadResult run_load(const LoadOptions& o) {
   // handshakes: a loaded machine is slow to do hundreds of them).
   const int64_t connect_deadline = g_get_monotonic_time() + 30 * 1000000;
   int64_t end = INT64_MAX;
-  uint8_t buf[2048];
+  // One packet from the server (a datagram, or a frame of the ICE-TCP stream).
+  auto on_packet = [&](Session& s, size_t i, uint8_t* data, size_t n, int64_t now) {
+    switch (classify_datagram(data, n)) {
+      case PacketKind::stun: {
+        uint8_t tx[12];
+        std::string mapped;
+        if (parse_binding_success(data, n, tx, &mapped) && !s.ice_ok) {
+          s.ice_ok = true;
+          s.dtls->start();
+        }
+        break;
+      }
+      case PacketKind::dtls:
+        if (s.dtls->feed(data, n) == DtlsPeer::State::connected) s.connected = true;
+        if (s.dtls->state() == DtlsPeer::State::failed && !s.failed) {
+          s.failed = true;
+          std::fprintf(stderr, "session %zu: %s\n", i, s.dtls->error().c_str());
+        }
+        break;
+      case PacketKind::rtp_rtcp:
+        if (s.connected && is_rtcp(data, n)) on_rtcp(s, data, int(n), now);
+        if (!s.connected || is_rtcp(data, n)) break;
+        // Loss once both tracks started (the first packets are checked) and not in the last
+        // 500 ms (every hole can still be repaired before the end).
+        if (o.loss > 0 && s.video.seen && s.audio.seen && now < end - 500000 && g_random_double() < o.loss) {
+          ++r.dropped;  // injected loss: as if the network lost it
+          break;
+        }
+        on_rtp(s, data, int(n));
+        break;
+      default:
+        break;
+    }
+  };
+  uint8_t buf[16384];
   while (g_get_monotonic_time() < end) {
     poll(fds.data(), nfds_t(fds.size()), 20);
     const int64_t now = g_get_monotonic_time();
@@ -243,43 +307,27 @@ LoadResult run_load(const LoadOptions& o) {
     }
     for (size_t i = 0; i < sessions.size(); ++i) {
       Session& s = *sessions[i];
-      if (fds[i].revents & POLLIN) {
+      if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
         for (int k = 0; k < 64; ++k) {
-          const ssize_t n = recv(s.fd, buf, sizeof buf, 0);
-          if (n <= 0) break;
-          switch (classify_datagram(buf, size_t(n))) {
-            case PacketKind::stun: {
-              uint8_t tx[12];
-              std::string mapped;
-              if (parse_binding_success(buf, size_t(n), tx, &mapped) && !s.ice_ok) {
-                s.ice_ok = true;
-                s.dtls->start();
-              }
-              break;
+          const ssize_t n = recv(s.fd, buf, sizeof buf, MSG_DONTWAIT);
+          if (n <= 0) {
+            if (s.tcp && (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) && !s.failed) {
+              s.failed = true;  // the server closed the connection
+              std::fprintf(stderr, "session %zu: the ICE-TCP connection ended\n", i);
+              fds[i].fd = -1;
             }
-            case PacketKind::dtls:
-              if (s.dtls->feed(buf, size_t(n)) == DtlsPeer::State::connected) s.connected = true;
-              if (s.dtls->state() == DtlsPeer::State::failed && !s.failed) {
-                s.failed = true;
-                std::fprintf(stderr, "session %zu: %s\n", i, s.dtls->error().c_str());
-              }
-              break;
-            case PacketKind::rtp_rtcp:
-              if (s.connected && is_rtcp(buf, size_t(n))) on_rtcp(s, buf, int(n), now);
-              if (!s.connected || is_rtcp(buf, size_t(n))) break;
-              // Loss once both tracks started (the first packets are checked) and not in the last
-              // 500 ms (every hole can still be repaired before the end).
-              if (o.loss > 0 && s.video.seen && s.audio.seen && now < end - 500000 && g_random_double() < o.loss) {
-                ++r.dropped;  // injected loss: as if the network lost it
-                break;
-              }
-              on_rtp(s, buf, int(n));
-              break;
-            default:
-              break;
+            break;
+          }
+          if (!s.tcp) {
+            on_packet(s, i, buf, size_t(n), now);
+          } else if (!s.frames.feed(buf, size_t(n), [&](uint8_t* p, size_t len) { on_packet(s, i, p, len, now); })) {
+            s.failed = true;
+            std::fprintf(stderr, "session %zu: a bad RFC 4571 frame from the server\n", i);
+            break;
           }
         }
       }
+      if (s.tcp) s.flush();
       if (o.silent) continue;
       if (now >= s.next_check_us) s.check(now);
       if (s.connected) {

@@ -8,6 +8,7 @@
 //   estuary-rtc publish --rtmp URL --seconds S [--kbps K]: the publisher alone (for viewers runs).
 //   estuary-rtc load --whep URL --count N --seconds S [--ramp-ms MS] [--loss FRACTION]
 //       [--end delete|vanish|silent] (sessions end by DELETE, vanish after playing, or never connect)
+//       [--transport udp|tcp] (tcp: ICE-TCP to the answer's passive TCP candidate, RFC 4571 framing)
 //       N WHEP sessions from one thread with the client's own ICE/DTLS/SRTP (no webrtcbin): checks
 //       each gets a keyframe first and gap-free RTP; exit 0 only if all did. --loss drops that share
 //       of the incoming RTP and repairs it with NACK.
@@ -38,6 +39,7 @@ struct Args {
   int count = 1, seconds = 10, ramp_ms = 50, kbps = 2000;
   double loss = 0;
   std::string end = "delete";  // load: how sessions end (delete, vanish, silent)
+  bool tcp = false;            // load: ICE-TCP instead of UDP
 };
 
 bool parse(int argc, char** argv, Args* a) {
@@ -61,6 +63,8 @@ bool parse(int argc, char** argv, Args* a) {
       a->loss = std::stod(v);
     else if (k == "--end" && (v == "delete" || v == "vanish" || v == "silent"))
       a->end = v;
+    else if (k == "--transport" && (v == "udp" || v == "tcp"))
+      a->tcp = v == "tcp";
     else
       return false;
   }
@@ -241,7 +245,7 @@ int main(int argc, char** argv) {
                  "       estuary-rtc latency --rtmp URL --whep URL --seconds S [--kbps K]\n"
                  "       estuary-rtc publish --rtmp URL --seconds S [--kbps K]\n"
                  "       estuary-rtc load --whep URL --count N --seconds S [--ramp-ms MS] [--loss FRACTION]\n"
-                 "                        [--end delete|vanish|silent]\n");
+                 "                        [--end delete|vanish|silent] [--transport udp|tcp]\n");
     return 2;
   }
   if (a.mode == "viewers") return run_viewers(a);
@@ -254,6 +258,7 @@ int main(int argc, char** argv) {
     lo.loss = a.loss;
     lo.vanish = a.end == "vanish";
     lo.silent = a.end == "silent";
+    lo.tcp = a.tcp;
     LoadResult r = run_load(lo);
     std::printf("%s\n", describe(r).c_str());
     const int ended = a.end == "delete" ? r.deleted : r.sessions;

@@ -10,6 +10,7 @@
 #include "server/protocols/webrtc/engine/rtp_wire.h"
 #include "server/protocols/webrtc/engine/sdp_answer.h"
 #include "server/protocols/webrtc/engine/stun.h"
+#include "server/protocols/webrtc/engine/tcp_framing.h"
 #include "server/protocols/webrtc/sdp_offer.h"
 
 using namespace estuary::webrtc;
@@ -232,4 +233,29 @@ TEST(RtcAnswer, AnswerIsIceLitePassiveBundleOnOnePort) {
   std::string passive = offer;
   for (size_t at; (at = passive.find("actpass")) != std::string::npos;) passive.replace(at, 7, "passive");
   EXPECT_FALSE(offer_credentials(passive));
+}
+
+// RFC 4571 framing: frames come out whole however the stream splits them; a frame over the bound or
+// of length zero makes the stream bad, and nothing more than one frame is ever buffered.
+TEST(RtcTcpFraming, ReassemblesSplitFramesAndRefusesOversized) {
+  std::vector<uint8_t> stream;
+  const uint8_t a[] = {1, 2, 3}, b[] = {9};
+  ASSERT_TRUE(append_frame(stream, a, sizeof a));
+  ASSERT_TRUE(append_frame(stream, b, sizeof b));
+  EXPECT_EQ(stream.size(), 2u + 3 + 2 + 1);
+  EXPECT_FALSE(append_frame(stream, a, 0));
+  FrameReader r(1500);
+  std::vector<std::vector<uint8_t>> got;
+  auto on = [&](uint8_t* f, size_t n) { got.emplace_back(f, f + n); };
+  for (uint8_t byte : stream) ASSERT_TRUE(r.feed(&byte, 1, on));  // one byte at a time
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], std::vector<uint8_t>(a, a + 3));
+  EXPECT_EQ(got[1], std::vector<uint8_t>(b, b + 1));
+  EXPECT_EQ(r.buffered(), 0u);
+  const uint8_t big[] = {0x05, 0xDD};  // 1501 bytes announced
+  FrameReader r2(1500);
+  EXPECT_FALSE(r2.feed(big, sizeof big, on));
+  const uint8_t zero[] = {0, 0, 1};
+  FrameReader r3(1500);
+  EXPECT_FALSE(r3.feed(zero, sizeof zero, on));
 }
