@@ -31,7 +31,8 @@ constexpr int64_t kSenderReportUs = 1000 * 1000;
 constexpr int64_t kKeyframeRequestGapUs = 500 * 1000;
 constexpr int kMaxDatagramsPerPass = 256;
 constexpr int kMaxPacketsPerPass = 1024;  // per track and viewer: a GOP burst goes out over a few passes
-constexpr size_t kTcpOutMax = 1 << 20;    // queued for one ICE-TCP connection; beyond it packets are dropped
+constexpr size_t kTcpOutMax = 256 << 10;  // queued for one ICE-TCP connection (beyond the kernel's buffer; ~1 s
+                                          // at 2 Mb/s); beyond it packets are dropped
 constexpr size_t kMaxTcpConns = 1024;
 
 std::string random_token(size_t n) {
@@ -487,6 +488,10 @@ void SharedEngine::accept_tcp(int64_t now) {
     c->peer_len = sizeof c->peer;
     c->fd = accept4(tcp_fd_, reinterpret_cast<sockaddr*>(&c->peer), &c->peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c->fd < 0) return;
+    // A fixed kernel buffer (no autotuning to megabytes): a viewer that falls behind loses whole
+    // packets at our queue (NACK may repair them) instead of lagging seconds behind live.
+    const int sndbuf = int(kTcpOutMax / 2);
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     c->key = "tcp|" + addr_key(c->peer);
     c->opened_us = c->last_rx_us = now;
     const int fd = c->fd;
@@ -511,11 +516,21 @@ bool SharedEngine::read_tcp(TcpConn& c, int64_t now) {
 bool SharedEngine::write_tcp(TcpConn& c) {
   while (c.out_off < c.out.size()) {
     const ssize_t n = send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+      // A reader that stays behind never drains the queue: drop what was written, so the buffer
+      // holds at most the bound (not everything ever queued).
+      if (c.out_off >= kTcpOutMax / 4) {
+        c.out.erase(c.out.begin(), c.out.begin() + std::ptrdiff_t(c.out_off));
+        c.out_off = 0;
+      }
+      return true;
+    }
     c.out_off += size_t(n);
   }
   c.out.clear();
   c.out_off = 0;
+  if (c.out.capacity() > kTcpOutMax / 4) std::vector<uint8_t>().swap(c.out);  // a burst's buffer is given back
   return !c.closing;
 }
 
