@@ -365,9 +365,11 @@ TEST(RtcEngine, IceTcpGarbageAndSilentConnectionsAreClosed) {
 // ICE-TCP with the load client: [rtc] tcp_port on the same number as the UDP port; 20 sessions
 // connect to the answer's passive TCP candidate (RFC 4571 frames), get a keyframe first and gap-free
 // video and audio with 5 % of it dropped and repaired by NACK over the same connection; after DELETE
-// the server has closed every connection and no client entry remains.
+// the server has closed every connection and no client entry remains. Then 5 sessions vanish (no
+// DELETE, no close_notify, the connection dropped): they time out and leave nothing either.
 TEST(RtcEngine, IceTcpSessionsOnTheSamePortNumberPlayAndLeaveNothing) {
   auto env = shared_env();
+  env["ESTUARY_RTC_SESSION_TIMEOUT_MS"] = "2000";
   const int port = free_tcp_port();
   env["ESTUARY_RTC_PORT"] = std::to_string(port);
   env["ESTUARY_RTC_TCP_PORT"] = std::to_string(port);
@@ -395,6 +397,18 @@ TEST(RtcEngine, IceTcpSessionsOnTheSamePortNumberPlayAndLeaveNothing) {
   EXPECT_TRUE(wait_until([&] { return rtc_clients(server) == 0; }, 5000));
   EXPECT_TRUE(wait_until([&] { return tcp_connections(server.process().pid(), port) == 0; }, 3000))
       << tcp_connections(server.process().pid(), port);
+
+  LoadOptions gone{whep_url(server, "tcp"), 5, 1, 0};
+  gone.tcp = true;
+  gone.vanish = true;
+  int playing = -1;
+  gone.before_end = [&] { playing = rtc_clients(server); };
+  LoadResult g = run_load(gone);
+  EXPECT_EQ(g.connected, 5) << describe(g);
+  EXPECT_EQ(playing, 5);
+  EXPECT_TRUE(wait_until([&] { return rtc_clients(server) == 0; }, 6000)) << rtc_clients(server);
+  EXPECT_EQ(tcp_connections(server.process().pid(), port), 0);
+  EXPECT_NE(server.log().find("vanished without DELETE"), std::string::npos);
 }
 
 // 5 % of the RTP the viewers receive is dropped (in the client, before it is read): the holes are
