@@ -226,6 +226,19 @@ TEST(RtcAnswer, AnswerIsIceLitePassiveBundleOnOnePort) {
         "a=candidate:1 1 udp 2130706430 127.0.0.1 8000 typ host", "a=rtcp-fb:102 nack pli"})
     EXPECT_NE(a.find(want), std::string::npos) << want << "\n" << a;
   EXPECT_EQ(a.find("a=recvonly"), std::string::npos);
+  EXPECT_EQ(a.find(" tcp "), std::string::npos);  // no tcp_port: no ICE-TCP candidate
+
+  // ICE-TCP (RFC 6544): passive TCP host candidates beside the UDP ones, at a lower priority; with
+  // no UDP port, TCP ones only.
+  ap.tcp_port = 8000;
+  const std::string both = build_answer(*plan, ap);
+  EXPECT_NE(both.find("a=candidate:1 1 udp 2130706430 127.0.0.1 8000 typ host"), std::string::npos) << both;
+  EXPECT_NE(both.find("a=candidate:2 1 tcp 1518280445 127.0.0.1 8000 typ host tcptype passive"), std::string::npos)
+      << both;
+  ap.port = 0;
+  const std::string tcp_only = build_answer(*plan, ap);
+  EXPECT_EQ(tcp_only.find(" udp "), std::string::npos) << tcp_only;
+  EXPECT_NE(tcp_only.find(" tcp "), std::string::npos) << tcp_only;
 
   std::string no_fp = offer;
   for (size_t at; (at = no_fp.find("a=fingerprint")) != std::string::npos;) no_fp.replace(at, 2, "x=");
