@@ -8,8 +8,10 @@
 #
 # --engine shared: the server's shared engine ([rtc] engine = shared, one UDP port) driven by
 # estuary-rtc load (one thread, its own ICE/DTLS/SRTP; viewers ok = connected, keyframe first, no gap).
+# --transport tcp (with --engine shared): the viewers use ICE-TCP ([rtc] tcp_port, the same number).
 #
-# usage: tools/bench-webrtc.sh [--build DIR] [--engine webrtcbin|shared] [--viewers "20 50 100"] [--seconds S] [--keep]
+# usage: tools/bench-webrtc.sh [--build DIR] [--engine webrtcbin|shared] [--transport udp|tcp]
+#                              [--viewers "20 50 100"] [--seconds S] [--keep]
 # Environment: BENCH_RTMP_PORT (29351), BENCH_API_PORT (29851), BENCH_RTC_PORT_MIN (47000).
 set -euo pipefail
 
@@ -19,6 +21,7 @@ viewers_list="20 50 100"
 seconds=15
 keep=0
 engine=webrtcbin
+transport=udp
 rtmp_port="${BENCH_RTMP_PORT:-29351}"
 api_port="${BENCH_API_PORT:-29851}"
 rtc_min="${BENCH_RTC_PORT_MIN:-47000}"
@@ -29,9 +32,10 @@ while [ $# -gt 0 ]; do
     --build) build="$2"; shift 2 ;;
     --viewers) viewers_list="$2"; shift 2 ;;
     --engine) engine="$2"; shift 2 ;;
+    --transport) transport="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1" ;;
   esac
 done
@@ -58,6 +62,7 @@ ESTUARY_RTMP_PORT=$rtmp_port ESTUARY_RTMP_ADDRESS=127.0.0.1 ESTUARY_API_PORT=$ap
   ESTUARY_HTTP_ENABLED=false ESTUARY_RTSP_ENABLED=false ESTUARY_HLS_ENABLED=false ESTUARY_SRT_ENABLED=false \
   ESTUARY_RTC_INTERFACES=127.0.0.1 ESTUARY_RTC_PORT_MIN=$rtc_min ESTUARY_RTC_PORT_MAX=$((rtc_min + 999)) \
   ESTUARY_RTC_ENGINE=$engine ESTUARY_RTC_PORT=$((rtc_min - 1)) \
+  ESTUARY_RTC_TCP_PORT=$([ "$transport" = tcp ] && echo $((rtc_min - 1)) || echo 0) \
   "$server" > "$tmp/server.log" 2>&1 &
 server_pid=$!
 pids+=("$server_pid")
@@ -88,7 +93,8 @@ echo "|---:|---:|---:|---:|---:|---|"
 for n in $viewers_list; do
   out="$tmp/viewers-$n.txt"
   if [ "$engine" = shared ]; then
-    "$tool" load --whep "$whep" --count "$n" --seconds "$seconds" > "$out" 2>"$tmp/viewers-$n.err" &
+    "$tool" load --whep "$whep" --count "$n" --seconds "$seconds" --transport "$transport" \
+      > "$out" 2>"$tmp/viewers-$n.err" &
   else
     "$tool" viewers --whep "$whep" --count "$n" --seconds "$seconds" --ramp-ms 30 > "$out" 2>"$tmp/viewers-$n.err" &
   fi

@@ -13,7 +13,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 build=build-fuzz
 targets=(rtmp_handshake rtmp_chunk rtmp_amf0 rtmp_session srt_stream_id sdp_offer sdp_trickle http_routes
-         hook_response config pipelines ts_probe flv_tags ts_guard http_framing rtmp_media)
+         hook_response config pipelines ts_probe flv_tags ts_guard http_framing rtmp_media rtc_wire)
 if [ "${1:-}" = list ]; then printf '%s\n' "${targets[@]}"; exit 0; fi
 if [ $# -ge 1 ] && [ "$1" != all ]; then targets=("$1"); fi
 seconds="${2:-60}"

@@ -199,7 +199,8 @@ constexpr double kMinRealAudioSamples = 48000;
 // audio decode, keep decoding, and the page's Stop ends the session. check_answer looks at the
 // answer the page got, before Stop.
 void play_whep_in_chromium(Server& server, const std::string& stream,
-                           const std::function<void(const std::string& answer)>& check_answer = {}) {
+                           const std::function<void(const std::string& answer)>& check_answer = {},
+                           const std::function<void(Chromium&)>& check_page = {}) {
   Chromium chromium;
   ASSERT_TRUE(chromium.start(page_url(server, "whep.html", stream))) << chromium.error() << "\n" << chromium.log();
   ASSERT_TRUE(chromium.wait_true("!!window.estuaryState && estuaryState.state === 'connected'", 15000))
@@ -235,6 +236,7 @@ void play_whep_in_chromium(Server& server, const std::string& stream,
       << diagnostics(chromium, server);
 
   if (check_answer) check_answer(chromium.evaluate_string("estuaryState.pc.remoteDescription.sdp"));
+  if (check_page) check_page(chromium);
 
   // The page's Stop: DELETE on the session's Location ends it on the server.
   EXPECT_TRUE(chromium.evaluate_bool("estuaryStop().then(() => estuaryState.resource.length > 0)"))
@@ -244,19 +246,20 @@ void play_whep_in_chromium(Server& server, const std::string& stream,
 }
 
 TEST(Browser, WhepPlaysRtmpPublishedStream) {
-  Server server(rtc_env());
+  auto env = rtc_env();
+  env["ESTUARY_RTC_ENGINE"] = "webrtcbin";  // still selectable: a webrtcbin pipeline per viewer
+  Server server(env);
   ASSERT_TRUE(server.start()) << server.log();
   Process publisher = start_publisher(server.rtmp_url("live/whep1"), 320, 240, server.dir() + "/ffmpeg.log", 30, 25);
   ASSERT_TRUE(wait_for_stream(server, "live/whep1", 10000)) << server.log();
   play_whep_in_chromium(server, "whep1");
 }
 
-// The shared engine ([rtc] engine = shared): the same playback over the one UDP port, whose every
-// candidate in the answer is that port; ICE-lite, DTLS-SRTP and RTP from the once-per-stream payloader.
+// The shared engine ([rtc] engine = shared, the default): the same playback over the one UDP port, whose
+// every candidate in the answer is that port; ICE-lite, DTLS-SRTP and RTP from the once-per-stream payloader.
 TEST(Browser, WhepSharedEnginePlaysOverOneUdpPort) {
   auto env = rtc_env();
   const int port = 30000 + (getpid() % 100) * 100 + 99;  // the top of this process's range
-  env["ESTUARY_RTC_ENGINE"] = "shared";
   env["ESTUARY_RTC_PORT"] = std::to_string(port);
   env["ESTUARY_RTC_PORT_MAX"] = std::to_string(port - 1);
   Server server(env);
@@ -274,6 +277,45 @@ TEST(Browser, WhepSharedEnginePlaysOverOneUdpPort) {
     EXPECT_GT(candidates, 0) << answer;
   });
   EXPECT_NE(server.log().find("shared WebRTC engine on UDP port " + std::to_string(port)), std::string::npos);
+}
+
+// ICE-TCP (RFC 6544, RFC 4571 framing) on [rtc] tcp_port, with UDP refused by config ([rtc] port = 0:
+// the engine opens no UDP socket and answers with passive TCP candidates only): Chromium plays
+// through the one TCP port, and its selected candidate pair is TCP.
+TEST(Browser, WhepOverIceTcpWhenUdpIsRefused) {
+  auto env = rtc_env();
+  const int tcp_port = free_tcp_port();
+  env["ESTUARY_RTC_TCP_PORT"] = std::to_string(tcp_port);
+  env["ESTUARY_RTC_PORT"] = "0";
+  Server server(env);
+  ASSERT_TRUE(server.start()) << server.log();
+  Process publisher = start_publisher(server.rtmp_url("live/whep3"), 320, 240, server.dir() + "/ffmpeg.log", 30, 25);
+  ASSERT_TRUE(wait_for_stream(server, "live/whep3", 10000)) << server.log();
+  play_whep_in_chromium(
+      server, "whep3",
+      [&](const std::string& answer) {
+        EXPECT_NE(answer.find(" tcp "), std::string::npos) << answer;
+        EXPECT_EQ(answer.find(" udp "), std::string::npos) << answer;
+        EXPECT_NE(answer.find(" 127.0.0.1 " + std::to_string(tcp_port) + " typ host tcptype passive"),
+                  std::string::npos)
+            << answer;
+      },
+      [&](Chromium& c) {
+        // The selected candidate pair is TCP, to the server's TCP port.
+        const std::string pair = c.evaluate_string(R"((async () => {
+          const r = await estuaryState.pc.getStats();
+          let out = '';
+          r.forEach((s) => {
+            if (s.type !== 'transport' || !s.selectedCandidatePairId) return;
+            const p = r.get(s.selectedCandidatePairId);
+            const l = r.get(p.localCandidateId), rem = r.get(p.remoteCandidateId);
+            out = `${l.protocol} ${rem.protocol} ${rem.port}`;
+          });
+          return out;
+        })())");
+        EXPECT_EQ(pair, "tcp tcp " + std::to_string(tcp_port)) << diagnostics(c, server);
+      });
+  EXPECT_NE(server.log().find("ICE-TCP on TCP port " + std::to_string(tcp_port)), std::string::npos);
 }
 
 TEST(Browser, WhipFromFakeCameraPlaysOverHttpFlv) {

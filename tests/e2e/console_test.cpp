@@ -175,6 +175,15 @@ TEST(Console, ListsPublishedStreamWithin2sAndPlayersDecodeFrames) {
     c.evaluate_bool("(document.getElementById('player').scrollIntoView(), true)");
     expect_screenshot(c, std::string("player-") + kind);
   }
+  // The WHEP viewer still plays: the stream page's clients table shows its link from its RTCP (shared
+  // engine): RTT from receiver reports, loss, NACKs, resends, PLI/FIR.
+  const std::string link =
+      "(() => { const r = document.querySelector('tr[data-type=\"rtc-play\"]'); "
+      "return r ? r.children[8].textContent : ''; })()";
+  EXPECT_TRUE(c.wait_true(
+      link + ".includes('rtt ') && !" + link + ".includes('rtt –') && " + link + ".includes('nacks ')", 10000))
+      << c.evaluate_string(link) << diagnostics(c, server);
+  std::printf("console WHEP link: %s\n", c.evaluate_string(link).c_str());
 }
 
 TEST(Console, KickButtonDisconnectsFfmpegPlayer) {

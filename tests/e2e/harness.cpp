@@ -163,6 +163,7 @@ Server::Server(std::map<std::string, std::string> extra_env, std::vector<std::st
   api_port_ = free_tcp_port();
   rtsp_port_ = free_tcp_port();
   srt_port_ = free_udp_port();
+  rtc_port_ = free_udp_port();
   https_port_ = free_tcp_port();
   api_https_port_ = free_tcp_port();
   rtmps_port_ = free_tcp_port();
@@ -187,6 +188,7 @@ bool Server::start(int timeout_ms) {
                                    "ESTUARY_RTC_INTERFACES=127.0.0.1"};
   argv.push_back("ESTUARY_SRT_PORT=" + std::to_string(srt_port_));  // UDP
   argv.push_back("ESTUARY_SRT_ADDRESS=127.0.0.1");
+  argv.push_back("ESTUARY_RTC_PORT=" + std::to_string(rtc_port_));  // UDP, the shared engine
   for (auto& [k, v] : env_) argv.push_back(k + "=" + v);
   argv.push_back(build_root() + "/src/server/estuary");
   argv.insert(argv.end(), args_.begin(), args_.end());

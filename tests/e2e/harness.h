@@ -59,6 +59,7 @@ class Server {
   int api_port() const { return api_port_; }
   int rtsp_port() const { return rtsp_port_; }
   int srt_port() const { return srt_port_; }  // UDP
+  int rtc_port() const { return rtc_port_; }  // UDP: the shared WebRTC engine's one port
   // TLS listeners (open only when the server is given a certificate: ESTUARY_TLS_CERT_FILE).
   int https_port() const { return https_port_; }
   int api_https_port() const { return api_https_port_; }
@@ -75,6 +76,7 @@ class Server {
   std::string dir_;
   int rtmp_port_, http_port_, api_port_, rtsp_port_;
   int srt_port_;
+  int rtc_port_;
   int https_port_, api_https_port_, rtmps_port_;
   Process process_;
 };

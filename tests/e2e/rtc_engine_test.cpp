@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -27,13 +30,8 @@ using namespace estuary::rtcclient;
 
 namespace {
 
-int engine_port() { return 31000 + (getpid() % 500) * 2; }
-
-std::map<std::string, std::string> shared_env() {
-  return {{"ESTUARY_RTC_ENGINE", "shared"},
-          {"ESTUARY_RTC_PORT", std::to_string(engine_port())},
-          {"ESTUARY_RTC_INTERFACES", "127.0.0.1"}};
-}
+// The shared engine is the default; the harness gives each server its own UDP port for it.
+std::map<std::string, std::string> shared_env() { return {{"ESTUARY_RTC_INTERFACES", "127.0.0.1"}}; }
 
 std::string whep_url(const Server& s, const std::string& stream) {
   return "http://127.0.0.1:" + std::to_string(s.api_port()) + "/rtc/v1/whep/?app=live&stream=" + stream;
@@ -78,12 +76,52 @@ Fds open_fds(pid_t pid) {
   return out;
 }
 
+// The server's TCP sockets connected on its local port `port` (accepted ICE-TCP connections).
+int tcp_connections(pid_t pid, int port) {
+  std::set<std::string> mine;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::error_code lec;
+    const std::string target = std::filesystem::read_symlink(it->path(), lec).string();
+    if (target.rfind("socket:[", 0) == 0) mine.insert(target.substr(8, target.size() - 9));
+  }
+  char local_port[8];
+  std::snprintf(local_port, sizeof local_port, ":%04X", port);
+  int n = 0;
+  std::ifstream f("/proc/net/tcp");
+  std::string line;
+  std::getline(f, line);
+  while (std::getline(f, line)) {
+    std::istringstream in(line);
+    std::string sl, local, remote, state, field;
+    in >> sl >> local >> remote >> state;
+    for (int i = 0; i < 5 && in >> field; ++i) {
+    }
+    std::string inode;
+    in >> inode;
+    if (state != "0A" && local.size() > 5 && local.substr(local.size() - 5) == local_port && mine.count(inode)) ++n;
+  }
+  return n;
+}
+
 long rss_kb(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(f, line))
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   return -1;
+}
+
+// After sessions ended: no fd per session stays (the one UDP socket served them all, nor was one
+// made) and the RSS is within 10 MB of before.
+void expect_nothing_left(pid_t pid, const Fds& fds_before, long rss_before, const char* what) {
+  EXPECT_TRUE(wait_until([&] { return open_fds(pid).non_tcp <= fds_before.non_tcp + 2; }, 5000))
+      << "fds before " << fds_before.non_tcp << ", after " << open_fds(pid).non_tcp;
+  EXPECT_EQ(open_fds(pid).udp, fds_before.udp);
+  const long rss_after = rss_kb(pid);
+  std::printf("server RSS %ld kB before, %ld kB after %s\n", rss_before, rss_after, what);
+  EXPECT_LT(rss_after - rss_before, 10 * 1024);
 }
 
 // A server on the shared engine with an RTMP publisher of live/<stream> (320x240, 25 fps).
@@ -104,6 +142,38 @@ int rtc_clients(const Server& s) {
   int n = 0;
   for (auto& [id, type] : clients) n += type == "rtc-play";
   return n;
+}
+
+// The "rtc" link objects of the rtc-play clients in /api/v1/clients.
+struct Link {
+  double rtt_ms = -2;
+  int64_t nacks = -1, retrans = -1, sent = -1, lost = -1, plis = -1;
+};
+std::vector<Link> rtc_links(const Server& s) {
+  std::vector<Link> out;
+  std::string body;
+  if (http_request("GET", "http://127.0.0.1:" + std::to_string(s.api_port()) + "/api/v1/clients?count=1000", &body) !=
+      200)
+    return out;
+  JsonNode* root = parse_json(body);
+  if (!root) return out;
+  JsonArray* arr = json_object_get_array_member(json_node_get_object(root), "clients");
+  for (guint i = 0; arr && i < json_array_get_length(arr); ++i) {
+    JsonObject* c = json_array_get_object_element(arr, i);
+    if (std::string(json_object_get_string_member_with_default(c, "type", "")) != "rtc-play") continue;
+    Link l;
+    if (JsonObject* r = json_object_has_member(c, "rtc") ? json_object_get_object_member(c, "rtc") : nullptr) {
+      l.rtt_ms = json_object_get_double_member_with_default(r, "rtt_ms", -2);
+      l.nacks = json_object_get_int_member_with_default(r, "nacks", -1);
+      l.retrans = json_object_get_int_member_with_default(r, "pkt_retrans", -1);
+      l.sent = json_object_get_int_member_with_default(r, "pkt_sent", -1);
+      l.lost = json_object_get_int_member_with_default(r, "pkt_lost", -1);
+      l.plis = json_object_get_int_member_with_default(r, "plis", -1);
+    }
+    out.push_back(l);
+  }
+  json_node_unref(root);
+  return out;
 }
 
 }  // namespace
@@ -135,13 +205,45 @@ TEST(RtcEngine, TwoHundredSessionsKeyframeFirstGapFreeAndNothingLeft) {
   EXPECT_GT(r.video_packets_min, 20u);
   EXPECT_EQ(r.deleted, 200);
   EXPECT_TRUE(wait_until([&] { return rtc_clients(server) == 0; }, 5000));
-  // The one UDP socket serves them all: no fd per session stays (nor was one made).
-  EXPECT_TRUE(wait_until([&] { return open_fds(pid).non_tcp <= fds_before.non_tcp + 2; }, 5000))
-      << "fds before " << fds_before.non_tcp << ", after " << open_fds(pid).non_tcp;
-  EXPECT_EQ(open_fds(pid).udp, fds_before.udp);
-  const long rss_after = rss_kb(pid);
-  std::printf("server RSS %ld kB before, %ld kB after 200 sessions\n", rss_before, rss_after);
-  EXPECT_LT(rss_after - rss_before, 10 * 1024);
+  expect_nothing_left(pid, fds_before, rss_before, "200 sessions");
+}
+
+// The memory test: 150 sessions ended three ways — 50 by DELETE, 50 that never connect
+// (closed by the connect timeout), 50 that vanish after playing (closed by the silence timeout) —
+// leave the server's RSS within 10 MB of where it started and no fd or UDP socket behind. The start
+// is after a first such round (the feed is up and the allocator has seen as many sessions at once).
+TEST(RtcEngine, HundredFiftySessionsEndedThreeWaysGiveMemoryBack) {
+  auto env = shared_env();
+  env["ESTUARY_RTC_SESSION_TIMEOUT_MS"] = "2000";
+  EngineServer setup(env);
+  Server& server = setup.server;
+  ASSERT_TRUE(setup.start("memory")) << server.log();
+  auto three_ways = [&] {
+    LoadOptions deleted{whep_url(server, "memory"), 50, 1, 0};
+    LoadResult d = run_load(deleted);
+    EXPECT_EQ(d.connected, 50) << describe(d);
+    EXPECT_EQ(d.deleted, 50);
+    LoadOptions silent{whep_url(server, "memory"), 50, 0, 0};
+    silent.silent = true;
+    LoadResult s = run_load(silent);
+    EXPECT_EQ(s.answered, 50) << describe(s);
+    EXPECT_EQ(s.connected, 0);
+    LoadOptions gone{whep_url(server, "memory"), 50, 1, 0};
+    gone.vanish = true;
+    LoadResult g = run_load(gone);
+    EXPECT_EQ(g.connected, 50) << describe(g);
+    EXPECT_EQ(g.deleted, 0);
+    EXPECT_TRUE(wait_until([&] { return rtc_clients(server) == 0; }, 8000)) << rtc_clients(server);
+  };
+  three_ways();
+  const pid_t pid = server.process().pid();
+  const Fds fds_before = open_fds(pid);
+  const long rss_before = rss_kb(pid);
+  three_ways();
+  const std::string log = server.log();
+  EXPECT_NE(log.find("not connected (ICE/DTLS) within 2000 ms"), std::string::npos);
+  EXPECT_NE(log.find("vanished without DELETE"), std::string::npos);
+  expect_nothing_left(pid, fds_before, rss_before, "150 sessions ended three ways");
 }
 
 // Garbage, STUN with a wrong password, DTLS garbage and an RTCP-looking flood on the one port, from
@@ -159,7 +261,7 @@ TEST(RtcEngine, HostileDatagramsAreIgnoredAndVanishedViewersTimeOut) {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     sockaddr_in to{};
     to.sin_family = AF_INET;
-    to.sin_port = htons(uint16_t(engine_port()));
+    to.sin_port = htons(uint16_t(server.rtc_port()));
     inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
     uint8_t tx[12] = {};
     uint8_t buf[1200];
@@ -207,14 +309,126 @@ TEST(RtcEngine, HostileDatagramsAreIgnoredAndVanishedViewersTimeOut) {
   EXPECT_NE(server.log().find("vanished without DELETE"), std::string::npos);
 }
 
+// Hostile input on the ICE-TCP port ([rtc] tcp_port): a frame over the bound is closed at once, a
+// connection that never sends a valid binding request is closed after the handshake deadline, and
+// a flood of well-framed garbage does not keep one open either; nothing stays behind.
+TEST(RtcEngine, IceTcpGarbageAndSilentConnectionsAreClosed) {
+  auto env = shared_env();
+  const int tcp_port = free_tcp_port();
+  env["ESTUARY_RTC_TCP_PORT"] = std::to_string(tcp_port);
+  Server server(env);
+  ASSERT_TRUE(server.start(30000)) << server.log();
+  const pid_t pid = server.process().pid();
+  const Fds before = open_fds(pid);
+  auto connect_tcp = [&] {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(uint16_t(tcp_port));
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    timeval tv{8, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+  };
+  // Closed by the server: recv sees the end (0) or a reset, not the 8 s timeout.
+  auto closed_within = [](int fd, double max_s) {
+    const auto t0 = std::chrono::steady_clock::now();
+    char b[64];
+    ssize_t n;
+    while ((n = recv(fd, b, sizeof b, 0)) > 0) {
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    close(fd);
+    return (n == 0 || errno == ECONNRESET) && s < max_s;
+  };
+  const int oversized = connect_tcp();
+  const uint8_t header[] = {0xFF, 0xFF, 1, 2, 3};
+  ASSERT_EQ(send(oversized, header, sizeof header, 0), ssize_t(sizeof header));
+  EXPECT_TRUE(closed_within(oversized, 2));
+  const int silent = connect_tcp();
+  const int garbage = connect_tcp();
+  uint8_t frame[202] = {0, 200};
+  for (int i = 0; i < 50; ++i) {
+    for (size_t k = 2; k < sizeof frame; ++k) frame[k] = uint8_t(g_random_int());
+    send(garbage, frame, sizeof frame, MSG_NOSIGNAL);
+  }
+  EXPECT_TRUE(closed_within(silent, 7));   // the handshake deadline (5 s)
+  EXPECT_TRUE(closed_within(garbage, 2));  // opened with it: the same deadline
+  EXPECT_TRUE(wait_until([&] { return tcp_connections(pid, tcp_port) == 0; }, 3000)) << tcp_connections(pid, tcp_port);
+  EXPECT_LE(open_fds(pid).non_tcp, before.non_tcp);
+  std::string body;
+  EXPECT_EQ(http_request("GET", "http://127.0.0.1:" + std::to_string(server.api_port()) + "/api/v1/versions", &body),
+            200);
+}
+
+// ICE-TCP with the load client: [rtc] tcp_port on the same number as the UDP port; 20 sessions
+// connect to the answer's passive TCP candidate (RFC 4571 frames), get a keyframe first and gap-free
+// video and audio with 5 % of it dropped and repaired by NACK over the same connection; after DELETE
+// the server has closed every connection and no client entry remains. Then 5 sessions vanish (no
+// DELETE, no close_notify, the connection dropped): they time out and leave nothing either.
+TEST(RtcEngine, IceTcpSessionsOnTheSamePortNumberPlayAndLeaveNothing) {
+  auto env = shared_env();
+  env["ESTUARY_RTC_SESSION_TIMEOUT_MS"] = "2000";
+  const int port = free_tcp_port();
+  env["ESTUARY_RTC_PORT"] = std::to_string(port);
+  env["ESTUARY_RTC_TCP_PORT"] = std::to_string(port);
+  EngineServer setup(env);
+  Server& server = setup.server;
+  ASSERT_TRUE(setup.start("tcp")) << server.log();
+  EXPECT_NE(server.log().find("UDP port " + std::to_string(port) + ", ICE-TCP on TCP port " + std::to_string(port)),
+            std::string::npos)
+      << server.log();
+  LoadOptions o{whep_url(server, "tcp"), 20, 3, 0};
+  o.tcp = true;
+  o.loss = 0.05;
+  int during = -1;
+  o.before_end = [&] { during = tcp_connections(server.process().pid(), port); };
+  LoadResult r = run_load(o);
+  std::printf("ICE-TCP: %s\n", describe(r).c_str());
+  EXPECT_EQ(during, 20);
+  EXPECT_EQ(r.connected, 20) << server.log();
+  EXPECT_EQ(r.keyframe_first, 20);
+  EXPECT_EQ(r.gap_free, 20);
+  EXPECT_EQ(r.with_audio, 20);
+  EXPECT_GT(r.video_packets_min, 20u);
+  EXPECT_GT(r.repaired, 0u);
+  EXPECT_EQ(r.deleted, 20);
+  EXPECT_TRUE(wait_until([&] { return rtc_clients(server) == 0; }, 5000));
+  EXPECT_TRUE(wait_until([&] { return tcp_connections(server.process().pid(), port) == 0; }, 3000))
+      << tcp_connections(server.process().pid(), port);
+
+  LoadOptions gone{whep_url(server, "tcp"), 5, 1, 0};
+  gone.tcp = true;
+  gone.vanish = true;
+  int playing = -1;
+  gone.before_end = [&] { playing = rtc_clients(server); };
+  LoadResult g = run_load(gone);
+  EXPECT_EQ(g.connected, 5) << describe(g);
+  EXPECT_EQ(playing, 5);
+  EXPECT_TRUE(wait_until([&] { return rtc_clients(server) == 0; }, 6000)) << rtc_clients(server);
+  EXPECT_EQ(tcp_connections(server.process().pid(), port), 0);
+  EXPECT_NE(server.log().find("vanished without DELETE"), std::string::npos);
+}
+
 // 5 % of the RTP the viewers receive is dropped (in the client, before it is read): the holes are
-// reported with NACK and resent from the server's ring, so every viewer ends without a gap.
+// reported with NACK and resent from the server's ring, so every viewer ends without a gap. The API
+// shows each viewer's link: RTT from its receiver reports, its NACKs, the resends, its PLI.
 TEST(RtcEngine, InjectedLossIsRepairedByNack) {
   EngineServer setup;
   Server& server = setup.server;
   ASSERT_TRUE(setup.start("loss")) << server.log();
   LoadOptions o{whep_url(server, "loss"), 4, 4, 0};
   o.loss = 0.05;
+  o.pli = true;
+  // While they play: each client's link in the API has an RTT from its receiver reports, the NACKs
+  // it sent and the packets resent; /metrics carries the same per connection.
+  std::vector<Link> links;
+  std::string metrics;
+  o.before_end = [&] {
+    links = rtc_links(server);
+    http_request("GET", "http://127.0.0.1:" + std::to_string(server.api_port()) + "/metrics", &metrics);
+  };
   LoadResult r = run_load(o);
   std::printf("5%% loss: %s\n", describe(r).c_str());
   EXPECT_EQ(r.connected, 4) << server.log();
@@ -222,4 +436,19 @@ TEST(RtcEngine, InjectedLossIsRepairedByNack) {
   EXPECT_GE(r.repaired, r.dropped / 2);  // a dropped retransmission is asked for again
   EXPECT_EQ(r.gap_free, 4);
   EXPECT_EQ(r.keyframe_first, 4);
+  ASSERT_EQ(links.size(), 4u);
+  for (const Link& l : links) {
+    std::printf("link: rtt %.2f ms, nacks %lld, retrans %lld, sent %lld, lost %lld\n", l.rtt_ms, (long long)l.nacks,
+                (long long)l.retrans, (long long)l.sent, (long long)l.lost);
+    EXPECT_GE(l.rtt_ms, 0);  // measured (loopback: well under a second on a loaded machine)
+    EXPECT_LT(l.rtt_ms, 1000);
+    EXPECT_GT(l.nacks, 0);
+    EXPECT_GT(l.retrans, 0);
+    EXPECT_LE(l.retrans, l.nacks);
+    EXPECT_GT(l.sent, 100);
+    EXPECT_GE(l.lost, 0);
+    EXPECT_EQ(l.plis, 1);
+  }
+  EXPECT_NE(metrics.find("estuary_rtc_nacks_total{"), std::string::npos) << metrics.substr(0, 2000);
+  EXPECT_NE(metrics.find("estuary_rtc_rtt_seconds{"), std::string::npos);
 }

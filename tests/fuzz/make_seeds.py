@@ -206,6 +206,10 @@ def rtc_wire_seeds():
     write("rtc_wire", "rtp-extension", bytes([0x90]) + rtp[1:] + bytes([0xBE, 0xDE, 0, 1, 1, 2, 3, 4, 0x65]))
     write("rtc_wire", "offer", b"v=0\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\n"
           b"a=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\n")
+    # ICE-TCP (RFC 4571): the same packets, each after its 2-byte length, as one stream.
+    stun = stun_request("srv1:cli1", "0123456789abcdefghijkl")
+    framed = b"".join(struct.pack(">H", len(p)) + p for p in (stun, rr + nack, rtp + bytes([0x7C, 0x85, 0, 0])))
+    write("rtc_wire", "tcp-framed", framed)
 
 
 def main():

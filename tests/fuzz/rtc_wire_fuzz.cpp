@@ -1,6 +1,7 @@
 // Owns: the libFuzzer target of the shared WebRTC engine's datagram parsers (what anyone can send to
 // the one UDP port): STUN Binding requests with their integrity check, RTCP feedback, the H.264
-// keyframe test on RTP, and offer credentials. Input: one datagram (and, as text, an SDP offer).
+// keyframe test on RTP, offer credentials, and the ICE-TCP framing (RFC 4571) of the TCP port. Input: one datagram
+// (and, as text, an SDP offer).
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -8,6 +9,7 @@
 #include "server/protocols/webrtc/engine/rtp_wire.h"
 #include "server/protocols/webrtc/engine/sdp_answer.h"
 #include "server/protocols/webrtc/engine/stun.h"
+#include "server/protocols/webrtc/engine/tcp_framing.h"
 
 using namespace estuary::webrtc::engine;
 
@@ -25,9 +27,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   parse_binding_success(data, size, tx, &mapped);
   RtcpFeedback fb = parse_rtcp(data, size, 64);
   if (fb.nacks.size() > 64 || fb.packets > 64) std::abort();
+  if (fb.reports.size() > kMaxReports || fb.keyframe_requests.size() > kMaxReports) std::abort();
+  for (const ReportBlock& b : fb.reports)
+    if (rtt_us_from_report(b, ntp_from_unix_us(1700000000000000)) > 61 * 1000000) std::abort();
   h264_keyframe_start(data, size);
   const size_t off = rtp_payload_offset(data, size);
   if (off != 0 && off >= size) std::abort();
   offer_credentials(std::string_view(reinterpret_cast<const char*>(data), size));
+  // The same bytes as an ICE-TCP stream (RFC 4571), split in two reads: frames within the bound.
+  FrameReader frames(1500);
+  auto check = [](uint8_t*, size_t n) {
+    if (n == 0 || n > 1500) std::abort();
+  };
+  if (frames.feed(data, size / 2, check)) frames.feed(data + size / 2, size - size / 2, check);
+  if (frames.buffered() > 1502) std::abort();
   return 0;
 }

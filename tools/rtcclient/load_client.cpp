@@ -2,6 +2,7 @@
 #include "load_client.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -20,6 +22,7 @@
 #include "server/protocols/webrtc/engine/dtls.h"
 #include "server/protocols/webrtc/engine/rtp_wire.h"
 #include "server/protocols/webrtc/engine/stun.h"
+#include "server/protocols/webrtc/engine/tcp_framing.h"
 
 namespace estuary::rtcclient {
 namespace {
@@ -65,22 +68,38 @@ struct Track {
   uint16_t last_seq = 0;
   uint64_t packets = 0, gaps = 0, bytes = 0;
   bool keyframe_first = false;
+  uint32_t sr_mid = 0;   // middle 32 bits of the NTP time of the last sender report (0 = none yet)
+  int64_t sr_at_us = 0;  // when it arrived
 };
 
 struct Session {
   int fd = -1;
+  bool tcp = false;          // ICE-TCP: fd is a connection, packets framed (RFC 4571)
+  FrameReader frames{1500};  // what the connection delivers, reassembled
+  std::vector<uint8_t> out;  // framed packets the connection has not taken yet
   std::string ufrag, pwd, server_ufrag, server_pwd, location;
   sockaddr_in server{};
   std::unique_ptr<DtlsPeer> dtls;
   bool ice_ok = false, connected = false, failed = false;
-  int64_t next_check_us = 0;
+  int64_t next_check_us = 0, next_report_us = 0;
+  bool pli_sent = false;
   Track video, audio;
   ~Session() {
     dtls.reset();
     if (fd >= 0) close(fd);
   }
   void send(const uint8_t* d, size_t n) {
-    (void)!sendto(fd, d, n, 0, reinterpret_cast<const sockaddr*>(&server), sizeof server);
+    if (!tcp) {
+      (void)!sendto(fd, d, n, 0, reinterpret_cast<const sockaddr*>(&server), sizeof server);
+      return;
+    }
+    if (out.size() < (1 << 20)) append_frame(out, d, n);
+    flush();
+  }
+  void flush() {
+    if (out.empty()) return;
+    const ssize_t w = ::send(fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (w > 0) out.erase(out.begin(), out.begin() + w);
   }
   void check(int64_t now) {
     uint8_t tx[12];
@@ -111,6 +130,45 @@ void on_rtp(Session& s, uint8_t* data, int len) {
   t.last_seq = seq;
   ++t.packets;
   t.bytes += uint64_t(len);
+}
+
+uint32_t rd32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
+void wr32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (24 - 8 * i));
+}
+
+// A sender report from the server: remembered for the next receiver report's LSR/DLSR.
+void on_rtcp(Session& s, uint8_t* data, int len, int64_t now) {
+  if (!s.dtls->unprotect_rtcp(data, &len) || len < 28 || data[1] != 200) return;
+  const uint32_t ssrc = rd32(data + 4);
+  Track* t = ssrc == s.video.ssrc ? &s.video : ssrc == s.audio.ssrc ? &s.audio : nullptr;
+  if (!t) return;
+  t->sr_mid = rd32(data + 10);
+  t->sr_at_us = now;
+}
+
+// One receiver report (RFC 3550) with a block per track that has seen a sender report.
+void send_receiver_report(Session& s, int64_t now) {
+  uint8_t pkt[8 + 2 * 24 + 64] = {};
+  int blocks = 0;
+  for (Track* t : {&s.video, &s.audio}) {
+    if (!t->sr_mid) continue;
+    uint8_t* b = pkt + 8 + 24 * blocks++;
+    wr32(b, t->ssrc);
+    wr32(b + 4, uint32_t(std::min<size_t>(t->missing.size(), 0x7FFFFF)));  // fraction 0, lost so far
+    wr32(b + 8, t->last_seq);
+    wr32(b + 16, t->sr_mid);
+    wr32(b + 20, uint32_t((now - t->sr_at_us) * 65536 / 1000000));
+  }
+  if (blocks == 0) return;
+  const int words = 1 + 6 * blocks;
+  pkt[0] = uint8_t(0x80 | blocks);
+  pkt[1] = 201;
+  pkt[2] = uint8_t(words >> 8);
+  pkt[3] = uint8_t(words);
+  wr32(pkt + 4, 0x12345678);
+  int len = 8 + 24 * blocks;
+  if (s.dtls->protect_rtcp(pkt, &len)) s.send(pkt, size_t(len));
 }
 
 // Generic NACKs (RFC 4585) for the holes not asked for in the last 100 ms, one FCI per number.
@@ -165,20 +223,34 @@ LoadResult run_load(const LoadOptions& o) {
     s->location = h.location;
     s->server_ufrag = attr(h.body, "ice-ufrag");
     s->server_pwd = attr(h.body, "ice-pwd");
-    // "a=candidate:1 1 udp PRIO IP PORT typ host": the first one.
-    std::istringstream cand(attr(h.body, "candidate"));
+    // "a=candidate:1 1 udp|tcp PRIO IP PORT typ host ...": the first one of the transport asked for.
+    const std::string want = o.tcp ? "tcp" : "udp";
     std::string f, comp, proto, prio, ip, port;
-    cand >> f >> comp >> proto >> prio >> ip >> port;
+    for (size_t at = 0; (at = h.body.find("a=candidate:", at)) != std::string::npos && proto != want; ++at) {
+      std::istringstream cand(h.body.substr(at + 12, h.body.find_first_of("\r\n", at) - at - 12));
+      cand >> f >> comp >> proto >> prio >> ip >> port;
+    }
+    if (proto != want) {
+      std::fprintf(stderr, "session %d: no %s candidate in the answer\n", i, want.c_str());
+      continue;
+    }
     s->server.sin_family = AF_INET;
     s->server.sin_port = htons(uint16_t(std::atoi(port.c_str())));
     inet_pton(AF_INET, ip.c_str(), &s->server.sin_addr);
-    s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    s->tcp = o.tcp;
+    s->fd = socket(AF_INET, (o.tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
     int rcv = 1 << 20;
     setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    // ICE-TCP: an active candidate connects to the server's passive one (on loopback at once).
+    if (o.tcp && connect(s->fd, reinterpret_cast<const sockaddr*>(&s->server), sizeof s->server) != 0) {
+      std::fprintf(stderr, "session %d: connect %s:%s: %s\n", i, ip.c_str(), port.c_str(), std::strerror(errno));
+      continue;
+    }
+    fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
     Session* raw = s.get();
     s->dtls = std::make_unique<DtlsPeer>(*ctx, "sha-256 " + attr(h.body, "fingerprint").substr(8),
                                          [raw](const uint8_t* d, size_t n) { raw->send(d, n); });
-    s->check(g_get_monotonic_time());
+    if (!o.silent) s->check(g_get_monotonic_time());
     sessions.push_back(std::move(s));
     if (o.ramp_ms > 0) g_usleep(gulong(o.ramp_ms) * 1000);
   }
@@ -190,61 +262,93 @@ LoadResult run_load(const LoadOptions& o) {
   // handshakes: a loaded machine is slow to do hundreds of them).
   const int64_t connect_deadline = g_get_monotonic_time() + 30 * 1000000;
   int64_t end = INT64_MAX;
-  uint8_t buf[2048];
+  // One packet from the server (a datagram, or a frame of the ICE-TCP stream).
+  auto on_packet = [&](Session& s, size_t i, uint8_t* data, size_t n, int64_t now) {
+    switch (classify_datagram(data, n)) {
+      case PacketKind::stun: {
+        uint8_t tx[12];
+        std::string mapped;
+        if (parse_binding_success(data, n, tx, &mapped) && !s.ice_ok) {
+          s.ice_ok = true;
+          s.dtls->start();
+        }
+        break;
+      }
+      case PacketKind::dtls:
+        if (s.dtls->feed(data, n) == DtlsPeer::State::connected) s.connected = true;
+        if (s.dtls->state() == DtlsPeer::State::failed && !s.failed) {
+          s.failed = true;
+          std::fprintf(stderr, "session %zu: %s\n", i, s.dtls->error().c_str());
+        }
+        break;
+      case PacketKind::rtp_rtcp:
+        if (s.connected && is_rtcp(data, n)) on_rtcp(s, data, int(n), now);
+        if (!s.connected || is_rtcp(data, n)) break;
+        // Loss once both tracks started (the first packets are checked) and not in the last
+        // 500 ms (every hole can still be repaired before the end).
+        if (o.loss > 0 && s.video.seen && s.audio.seen && now < end - 500000 && g_random_double() < o.loss) {
+          ++r.dropped;  // injected loss: as if the network lost it
+          break;
+        }
+        on_rtp(s, data, int(n));
+        break;
+      default:
+        break;
+    }
+  };
+  uint8_t buf[16384];
   while (g_get_monotonic_time() < end) {
     poll(fds.data(), nfds_t(fds.size()), 20);
     const int64_t now = g_get_monotonic_time();
     if (end == INT64_MAX) {
       size_t up = 0;
       for (auto& s : sessions) up += s->connected || s->failed;
-      if (up == sessions.size() || now > connect_deadline) end = now + int64_t(o.seconds) * 1000000;
+      if (up == sessions.size() || now > connect_deadline || o.silent) end = now + int64_t(o.seconds) * 1000000;
     }
     for (size_t i = 0; i < sessions.size(); ++i) {
       Session& s = *sessions[i];
-      if (fds[i].revents & POLLIN) {
+      if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
         for (int k = 0; k < 64; ++k) {
-          const ssize_t n = recv(s.fd, buf, sizeof buf, 0);
-          if (n <= 0) break;
-          switch (classify_datagram(buf, size_t(n))) {
-            case PacketKind::stun: {
-              uint8_t tx[12];
-              std::string mapped;
-              if (parse_binding_success(buf, size_t(n), tx, &mapped) && !s.ice_ok) {
-                s.ice_ok = true;
-                s.dtls->start();
-              }
-              break;
+          const ssize_t n = recv(s.fd, buf, sizeof buf, MSG_DONTWAIT);
+          if (n <= 0) {
+            if (s.tcp && (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) && !s.failed) {
+              s.failed = true;  // the server closed the connection
+              std::fprintf(stderr, "session %zu: the ICE-TCP connection ended\n", i);
+              fds[i].fd = -1;
             }
-            case PacketKind::dtls:
-              if (s.dtls->feed(buf, size_t(n)) == DtlsPeer::State::connected) s.connected = true;
-              if (s.dtls->state() == DtlsPeer::State::failed && !s.failed) {
-                s.failed = true;
-                std::fprintf(stderr, "session %zu: %s\n", i, s.dtls->error().c_str());
-              }
-              break;
-            case PacketKind::rtp_rtcp:
-              if (!s.connected || is_rtcp(buf, size_t(n))) break;
-              // Loss once both tracks started (the first packets are checked) and not in the last
-              // 500 ms (every hole can still be repaired before the end).
-              if (o.loss > 0 && s.video.seen && s.audio.seen && now < end - 500000 && g_random_double() < o.loss) {
-                ++r.dropped;  // injected loss: as if the network lost it
-                break;
-              }
-              on_rtp(s, buf, int(n));
-              break;
-            default:
-              break;
+            break;
+          }
+          if (!s.tcp) {
+            on_packet(s, i, buf, size_t(n), now);
+          } else if (!s.frames.feed(buf, size_t(n), [&](uint8_t* p, size_t len) { on_packet(s, i, p, len, now); })) {
+            s.failed = true;
+            std::fprintf(stderr, "session %zu: a bad RFC 4571 frame from the server\n", i);
+            break;
           }
         }
       }
+      if (s.tcp) s.flush();
+      if (o.silent) continue;
       if (now >= s.next_check_us) s.check(now);
       if (s.connected) {
         if (!s.video.missing.empty()) send_nacks(s, s.video, now);
         if (!s.audio.missing.empty()) send_nacks(s, s.audio, now);
+        if (o.pli && !s.pli_sent && s.video.seen) {
+          uint8_t pli[12 + 16] = {0x81, 206, 0, 2, 0x12, 0x34, 0x56, 0x78};
+          wr32(pli + 8, s.video.ssrc);
+          int len = 12;
+          if (s.dtls->protect_rtcp(pli, &len)) s.send(pli, size_t(len));
+          s.pli_sent = true;
+        }
+        if (now >= s.next_report_us) {
+          send_receiver_report(s, now);
+          s.next_report_us = now + 1000000;
+        }
       }
       if (s.ice_ok && !s.connected) s.dtls->on_timer();
     }
   }
+  if (o.before_end) o.before_end();
   r.video_packets_min = UINT64_MAX;
   r.video_kbps_min = 1e18;
   for (auto& s : sessions) {
@@ -263,6 +367,7 @@ LoadResult run_load(const LoadOptions& o) {
     const double kbps = double(s->video.bytes) * 8 / 1000 / std::max(1, o.seconds);
     r.video_kbps_min = std::min(r.video_kbps_min, kbps);
     r.video_kbps_mean += kbps / double(sessions.size());
+    if (o.silent) continue;
     if (o.vanish)
       s->dtls->forget();  // no close_notify, no DELETE: the server must time the session out
     else if (http_send("DELETE", s->location) == 200)

@@ -7,6 +7,8 @@
 //       and the time from its FLV tag reaching the RTMP sink to receiving it depayloaded is its latency.
 //   estuary-rtc publish --rtmp URL --seconds S [--kbps K]: the publisher alone (for viewers runs).
 //   estuary-rtc load --whep URL --count N --seconds S [--ramp-ms MS] [--loss FRACTION]
+//       [--end delete|vanish|silent] (sessions end by DELETE, vanish after playing, or never connect)
+//       [--transport udp|tcp] (tcp: ICE-TCP to the answer's passive TCP candidate, RFC 4571 framing)
 //       N WHEP sessions from one thread with the client's own ICE/DTLS/SRTP (no webrtcbin): checks
 //       each gets a keyframe first and gap-free RTP; exit 0 only if all did. --loss drops that share
 //       of the incoming RTP and repairs it with NACK.
@@ -36,6 +38,8 @@ struct Args {
   std::string mode, whep, rtmp;
   int count = 1, seconds = 10, ramp_ms = 50, kbps = 2000;
   double loss = 0;
+  std::string end = "delete";  // load: how sessions end (delete, vanish, silent)
+  bool tcp = false;            // load: ICE-TCP instead of UDP
 };
 
 bool parse(int argc, char** argv, Args* a) {
@@ -57,6 +61,10 @@ bool parse(int argc, char** argv, Args* a) {
       a->kbps = std::stoi(v);
     else if (k == "--loss")
       a->loss = std::stod(v);
+    else if (k == "--end" && (v == "delete" || v == "vanish" || v == "silent"))
+      a->end = v;
+    else if (k == "--transport" && (v == "udp" || v == "tcp"))
+      a->tcp = v == "tcp";
     else
       return false;
   }
@@ -236,7 +244,8 @@ int main(int argc, char** argv) {
                  "usage: estuary-rtc viewers --whep URL --count N --seconds S [--ramp-ms MS]\n"
                  "       estuary-rtc latency --rtmp URL --whep URL --seconds S [--kbps K]\n"
                  "       estuary-rtc publish --rtmp URL --seconds S [--kbps K]\n"
-                 "       estuary-rtc load --whep URL --count N --seconds S [--ramp-ms MS] [--loss FRACTION]\n");
+                 "       estuary-rtc load --whep URL --count N --seconds S [--ramp-ms MS] [--loss FRACTION]\n"
+                 "                        [--end delete|vanish|silent] [--transport udp|tcp]\n");
     return 2;
   }
   if (a.mode == "viewers") return run_viewers(a);
@@ -247,10 +256,15 @@ int main(int argc, char** argv) {
     lo.seconds = a.seconds;
     lo.ramp_ms = a.ramp_ms == 50 ? 0 : a.ramp_ms;
     lo.loss = a.loss;
+    lo.vanish = a.end == "vanish";
+    lo.silent = a.end == "silent";
+    lo.tcp = a.tcp;
     LoadResult r = run_load(lo);
     std::printf("%s\n", describe(r).c_str());
-    const bool ok = r.sessions > 0 && r.connected == r.sessions && r.keyframe_first == r.sessions &&
-                    r.gap_free == r.sessions && r.deleted == r.sessions;
+    const int ended = a.end == "delete" ? r.deleted : r.sessions;
+    const bool ok = lo.silent ? r.answered == r.sessions
+                              : r.sessions > 0 && r.connected == r.sessions && r.keyframe_first == r.sessions &&
+                                    r.gap_free == r.sessions && ended == r.sessions;
     return ok ? 0 : 1;
   }
   if (a.mode == "latency") return run_latency(a);

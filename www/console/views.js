@@ -97,11 +97,18 @@ export function streamsView(main) {
   };
 }
 
+// A WebRTC client's link (shared engine): RTT from receiver reports, loss, NACKs, resends, PLI/FIR.
+function rtcLink(r) {
+  const rtt = r.rtt_ms >= 0 ? `rtt ${r.rtt_ms.toFixed(1)} ms` : 'rtt –';
+  return `${rtt}, lost ${r.pkt_lost} (${(r.fraction_lost * 100).toFixed(1)} %), nacks ${r.nacks}, ` +
+         `retrans ${r.pkt_retrans}, pli ${r.plis}, fir ${r.firs}`;
+}
+
 export function clientRows(clients, streamsById, onKicked) {
   return clients.map((c) => {
     const s = streamsById.get(c.stream);
     const link = c.srt ? `rtt ${c.srt.rtt_ms.toFixed(1)} ms, lost ${c.srt.pkt_lost}, retrans ${c.srt.pkt_retrans}, ` +
-                         `${c.srt.bandwidth_mbps.toFixed(1)} Mb/s est.` : '';
+                         `${c.srt.bandwidth_mbps.toFixed(1)} Mb/s est.` : c.rtc ? rtcLink(c.rtc) : '';
     const button = el('button', {class: 'kick', type: 'button', dataset: {id: c.id}}, 'Kick');
     button.addEventListener('click', async () => {
       button.disabled = true;

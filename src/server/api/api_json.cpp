@@ -173,6 +173,20 @@ void add_client_members(JsonBuilder* b, const ClientView& c, const std::string& 
     add_int(b, "pkt_dropped", srt.pkt_dropped);
     add_int(b, "latency_ms", srt.latency_ms);
   });
+  // Estuary extension: the WebRTC link from the peer's RTCP (shared engine).
+  add_optional_object(b, "rtc", c.rtc, IfAbsent::omit, [b](const RtcStatsView& rtc) {
+    add_double(b, "rtt_ms", rtc.rtt_ms);
+    add_double(b, "fraction_lost", rtc.fraction_lost);
+    add_int(b, "pkt_lost", rtc.packets_lost);
+    add_int(b, "pkt_sent", rtc.packets_sent);
+    add_int(b, "nacks", rtc.nacks);
+    add_int(b, "pkt_retrans", rtc.retransmits);
+    add_int(b, "plis", rtc.plis);
+    add_int(b, "firs", rtc.firs);
+    add_int(b, "keyframes_from_ring", rtc.keyframes_from_ring);
+    add_int(b, "remb_bps", rtc.remb_bps);
+    add_int(b, "twcc", rtc.twcc_feedback);
+  });
 }
 
 void add_vhost_members(JsonBuilder* b, const ServerIdentity& id, const std::vector<StreamView>& streams,

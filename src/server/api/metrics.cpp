@@ -117,6 +117,17 @@ std::string PrometheusWriter::text() const {
 
 namespace {
 
+// A connection's labels: app and stream (from the client's url), client id, type, protocol.
+PrometheusWriter::Labels client_labels(const api::ClientView& c, const std::string& protocol) {
+  std::string path = c.url.size() > 1 ? c.url.substr(1) : "";
+  const auto slash = path.find('/');
+  return {{"app", path.substr(0, slash)},
+          {"stream", slash == std::string::npos ? "" : path.substr(slash + 1)},
+          {"client", c.id},
+          {"type", c.type},
+          {"protocol", protocol}};
+}
+
 std::string render(const api::Backend& sup, const MetricsSource& outputs, ByteTotals& totals) {
   PrometheusWriter w;
   const api::SummaryView sum = sup.summary();
@@ -169,13 +180,7 @@ std::string render(const api::Backend& sup, const MetricsSource& outputs, ByteTo
   // SRT links as libsrt sees them, per connection (client ids are the API's).
   for (const auto& c : clients) {
     if (!c.srt) continue;
-    std::string path = c.url.size() > 1 ? c.url.substr(1) : "";
-    const auto slash = path.find('/');
-    const PrometheusWriter::Labels l{{"app", path.substr(0, slash)},
-                                     {"stream", slash == std::string::npos ? "" : path.substr(slash + 1)},
-                                     {"client", c.id},
-                                     {"type", c.type},
-                                     {"protocol", "srt"}};
+    const PrometheusWriter::Labels l = client_labels(c, "srt");
     w.add("estuary_srt_rtt_seconds", "gauge", "Round-trip time of an SRT connection.", l, c.srt->rtt_ms / 1000);
     w.add("estuary_srt_send_rate_bits_per_second", "gauge", "SRT send rate over the last second.", l,
           c.srt->send_mbps * 1e6);
@@ -187,6 +192,22 @@ std::string render(const api::Backend& sup, const MetricsSource& outputs, ByteTo
           double(c.srt->pkt_retrans));
     w.add("estuary_srt_packets_dropped_total", "counter", "SRT packets dropped as too late to send or play.", l,
           double(c.srt->pkt_dropped));
+  }
+  // WebRTC links (shared engine) from the peers' RTCP, per connection.
+  for (const auto& c : clients) {
+    if (!c.rtc) continue;
+    const PrometheusWriter::Labels l = client_labels(c, "webrtc");
+    if (c.rtc->rtt_ms >= 0)
+      w.add("estuary_rtc_rtt_seconds", "gauge", "Round-trip time of a WebRTC connection (RTCP).", l,
+            c.rtc->rtt_ms / 1000);
+    w.add("estuary_rtc_packets_lost_total", "counter", "RTP packets a WebRTC peer reports lost.", l,
+          double(c.rtc->packets_lost));
+    w.add("estuary_rtc_nacks_total", "counter", "RTP packets a WebRTC peer asked for again (NACK).", l,
+          double(c.rtc->nacks));
+    w.add("estuary_rtc_packets_retransmitted_total", "counter", "RTP packets resent to a WebRTC peer.", l,
+          double(c.rtc->retransmits));
+    w.add("estuary_rtc_keyframe_requests_total", "counter", "PLI and FIR keyframe requests from a WebRTC peer.", l,
+          double(c.rtc->plis + c.rtc->firs));
   }
 
   // Per stream and protocol: viewers and publishers.

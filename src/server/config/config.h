@@ -162,9 +162,11 @@ struct TlsSection {
 struct RtcSection {
   bool enabled = true;
   // WHEP viewers: "shared" = one UDP socket on `port` for every viewer, RTP payloaded once per stream
-  // (engine/); "webrtcbin" = a webrtcbin pipeline and libnice port per viewer. WHIP uses webrtcbin.
-  std::string engine = "webrtcbin";
+  // (engine/, the default); "webrtcbin" = a webrtcbin pipeline and libnice port per viewer. WHIP uses
+  // webrtcbin.
+  std::string engine = "shared";
   int port = 8000;         // the shared engine's one UDP port
+  int tcp_port = 0;        // the shared engine's ICE-TCP port (RFC 6544 passive, RFC 4571 framing; 0 = none)
   std::string candidate;   // address added to answers (IP or host name; "$VAR" = from the environment)
   std::string interfaces;  // space-separated local IPs to gather candidates on ("" = every interface)
   int port_min = 8000;     // UDP (and ICE-TCP) ports of sessions

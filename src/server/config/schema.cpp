@@ -311,8 +311,11 @@ const KeySpec kKeys[] = {
         "rtc", "engine", kRtcEngines, [](Config& c) { return &c.rtc.engine; },
         "WHEP viewers: shared (one UDP port, RTP payloaded once per stream) or webrtcbin (a pipeline per viewer)"),
     int_key(
-        "rtc", "port", 1, 65535, [](Config& c) { return &c.rtc.port; },
-        "the one UDP port of the shared engine (every WHEP viewer)"),
+        "rtc", "port", 0, 65535, [](Config& c) { return &c.rtc.port; },
+        "the one UDP port of the shared engine (every WHEP viewer; 0 = none: ICE-TCP on tcp_port only)"),
+    int_key(
+        "rtc", "tcp_port", 0, 65535, [](Config& c) { return &c.rtc.tcp_port; },
+        "the one TCP port of the shared engine for ICE-TCP (viewers whose UDP is blocked; 0 = none)"),
     string_key(
         "rtc", "candidate", ValueType::text, [](Config& c) { return &c.rtc.candidate; },
         "address written into answers as an extra host candidate (IP, host name or $ENV_VAR; empty = none)"),

@@ -107,6 +107,21 @@ struct SrtStatsView {
   int latency_ms = 0;       // TSBPD latency in effect
 };
 
+// Estuary extension: a WebRTC client's link as the shared engine sees it (the peer's RTCP).
+struct RtcStatsView {
+  double rtt_ms = -1;               // from receiver reports (LSR/DLSR); -1 until one answers a sender report
+  double fraction_lost = 0;         // of the last receiver report, 0..1
+  int64_t packets_lost = 0;         // cumulative, as the peer reports it (video + audio)
+  int64_t packets_sent = 0;         // RTP packets sent (resends not included)
+  int64_t nacks = 0;                // packets the peer asked for again (generic NACK)
+  int64_t retransmits = 0;          // packets resent from the ring
+  int64_t plis = 0;                 // picture loss indications received
+  int64_t firs = 0;                 // full intra requests received
+  int64_t keyframes_from_ring = 0;  // of those, answered from the packet ring (not asked of the publisher)
+  int64_t remb_bps = 0;             // the peer's last REMB estimate (0 = none)
+  int64_t twcc_feedback = 0;        // transport-wide congestion control feedback packets received
+};
+
 struct ClientView {
   std::string id;
   std::string vhost;
@@ -125,6 +140,7 @@ struct ClientView {
   int kbps_recv_30s = 0;
   int kbps_send_30s = 0;
   std::optional<SrtStatsView> srt;  // Estuary extension: SRT clients only
+  std::optional<RtcStatsView> rtc;  // Estuary extension: WebRTC clients of the shared engine only
 };
 
 struct SummaryView {

@@ -30,6 +30,8 @@ struct Client {
   std::function<uint64_t()> bytes_received;
   // SRT clients: libsrt's view of the connection (for /api/v1/clients and /metrics).
   std::function<api::SrtStatsView()> srt_stats;
+  // WebRTC clients of the shared engine: RTT, loss, NACKs, keyframe requests.
+  std::function<api::RtcStatsView()> rtc_stats;
 
   std::string key() const { return app + "/" + stream; }
 };

@@ -783,6 +783,7 @@ std::vector<api::ClientView> Supervisor::clients() const {
     v.kbps_recv_30s = e.recv_rate.kbps();
     v.kbps_send_30s = e.send_rate.kbps();
     if (c.srt_stats) v.srt = c.srt_stats();
+    if (c.rtc_stats) v.rtc = c.rtc_stats();
     out.push_back(std::move(v));
   }
   return out;

@@ -29,7 +29,7 @@ TEST(RtcConfig, Defaults) {
   EXPECT_EQ(r->rtc.session_timeout_ms, 10000);
   EXPECT_EQ(r->rtc.pli_interval_ms, 2000);
   EXPECT_TRUE(r->rtc.candidate.empty());
-  EXPECT_EQ(r->rtc.engine, "webrtcbin");
+  EXPECT_EQ(r->rtc.engine, "shared");
   EXPECT_EQ(r->rtc.port, 8000);
 }
 

@@ -10,6 +10,7 @@
 #include "server/protocols/webrtc/engine/rtp_wire.h"
 #include "server/protocols/webrtc/engine/sdp_answer.h"
 #include "server/protocols/webrtc/engine/stun.h"
+#include "server/protocols/webrtc/engine/tcp_framing.h"
 #include "server/protocols/webrtc/sdp_offer.h"
 
 using namespace estuary::webrtc;
@@ -123,6 +124,13 @@ TEST(RtcRtcp, NackPliFirRembAndReportsAreParsed) {
   EXPECT_EQ(fb.receiver_reports, 1);
   EXPECT_EQ(fb.fraction_lost, 25);
   EXPECT_EQ(fb.lost_total, 7u);
+  ASSERT_EQ(fb.reports.size(), 1u);
+  EXPECT_EQ(fb.reports[0].ssrc, 9u);
+  EXPECT_EQ(fb.reports[0].lost_total, 7u);
+  EXPECT_EQ(fb.plis, 1);
+  EXPECT_EQ(fb.firs, 1);
+  EXPECT_EQ(fb.rembs, 1);
+  EXPECT_EQ(fb.twcc, 0);
   EXPECT_TRUE(is_rtcp(c.data(), c.size()));
   // A length past the end is malformed, and nothing beyond it is read.
   auto bad = nack;
@@ -130,6 +138,27 @@ TEST(RtcRtcp, NackPliFirRembAndReportsAreParsed) {
   EXPECT_TRUE(parse_rtcp(bad.data(), bad.size()).malformed);
   // The NACK bound holds.
   EXPECT_EQ(parse_rtcp(nack.data(), nack.size(), 2).nacks.size(), 2u);
+}
+
+// RTT from a report block: now - LSR - DLSR in 1/65536 s; a block answering no SR, or a result that
+// is negative or beyond a minute, gives none. Transport-wide CC feedback is counted.
+TEST(RtcRtcp, RoundTripFromReportBlockAndTwccCounted) {
+  const uint64_t sr_ntp = ntp_from_unix_us(1700000000000000);
+  const uint64_t now_ntp = ntp_from_unix_us(1700000000000000 + 250000);  // 250 ms later
+  ReportBlock b;
+  b.lsr = uint32_t(sr_ntp >> 16);
+  b.dlsr = 65536 / 10;  // the peer held it 100 ms
+  const int64_t rtt = rtt_us_from_report(b, now_ntp);
+  EXPECT_NEAR(double(rtt), 150000, 50);
+  b.dlsr = 65536;  // held longer than the time since: negative
+  EXPECT_EQ(rtt_us_from_report(b, now_ntp), -1);
+  b.lsr = 0;
+  EXPECT_EQ(rtt_us_from_report(b, now_ntp), -1);
+  std::vector<uint8_t> twcc = {0x8F, 205, 0, 4, 0, 0, 0, 1, 0, 0, 0, 9, 0, 1, 0, 2, 0, 0, 0, 0};
+  RtcpFeedback fb = parse_rtcp(twcc.data(), twcc.size());
+  EXPECT_FALSE(fb.malformed);
+  EXPECT_EQ(fb.twcc, 1);
+  EXPECT_TRUE(fb.nacks.empty());
 }
 
 TEST(RtcRtcp, SenderReportLayout) {
@@ -197,6 +226,19 @@ TEST(RtcAnswer, AnswerIsIceLitePassiveBundleOnOnePort) {
         "a=candidate:1 1 udp 2130706430 127.0.0.1 8000 typ host", "a=rtcp-fb:102 nack pli"})
     EXPECT_NE(a.find(want), std::string::npos) << want << "\n" << a;
   EXPECT_EQ(a.find("a=recvonly"), std::string::npos);
+  EXPECT_EQ(a.find(" tcp "), std::string::npos);  // no tcp_port: no ICE-TCP candidate
+
+  // ICE-TCP (RFC 6544): passive TCP host candidates beside the UDP ones, at a lower priority; with
+  // no UDP port, TCP ones only.
+  ap.tcp_port = 8000;
+  const std::string both = build_answer(*plan, ap);
+  EXPECT_NE(both.find("a=candidate:1 1 udp 2130706430 127.0.0.1 8000 typ host"), std::string::npos) << both;
+  EXPECT_NE(both.find("a=candidate:2 1 tcp 1518280445 127.0.0.1 8000 typ host tcptype passive"), std::string::npos)
+      << both;
+  ap.port = 0;
+  const std::string tcp_only = build_answer(*plan, ap);
+  EXPECT_EQ(tcp_only.find(" udp "), std::string::npos) << tcp_only;
+  EXPECT_NE(tcp_only.find(" tcp "), std::string::npos) << tcp_only;
 
   std::string no_fp = offer;
   for (size_t at; (at = no_fp.find("a=fingerprint")) != std::string::npos;) no_fp.replace(at, 2, "x=");
@@ -204,4 +246,29 @@ TEST(RtcAnswer, AnswerIsIceLitePassiveBundleOnOnePort) {
   std::string passive = offer;
   for (size_t at; (at = passive.find("actpass")) != std::string::npos;) passive.replace(at, 7, "passive");
   EXPECT_FALSE(offer_credentials(passive));
+}
+
+// RFC 4571 framing: frames come out whole however the stream splits them; a frame over the bound or
+// of length zero makes the stream bad, and nothing more than one frame is ever buffered.
+TEST(RtcTcpFraming, ReassemblesSplitFramesAndRefusesOversized) {
+  std::vector<uint8_t> stream;
+  const uint8_t a[] = {1, 2, 3}, b[] = {9};
+  ASSERT_TRUE(append_frame(stream, a, sizeof a));
+  ASSERT_TRUE(append_frame(stream, b, sizeof b));
+  EXPECT_EQ(stream.size(), 2u + 3 + 2 + 1);
+  EXPECT_FALSE(append_frame(stream, a, 0));
+  FrameReader r(1500);
+  std::vector<std::vector<uint8_t>> got;
+  auto on = [&](uint8_t* f, size_t n) { got.emplace_back(f, f + n); };
+  for (uint8_t byte : stream) ASSERT_TRUE(r.feed(&byte, 1, on));  // one byte at a time
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], std::vector<uint8_t>(a, a + 3));
+  EXPECT_EQ(got[1], std::vector<uint8_t>(b, b + 1));
+  EXPECT_EQ(r.buffered(), 0u);
+  const uint8_t big[] = {0x05, 0xDD};  // 1501 bytes announced
+  FrameReader r2(1500);
+  EXPECT_FALSE(r2.feed(big, sizeof big, on));
+  const uint8_t zero[] = {0, 0, 1};
+  FrameReader r3(1500);
+  EXPECT_FALSE(r3.feed(zero, sizeof zero, on));
 }

@@ -3,6 +3,7 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -145,9 +146,14 @@ RtcService::RtcService(server::ControlPorts ports, server::PathRoutes& api)
   });
   configured_candidate();  // starts resolving a host name early
   const auto& rc = *rtc_config_;
-  if (rc.enabled && rc.engine == "shared") {
+  if (rc.enabled && rc.engine == "shared" && rc.ice_tcp)
+    log_info("", "", "rtc-engine",
+             "ice_tcp = true: WHEP viewers use webrtcbin (the shared engine serves ICE-TCP with tcp_port)");
+  if (rc.enabled && rc.engine == "shared" && !rc.ice_tcp) {
     engine::SharedEngine::Settings es;
     es.port = rc.port;
+    es.tcp_port = rc.tcp_port;
+    es.tcp_idle_ms = std::max(rc.session_timeout_ms, 1000);
     gchar** parts = g_strsplit_set(rc.interfaces.c_str(), " \t", -1);
     for (gchar** p = parts; *p; ++p)
       if (**p) es.interfaces.emplace_back(*p);

@@ -1,6 +1,9 @@
 // Owns: RtcSession (see rtc_session.h).
 #include "server/protocols/webrtc/rtc_session.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "common/control_thread.h"
 #include "common/log.h"
 #include "server/control/http_routes.h"
@@ -23,6 +26,26 @@ IceSettings ice_settings(const config::RtcSection& rc) {
   ice.port_max = rc.port_max;
   ice.ice_tcp = rc.ice_tcp;
   return ice;
+}
+
+// A shared-engine viewer's link for the API (the engine thread updates the counters).
+api::RtcStatsView link_stats(const engine::ViewerCounters* c) {
+  api::RtcStatsView v;
+  if (!c) return v;
+  constexpr auto r = std::memory_order_relaxed;
+  const int64_t rtt = c->rtt_us.load(r);
+  v.rtt_ms = rtt < 0 ? -1 : double(rtt) / 1000;
+  v.fraction_lost = double(c->fraction_lost.load(r)) / 256;
+  v.packets_lost = int64_t(c->packets_lost.load(r));
+  v.packets_sent = int64_t(c->packets_sent.load(r));
+  v.nacks = int64_t(c->nacks.load(r));
+  v.retransmits = int64_t(c->retransmits.load(r));
+  v.plis = int64_t(c->plis.load(r));
+  v.firs = int64_t(c->firs.load(r));
+  v.keyframes_from_ring = int64_t(c->keyframes_from_ring.load(r));
+  v.remb_bps = int64_t(std::min<uint64_t>(c->remb_bps.load(r), INT64_MAX));
+  v.twcc_feedback = int64_t(c->twcc.load(r));
+  return v;
 }
 
 }  // namespace
@@ -89,6 +112,11 @@ void RtcSession::begin() {
     if (s && s->shared_counters_) return s->shared_counters_->bytes_received.load();
     return s && s->peer_ ? s->peer_->bytes_received() : 0;
   };
+  if (env_.shared && req_.role == OfferRole::play)
+    c.rtc_stats = [weak]() {
+      auto s = weak.lock();
+      return link_stats(s ? s->shared_counters_.get() : nullptr);
+    };
   env_.ports->clients.add_client(std::move(c));
   registered_ = true;
   const auto action =

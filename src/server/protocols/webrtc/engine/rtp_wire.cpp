@@ -72,21 +72,32 @@ RtcpFeedback parse_rtcp(const uint8_t* data, size_t len, size_t max_nacks) {
         fb.lost_total = rd32(b + 4) & 0xFFFFFF;
         fb.lsr = rd32(b + 16);
         fb.dlsr = rd32(b + 20);
+        if (fb.reports.size() < kMaxReports)
+          fb.reports.push_back({rd32(b), b[4], rd32(b + 4) & 0xFFFFFF, fb.lsr, fb.dlsr});
       }
     } else if (pt == 205 && count == 1 && plen >= 12) {  // generic NACK
       const uint32_t media = rd32(p + 8);
-      for (size_t f = 12; f + 4 <= plen; f += 4) {
+      for (size_t f = 12; f + 4 <= plen && fb.nacks.size() < max_nacks; f += 4) {
         const uint16_t pid = rd16(p + f);
         const uint16_t blp = rd16(p + f + 2);
         if (fb.nacks.size() < max_nacks) fb.nacks.emplace_back(media, pid);
         for (int b = 0; b < 16; ++b)
           if ((blp >> b) & 1 && fb.nacks.size() < max_nacks) fb.nacks.emplace_back(media, uint16_t(pid + b + 1));
       }
+    } else if (pt == 205 && count == 15 && plen >= 20) {  // transport-wide CC feedback: counted only
+      ++fb.twcc;
     } else if (pt == 206 && plen >= 12) {
       const uint32_t media = rd32(p + 8);
-      if (count == 1) fb.keyframe_requests.push_back(media);                       // PLI
-      if (count == 4 && plen >= 20) fb.keyframe_requests.push_back(rd32(p + 12));  // FIR: SSRC in the FCI
+      if (count == 1 && fb.keyframe_requests.size() < kMaxReports) {  // PLI
+        fb.keyframe_requests.push_back(media);
+        ++fb.plis;
+      }
+      if (count == 4 && plen >= 20 && fb.keyframe_requests.size() < kMaxReports) {  // FIR: SSRC in the FCI
+        fb.keyframe_requests.push_back(rd32(p + 12));
+        ++fb.firs;
+      }
       if (count == 15 && plen >= 20 && p[12] == 'R' && p[13] == 'E' && p[14] == 'M' && p[15] == 'B') {
+        ++fb.rembs;
         const uint8_t exp = p[17] >> 2;
         const uint64_t mantissa = (uint64_t(p[17] & 3) << 16) | uint64_t(p[18]) << 8 | p[19];
         fb.remb_bps = exp > 46 ? UINT64_MAX : mantissa << exp;
@@ -112,6 +123,14 @@ std::vector<uint8_t> sender_report(uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts,
   put32(v, packets);
   put32(v, octets);
   return v;
+}
+
+int64_t rtt_us_from_report(const ReportBlock& b, uint64_t now_ntp) {
+  if (b.lsr == 0) return -1;
+  const uint32_t now_mid = uint32_t(now_ntp >> 16);
+  const uint32_t rtt = now_mid - b.lsr - b.dlsr;  // 1/65536 s, modulo 2^32
+  if (rtt > (60u << 16)) return -1;               // negative (clock step) or beyond a minute
+  return int64_t((uint64_t(rtt) * 1000000) >> 16);
 }
 
 uint64_t ntp_from_unix_us(int64_t us) {

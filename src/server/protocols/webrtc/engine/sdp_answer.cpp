@@ -75,13 +75,16 @@ std::string build_answer(const OfferPlan& plan, const AnswerParams& p) {
     s << "a=ssrc:" << ssrc << " cname:" << p.cname << "\r\n";
     s << "a=ssrc:" << ssrc << " msid:estuary " << m.kind << "\r\n";
     int foundation = 1;
-    for (const std::string& ip : p.addresses) {
+    for (const std::string& ip : p.port > 0 ? p.addresses : std::vector<std::string>{}) {
       const bool v6 = ip.find(':') != std::string::npos;
       s << "a=candidate:" << foundation << " 1 udp " << (2130706431 - foundation) << " " << ip << " " << p.port
         << " typ host generation 0\r\n";
       (void)v6;
       ++foundation;
     }
+    for (size_t i = 0; p.tcp_port > 0 && i < p.addresses.size(); ++i, ++foundation)
+      s << "a=candidate:" << foundation << " 1 tcp " << (1518280447 - foundation) << " " << p.addresses[i] << " "
+        << p.tcp_port << " typ host tcptype passive generation 0\r\n";
     s << "a=end-of-candidates\r\n";
   }
   return s.str();

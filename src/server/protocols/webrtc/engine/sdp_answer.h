@@ -30,6 +30,7 @@ struct AnswerParams {
   std::string fingerprint;             // "AB:CD:..." sha-256
   std::vector<std::string> addresses;  // host candidate IPs
   int port = 0;
+  int tcp_port = 0;  // passive ICE-TCP host candidates on it too (0 = none)
   uint32_t video_ssrc = 0, audio_ssrc = 0;
   std::string cname;
 };

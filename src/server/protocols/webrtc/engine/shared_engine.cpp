@@ -21,6 +21,7 @@
 #include "server/protocols/webrtc/engine/rtp_wire.h"
 #include "server/protocols/webrtc/engine/sdp_answer.h"
 #include "server/protocols/webrtc/engine/stun.h"
+#include "server/protocols/webrtc/engine/tcp_framing.h"
 
 namespace estuary::webrtc::engine {
 namespace {
@@ -30,6 +31,9 @@ constexpr int64_t kSenderReportUs = 1000 * 1000;
 constexpr int64_t kKeyframeRequestGapUs = 500 * 1000;
 constexpr int kMaxDatagramsPerPass = 256;
 constexpr int kMaxPacketsPerPass = 1024;  // per track and viewer: a GOP burst goes out over a few passes
+constexpr size_t kTcpOutMax = 256 << 10;  // queued for one ICE-TCP connection (beyond the kernel's buffer; ~1 s
+                                          // at 2 Mb/s); beyond it packets are dropped
+constexpr size_t kMaxTcpConns = 1024;
 
 std::string random_token(size_t n) {
   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -94,6 +98,32 @@ struct Track {
   int64_t last_arrival_us = 0;
   uint32_t packets = 0, octets = 0;
   int64_t next_sr_us = 0;
+  uint32_t lost = 0;  // cumulative, from the peer's last report block on this SSRC
+};
+
+// An ICE-TCP connection: frames in (bounded), frames out (bounded queue, whole packets dropped beyond
+// it: a TCP viewer that cannot keep up loses packets like a UDP one, NACK may repair them).
+struct TcpConn {
+  int fd = -1;
+  sockaddr_storage peer{};
+  socklen_t peer_len = 0;
+  std::string key;  // "tcp|" + address: the 5-tuple key of its viewer
+  FrameReader reader{kSlot};
+  std::vector<uint8_t> out;
+  size_t out_off = 0;
+  int64_t opened_us = 0, last_rx_us = 0;
+  bool bound = false;    // a binding request with valid integrity came on it
+  bool closing = false;  // its viewer was removed: close once the queue is written
+  TcpConn() = default;
+  TcpConn(const TcpConn&) = delete;
+  TcpConn& operator=(const TcpConn&) = delete;
+  ~TcpConn() {
+    if (fd >= 0) close(fd);
+  }
+  void queue(const uint8_t* data, size_t len) {
+    if (out.size() - out_off + len + 2 > kTcpOutMax) return;
+    append_frame(out, data, len);
+  }
 };
 
 struct Viewer {
@@ -104,12 +134,63 @@ struct Viewer {
   socklen_t addr_len = 0;
   std::string addr_key;
   std::unique_ptr<DtlsPeer> dtls;
+  TcpConn* tcp = nullptr;  // the path is this ICE-TCP connection (else UDP to addr)
   bool connected = false;
   bool failed = false;
   Track video, audio;
   std::shared_ptr<ViewerCounters> counters = std::make_shared<ViewerCounters>();
   int64_t last_pli_us = 0;
 };
+
+namespace {
+
+Track* track_of(Viewer& v, uint32_t ssrc) {
+  if (v.video.ring && ssrc == v.video.ssrc) return &v.video;
+  if (v.audio.ring && ssrc == v.audio.ssrc) return &v.audio;
+  return nullptr;
+}
+
+void count_feedback(Viewer& v, const RtcpFeedback& fb) {
+  ViewerCounters& c = *v.counters;
+  if (fb.receiver_reports) c.fraction_lost.store(fb.fraction_lost, std::memory_order_relaxed);
+  const uint64_t now_ntp = fb.reports.empty() ? 0 : ntp_from_unix_us(g_get_real_time());
+  for (const ReportBlock& b : fb.reports) {
+    Track* t = track_of(v, b.ssrc);
+    if (!t) continue;
+    t->lost = b.lost_total & 0x800000 ? 0 : b.lost_total;  // negative (duplicates) counts as none
+    const int64_t rtt = rtt_us_from_report(b, now_ntp);
+    if (rtt >= 0) c.rtt_us.store(rtt, std::memory_order_relaxed);
+  }
+  c.packets_lost.store(uint64_t(v.video.lost) + v.audio.lost, std::memory_order_relaxed);
+  if (!fb.keyframe_requests.empty()) c.keyframe_requests.fetch_add(1, std::memory_order_relaxed);
+  c.plis.fetch_add(uint64_t(fb.plis), std::memory_order_relaxed);
+  c.firs.fetch_add(uint64_t(fb.firs), std::memory_order_relaxed);
+  c.twcc.fetch_add(uint64_t(fb.twcc), std::memory_order_relaxed);
+  if (fb.rembs) {
+    c.rembs.fetch_add(uint64_t(fb.rembs), std::memory_order_relaxed);
+    c.remb_bps.store(fb.remb_bps, std::memory_order_relaxed);
+  }
+}
+
+// A PLI/FIR the packet ring can answer without asking the publisher: a viewer not started yet starts
+// at the newest keyframe anyway, and a viewer behind the newest keyframe skips to it (its sequence
+// numbers stay continuous; RTP timestamps only move forward). A viewer at the live edge, past the
+// newest keyframe, needs a new one: false (forwarded).
+bool answer_from_ring(Viewer& v) {
+  Track& t = v.video;
+  if (!t.ring) return false;
+  const uint64_t key = t.ring->newest_keyframe();
+  if (key == UINT64_MAX) return false;
+  if (t.started && key <= t.cursor) return false;
+  if (t.started) {
+    t.cursor = key;
+    t.base_index = key;  // NACKs for what came before the jump are not answered
+  }
+  v.counters->keyframes_from_ring.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+}  // namespace
 
 struct SharedEngine::Feed {
   std::unique_ptr<Packetizer> packetizer;
@@ -131,24 +212,41 @@ Result<std::unique_ptr<SharedEngine>> SharedEngine::create(const Settings& setti
   auto dtls = DtlsContext::create();
   if (!dtls) return dtls.error();
   e->dtls_ = *dtls;
-  e->fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (e->fd_ < 0) return Error{std::string("socket: ") + std::strerror(errno), ErrorReason::internal, "webrtc"};
+  if (settings.port <= 0 && settings.tcp_port <= 0)
+    return Error{"neither a UDP port nor a TCP port", ErrorReason::invalid, "webrtc"};
   int one = 1, bufsize = 4 << 20;
-  setsockopt(e->fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(e->fd_, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
-  setsockopt(e->fd_, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
-  sa.sin_port = htons(uint16_t(settings.port));
   sa.sin_addr.s_addr = htonl(INADDR_ANY);
-  if (bind(e->fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
-    return Error{"cannot bind the WebRTC UDP port " + std::to_string(settings.port) + ": " + std::strerror(errno),
-                 ErrorReason::unavailable, "webrtc"};
-  e->port_ = settings.port;
+  if (settings.port > 0) {  // port 0: no UDP (ICE-TCP only)
+    e->fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (e->fd_ < 0) return Error{std::string("socket: ") + std::strerror(errno), ErrorReason::internal, "webrtc"};
+    setsockopt(e->fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(e->fd_, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
+    setsockopt(e->fd_, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
+    sa.sin_port = htons(uint16_t(settings.port));
+    if (bind(e->fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+      return Error{"cannot bind the WebRTC UDP port " + std::to_string(settings.port) + ": " + std::strerror(errno),
+                   ErrorReason::unavailable, "webrtc"};
+    e->port_ = settings.port;
+  }
+  if (settings.tcp_port > 0) {
+    e->tcp_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (e->tcp_fd_ < 0) return Error{std::string("socket: ") + std::strerror(errno), ErrorReason::internal, "webrtc"};
+    setsockopt(e->tcp_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sa.sin_port = htons(uint16_t(settings.tcp_port));
+    if (bind(e->tcp_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || listen(e->tcp_fd_, 128) != 0)
+      return Error{
+          "cannot listen on the WebRTC TCP port " + std::to_string(settings.tcp_port) + ": " + std::strerror(errno),
+          ErrorReason::unavailable, "webrtc"};
+    e->tcp_port_ = settings.tcp_port;
+  }
   e->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   e->batch_ = std::make_unique<Batch>();
   e->thread_ = std::thread([raw = e.get()] { raw->run(); });
-  log_info("", "", "rtc-engine", "shared WebRTC engine on UDP port " + std::to_string(e->port_));
+  log_info("", "", "rtc-engine",
+           "shared WebRTC engine on UDP port " + (e->port_ ? std::to_string(e->port_) : std::string("(none)")) +
+               (e->tcp_port_ ? ", ICE-TCP on TCP port " + std::to_string(e->tcp_port_) : std::string()));
   return e;
 }
 
@@ -162,8 +260,10 @@ SharedEngine::~SharedEngine() {
     by_addr_.clear();
     by_ufrag_.clear();
     flush();
+    tcp_.clear();
   }
   if (fd_ >= 0) close(fd_);
+  if (tcp_fd_ >= 0) close(tcp_fd_);
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 
@@ -210,6 +310,7 @@ Result<ViewerHandle> SharedEngine::add_viewer(ViewerSpec spec) {
     if (!present) ap.addresses.insert(ap.addresses.begin(), spec.extra_candidate);
   }
   ap.port = port_;
+  ap.tcp_port = tcp_port_;
   ap.video_ssrc = v->video.ssrc;
   ap.audio_ssrc = v->audio.ssrc;
   ap.cname = "estuary";
@@ -245,7 +346,9 @@ void SharedEngine::remove_viewer(const std::string& ufrag) {
       auto a = by_addr_.find(v->addr_key);
       if (a != by_addr_.end() && a->second == v) by_addr_.erase(a);
     }
-    v->dtls.reset();  // close_notify goes into the batch, sent on the next pass
+    v->dtls.reset();  // close_notify goes into the batch (or the TCP queue), sent on the next pass
+    if (v->tcp) v->tcp->closing = true;
+    v->tcp = nullptr;
   }
   wake();
   release_feed(v->spec.feed);
@@ -263,8 +366,28 @@ size_t SharedEngine::viewer_count() {
 
 void SharedEngine::send_to(Viewer& v, const uint8_t* data, size_t len) {
   if (v.addr_len == 0 || len > kSlot) return;
+  if (v.tcp) {
+    v.tcp->queue(data, len);
+    v.counters->bytes_sent.fetch_add(len, std::memory_order_relaxed);
+    return;
+  }
   std::memcpy(next_slot(), data, len);
   commit_slot(v, len);
+}
+
+void SharedEngine::send_udp(const sockaddr_storage& to, socklen_t tolen, const uint8_t* data, size_t len) {
+  if (len > kSlot) return;
+  Batch& b = *batch_;
+  uint8_t* slot = next_slot();
+  std::memcpy(slot, data, len);
+  b.iov[b.n] = {slot, len};
+  b.addr[b.n] = to;
+  b.msgs[b.n] = {};
+  b.msgs[b.n].msg_hdr.msg_name = &b.addr[b.n];
+  b.msgs[b.n].msg_hdr.msg_namelen = tolen;
+  b.msgs[b.n].msg_hdr.msg_iov = &b.iov[b.n];
+  b.msgs[b.n].msg_hdr.msg_iovlen = 1;
+  ++b.n;
 }
 
 uint8_t* SharedEngine::next_slot() {
@@ -274,6 +397,11 @@ uint8_t* SharedEngine::next_slot() {
 
 void SharedEngine::commit_slot(Viewer& v, size_t len) {
   Batch& b = *batch_;
+  if (v.tcp) {  // framed onto its connection; the slot is reused
+    v.tcp->queue(b.buf[b.n], len);
+    v.counters->bytes_sent.fetch_add(len, std::memory_order_relaxed);
+    return;
+  }
   b.iov[b.n] = {b.buf[b.n], len};
   b.addr[b.n] = v.addr;
   b.msgs[b.n] = {};
@@ -287,6 +415,7 @@ void SharedEngine::commit_slot(Viewer& v, size_t len) {
 
 void SharedEngine::flush() {
   Batch& b = *batch_;
+  if (fd_ < 0) b.n = 0;  // no UDP socket (ICE-TCP only): nothing is queued for it
   int done = 0;
   while (done < b.n) {
     const int r = sendmmsg(fd_, b.msgs + done, unsigned(b.n - done), 0);
@@ -301,17 +430,31 @@ void SharedEngine::flush() {
 }
 
 void SharedEngine::run() {
-  pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  std::vector<pollfd> fds;
   uint8_t buf[kSlot + 64];
   int64_t next_timer = 0;
   while (!stop_) {
-    poll(fds, 2, 20);
+    fds.assign({{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}});
+    if (tcp_fd_ >= 0) {
+      fds.push_back({tcp_fd_, short(tcp_.size() < kMaxTcpConns ? POLLIN : 0), 0});
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& [cfd, c] : tcp_) fds.push_back({cfd, short(POLLIN | (c->out.size() > c->out_off ? POLLOUT : 0)), 0});
+    }
+    poll(fds.data(), nfds_t(fds.size()), 20);
     if (fds[1].revents & POLLIN) {
       uint64_t x;
       (void)!read(wake_fd_, &x, sizeof x);
     }
     const int64_t now = g_get_monotonic_time();
     std::lock_guard<std::mutex> lock(mu_);
+    if (tcp_fd_ >= 0) {
+      if (fds[2].revents & POLLIN) accept_tcp(now);
+      for (size_t i = 3; i < fds.size(); ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        auto c = tcp_.find(fds[i].fd);
+        if (c != tcp_.end() && !read_tcp(*c->second, now)) close_tcp(fds[i].fd);
+      }
+    }
     if (fds[0].revents & POLLIN) {
       for (int i = 0; i < kMaxDatagramsPerPass; ++i) {
         sockaddr_storage from{};
@@ -323,6 +466,7 @@ void SharedEngine::run() {
     }
     const bool timers = now >= next_timer;
     if (timers) next_timer = now + 100 * 1000;
+    if (timers && tcp_fd_ >= 0) tcp_timers(now);
     for (auto& [ufrag, v] : by_ufrag_) {
       if (v->connected) {
         pump(*v, now);
@@ -331,11 +475,97 @@ void SharedEngine::run() {
       }
     }
     flush();
+    std::vector<int> broken;
+    for (auto& [cfd, c] : tcp_)
+      if (c->out.size() > c->out_off && !write_tcp(*c)) broken.push_back(cfd);
+    for (int cfd : broken) close_tcp(cfd);
   }
 }
 
+void SharedEngine::accept_tcp(int64_t now) {
+  for (int i = 0; i < 64 && tcp_.size() < kMaxTcpConns; ++i) {
+    auto c = std::make_unique<TcpConn>();
+    c->peer_len = sizeof c->peer;
+    c->fd = accept4(tcp_fd_, reinterpret_cast<sockaddr*>(&c->peer), &c->peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c->fd < 0) return;
+    // A fixed kernel buffer (no autotuning to megabytes): a viewer that falls behind loses whole
+    // packets at our queue (NACK may repair them) instead of lagging seconds behind live.
+    const int sndbuf = int(kTcpOutMax / 2);
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    c->key = "tcp|" + addr_key(c->peer);
+    c->opened_us = c->last_rx_us = now;
+    const int fd = c->fd;
+    tcp_[fd] = std::move(c);
+  }
+}
+
+bool SharedEngine::read_tcp(TcpConn& c, int64_t now) {
+  uint8_t buf[16384];
+  for (int i = 0; i < 8; ++i) {
+    const ssize_t n = recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0) return false;
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    c.last_rx_us = now;
+    if (!c.reader.feed(buf, size_t(n),
+                       [&](uint8_t* frame, size_t len) { handle_datagram(frame, len, c.peer, c.peer_len, now, &c); }))
+      return false;  // a frame over the bound: not ICE-TCP
+  }
+  return true;
+}
+
+bool SharedEngine::write_tcp(TcpConn& c) {
+  while (c.out_off < c.out.size()) {
+    const ssize_t n = send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+      // A reader that stays behind never drains the queue: drop what was written, so the buffer
+      // holds at most the bound (not everything ever queued).
+      if (c.out_off >= kTcpOutMax / 4) {
+        c.out.erase(c.out.begin(), c.out.begin() + std::ptrdiff_t(c.out_off));
+        c.out_off = 0;
+      }
+      return true;
+    }
+    c.out_off += size_t(n);
+  }
+  c.out.clear();
+  c.out_off = 0;
+  if (c.out.capacity() > kTcpOutMax / 4) std::vector<uint8_t>().swap(c.out);  // a burst's buffer is given back
+  return !c.closing;
+}
+
+void SharedEngine::close_tcp(int fd) {
+  auto it = tcp_.find(fd);
+  if (it == tcp_.end()) return;
+  TcpConn* c = it->second.get();
+  // Every viewer whose path it is (binding requests of more than one viewer may have come on it):
+  // no path until the viewer checks again, else its session times out.
+  if (c->bound) {
+    for (auto& [ufrag, v] : by_ufrag_) {
+      if (v->tcp != c) continue;
+      v->tcp = nullptr;
+      v->addr_len = 0;
+      auto a = by_addr_.find(v->addr_key);
+      if (a != by_addr_.end() && a->second == v) by_addr_.erase(a);
+      v->addr_key.clear();
+    }
+  }
+  tcp_.erase(it);
+}
+
+void SharedEngine::tcp_timers(int64_t now) {
+  std::vector<int> expired;
+  for (auto& [cfd, c] : tcp_) {
+    const bool unbound = !c->bound && now - c->opened_us > int64_t(settings_.tcp_handshake_ms) * 1000;
+    const bool idle = now - c->last_rx_us > int64_t(settings_.tcp_idle_ms) * 1000;
+    const bool done = c->closing && c->out.size() == c->out_off;
+    if (unbound || idle || done) expired.push_back(cfd);
+  }
+  for (int cfd : expired) close_tcp(cfd);
+}
+
 void SharedEngine::handle_datagram(uint8_t* data, size_t len, const sockaddr_storage& from, socklen_t fromlen,
-                                   int64_t now) {
+                                   int64_t now, TcpConn* conn) {
   const PacketKind kind = classify_datagram(data, len);
   if (kind == PacketKind::stun) {
     StunRequest req;
@@ -344,34 +574,29 @@ void SharedEngine::handle_datagram(uint8_t* data, size_t len, const sockaddr_sto
     if (it == by_ufrag_.end()) return;
     Viewer& v = *it->second;
     if (!check_integrity(data, len, req, v.pwd)) return;
-    const std::string key = addr_key(from);
+    const std::string key = conn ? conn->key : addr_key(from);
+    if (conn) conn->bound = true;
     // The first address, or the one the viewer nominates, becomes the session's path.
     if (v.addr_len == 0 || (key != v.addr_key && req.use_candidate)) {
       if (!v.addr_key.empty()) by_addr_.erase(v.addr_key);
       v.addr = from;
       v.addr_len = fromlen;
       v.addr_key = key;
+      v.tcp = conn;
       by_addr_[key] = it->second;
     }
-    if (key != v.addr_key) {
-      // A check on another path: answer it there without switching.
-      sockaddr_storage keep = v.addr;
-      socklen_t keep_len = v.addr_len;
-      v.addr = from;
-      v.addr_len = fromlen;
-      auto resp = binding_success(req, from, v.pwd);
-      send_to(v, resp.data(), resp.size());
-      v.addr = keep;
-      v.addr_len = keep_len;
-    } else {
-      auto resp = binding_success(req, from, v.pwd);
-      send_to(v, resp.data(), resp.size());
-    }
+    // Answered on the path it came on (a check on another path does not switch).
+    auto resp = binding_success(req, from, v.pwd);
+    if (conn)
+      conn->queue(resp.data(), resp.size());
+    else
+      send_udp(from, fromlen, resp.data(), resp.size());
+    v.counters->bytes_sent.fetch_add(resp.size(), std::memory_order_relaxed);
     v.counters->last_rx_us.store(now, std::memory_order_relaxed);
     v.counters->bytes_received.fetch_add(len, std::memory_order_relaxed);
     return;
   }
-  auto it = by_addr_.find(addr_key(from));
+  auto it = by_addr_.find(conn ? conn->key : addr_key(from));
   if (it == by_addr_.end()) return;
   Viewer& v = *it->second;
   v.counters->bytes_received.fetch_add(len, std::memory_order_relaxed);
@@ -397,9 +622,8 @@ void SharedEngine::handle_datagram(uint8_t* data, size_t len, const sockaddr_sto
   if (!v.dtls->unprotect_rtcp(data, &n)) return;
   v.counters->last_rx_us.store(now, std::memory_order_relaxed);
   const RtcpFeedback fb = parse_rtcp(data, size_t(n));
-  if (fb.receiver_reports) v.counters->fraction_lost.store(fb.fraction_lost, std::memory_order_relaxed);
-  if (!fb.keyframe_requests.empty()) {
-    v.counters->keyframe_requests.fetch_add(1, std::memory_order_relaxed);
+  count_feedback(v, fb);
+  if (!fb.keyframe_requests.empty() && !answer_from_ring(v)) {
     if (now - v.last_pli_us > kKeyframeRequestGapUs && v.spec.on_keyframe_request) {
       v.last_pli_us = now;
       v.spec.on_keyframe_request();  // forwarded to the publisher (WHIP) by the session

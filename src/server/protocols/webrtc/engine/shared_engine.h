@@ -1,10 +1,12 @@
 // Owns: the shared WebRTC engine for WHEP viewers: ONE UDP socket ([rtc] port) for every viewer and
-// one engine thread. Datagrams are demultiplexed (RFC 7983) and routed by the STUN USERNAME's ufrag,
-// then by the 5-tuple the last valid binding request came from (a viewer whose address changes keeps
-// its session). Per viewer only: ICE-lite (we answer binding requests, the viewer controls), a
+// one engine thread; with `tcp_port`, ICE-TCP connections on one TCP port too (RFC 6544 passive
+// candidates, RFC 4571 framing, a handshake deadline and an idle timeout). Datagrams are demultiplexed (RFC 7983) and
+// routed by the STUN USERNAME's ufrag, then by the 5-tuple the last valid binding request came from (a viewer whose
+// address changes keeps its session). Per viewer only: ICE-lite (we answer binding requests, the viewer controls), a
 // DTLS-SRTP handshake, SRTP, its own SSRC and sequence numbers over the shared packet rings (starting
-// at a keyframe), RTCP sender reports, NACK (resent from the ring), PLI/FIR (forwarded), REMB and
-// receiver reports (parsed, counted). Media work (payloading) happens once per stream in Packetizer.
+// at a keyframe), RTCP sender reports, NACK (resent from the ring), PLI/FIR (answered from the ring
+// when it holds a newer keyframe than the viewer got, else forwarded), REMB, TWCC and receiver
+// reports (parsed, counted; RTT from LSR/DLSR). Media work (payloading) happens once per stream in Packetizer.
 //
 // Threads: add_viewer/remove_viewer and the packetizer map run on the control thread; the engine
 // thread owns the socket and the viewers' transport state; both meet under one mutex, held by the
@@ -32,6 +34,7 @@ namespace estuary::webrtc::engine {
 class DtlsContext;
 class Packetizer;
 struct Viewer;
+struct TcpConn;
 
 struct ViewerCounters {
   std::atomic<bool> connected{false};
@@ -39,6 +42,10 @@ struct ViewerCounters {
   std::atomic<uint64_t> bytes_sent{0}, bytes_received{0};
   std::atomic<uint64_t> packets_sent{0}, nacks{0}, retransmits{0}, keyframe_requests{0};
   std::atomic<uint32_t> fraction_lost{0};  // of the last receiver report, /256
+  // The peer's RTCP: RTT (-1 = not measured yet), cumulative loss over our tracks, feedback by kind.
+  std::atomic<int64_t> rtt_us{-1};
+  std::atomic<uint64_t> packets_lost{0}, plis{0}, firs{0}, rembs{0}, twcc{0}, remb_bps{0};
+  std::atomic<uint64_t> keyframes_from_ring{0};  // keyframe requests the packet ring answered
 };
 
 struct ViewerSpec {
@@ -65,6 +72,9 @@ class SharedEngine {
     int port = 8000;
     std::vector<std::string> interfaces;  // advertised host addresses ("" = every IPv4 interface)
     uint64_t queue_ns = 0;                // the packetizers' subscriber queue bound
+    int tcp_port = 0;                     // ICE-TCP (RFC 6544 passive, RFC 4571 framing); 0 = none
+    int tcp_handshake_ms = 5000;          // a TCP connection without a valid binding request by then is closed
+    int tcp_idle_ms = 30000;              // one silent this long is closed
   };
   static Result<std::unique_ptr<SharedEngine>> create(const Settings& settings);
   ~SharedEngine();
@@ -76,12 +86,21 @@ class SharedEngine {
   void remove_viewer(const std::string& ufrag);
   size_t viewer_count();
   int port() const { return port_; }
+  int tcp_port() const { return tcp_port_; }
 
  private:
   struct Feed;
   SharedEngine() = default;
   void run();
-  void handle_datagram(uint8_t* data, size_t len, const struct sockaddr_storage& from, socklen_t fromlen, int64_t now);
+  // conn: the ICE-TCP connection the packet came on (nullptr: a UDP datagram).
+  void handle_datagram(uint8_t* data, size_t len, const struct sockaddr_storage& from, socklen_t fromlen, int64_t now,
+                       TcpConn* conn = nullptr);
+  void send_udp(const struct sockaddr_storage& to, socklen_t tolen, const uint8_t* data, size_t len);
+  void accept_tcp(int64_t now);
+  bool read_tcp(TcpConn& c, int64_t now);  // false: close it
+  bool write_tcp(TcpConn& c);              // false: close it
+  void close_tcp(int fd);
+  void tcp_timers(int64_t now);
   void pump(Viewer& v, int64_t now);
   void send_to(Viewer& v, const uint8_t* data, size_t len);
   uint8_t* next_slot();                     // the batch's next buffer (kSlot bytes)
@@ -93,6 +112,9 @@ class SharedEngine {
   int fd_ = -1;
   int wake_fd_ = -1;
   int port_ = 0;
+  int tcp_fd_ = -1;
+  int tcp_port_ = 0;
+  std::map<int, std::unique_ptr<TcpConn>> tcp_;  // by fd; engine thread, under mu_
   Settings settings_;
   std::shared_ptr<DtlsContext> dtls_;
   std::thread thread_;
