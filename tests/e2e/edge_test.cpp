@@ -1,0 +1,254 @@
+// Owns: end-to-end tests of edge pulls and failover (issue #14 items 3, 6, 7): a real redis-server
+// on a free port, two origins and an edge as real processes on 127.0.0.1, ffmpeg publishing and
+// ffprobe / raw HTTP-FLV readers playing. The edge pulls a stream it lacks once, however many
+// viewers and protocols; when its origin is killed and the publisher republishes to the other
+// origin, an HTTP-FLV viewer of the edge stays connected and receives frames again, timestamps
+// never going back. Two edges configured to pull from each other refuse the loop.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "cluster_fixture.h"
+#include "harness.h"
+
+using namespace estuary::e2e;
+using namespace std::chrono_literals;
+
+namespace {
+
+using Env = std::map<std::string, std::string>;
+using Clock = std::chrono::steady_clock;
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
+Env node_env(const std::string& mode, const std::string& node, const Redis& redis) {
+  Env env = cluster_env(mode, node, redis);
+  env["ESTUARY_CLUSTER_LINGER_MS"] = "1000";
+  return env;
+}
+
+// A raw HTTP-FLV viewer: reads the response on its own thread and parses FLV tags, noting each video
+// tag's timestamp and when it arrived, and whether the server closed the connection.
+class FlvViewer {
+ public:
+  explicit FlvViewer(int port, const std::string& path) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      closed_ = true;
+      return;
+    }
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    if (write(fd_, req.data(), req.size()) != ssize_t(req.size())) closed_ = true;
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~FlvViewer() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    if (fd_ >= 0) close(fd_);
+  }
+  bool closed() const { return closed_; }
+  int status() const { return status_; }
+  size_t video_frames() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return video_.size();
+  }
+  // Video frames that arrived after `since`.
+  size_t video_frames_after(Clock::time_point since) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    size_t n = 0;
+    for (const auto& f : video_) n += f.arrived > since ? 1 : 0;
+    return n;
+  }
+  bool timestamps_monotonic() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (size_t i = 1; i < video_.size(); ++i)
+      if (video_[i].ts < video_[i - 1].ts) return false;
+    return true;
+  }
+
+ private:
+  struct Frame {
+    uint32_t ts;
+    Clock::time_point arrived;
+  };
+  void loop() {
+    std::string buf;
+    bool headers = false, flv_header = false;
+    char chunk[65536];
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      const ssize_t n = read(fd_, chunk, sizeof chunk);
+      if (n <= 0) {
+        closed_ = true;
+        return;
+      }
+      buf.append(chunk, size_t(n));
+      if (!headers) {
+        const size_t end = buf.find("\r\n\r\n");
+        if (end == std::string::npos) continue;
+        status_ = std::atoi(buf.c_str() + 9);
+        buf.erase(0, end + 4);
+        headers = true;
+      }
+      if (!flv_header) {
+        if (buf.size() < 13) continue;
+        buf.erase(0, 13);  // FLV header + PreviousTagSize0
+        flv_header = true;
+      }
+      while (buf.size() >= 11) {
+        const auto* b = reinterpret_cast<const uint8_t*>(buf.data());
+        const size_t size = (size_t(b[1]) << 16) | (size_t(b[2]) << 8) | b[3];
+        if (buf.size() < 11 + size + 4) break;
+        const uint32_t ts = (uint32_t(b[7]) << 24) | (uint32_t(b[4]) << 16) | (uint32_t(b[5]) << 8) | b[6];
+        if ((b[0] & 0x1f) == 9) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          video_.push_back({ts, Clock::now()});
+        }
+        buf.erase(0, 11 + size + 4);
+      }
+    }
+  }
+  int fd_ = -1;
+  std::thread thread_;
+  std::atomic<bool> stop_{false}, closed_{false};
+  std::atomic<int> status_{0};
+  std::mutex mutex_;
+  std::vector<Frame> video_;
+};
+
+int type_count(const Server& s, const std::string& type) {
+  std::vector<std::pair<std::string, std::string>> clients;
+  api_clients(s, &clients);
+  int n = 0;
+  for (const auto& [id, t] : clients) n += t == type ? 1 : 0;
+  return n;
+}
+
+TEST(EdgePull, EveryProtocolFromOneUpstreamAndFailoverKeepsViewers) {
+  Redis redis;
+  ASSERT_TRUE(redis.start());
+  Server origin_a(node_env("origin", "origin-a", redis));
+  Server origin_b(node_env("origin", "origin-b", redis));
+  Server edge(node_env("edge", "edge-1", redis));
+  ASSERT_TRUE(origin_a.start());
+  ASSERT_TRUE(origin_b.start());
+  ASSERT_TRUE(edge.start());
+
+  Process pub = start_publisher(origin_a.rtmp_url("live/a"), 320, 240, origin_a.dir() + "/pub.log", 60);
+  ASSERT_TRUE(wait_for_stream(origin_a, "live/a", 15000));
+
+  // The first viewer of a stream the edge lacks: HTTP-FLV, kept open for the failover below.
+  FlvViewer viewer(edge.http_port(), "/live/a.flv");
+  ASSERT_TRUE(wait_until([&] { return viewer.video_frames() > 10; }, 10000)) << edge.log();
+  EXPECT_EQ(viewer.status(), 200);
+
+  // Other protocols from the same local stream.
+  auto flv = probe_streams(edge.flv_url("live/a"));
+  EXPECT_TRUE(has_stream(flv, "video", "h264") && has_stream(flv, "audio", "aac")) << "HTTP-FLV at the edge";
+  auto rtmp = probe_streams(edge.rtmp_url("live/a"));
+  EXPECT_TRUE(has_stream(rtmp, "video", "h264") && has_stream(rtmp, "audio", "aac")) << "RTMP at the edge";
+  auto hls = probe_streams("http://127.0.0.1:" + std::to_string(edge.http_port()) + "/live/a.m3u8", 20);
+  EXPECT_TRUE(has_stream(hls, "video", "h264")) << "HLS at the edge";
+
+  // One upstream, one edge-pull client, whatever the number of viewers.
+  EXPECT_EQ(type_count(edge, "edge-pull"), 1);
+  EXPECT_EQ(type_count(origin_a, "rtmp-play"), 1) << "the origin sees the edge as one player";
+  EXPECT_EQ(metric(edge, "estuary_cluster_edge_upstreams"), 1);
+  EXPECT_EQ(count_of(edge.log(), "event=edge-pull-start"), 1u);
+
+  // Origin A dies; the publisher republishes to origin B. The viewer stays and frames come again.
+  const size_t before = viewer.video_frames();
+  origin_a.process().signal(SIGKILL);
+  origin_a.process().wait(3000);
+  pub.kill_now();
+  std::this_thread::sleep_for(300ms);
+  const auto republish = Clock::now();
+  Process pub_b = start_publisher(origin_b.rtmp_url("live/a"), 320, 240, origin_b.dir() + "/pub.log", 60);
+  EXPECT_TRUE(wait_until([&] { return viewer.video_frames_after(republish) >= 25; }, 8000))
+      << "frames after the republish: " << viewer.video_frames_after(republish) << "\n"
+      << edge.log();
+  EXPECT_FALSE(viewer.closed()) << "the viewer must not be disconnected by the failover";
+  EXPECT_GT(viewer.video_frames(), before);
+  EXPECT_TRUE(viewer.timestamps_monotonic()) << "FLV timestamps went back after the failover";
+  EXPECT_EQ(metric(edge, "estuary_cluster_edge_failovers_total"), 1) << edge.log();
+  EXPECT_EQ(type_count(edge, "edge-pull"), 1);
+  EXPECT_EQ(type_count(origin_b, "rtmp-play"), 1);
+  EXPECT_NE(edge.log().find("event=edge-failover"), std::string::npos);
+
+  // A cold stream on another protocol: HTTP-TS alone starts its own pull.
+  Process pub_c = start_publisher(origin_b.rtmp_url("live/c"), 320, 240, origin_b.dir() + "/pub-c.log", 30);
+  ASSERT_TRUE(wait_for_stream(origin_b, "live/c", 15000));
+  auto ts = probe_streams("http://127.0.0.1:" + std::to_string(edge.http_port()) + "/live/c.ts");
+  EXPECT_TRUE(has_stream(ts, "video", "h264") && has_stream(ts, "audio", "aac")) << "HTTP-TS at the edge";
+
+  // The last viewer leaves: the pull stops after the linger, and so does the origin's player.
+  pub_c.kill_now();
+  EXPECT_TRUE(wait_until([&] { return type_count(edge, "edge-pull") == 1; }, 6000)) << "live/c's pull stops";
+}
+
+TEST(EdgePull, ColdHlsPlaylistWaitsForThePull) {
+  Redis redis;
+  ASSERT_TRUE(redis.start());
+  Server origin(node_env("origin", "origin-a", redis));
+  Server edge(node_env("edge", "edge-1", redis));
+  ASSERT_TRUE(origin.start());
+  ASSERT_TRUE(edge.start());
+  Process pub = start_publisher(origin.rtmp_url("live/h"), 320, 240, origin.dir() + "/pub.log", 40);
+  ASSERT_TRUE(wait_for_stream(origin, "live/h", 15000));
+  // Nothing else plays it at the edge: the playlist request itself starts the pull.
+  auto hls = probe_streams("http://127.0.0.1:" + std::to_string(edge.http_port()) + "/live/h.m3u8", 25);
+  EXPECT_TRUE(has_stream(hls, "video", "h264")) << edge.log();
+  EXPECT_EQ(count_of(edge.log(), "event=edge-pull-start"), 1u);
+}
+
+TEST(EdgePull, EdgesPullingFromEachOtherRefuseTheLoop) {
+  // Static origins, no registry: edge 1 pulls from edge 2 and edge 2 from edge 1.
+  const int rtmp1 = free_tcp_port(), rtmp2 = free_tcp_port();
+  auto env = [](const std::string& node, int own, int other) {
+    return Env{{"ESTUARY_CLUSTER_MODE", "edge"},
+               {"ESTUARY_CLUSTER_NODE_ID", node},
+               {"ESTUARY_RTMP_PORT", std::to_string(own)},
+               {"ESTUARY_CLUSTER_ORIGINS", "rtmp://127.0.0.1:" + std::to_string(other)},
+               {"ESTUARY_PLAY_WAIT_MS", "2000"},
+               {"ESTUARY_CLUSTER_LINGER_MS", "500"}};
+  };
+  Server edge1(env("edge-1", rtmp1, rtmp2));
+  Server edge2(env("edge-2", rtmp2, rtmp1));
+  ASSERT_TRUE(edge1.start());
+  ASSERT_TRUE(edge2.start());
+  const auto t0 = Clock::now();
+  std::string body;
+  const int status = http_request("GET", edge1.flv_url("live/nobody"), &body);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  EXPECT_EQ(status, 404);
+  EXPECT_LT(took, 6000);
+  EXPECT_TRUE(wait_until([&] { return edge1.log().find("pull loop") != std::string::npos; }, 3000))
+      << edge1.log() << edge2.log();
+  // No storm: a few attempts in the wait, not one per millisecond.
+  std::this_thread::sleep_for(1s);
+  EXPECT_LT(count_of(edge1.log(), "event=edge-pull-start") + count_of(edge2.log(), "event=edge-pull-start"), 20u);
+  // Both pulls end once nobody waits (each edge's viewer is the other's pull: a few wait periods).
+  EXPECT_TRUE(wait_until([&] { return type_count(edge1, "edge-pull") + type_count(edge2, "edge-pull") == 0; }, 9000))
+      << edge1.log() << edge2.log();
+}
+
+}  // namespace
