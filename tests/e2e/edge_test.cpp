@@ -3,7 +3,8 @@
 // ffprobe / raw HTTP-FLV readers playing. The edge pulls a stream it lacks once, however many
 // viewers and protocols; when its origin is killed and the publisher republishes to the other
 // origin, an HTTP-FLV viewer of the edge stays connected and receives frames again, timestamps
-// never going back. Two edges configured to pull from each other refuse the loop.
+// never going back. A stream published at an edge plays from another edge (pushed to the origin).
+// Two edges configured to pull from each other refuse the loop.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -218,6 +219,29 @@ TEST(EdgePull, ColdHlsPlaylistWaitsForThePull) {
   auto hls = probe_streams("http://127.0.0.1:" + std::to_string(edge.http_port()) + "/live/h.m3u8", 25);
   EXPECT_TRUE(has_stream(hls, "video", "h264")) << edge.log();
   EXPECT_EQ(count_of(edge.log(), "event=edge-pull-start"), 1u);
+}
+
+TEST(EdgePublish, StreamPublishedAtAnEdgePlaysFromTheOtherEdge) {
+  Redis redis;
+  ASSERT_TRUE(redis.start());
+  Server origin(node_env("origin", "origin-a", redis));
+  Server edge1(node_env("edge", "edge-1", redis));
+  Server edge2(node_env("edge", "edge-2", redis));
+  ASSERT_TRUE(origin.start());
+  ASSERT_TRUE(edge1.start());
+  ASSERT_TRUE(edge2.start());
+  ASSERT_TRUE(wait_until([&] { return api_get(edge1, "/api/v1/nodes").find("origin-a") != std::string::npos; }, 8000))
+      << api_get(edge1, "/api/v1/nodes") << edge1.log();
+  Process pub = start_publisher(edge1.rtmp_url("live/e"), 320, 240, edge1.dir() + "/pub.log", 30);
+  ASSERT_TRUE(wait_for_stream(edge1, "live/e", 15000));
+  // Forwarded to the origin, which registers it; the other edge pulls it from there.
+  ASSERT_TRUE(wait_for_stream(origin, "live/e", 8000)) << edge1.log();
+  auto far = probe_streams(edge2.flv_url("live/e"));
+  EXPECT_TRUE(has_stream(far, "video", "h264") && has_stream(far, "audio", "aac")) << edge2.log();
+  auto near = probe_streams(edge1.flv_url("live/e"));
+  EXPECT_TRUE(has_stream(near, "video", "h264")) << "the publishing edge serves it too";
+  EXPECT_EQ(type_count(edge1, "edge-pull"), 0) << "the publishing edge does not pull its own stream";
+  EXPECT_NE(edge1.log().find("event=edge-push"), std::string::npos);
 }
 
 TEST(EdgePull, EdgesPullingFromEachOtherRefuseTheLoop) {

@@ -99,9 +99,13 @@ ClusterNode::ClusterNode(const config::Config& config, api::Backend& backend, Me
 
 void ClusterNode::start_edge(ControlPorts ports, DemandPort& demand, uint64_t gop_cache_max_bytes) {
   edge_ = std::make_unique<EdgePulls>(ports, demand, registry_.get(), self_, settings_, gop_cache_max_bytes);
+  EdgePulls* pulls = edge_.get();
+  edge_publish_ = std::make_unique<EdgePublishes>(backend_, registry_.get(), self_, split_url_list(settings_.origins),
+                                                  [pulls](const std::string& key) { return pulls->pulls(key); });
 }
 
 ClusterNode::~ClusterNode() {
+  edge_publish_.reset();
   edge_.reset();
   *alive_ = false;
   api_.remove_handler("/api/v1/clusters");

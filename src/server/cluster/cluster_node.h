@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "server/cluster/edge_publish.h"
 #include "server/cluster/edge_pulls.h"
 #include "server/cluster/registry.h"
 #include "server/config/config.h"
@@ -52,6 +53,7 @@ class ClusterNode {
   config::ClusterSection settings_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<EdgePulls> edge_;
+  std::unique_ptr<EdgePublishes> edge_publish_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -17,11 +17,13 @@ namespace {
 
 constexpr int kTickMs = 100;
 constexpr int kRetryFirstMs = 200;    // the first new lookup after a loss
-constexpr int kRetryMs = 500;         // later ones, while viewers wait
+constexpr int kRetryMs = 250;         // later ones, while viewers wait
 constexpr int64_t kNoMediaMs = 3000;  // a live upstream silent this long is lost
 constexpr int64_t kConnectMs = 5000;  // a connecting upstream with no media this long is lost
 
-std::vector<std::string> split_words(const std::string& text) {
+}  // namespace
+
+std::vector<std::string> split_url_list(const std::string& text) {
   std::vector<std::string> out;
   gchar** parts = g_strsplit_set(text.c_str(), " \t", -1);
   for (gchar** p = parts; *p; ++p) {
@@ -33,8 +35,6 @@ std::vector<std::string> split_words(const std::string& text) {
   return out;
 }
 
-}  // namespace
-
 PullPath parse_pull_path(const std::string& query) {
   PullPath path;
   gchar** parts = g_strsplit(query.c_str(), "&", -1);
@@ -44,7 +44,7 @@ PullPath parse_pull_path(const std::string& query) {
     if (item.rfind("estuary_hops=", 0) == 0) {
       path.hops = int(g_ascii_strtoll(item.c_str() + 13, nullptr, 10));
     } else if (item.rfind("estuary_via=", 0) == 0) {
-      for (auto& id : split_words(std::string(item.c_str() + 12))) {
+      for (auto& id : split_url_list(std::string(item.c_str() + 12))) {
         gchar** ids = g_strsplit(id.c_str(), ",", -1);
         for (gchar** i = ids; *i; ++i)
           if (**i) path.via.emplace_back(*i);
@@ -83,7 +83,7 @@ EdgePulls::EdgePulls(ControlPorts ports, DemandPort& demand, Registry* registry,
       self_(std::move(self)),
       settings_(std::move(settings)),
       gop_cache_max_bytes_(gop_cache_max_bytes),
-      origins_(split_words(settings_.origins)) {
+      origins_(split_url_list(settings_.origins)) {
   DemandProducer producer;
   // Every stream this node does not have may exist in the cluster (internal feeds "x@rtc" excepted).
   producer.offers = [this](const std::string& key) {

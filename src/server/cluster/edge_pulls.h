@@ -30,6 +30,9 @@ struct MetricSample;
 
 namespace estuary::server::cluster {
 
+// Words of a space-separated URL list, each without trailing '/' ([cluster] origins).
+std::vector<std::string> split_url_list(const std::string& text);
+
 // Loop guard of a pull request: the hop count and node path a viewer's query carries.
 struct PullPath {
   int hops = 0;
@@ -51,6 +54,7 @@ class EdgePulls {
   EdgePulls& operator=(const EdgePulls&) = delete;
 
   size_t upstreams() const { return pulls_.size(); }
+  bool pulls(const std::string& key) const { return pulls_.count(key) > 0; }
   uint64_t failovers() const { return failovers_; }
   uint64_t pull_failures() const { return failures_; }
   std::vector<MetricSample> metrics() const;

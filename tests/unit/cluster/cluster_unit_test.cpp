@@ -2,6 +2,7 @@
 // edge pull's loop guard (hops and node path in its query), and the demand chain it joins.
 #include <gtest/gtest.h>
 
+#include "server/cluster/edge_publish.h"
 #include "server/cluster/edge_pulls.h"
 #include "server/cluster/redis_client.h"
 #include "server/cluster/registry.h"
@@ -131,4 +132,22 @@ TEST(DemandChain, FirstProducerThatOffersAStreamServesIt) {
     EXPECT_FALSE(target.producer.check("live/other", "loop").ok());
   }
   EXPECT_FALSE(target.producer.offers);  // the chain is gone: nothing is offered
+}
+
+TEST(EdgePublish, LeastLoadedOriginIsChosen) {
+  auto node = [](std::string id, std::string mode, int streams, int64_t kbps) {
+    NodeInfo n;
+    n.node_id = id;
+    n.mode = mode;
+    n.rtmp = "rtmp://" + id + ":1935";
+    n.streams = streams;
+    n.recv_kbps = kbps;
+    return n;
+  };
+  std::vector<NodeInfo> nodes = {node("o1", "origin", 3, 100), node("o2", "origin", 1, 900),
+                                 node("o3", "origin", 1, 200), node("e1", "edge", 0, 0)};
+  EXPECT_EQ(least_loaded_origin(nodes, "e1"), "rtmp://o3:1935");
+  EXPECT_EQ(least_loaded_origin(nodes, "o3"), "rtmp://o2:1935");  // never itself
+  EXPECT_EQ(least_loaded_origin({node("e2", "edge", 0, 0)}, "e1"), "");
+  EXPECT_EQ(split_url_list(" rtmp://a:1/  rtmp://b:2 "), (std::vector<std::string>{"rtmp://a:1", "rtmp://b:2"}));
 }
