@@ -166,6 +166,19 @@ try:
         sys.exit("bench-cluster: the publisher did not go live")
     time.sleep(2)
 
+    # Warm start on a standalone server, under the same load as on the edges below (one viewer holding).
+    alone = node("standalone", "standalone", 4)
+    pub_alone = publish(alone)
+    wait(lambda: '"b"' in api(alone, "/api/v1/streams"), 15)
+    hold = Viewer(alone["http"])
+    wait(lambda: hold.first is not None, 10)
+    alone_views = [Viewer(alone["http"]) for i in range(20)]
+    wait(lambda: all(v.first is not None for v in alone_views), 10)
+    alone_warm = [v.first * 1000 for v in alone_views if v.first is not None]
+    for v in alone_views + [hold]:
+        v.stop = True
+    alone["proc"].kill()
+    pub_alone.kill()
     # Cold: no viewer at the edge, the pull stopped (linger 300 ms) before each try.
     cold = []
     for i in range(n_cold):
@@ -177,14 +190,17 @@ try:
         if v.first is not None:
             cold.append(v.first * 1000)
         v.join(2)
-    # Many viewers, warm: spread over both edges.
-    views = [Viewer(edges[i % 2]["http"]) for i in range(n_viewers)]
-    wait(lambda: all(v.first is not None for v in views), 20)
+    # Warm: one viewer on each edge holds its pull, then 20 start.
+    holds = [Viewer(e["http"]) for e in edges]
+    wait(lambda: all(v.first is not None for v in holds), 10)
     warm_views = [Viewer(edges[i % 2]["http"]) for i in range(20)]
     wait(lambda: all(v.first is not None for v in warm_views), 10)
     warm = [v.first * 1000 for v in warm_views if v.first is not None]
-    for v in warm_views:
+    for v in warm_views + holds:
         v.stop = True
+    # Many viewers, spread over both edges.
+    views = [Viewer(edges[i % 2]["http"]) for i in range(n_viewers)]
+    wait(lambda: all(v.first is not None for v in views), 20)
     def pulled_bytes(e):
         return sum(c.get("recv_bytes", 0) for c in json.loads(api(e, "/api/v1/clients?count=1000")).get("clients", [])
                    if c.get("type") == "edge-pull")
@@ -200,19 +216,6 @@ try:
         upstream.append((e["name"], pulls(e), metric(e, "estuary_cluster_edge_upstreams"), kbps))
     plays_on_origin = sum(1 for c in json.loads(api(origin_a, "/api/v1/clients?count=1000")).get("clients", [])
                           if c.get("type") == "rtmp-play")
-    # The same warm start on a standalone server.
-    alone = node("standalone", "standalone", 4)
-    pub_alone = publish(alone)
-    wait(lambda: '"b"' in api(alone, "/api/v1/streams"), 15)
-    hold = Viewer(alone["http"])
-    wait(lambda: hold.first is not None, 10)
-    alone_views = [Viewer(alone["http"]) for i in range(20)]
-    wait(lambda: all(v.first is not None for v in alone_views), 10)
-    alone_warm = [v.first * 1000 for v in alone_views if v.first is not None]
-    for v in alone_views + [hold]:
-        v.stop = True
-    alone["proc"].kill()
-    pub_alone.kill()
 
     # Failover: kill the origin that has the stream, republish to the other one.
     gaps_republish, gaps_total, gaps_live, closed = [], [], [], 0

@@ -1,5 +1,5 @@
 // Owns: what the cluster e2e suites share: a real redis-server on a free port (started and killed
-// by the test), API GETs and one /metrics series of a node.
+// by the test), API GETs and one /metrics series of a node, node environments, client counts.
 #pragma once
 
 #include <signal.h>
@@ -67,6 +67,29 @@ inline std::map<std::string, std::string> cluster_env(const std::string& mode, c
           {"ESTUARY_CLUSTER_HEARTBEAT_MS", "200"},
           {"ESTUARY_CLUSTER_TTL_MS", "1000"},
           {"ESTUARY_CLUSTER_LOOKUP_TIMEOUT_MS", "500"}};
+}
+
+// A node with a 1 s linger, for the edge suites.
+inline std::map<std::string, std::string> node_env(const std::string& mode, const std::string& node,
+                                                   const Redis& redis) {
+  auto env = cluster_env(mode, node, redis);
+  env["ESTUARY_CLUSTER_LINGER_MS"] = "1000";
+  return env;
+}
+
+// Clients of a type ("edge-pull", "rtmp-play") in a node's /api/v1/clients.
+inline int type_count(const Server& s, const std::string& type) {
+  std::vector<std::pair<std::string, std::string>> clients;
+  api_clients(s, &clients);
+  int n = 0;
+  for (const auto& [id, t] : clients) n += t == type ? 1 : 0;
+  return n;
+}
+
+inline size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
 }
 
 }  // namespace estuary::e2e

@@ -2,24 +2,17 @@
 // on a free port, two origins and an edge as real processes on 127.0.0.1, ffmpeg publishing and
 // ffprobe / raw HTTP-FLV readers playing. The edge pulls a stream it lacks once, however many
 // viewers and protocols; when its origin is killed and the publisher republishes to the other
-// origin, an HTTP-FLV viewer of the edge stays connected and receives frames again, timestamps
-// never going back. A stream published at an edge plays from another edge (pushed to the origin).
+// origin, an HTTP-FLV and an RTMP viewer of the edge stay connected and receive frames again within
+// 3 s, timestamps never going back. A stream published at an edge plays from another edge (pushed to the origin).
 // Two edges configured to pull from each other refuse the loop.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <chrono>
-#include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "cluster_fixture.h"
+#include "flv_viewer.h"
 #include "harness.h"
 
 using namespace estuary::e2e;
@@ -29,120 +22,6 @@ namespace {
 
 using Env = std::map<std::string, std::string>;
 using Clock = std::chrono::steady_clock;
-
-size_t count_of(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
-  return n;
-}
-
-Env node_env(const std::string& mode, const std::string& node, const Redis& redis) {
-  Env env = cluster_env(mode, node, redis);
-  env["ESTUARY_CLUSTER_LINGER_MS"] = "1000";
-  return env;
-}
-
-// A raw HTTP-FLV viewer: reads the response on its own thread and parses FLV tags, noting each video
-// tag's timestamp and when it arrived, and whether the server closed the connection.
-class FlvViewer {
- public:
-  explicit FlvViewer(int port, const std::string& path) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(uint16_t(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      closed_ = true;
-      return;
-    }
-    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    if (write(fd_, req.data(), req.size()) != ssize_t(req.size())) closed_ = true;
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~FlvViewer() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-    if (fd_ >= 0) close(fd_);
-  }
-  bool closed() const { return closed_; }
-  int status() const { return status_; }
-  size_t video_frames() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return video_.size();
-  }
-  // Video frames that arrived after `since`.
-  size_t video_frames_after(Clock::time_point since) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    size_t n = 0;
-    for (const auto& f : video_) n += f.arrived > since ? 1 : 0;
-    return n;
-  }
-  bool timestamps_monotonic() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (size_t i = 1; i < video_.size(); ++i)
-      if (video_[i].ts < video_[i - 1].ts) return false;
-    return true;
-  }
-
- private:
-  struct Frame {
-    uint32_t ts;
-    Clock::time_point arrived;
-  };
-  void loop() {
-    std::string buf;
-    bool headers = false, flv_header = false;
-    char chunk[65536];
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      const ssize_t n = read(fd_, chunk, sizeof chunk);
-      if (n <= 0) {
-        closed_ = true;
-        return;
-      }
-      buf.append(chunk, size_t(n));
-      if (!headers) {
-        const size_t end = buf.find("\r\n\r\n");
-        if (end == std::string::npos) continue;
-        status_ = std::atoi(buf.c_str() + 9);
-        buf.erase(0, end + 4);
-        headers = true;
-      }
-      if (!flv_header) {
-        if (buf.size() < 13) continue;
-        buf.erase(0, 13);  // FLV header + PreviousTagSize0
-        flv_header = true;
-      }
-      while (buf.size() >= 11) {
-        const auto* b = reinterpret_cast<const uint8_t*>(buf.data());
-        const size_t size = (size_t(b[1]) << 16) | (size_t(b[2]) << 8) | b[3];
-        if (buf.size() < 11 + size + 4) break;
-        const uint32_t ts = (uint32_t(b[7]) << 24) | (uint32_t(b[4]) << 16) | (uint32_t(b[5]) << 8) | b[6];
-        if ((b[0] & 0x1f) == 9) {
-          std::lock_guard<std::mutex> lock(mutex_);
-          video_.push_back({ts, Clock::now()});
-        }
-        buf.erase(0, 11 + size + 4);
-      }
-    }
-  }
-  int fd_ = -1;
-  std::thread thread_;
-  std::atomic<bool> stop_{false}, closed_{false};
-  std::atomic<int> status_{0};
-  std::mutex mutex_;
-  std::vector<Frame> video_;
-};
-
-int type_count(const Server& s, const std::string& type) {
-  std::vector<std::pair<std::string, std::string>> clients;
-  api_clients(s, &clients);
-  int n = 0;
-  for (const auto& [id, t] : clients) n += t == type ? 1 : 0;
-  return n;
-}
 
 TEST(EdgePull, EveryProtocolFromOneUpstreamAndFailoverKeepsViewers) {
   Redis redis;
@@ -161,6 +40,12 @@ TEST(EdgePull, EveryProtocolFromOneUpstreamAndFailoverKeepsViewers) {
   FlvViewer viewer(edge.http_port(), "/live/a.flv");
   ASSERT_TRUE(wait_until([&] { return viewer.video_frames() > 10; }, 10000)) << edge.log();
   EXPECT_EQ(viewer.status(), 200);
+  // An RTMP viewer of the edge (ffmpeg copying to a growing FLV file), kept open too.
+  const std::string rtmp_copy = edge.dir() + "/rtmp-viewer.flv";
+  Process rtmp_viewer({"ffmpeg", "-nostdin", "-loglevel", "warning", "-i", edge.rtmp_url("live/a"), "-c", "copy", "-f",
+                       "flv", "-flush_packets", "1", rtmp_copy},
+                      edge.dir() + "/rtmp-viewer.log");
+  ASSERT_TRUE(wait_until([&] { return flv_file_video_tags(rtmp_copy) > 10; }, 10000)) << edge.log();
 
   // Other protocols from the same local stream.
   auto flv = probe_streams(edge.flv_url("live/a"));
@@ -183,13 +68,23 @@ TEST(EdgePull, EveryProtocolFromOneUpstreamAndFailoverKeepsViewers) {
   pub.kill_now();
   std::this_thread::sleep_for(300ms);
   const auto republish = Clock::now();
+  const size_t rtmp_before = flv_file_video_tags(rtmp_copy);
   Process pub_b = start_publisher(origin_b.rtmp_url("live/a"), 320, 240, origin_b.dir() + "/pub.log", 60);
+  // Both viewers get frames again within 3 s of the republish, then keep getting them.
+  EXPECT_TRUE(wait_until([&] { return viewer.video_frames_after(republish) > 0; }, 3000)) << edge.log();
+  EXPECT_TRUE(wait_until([&] { return flv_file_video_tags(rtmp_copy) > rtmp_before; }, 3000))
+      << "RTMP viewer: no frame within 3 s of the republish\n"
+      << edge.log();
   EXPECT_TRUE(wait_until([&] { return viewer.video_frames_after(republish) >= 25; }, 8000))
       << "frames after the republish: " << viewer.video_frames_after(republish) << "\n"
       << edge.log();
   EXPECT_FALSE(viewer.closed()) << "the viewer must not be disconnected by the failover";
   EXPECT_GT(viewer.video_frames(), before);
   EXPECT_TRUE(viewer.timestamps_monotonic()) << "FLV timestamps went back after the failover";
+  EXPECT_TRUE(rtmp_viewer.running()) << "the RTMP viewer must not be disconnected by the failover";
+  bool rtmp_monotonic = false;
+  EXPECT_GE(flv_file_video_tags(rtmp_copy, &rtmp_monotonic), rtmp_before + 25);
+  EXPECT_TRUE(rtmp_monotonic) << "RTMP timestamps went back after the failover";
   EXPECT_EQ(metric(edge, "estuary_cluster_edge_failovers_total"), 1) << edge.log();
   EXPECT_EQ(type_count(edge, "edge-pull"), 1);
   EXPECT_EQ(type_count(origin_b, "rtmp-play"), 1);

@@ -1,0 +1,104 @@
+// Owns: end-to-end tests of what a cluster edge serves (issue #14 item 3, "every protocol at the
+// edge"): a real redis-server on a free port, an origin and two edges as real processes on
+// 127.0.0.1. With ffmpeg publishing to the origin, ffprobe on edge 1 sees H.264 + AAC over RTMP,
+// HTTP-FLV, HTTP-TS, HLS, RTSP and SRT, a WHEP viewer (tools/rtcclient) on edge 2 gets video and
+// audio, each edge has one edge-pull client and the origin sees exactly one player per edge. Without
+// a registry, an edge whose first static origin is down pulls from the second.
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "cluster_fixture.h"
+#include "flv_viewer.h"
+#include "harness.h"
+#include "rtc_client.h"
+
+using namespace estuary::e2e;
+
+namespace {
+
+std::string http_url(const Server& s, const std::string& path) {
+  return "http://127.0.0.1:" + std::to_string(s.http_port()) + "/" + path;
+}
+
+TEST(EdgeServe, EveryProtocolAtTwoEdgesFromOneUpstreamEach) {
+  Redis redis;
+  ASSERT_TRUE(redis.start());
+  Server origin(node_env("origin", "origin-a", redis));
+  Server edge1(node_env("edge", "edge-1", redis));
+  auto env2 = node_env("edge", "edge-2", redis);
+  const int rtc_base = 30000 + (getpid() % 100) * 100;  // a port range of its own
+  env2["ESTUARY_RTC_INTERFACES"] = "127.0.0.1";
+  env2["ESTUARY_RTC_PORT_MIN"] = std::to_string(rtc_base);
+  env2["ESTUARY_RTC_PORT_MAX"] = std::to_string(rtc_base + 99);
+  Server edge2(env2);
+  ASSERT_TRUE(origin.start());
+  ASSERT_TRUE(edge1.start());
+  ASSERT_TRUE(edge2.start());
+  Process pub = start_publisher(origin.rtmp_url("live/a"), 320, 240, origin.dir() + "/pub.log", 40);
+  ASSERT_TRUE(wait_for_stream(origin, "live/a", 15000));
+
+  // A viewer on each edge holds its pull while the probes come and go.
+  FlvViewer hold1(edge1.http_port(), "/live/a.flv");
+  FlvViewer hold2(edge2.http_port(), "/live/a.flv");
+  ASSERT_TRUE(wait_until([&] { return hold1.video_frames() > 5 && hold2.video_frames() > 5; }, 10000))
+      << edge1.log() << edge2.log();
+
+  const std::string srt = "srt://127.0.0.1:" + std::to_string(edge1.srt_port()) + "?streamid=#!::r=live/a,m=request";
+  const std::string rtsp = "rtsp://127.0.0.1:" + std::to_string(edge1.rtsp_port()) + "/live/a";
+  const std::vector<std::pair<std::string, std::string>> urls = {{"RTMP", edge1.rtmp_url("live/a")},
+                                                                 {"HTTP-FLV", edge1.flv_url("live/a")},
+                                                                 {"HTTP-TS", http_url(edge1, "live/a.ts")},
+                                                                 {"HLS", http_url(edge1, "live/a.m3u8")},
+                                                                 {"RTSP", rtsp},
+                                                                 {"SRT", srt}};
+  for (const auto& [name, url] : urls) {
+    auto streams = probe_streams(url, 20);
+    EXPECT_TRUE(has_stream(streams, "video", "h264")) << name << " at the edge: " << url;
+    EXPECT_TRUE(has_stream(streams, "audio", "aac")) << name << " at the edge: " << url;
+  }
+
+  {
+    gst_init(nullptr, nullptr);  // for the WHEP client
+    estuary::rtcclient::WhepViewer whep(estuary::rtcclient::ViewerOptions{});
+    ASSERT_EQ(
+        whep.negotiate("http://127.0.0.1:" + std::to_string(edge2.api_port()) + "/rtc/v1/whep/?app=live&stream=a"), 201)
+        << whep.error() << whep.last_http().body;
+    ASSERT_TRUE(whep.wait_connected(10000));
+    EXPECT_TRUE(wait_until([&] { return whep.video_frames() >= 20 && whep.audio_buffers() >= 20; }, 8000))
+        << "WHEP at edge 2: video " << whep.video_frames() << " audio " << whep.audio_buffers();
+    whep.close(true);
+  }
+
+  // One upstream per edge whatever the viewers and protocols; the origin sees one player per edge.
+  EXPECT_EQ(type_count(edge1, "edge-pull"), 1);
+  EXPECT_EQ(type_count(edge2, "edge-pull"), 1);
+  EXPECT_EQ(type_count(origin, "rtmp-play"), 2) << "one player per edge at the origin";
+  EXPECT_EQ(count_of(edge1.log(), "event=edge-pull-start"), 1u) << edge1.log();
+  EXPECT_EQ(count_of(edge2.log(), "event=edge-pull-start"), 1u) << edge2.log();
+  EXPECT_EQ(metric(edge1, "estuary_cluster_edge_upstreams"), 1);
+  EXPECT_EQ(metric(edge2, "estuary_cluster_edge_upstreams"), 1);
+  EXPECT_FALSE(hold1.closed() || hold2.closed());
+}
+
+TEST(EdgeServe, StaticOriginsFallBackToTheSecondWhenTheFirstIsDown) {
+  Server origin;  // standalone: a plain server is an origin for a static list
+  ASSERT_TRUE(origin.start());
+  const int dead = free_tcp_port();  // nothing listens there
+  Server edge({{"ESTUARY_CLUSTER_MODE", "edge"},
+               {"ESTUARY_CLUSTER_NODE_ID", "edge-1"},
+               {"ESTUARY_CLUSTER_ORIGINS",
+                "rtmp://127.0.0.1:" + std::to_string(dead) + " rtmp://127.0.0.1:" + std::to_string(origin.rtmp_port())},
+               {"ESTUARY_CLUSTER_LINGER_MS", "500"}});
+  ASSERT_TRUE(edge.start());
+  Process pub = start_publisher(origin.rtmp_url("live/s"), 320, 240, origin.dir() + "/pub.log", 30);
+  ASSERT_TRUE(wait_for_stream(origin, "live/s", 15000));
+  auto flv = probe_streams(edge.flv_url("live/s"), 20);
+  EXPECT_TRUE(has_stream(flv, "video", "h264") && has_stream(flv, "audio", "aac")) << edge.log();
+  EXPECT_NE(edge.log().find(std::to_string(origin.rtmp_port()) + "/live/s"), std::string::npos) << edge.log();
+}
+
+}  // namespace
