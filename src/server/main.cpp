@@ -304,7 +304,7 @@ int main(int argc, char** argv) {
     // WHIP/WHEP on the API port; declared after api_server so it is destroyed (and its handlers
     // removed) first.
     std::unique_ptr<webrtc::RtcService> rtc;
-    if (cfg.rtc.enabled) rtc = std::make_unique<webrtc::RtcService>(ports, api_server);
+    if (cfg.rtc.enabled) rtc = std::make_unique<webrtc::RtcService>(ports, api_server, control.get());
     // Deadlines and caps of the TCP ports ([server] header_timeout_ms ...), read at each connection.
     auto per_ip = std::make_shared<server::PerIpConnections>();
     const server::ConnectionLimitsSource limits = [control = control.get()] {

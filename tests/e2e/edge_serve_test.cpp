@@ -1,9 +1,11 @@
 // Owns: end-to-end tests of what a cluster edge serves (issue #14 item 3, "every protocol at the
 // edge"): a real redis-server on a free port, an origin and two edges as real processes on
 // 127.0.0.1. With ffmpeg publishing to the origin, ffprobe on edge 1 sees H.264 + AAC over RTMP,
-// HTTP-FLV, HTTP-TS, HLS, RTSP and SRT, a WHEP viewer (tools/rtcclient) on edge 2 gets video and
-// audio, each edge has one edge-pull client and the origin sees exactly one player per edge. Without
-// a registry, an edge whose first static origin is down pulls from the second.
+// HTTP-FLV, HTTP-TS, HLS, RTSP and SRT; a cold WHEP viewer (tools/rtcclient) on edge 2 is held
+// while that edge pulls, then gets video and audio; each edge has one edge-pull client and the
+// origin sees exactly one player per edge. Without a registry, an edge whose first static origin
+// is down pulls from the second. Redis stopped mid-run: a flowing pull goes on, a new lookup fails
+// with a clear error (not-found for its viewer) and works again once Redis is back.
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -41,12 +43,20 @@ TEST(EdgeServe, EveryProtocolAtTwoEdgesFromOneUpstreamEach) {
   Process pub = start_publisher(origin.rtmp_url("live/a"), 320, 240, origin.dir() + "/pub.log", 40);
   ASSERT_TRUE(wait_for_stream(origin, "live/a", 15000));
 
-  // A viewer on each edge holds its pull while the probes come and go.
-  FlvViewer hold1(edge1.http_port(), "/live/a.flv");
-  FlvViewer hold2(edge2.http_port(), "/live/a.flv");
-  ASSERT_TRUE(wait_until([&] { return hold1.video_frames() > 5 && hold2.video_frames() > 5; }, 10000))
-      << edge1.log() << edge2.log();
+  // A cold WHEP viewer on edge 2: its offer is held while the edge pulls the stream.
+  gst_init(nullptr, nullptr);  // for the WHEP client
+  estuary::rtcclient::WhepViewer whep(estuary::rtcclient::ViewerOptions{});
+  ASSERT_EQ(whep.negotiate("http://127.0.0.1:" + std::to_string(edge2.api_port()) + "/rtc/v1/whep/?app=live&stream=a"),
+            201)
+      << whep.error() << whep.last_http().body << edge2.log();
+  ASSERT_TRUE(whep.wait_connected(10000));
+  EXPECT_TRUE(wait_until([&] { return whep.video_frames() >= 20 && whep.audio_buffers() >= 20; }, 8000))
+      << "WHEP at edge 2: video " << whep.video_frames() << " audio " << whep.audio_buffers();
+  EXPECT_NE(edge2.log().find("event=rtc-play-wait"), std::string::npos) << "the WHEP offer came before the pull";
 
+  // A viewer on edge 1 holds its pull while the probes come and go.
+  FlvViewer hold(edge1.http_port(), "/live/a.flv");
+  ASSERT_TRUE(wait_until([&] { return hold.video_frames() > 5; }, 10000)) << edge1.log();
   const std::string srt = "srt://127.0.0.1:" + std::to_string(edge1.srt_port()) + "?streamid=#!::r=live/a,m=request";
   const std::string rtsp = "rtsp://127.0.0.1:" + std::to_string(edge1.rtsp_port()) + "/live/a";
   const std::vector<std::pair<std::string, std::string>> urls = {{"RTMP", edge1.rtmp_url("live/a")},
@@ -61,18 +71,6 @@ TEST(EdgeServe, EveryProtocolAtTwoEdgesFromOneUpstreamEach) {
     EXPECT_TRUE(has_stream(streams, "audio", "aac")) << name << " at the edge: " << url;
   }
 
-  {
-    gst_init(nullptr, nullptr);  // for the WHEP client
-    estuary::rtcclient::WhepViewer whep(estuary::rtcclient::ViewerOptions{});
-    ASSERT_EQ(
-        whep.negotiate("http://127.0.0.1:" + std::to_string(edge2.api_port()) + "/rtc/v1/whep/?app=live&stream=a"), 201)
-        << whep.error() << whep.last_http().body;
-    ASSERT_TRUE(whep.wait_connected(10000));
-    EXPECT_TRUE(wait_until([&] { return whep.video_frames() >= 20 && whep.audio_buffers() >= 20; }, 8000))
-        << "WHEP at edge 2: video " << whep.video_frames() << " audio " << whep.audio_buffers();
-    whep.close(true);
-  }
-
   // One upstream per edge whatever the viewers and protocols; the origin sees one player per edge.
   EXPECT_EQ(type_count(edge1, "edge-pull"), 1);
   EXPECT_EQ(type_count(edge2, "edge-pull"), 1);
@@ -81,7 +79,9 @@ TEST(EdgeServe, EveryProtocolAtTwoEdgesFromOneUpstreamEach) {
   EXPECT_EQ(count_of(edge2.log(), "event=edge-pull-start"), 1u) << edge2.log();
   EXPECT_EQ(metric(edge1, "estuary_cluster_edge_upstreams"), 1);
   EXPECT_EQ(metric(edge2, "estuary_cluster_edge_upstreams"), 1);
-  EXPECT_FALSE(hold1.closed() || hold2.closed());
+  EXPECT_FALSE(hold.closed());
+  EXPECT_GT(whep.video_frames(), 20u);
+  whep.close(true);
 }
 
 TEST(EdgeServe, StaticOriginsFallBackToTheSecondWhenTheFirstIsDown) {
@@ -99,6 +99,43 @@ TEST(EdgeServe, StaticOriginsFallBackToTheSecondWhenTheFirstIsDown) {
   auto flv = probe_streams(edge.flv_url("live/s"), 20);
   EXPECT_TRUE(has_stream(flv, "video", "h264") && has_stream(flv, "audio", "aac")) << edge.log();
   EXPECT_NE(edge.log().find(std::to_string(origin.rtmp_port()) + "/live/s"), std::string::npos) << edge.log();
+}
+
+TEST(EdgeServe, RegistryOutageKeepsFlowingPullsAndLookupsRecover) {
+  Redis redis;
+  ASSERT_TRUE(redis.start());
+  Server origin(node_env("origin", "origin-a", redis));
+  auto edge_env = node_env("edge", "edge-1", redis);
+  edge_env["ESTUARY_PLAY_WAIT_MS"] = "2000";
+  Server edge(edge_env);
+  ASSERT_TRUE(origin.start());
+  ASSERT_TRUE(edge.start());
+  Process pub_a = start_publisher(origin.rtmp_url("live/a"), 320, 240, origin.dir() + "/pub-a.log", 40);
+  Process pub_b = start_publisher(origin.rtmp_url("live/b"), 320, 240, origin.dir() + "/pub-b.log", 40);
+  ASSERT_TRUE(wait_for_stream(origin, "live/a", 15000));
+  ASSERT_TRUE(wait_for_stream(origin, "live/b", 15000));
+  FlvViewer viewer(edge.http_port(), "/live/a.flv");
+  ASSERT_TRUE(wait_until([&] { return viewer.video_frames() > 10; }, 10000)) << edge.log();
+
+  redis.stop();
+  const auto stopped = std::chrono::steady_clock::now();
+  std::string body;
+  EXPECT_EQ(http_request("GET", edge.flv_url("live/b"), &body), 404) << "a new lookup while Redis is down";
+  EXPECT_TRUE(wait_until([&] { return edge.log().find("event=edge-lookup-failed") != std::string::npos; }, 2000))
+      << edge.log();
+  EXPECT_GT(viewer.video_frames_after(stopped), 10u) << "the flowing pull must go on without the registry";
+  EXPECT_FALSE(viewer.closed());
+
+  ASSERT_TRUE(redis.start());  // empty: the origin registers its streams again
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto streams = probe_streams(edge.flv_url("live/b"), 10);
+        return has_stream(streams, "video", "h264");
+      },
+      15000))
+      << edge.log();
+  EXPECT_FALSE(viewer.closed());
+  EXPECT_GT(metric(edge, "estuary_cluster_registry_errors_total"), 0);
 }
 
 }  // namespace

@@ -222,7 +222,12 @@ void EdgePulls::resolve(Pull& pull) {
       connect(*p, static_origin(*p) + "?" + p->query, "static");
       return;
     }
-    log_debug(key, p->client_id, "edge-lookup", why);
+    if (!owner && owner.error().reason != ErrorReason::not_found && !p->lookup_error_logged) {
+      p->lookup_error_logged = true;
+      log_warn(key, p->client_id, "edge-lookup-failed", why + "; retrying while viewers wait");
+    } else {
+      log_debug(key, p->client_id, "edge-lookup", why);
+    }
     retry_later(*p, kRetryMs);
   });
 }

@@ -68,6 +68,7 @@ class EdgePulls {
     std::shared_ptr<bool> run;  // alive token of this pull (callbacks check it)
     int attempt = 0;            // bumped at each connect: late errors of an older reader are ignored
     bool lookup_in_flight = false;
+    bool lookup_error_logged = false;  // a registry error is logged once per pull, then at debug
     bool was_live = false;
     size_t next_origin = 0;  // static list: the next one to try
     uint64_t bytes_at_switch = 0;
