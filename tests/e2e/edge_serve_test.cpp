@@ -4,8 +4,8 @@
 // HTTP-FLV, HTTP-TS, HLS, RTSP and SRT; a cold WHEP viewer (tools/rtcclient) on edge 2 is held
 // while that edge pulls, then gets video and audio; each edge has one edge-pull client and the
 // origin sees exactly one player per edge. Without a registry, an edge whose first static origin
-// is down pulls from the second. Redis stopped mid-run: a flowing pull goes on, a new lookup fails
-// with a clear error (not-found for its viewer) and works again once Redis is back.
+// is down pulls from the second; an edge pulls from another edge (two tiers). Redis stopped mid-run: a flowing pull
+// goes on, a new lookup fails with a clear error (not-found for its viewer) and works again once Redis is back.
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -136,6 +136,35 @@ TEST(EdgeServe, RegistryOutageKeepsFlowingPullsAndLookupsRecover) {
       << edge.log();
   EXPECT_FALSE(viewer.closed());
   EXPECT_GT(metric(edge, "estuary_cluster_registry_errors_total"), 0);
+}
+
+TEST(EdgeServe, AnEdgePullsFromAnotherEdge) {
+  // Two tiers without a registry: edge 2 pulls from edge 1, which pulls from the origin.
+  Server origin;
+  ASSERT_TRUE(origin.start());
+  auto edge_env = [](const std::string& node, int upstream_rtmp) {
+    return std::map<std::string, std::string>{
+        {"ESTUARY_CLUSTER_MODE", "edge"},
+        {"ESTUARY_CLUSTER_NODE_ID", node},
+        {"ESTUARY_CLUSTER_ORIGINS", "rtmp://127.0.0.1:" + std::to_string(upstream_rtmp)},
+        {"ESTUARY_CLUSTER_LINGER_MS", "1000"}};
+  };
+  Server edge1(edge_env("edge-1", origin.rtmp_port()));
+  ASSERT_TRUE(edge1.start());
+  Server edge2(edge_env("edge-2", edge1.rtmp_port()));
+  ASSERT_TRUE(edge2.start());
+  Process pub = start_publisher(origin.rtmp_url("live/t"), 320, 240, origin.dir() + "/pub.log", 30);
+  ASSERT_TRUE(wait_for_stream(origin, "live/t", 15000));
+  FlvViewer viewer(edge2.http_port(), "/live/t.flv");
+  ASSERT_TRUE(wait_until([&] { return viewer.video_frames() > 10; }, 10000)) << edge2.log() << edge1.log();
+  auto flv = probe_streams(edge2.flv_url("live/t"), 20);
+  EXPECT_TRUE(has_stream(flv, "video", "h264") && has_stream(flv, "audio", "aac")) << edge2.log();
+  EXPECT_EQ(type_count(edge2, "edge-pull"), 1);
+  EXPECT_EQ(type_count(edge1, "edge-pull"), 1);
+  EXPECT_EQ(type_count(edge1, "rtmp-play"), 1) << "edge 1 sees edge 2 as one player";
+  EXPECT_EQ(type_count(origin, "rtmp-play"), 1) << "the origin sees edge 1 as one player";
+  // The pull path grows by one hop per tier.
+  EXPECT_NE(edge1.log().find("estuary_hops=2&estuary_via=edge-2,edge-1"), std::string::npos) << edge1.log();
 }
 
 }  // namespace

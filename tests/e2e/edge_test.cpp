@@ -1,12 +1,15 @@
-// Owns: end-to-end tests of edge pulls and failover (issue #14 items 3, 6, 7): a real redis-server
-// on a free port, two origins and an edge as real processes on 127.0.0.1, ffmpeg publishing and
-// ffprobe / raw HTTP-FLV readers playing. The edge pulls a stream it lacks once, however many
-// viewers and protocols; when its origin is killed and the publisher republishes to the other
-// origin, an HTTP-FLV and an RTMP viewer of the edge stay connected and receive frames again within
-// 3 s, timestamps never going back. A stream published at an edge plays from another edge (pushed to the origin).
-// Two edges configured to pull from each other refuse the loop.
+// Owns: end-to-end tests of edge pulls and failover (issue #14 items 3, 5, 6, 7): a real
+// redis-server on a free port, two origins and an edge as real processes on 127.0.0.1, ffmpeg
+// publishing and ffprobe / raw HTTP-FLV readers playing. The edge pulls a stream it lacks once,
+// however many viewers and protocols; when its origin is killed and the publisher republishes to
+// the other origin, an HTTP-FLV and an RTMP viewer of the edge stay connected and receive frames
+// again within 3 s, timestamps never going back, and a WHEP viewer stays connected and receives
+// video again. A stream published at an edge plays from another edge (pushed to the origin). Two
+// edges configured to pull from each other refuse the loop.
+#include <gst/gst.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <thread>
@@ -14,6 +17,7 @@
 #include "cluster_fixture.h"
 #include "flv_viewer.h"
 #include "harness.h"
+#include "rtc_client.h"
 
 using namespace estuary::e2e;
 using namespace std::chrono_literals;
@@ -28,7 +32,12 @@ TEST(EdgePull, EveryProtocolFromOneUpstreamAndFailoverKeepsViewers) {
   ASSERT_TRUE(redis.start());
   Server origin_a(node_env("origin", "origin-a", redis));
   Server origin_b(node_env("origin", "origin-b", redis));
-  Server edge(node_env("edge", "edge-1", redis));
+  auto edge_env = node_env("edge", "edge-1", redis);
+  const int rtc_base = 36000 + (getpid() % 100) * 100;  // a WebRTC port range of its own
+  edge_env["ESTUARY_RTC_INTERFACES"] = "127.0.0.1";
+  edge_env["ESTUARY_RTC_PORT_MIN"] = std::to_string(rtc_base);
+  edge_env["ESTUARY_RTC_PORT_MAX"] = std::to_string(rtc_base + 99);
+  Server edge(edge_env);
   ASSERT_TRUE(origin_a.start());
   ASSERT_TRUE(origin_b.start());
   ASSERT_TRUE(edge.start());
@@ -46,6 +55,16 @@ TEST(EdgePull, EveryProtocolFromOneUpstreamAndFailoverKeepsViewers) {
                        "flv", "-flush_packets", "1", rtmp_copy},
                       edge.dir() + "/rtmp-viewer.log");
   ASSERT_TRUE(wait_until([&] { return flv_file_video_tags(rtmp_copy) > 10; }, 10000)) << edge.log();
+  // And a WHEP viewer (depayloading only).
+  gst_init(nullptr, nullptr);
+  estuary::rtcclient::ViewerOptions whep_options;
+  whep_options.decode = false;
+  estuary::rtcclient::WhepViewer whep(whep_options);
+  ASSERT_EQ(whep.negotiate("http://127.0.0.1:" + std::to_string(edge.api_port()) + "/rtc/v1/whep/?app=live&stream=a"),
+            201)
+      << whep.error() << whep.last_http().body;
+  ASSERT_TRUE(whep.wait_connected(10000));
+  ASSERT_TRUE(wait_until([&] { return whep.video_units() > 10; }, 8000)) << edge.log();
 
   // Other protocols from the same local stream.
   auto flv = probe_streams(edge.flv_url("live/a"));
@@ -69,6 +88,7 @@ TEST(EdgePull, EveryProtocolFromOneUpstreamAndFailoverKeepsViewers) {
   std::this_thread::sleep_for(300ms);
   const auto republish = Clock::now();
   const size_t rtmp_before = flv_file_video_tags(rtmp_copy);
+  const uint64_t whep_before = whep.video_units();
   Process pub_b = start_publisher(origin_b.rtmp_url("live/a"), 320, 240, origin_b.dir() + "/pub.log", 60);
   // Both viewers get frames again within 3 s of the republish, then keep getting them.
   EXPECT_TRUE(wait_until([&] { return viewer.video_frames_after(republish) > 0; }, 3000)) << edge.log();
@@ -85,6 +105,10 @@ TEST(EdgePull, EveryProtocolFromOneUpstreamAndFailoverKeepsViewers) {
   bool rtmp_monotonic = false;
   EXPECT_GE(flv_file_video_tags(rtmp_copy, &rtmp_monotonic), rtmp_before + 25);
   EXPECT_TRUE(rtmp_monotonic) << "RTMP timestamps went back after the failover";
+  EXPECT_TRUE(wait_until([&] { return whep.video_units() >= whep_before + 25; }, 5000))
+      << "WHEP: " << whep.video_units() - whep_before << " access units after the republish";
+  EXPECT_TRUE(whep.connected()) << "the WHEP viewer must stay connected through the failover";
+  whep.close(true);
   EXPECT_EQ(metric(edge, "estuary_cluster_edge_failovers_total"), 1) << edge.log();
   EXPECT_EQ(type_count(edge, "edge-pull"), 1);
   EXPECT_EQ(type_count(origin_b, "rtmp-play"), 1);
