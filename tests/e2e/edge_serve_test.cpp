@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "cluster_fixture.h"
@@ -24,6 +26,33 @@ namespace {
 
 std::string http_url(const Server& s, const std::string& path) {
   return "http://127.0.0.1:" + std::to_string(s.http_port()) + "/" + path;
+}
+
+// An on_play hook for the origin: records each request's param and allows only token=good.
+const char* kHookServer = R"PY(
+import json, sys
+from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+port, record = int(sys.argv[1]), sys.argv[2]
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get('Content-Length', '0'))).decode())
+        with open(record, 'a') as f:
+            f.write(body.get('action', '') + ' ' + body.get('param', '') + '\n')
+        ok = 'token=good' in body.get('param', '')
+        data = b'0' if ok else b'denied'
+        self.send_response(200 if ok else 403)
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+ThreadingHTTPServer(('127.0.0.1', port), H).serve_forever()
+)PY";
+
+std::string file_text(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
 }
 
 TEST(EdgeServe, EveryProtocolAtTwoEdgesFromOneUpstreamEach) {
@@ -165,6 +194,40 @@ TEST(EdgeServe, AnEdgePullsFromAnotherEdge) {
   EXPECT_EQ(type_count(origin, "rtmp-play"), 1) << "the origin sees edge 1 as one player";
   // The pull path grows by one hop per tier.
   EXPECT_NE(edge1.log().find("estuary_hops=2&estuary_via=edge-2,edge-1"), std::string::npos) << edge1.log();
+}
+
+TEST(EdgeServe, TheViewersTokenGoesUpstreamToTheOriginsHook) {
+  const std::string dir = make_temp_dir();
+  const int hook_port = free_tcp_port();
+  {
+    std::ofstream f(dir + "/hook.py");
+    f << kHookServer;
+  }
+  Process hook({"python3", dir + "/hook.py", std::to_string(hook_port), dir + "/hooks.txt"}, dir + "/hook.log");
+  Server origin({{"ESTUARY_HOOKS_ON_PLAY", "http://127.0.0.1:" + std::to_string(hook_port) + "/auth"}});
+  ASSERT_TRUE(origin.start());
+  Server edge({{"ESTUARY_CLUSTER_MODE", "edge"},
+               {"ESTUARY_CLUSTER_NODE_ID", "edge-1"},
+               {"ESTUARY_CLUSTER_ORIGINS", "rtmp://127.0.0.1:" + std::to_string(origin.rtmp_port())},
+               {"ESTUARY_PLAY_WAIT_MS", "2000"},
+               {"ESTUARY_CLUSTER_LINGER_MS", "300"}});
+  ASSERT_TRUE(edge.start());
+  Process pub = start_publisher(origin.rtmp_url("live/k"), 320, 240, origin.dir() + "/pub.log", 30);
+  ASSERT_TRUE(wait_for_stream(origin, "live/k", 15000));
+
+  // The origin's hook refuses the edge's pull for a viewer with a bad token: not-found at the edge.
+  std::string body;
+  EXPECT_EQ(http_request("GET", edge.flv_url("live/k") + "?token=bad", &body), 404) << edge.log();
+  EXPECT_NE(file_text(dir + "/hooks.txt").find("on_play ?token=bad&estuary_hops=1&estuary_via=edge-1"),
+            std::string::npos)
+      << file_text(dir + "/hooks.txt");
+  ASSERT_TRUE(wait_until([&] { return type_count(edge, "edge-pull") == 0; }, 5000)) << edge.log();
+  // A good token goes up the same way and the stream plays.
+  auto flv = probe_streams(edge.flv_url("live/k") + "?token=good", 20);
+  EXPECT_TRUE(has_stream(flv, "video", "h264")) << edge.log();
+  EXPECT_NE(file_text(dir + "/hooks.txt").find("on_play ?token=good&estuary_hops=1&estuary_via=edge-1"),
+            std::string::npos)
+      << file_text(dir + "/hooks.txt");
 }
 
 }  // namespace
