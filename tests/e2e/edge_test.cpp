@@ -81,6 +81,9 @@ TEST(EdgePull, EveryProtocolFromOneUpstreamAndFailoverKeepsViewers) {
   EXPECT_EQ(count_of(edge.log(), "event=edge-pull-start"), 1u);
 
   // Origin A dies; the publisher republishes to origin B. The viewer stays and frames come again.
+  const std::string m3u8 = "http://127.0.0.1:" + std::to_string(edge.http_port()) + "/live/a.m3u8";
+  std::string playlist_before;
+  EXPECT_EQ(http_request("GET", m3u8, &playlist_before), 200);
   const size_t before = viewer.video_frames();
   origin_a.process().signal(SIGKILL);
   origin_a.process().wait(3000);
@@ -108,6 +111,26 @@ TEST(EdgePull, EveryProtocolFromOneUpstreamAndFailoverKeepsViewers) {
   EXPECT_TRUE(wait_until([&] { return whep.video_units() >= whep_before + 25; }, 5000))
       << "WHEP: " << whep.video_units() - whep_before << " access units after the republish";
   EXPECT_TRUE(whep.connected()) << "the WHEP viewer must stay connected through the failover";
+  // HLS at the edge goes on: new segments after the failover, the media sequence never going back.
+  auto media_sequence = [](const std::string& text) {
+    const size_t at = text.find("#EXT-X-MEDIA-SEQUENCE:");
+    return at == std::string::npos ? -1L : std::atol(text.c_str() + at + 22);
+  };
+  auto segments_made = [&](const std::string& text) {  // the media sequence plus the segments listed
+    return media_sequence(text) + long(count_of(text, "#EXTINF:"));
+  };
+  std::string playlist_after;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return http_request("GET", m3u8, &playlist_after) == 200 &&
+               segments_made(playlist_after) >= segments_made(playlist_before) + 3;
+      },
+      10000))
+      << "before:\n"
+      << playlist_before << "after:\n"
+      << playlist_after;
+  EXPECT_GE(media_sequence(playlist_after), media_sequence(playlist_before));
+  EXPECT_GE(media_sequence(playlist_before), 0) << playlist_before;
   whep.close(true);
   EXPECT_EQ(metric(edge, "estuary_cluster_edge_failovers_total"), 1) << edge.log();
   EXPECT_EQ(type_count(edge, "edge-pull"), 1);
