@@ -74,6 +74,8 @@ ClusterNode::ClusterNode(const config::Config& config, api::Backend& backend, Me
   log_info("", "", "cluster",
            "mode " + self_.mode + ", node " + self_.node_id + ", advertised " + self_.rtmp_base + " " + self_.api_base +
                (registry_ ? ", registry " + config.cluster.registry : ", no registry"));
+  if (self_.mode == "edge" && config.cluster.pull_protocol == "srt")
+    log_warn("", "", "cluster", "pull_protocol = srt is not built yet: this edge pulls over RTMP");
   std::weak_ptr<bool> alive = alive_;
   api_.add_handler("/api/v1/clusters", [this, alive](SoupServerMessage* msg, const char*, GHashTable* query) {
     if (!alive.expired()) serve_clusters(msg, query);
