@@ -33,6 +33,12 @@ struct PullIngest::Shared {
   int pass = 0;  // current reader pass (a file starts a new one at its end)
   bool rtp_pads = false;
   bool pace = false;
+  // Live rebase (settings.rebase_live): each reader pass's first buffer is placed at the clock's
+  // now (or just after the last buffer published), the rest keep their distance from it.
+  bool rebase = false;
+  int rebased_pass = 0;                         // the pass `offset` was computed for
+  GstClockTimeDiff offset = 0;                  // added to every timestamp of that pass
+  GstClockTime last_out = GST_CLOCK_TIME_NONE;  // the latest timestamp pushed (rebase only)
   // RTSP: media types of the streams rtspsrc selected that we carry (known before any pad).
   std::vector<std::string> announced_media;
   std::string stream;  // for logs
@@ -81,9 +87,28 @@ GstClockTime to_abs(const GstSegment* segment, GstClockTime ts, GstClockTime bas
   return GST_CLOCK_TIME_NONE;
 }
 
+// Timestamp shift of the current pass for a buffer at `pts` (rebase only). Caller holds the mutex.
+GstClockTimeDiff rebase_offset_locked(PullIngest::Shared& shared, GstClockTime pts) {
+  if (!shared.rebase) return 0;
+  if (shared.rebased_pass != shared.pass) {
+    Ref<GstClock> clock = Ref<GstClock>::adopt(gst_system_clock_obtain());
+    GstClockTime at = gst_clock_get_time(clock.get());
+    if (GST_CLOCK_TIME_IS_VALID(shared.last_out) && at <= shared.last_out) at = shared.last_out + 20 * GST_MSECOND;
+    shared.offset = GST_CLOCK_DIFF(pts, at);
+    shared.rebased_pass = shared.pass;
+  }
+  return shared.offset;
+}
+
+GstClockTime shifted(GstClockTime ts, GstClockTimeDiff offset) {
+  if (!GST_CLOCK_TIME_IS_VALID(ts)) return ts;
+  const GstClockTimeDiff out = GstClockTimeDiff(ts) + offset;
+  return out < 0 ? GST_CLOCK_TIME_NONE : GstClockTime(out);
+}
+
 // Pushes a sample into its track's appsrc with absolute timestamps (the publisher's base time is
 // 0, so running time there equals clock time). Caller holds the mutex.
-void push_locked(PullIngest::Shared::Track& track, GstSample* sample) {
+void push_locked(PullIngest::Shared& shared, PullIngest::Shared::Track& track, GstSample* sample) {
   GstBuffer* in = gst_sample_get_buffer(sample);
   if (!in || !track.appsrc) return;
   GstCaps* caps = gst_sample_get_caps(sample);
@@ -99,6 +124,13 @@ void push_locked(PullIngest::Shared::Track& track, GstSample* sample) {
   GstClockTime dts = to_abs(segment, GST_BUFFER_DTS(in), base);
   if (!GST_CLOCK_TIME_IS_VALID(pts)) pts = dts;
   if (!GST_CLOCK_TIME_IS_VALID(pts)) return;
+  if (shared.rebase) {
+    const GstClockTimeDiff offset = rebase_offset_locked(shared, GST_CLOCK_TIME_IS_VALID(dts) ? dts : pts);
+    pts = shifted(pts, offset);
+    dts = shifted(dts, offset);
+    if (!GST_CLOCK_TIME_IS_VALID(pts)) return;
+    if (!GST_CLOCK_TIME_IS_VALID(shared.last_out) || pts > shared.last_out) shared.last_out = pts;
+  }
   GstBuffer* out = gst_buffer_copy(in);  // metadata only; the memory is shared
   GST_BUFFER_PTS(out) = pts;
   GST_BUFFER_DTS(out) = dts;
@@ -122,7 +154,7 @@ GstFlowReturn on_new_sample(GstAppSink* sink, gpointer data) {
   if (ctx->track < 0 || size_t(ctx->track) >= shared.tracks.size()) return GST_FLOW_OK;
   auto& track = shared.tracks[size_t(ctx->track)];
   if (shared.committed) {
-    push_locked(track, sample.get());
+    push_locked(shared, track, sample.get());
   } else {
     track.pending.push_back(std::move(sample));
     if (track.pending.size() > kMaxPendingSamples) track.pending.pop_front();
@@ -299,6 +331,22 @@ Status PullIngest::start() {
   plan_ = plan.value();
   shared_->rtp_pads = plan_.rtp_pads;
   shared_->pace = !plan_.live || plan_.kind == PullKind::hls;
+  shared_->rebase = settings_.rebase_live && plan_.live;
+  return start_reader();
+}
+
+Status PullIngest::switch_url(const std::string& url) {
+  if (stopped_ || !settings_.launch.empty()) return Error{"this ingest cannot switch its URL", ErrorReason::invalid};
+  auto plan = plan_reader(url, settings_.options);
+  if (!plan) return plan.error();
+  if (reader_) reader_->stop();
+  reader_.reset();
+  restart_.reset();
+  settings_.url = url;
+  plan_ = plan.value();
+  shared_->rtp_pads = plan_.rtp_pads;
+  // Until the new reader delivers, the watchdog counts from now.
+  last_change_us_ = g_get_monotonic_time();
   return start_reader();
 }
 
@@ -401,7 +449,7 @@ void PullIngest::commit_tracks() {
   shared_->committed = true;
   size_t held = 0;
   for (auto& track : shared_->tracks) {
-    for (auto& sample : track.pending) push_locked(track, sample.get());
+    for (auto& sample : track.pending) push_locked(*shared_, track, sample.get());
     held += track.pending.size();
     track.pending.clear();
   }

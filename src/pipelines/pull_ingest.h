@@ -34,6 +34,10 @@ struct PullIngestSettings {
   bool loop = true;  // file:// starts over at its end
   uint64_t gop_cache_max_bytes = 32u << 20;
   int tracks_timeout_ms = 3000;  // tracks are fixed this long after the first appeared
+  // Live sources: each reader's first buffer is published at the clock's now (after the last one
+  // published), whatever the source's own timestamps, so a new reader (switch_url) continues the
+  // stream's timeline without going back in time.
+  bool rebase_live = false;
 };
 
 class PullIngest {
@@ -48,6 +52,9 @@ class PullIngest {
   void set_events(PipelineEvents events) { events_ = std::move(events); }
   Status start();
   void stop();
+  // Replaces the reader with one of `url` while the publisher (and so the stream on the bus, with
+  // its subscribers) stays: a failover. The tracks stay those committed; the new reader feeds them.
+  Status switch_url(const std::string& url);
 
   // Bytes published on the bus so far, and how long no new bytes arrived (since start when none).
   // Call from the control thread; cheap enough for a watchdog tick.

@@ -27,6 +27,7 @@
 #include "server/config/config.h"
 #include "server/config/config_watch.h"
 #include "server/control/control_plane.h"
+#include "server/control/demand_chain.h"
 #include "server/net/http_guard.h"
 #include "server/net/tls_context.h"
 #include "server/outputs/custom/pipeline_output.h"
@@ -274,7 +275,8 @@ int main(int argc, char** argv) {
     server::register_metrics(api_server, *control, *control);
     server::register_dvr_api(api_server, *control);
     server::register_recordings_api(api_server);
-    server::PullSources pull(ports, *control);
+    server::DemandChain demand(*control);  // pulled sources first, then the cluster edge
+    server::PullSources pull(ports, demand.add_port());
     app.pull = &pull;
     server::register_sources_api(api_server, pull);
     server::register_forwards_api(api_server);
@@ -297,10 +299,12 @@ int main(int argc, char** argv) {
     std::unique_ptr<server::cluster::ClusterNode> cluster;
     if (cfg.cluster.mode != "standalone")
       cluster = std::make_unique<server::cluster::ClusterNode>(cfg, *control, *control, api_server);
+    if (cluster && cfg.cluster.mode == "edge")
+      cluster->start_edge(ports, demand.add_port(), uint64_t(cfg.bus.gop_cache_max_kb) * 1024);
     // WHIP/WHEP on the API port; declared after api_server so it is destroyed (and its handlers
     // removed) first.
     std::unique_ptr<webrtc::RtcService> rtc;
-    if (cfg.rtc.enabled) rtc = std::make_unique<webrtc::RtcService>(ports, api_server);
+    if (cfg.rtc.enabled) rtc = std::make_unique<webrtc::RtcService>(ports, api_server, control.get());
     // Deadlines and caps of the TCP ports ([server] header_timeout_ms ...), read at each connection.
     auto per_ip = std::make_shared<server::PerIpConnections>();
     const server::ConnectionLimitsSource limits = [control = control.get()] {

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cluster_fixture.h"
 #include "harness.h"
 
 using namespace estuary::e2e;
@@ -18,59 +19,6 @@ using namespace std::chrono_literals;
 namespace {
 
 using Env = std::map<std::string, std::string>;
-
-class Redis {
- public:
-  Redis() : port_(free_tcp_port()), dir_(make_temp_dir()) {}
-  bool start() {
-    process_ = Process({"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-                        "--appendonly", "no", "--dir", dir_},
-                       dir_ + "/redis.log");
-    return wait_until([&] { return cli({"PING"}) == "PONG"; }, 5000);
-  }
-  void stop() {
-    process_.signal(SIGKILL);
-    process_.wait(3000);
-  }
-  std::string cli(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv = {"redis-cli", "-p", std::to_string(port_)};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto r = run(argv, 5);
-    std::string out = r.out;
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-    return out;
-  }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
-
- private:
-  int port_;
-  std::string dir_;
-  Process process_;
-};
-
-std::string api_get(const Server& s, const std::string& path, int* status = nullptr) {
-  std::string body;
-  int st = http_request("GET", "http://127.0.0.1:" + std::to_string(s.api_port()) + path, &body);
-  if (status) *status = st;
-  return body;
-}
-
-double metric(const Server& server, const std::string& name) {
-  std::istringstream in(api_get(server, "/metrics"));
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(name + " ", 0) == 0) return std::atof(line.c_str() + name.size() + 1);
-  return -1;
-}
-
-std::map<std::string, std::string> cluster_env(const std::string& mode, const std::string& node, const Redis& redis) {
-  return {{"ESTUARY_CLUSTER_MODE", mode},
-          {"ESTUARY_CLUSTER_NODE_ID", node},
-          {"ESTUARY_CLUSTER_REGISTRY", redis.url()},
-          {"ESTUARY_CLUSTER_HEARTBEAT_MS", "200"},
-          {"ESTUARY_CLUSTER_TTL_MS", "1000"},
-          {"ESTUARY_CLUSTER_LOOKUP_TIMEOUT_MS", "500"}};
-}
 
 TEST(ClusterRegistry, OriginRegistersStreamsNodesAnswerAndRedisLossIsSurvived) {
   Redis redis;

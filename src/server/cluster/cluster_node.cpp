@@ -61,7 +61,7 @@ NodeIdentity node_identity(const config::Config& config) {
 
 ClusterNode::ClusterNode(const config::Config& config, api::Backend& backend, MetricsExtension& metrics,
                          PathRoutes& api)
-    : self_(node_identity(config)), backend_(backend), api_(api) {
+    : self_(node_identity(config)), backend_(backend), api_(api), settings_(config.cluster) {
   if (!config.cluster.registry.empty()) {
     auto address = parse_redis_url(config.cluster.registry);
     if (address) {
@@ -74,6 +74,8 @@ ClusterNode::ClusterNode(const config::Config& config, api::Backend& backend, Me
   log_info("", "", "cluster",
            "mode " + self_.mode + ", node " + self_.node_id + ", advertised " + self_.rtmp_base + " " + self_.api_base +
                (registry_ ? ", registry " + config.cluster.registry : ", no registry"));
+  if (self_.mode == "edge" && config.cluster.pull_protocol == "srt")
+    log_warn("", "", "cluster", "pull_protocol = srt is not built yet: this edge pulls over RTMP");
   std::weak_ptr<bool> alive = alive_;
   api_.add_handler("/api/v1/clusters", [this, alive](SoupServerMessage* msg, const char*, GHashTable* query) {
     if (!alive.expired()) serve_clusters(msg, query);
@@ -91,11 +93,22 @@ ClusterNode::ClusterNode(const config::Config& config, api::Backend& backend, Me
                    registry_ ? double(registry_->errors()) : 0.0});
     out.push_back({"estuary_cluster_registered_streams", "gauge", "Streams this origin has written to the registry.",
                    registry_ ? double(registry_->registered_streams()) : 0.0});
+    if (edge_)
+      for (auto& m : edge_->metrics()) out.push_back(std::move(m));
     return out;
   });
 }
 
+void ClusterNode::start_edge(ControlPorts ports, DemandPort& demand, uint64_t gop_cache_max_bytes) {
+  edge_ = std::make_unique<EdgePulls>(ports, demand, registry_.get(), self_, settings_, gop_cache_max_bytes);
+  EdgePulls* pulls = edge_.get();
+  edge_publish_ = std::make_unique<EdgePublishes>(backend_, registry_.get(), self_, split_url_list(settings_.origins),
+                                                  [pulls](const std::string& key) { return pulls->pulls(key); });
+}
+
 ClusterNode::~ClusterNode() {
+  edge_publish_.reset();
+  edge_.reset();
   *alive_ = false;
   api_.remove_handler("/api/v1/clusters");
   api_.remove_handler("/api/v1/nodes");

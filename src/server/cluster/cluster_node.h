@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include "server/cluster/edge_publish.h"
+#include "server/cluster/edge_pulls.h"
 #include "server/cluster/registry.h"
 #include "server/config/config.h"
 
@@ -20,6 +22,8 @@ class Backend;
 namespace estuary::server {
 class PathRoutes;
 class MetricsExtension;
+struct ControlPorts;
+class DemandPort;
 }  // namespace estuary::server
 
 namespace estuary::server::cluster {
@@ -36,6 +40,8 @@ class ClusterNode {
 
   const NodeIdentity& identity() const { return self_; }
   Registry* registry() { return registry_.get(); }
+  // mode = edge: pull the streams viewers ask for (edge_pulls.h) through these ports.
+  void start_edge(ControlPorts ports, DemandPort& demand, uint64_t gop_cache_max_bytes);
 
  private:
   void serve_clusters(SoupServerMessage* msg, GHashTable* query);
@@ -44,7 +50,10 @@ class ClusterNode {
   NodeIdentity self_;
   api::Backend& backend_;
   PathRoutes& api_;
+  config::ClusterSection settings_;
   std::unique_ptr<Registry> registry_;
+  std::unique_ptr<EdgePulls> edge_;
+  std::unique_ptr<EdgePublishes> edge_publish_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -268,6 +268,7 @@ struct ClusterSection {
   int ttl_ms = 5000;             // registry entries expire this long after the last refresh
   int lookup_timeout_ms = 2000;  // a registry answer slower than this counts as not found
   int max_hops = 4;              // edge-of-edge depth; deeper pulls are refused (loops)
+  int failover_ms = 10000;       // an edge keeps viewers this long after its upstream broke
   bool operator==(const ClusterSection&) const = default;
 };
 

@@ -420,7 +420,10 @@ const KeySpec kKeys[] = {
         "a registry lookup slower than this counts as not found"),
     int_key(
         "cluster", "max_hops", 1, 16, [](Config& c) { return &c.cluster.max_hops; },
-        "most edges a pull may pass through (edge of edge); deeper pulls are refused as loops")};
+        "most edges a pull may pass through (edge of edge); deeper pulls are refused as loops"),
+    int_key(
+        "cluster", "failover_ms", 0, kHour, [](Config& c) { return &c.cluster.failover_ms; },
+        "an edge keeps the viewers of a lost upstream this long while it looks for the stream again")};
 
 Status check_url_list(std::string_view text) {
   std::string all(text);

@@ -71,6 +71,9 @@ class PlayPort {
   virtual bool stream_is_live(const std::string& key) const = 0;
   // Live, or offered by a demand producer (the viewer may then wait for it).
   virtual bool stream_is_playable(const std::string& key) const = 0;
+  // Some output of the live stream is not stopped (viewers, a lingering or requested output, a
+  // publish-triggered one): a pulled stream with no player clients is still wanted.
+  virtual bool stream_in_use(const std::string& key) const = 0;
 };
 
 // Streams produced on request (pulled sources): a play request for a stream that is not live waits
@@ -78,7 +81,11 @@ class PlayPort {
 struct DemandProducer {
   std::function<bool(const std::string& key)> offers;
   std::function<void(const std::string& key)> request;
+  // Optional, before a viewer waits: its query string ("token=..."); an error refuses the viewer
+  // (a cluster loop).
+  std::function<Status(const std::string& key, const std::string& query)> check;
   int wait_ms = 10000;
+  std::function<int(const std::string& key)> wait_ms_for;  // optional: per stream, instead of wait_ms
 };
 class DemandPort {
  public:
@@ -96,6 +103,10 @@ class OutputControl {
   // `key` is wanted: started if stopped, then kept at least linger_ms from now (each call sets that
   // anew). Errors: not_found (not live, no such output, or turned off for the stream).
   virtual Status demand_output(const std::string& key, const std::string& kind, int linger_ms) = 0;
+  // For requests that are not sessions (an HLS playlist): done(true) once stream `key` is live,
+  // at once when it is; it waits as a player does ([play] wait_ms, starting an on-demand source),
+  // done(false) at the deadline. Errors: not_found (waiting off), unavailable (too many waiting).
+  virtual Status await_stream(const std::string& key, std::function<void(bool live)> done) = 0;
 };
 
 // Per output of each stream, for /metrics.

@@ -575,8 +575,15 @@ Status Supervisor::join_output(const std::string& client_id, const std::string& 
 Status Supervisor::wait_for_stream(const std::string& key, const std::string& client_id, const std::string& format,
                                    std::function<void()> resume, std::function<void()> expire) {
   const bool demand = demand_.offers && demand_.offers(key);
-  const int wait_ms = demand ? std::max(1, demand_.wait_ms) : config_.play.wait_ms;
+  const int wait_ms =
+      demand ? std::max(1, demand_.wait_ms_for ? demand_.wait_ms_for(key) : demand_.wait_ms) : config_.play.wait_ms;
   if (wait_ms <= 0) return Error{"stream " + key + " is not published", ErrorReason::not_found, "control"};
+  if (const Client* c = demand && demand_.check ? find_client(client_id) : nullptr) {
+    if (Status st = demand_.check(key, c->query); !st) {
+      log_warn(key, client_id, "play-refused", st.error().message);
+      return st;
+    }
+  }
   PlayWaiters::Waiter w;
   w.client_id = client_id;
   w.deadline_us = g_get_monotonic_time() + int64_t(wait_ms) * 1000;
@@ -597,6 +604,24 @@ Status Supervisor::wait_for_stream(const std::string& key, const std::string& cl
                (demand ? "on-demand source" : "stream"));
   if (demand && demand_.request) demand_.request(key);
   return ok_status();
+}
+
+Status Supervisor::await_stream(const std::string& key, std::function<void(bool live)> done) {
+  if (stream_is_live(key)) {
+    done(true);
+    return ok_status();
+  }
+  auto shared = std::make_shared<std::function<void(bool)>>(std::move(done));
+  return wait_for_stream(
+      key, "await-" + new_client_id(), "request", [shared]() { (*shared)(true); }, [shared]() { (*shared)(false); });
+}
+
+bool Supervisor::stream_in_use(const std::string& key) const {
+  auto it = streams_.find(key);
+  if (it == streams_.end()) return false;
+  for (const auto& [name, slot] : it->second->outputs)
+    if (slot->state != SlotState::stopped) return true;
+  return false;
 }
 
 void Supervisor::viewer_left(const std::string& client_id, const std::string& key) {

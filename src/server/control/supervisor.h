@@ -70,6 +70,8 @@ class Supervisor final : public ControlPlane {
   // request rather than by configuration. Errors: 404 unknown stream or kind.
   Status set_requested_output(const std::string& stream_id, const std::string& kind, bool on) override;
   Status demand_output(const std::string& key, const std::string& kind, int linger_ms) override;
+  Status await_stream(const std::string& key, std::function<void(bool live)> done) override;
+  bool stream_in_use(const std::string& key) const override;
 
   // Access control and hooks for every protocol (see admission.h).
   Admission& admission() override { return *admission_; }

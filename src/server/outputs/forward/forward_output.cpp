@@ -9,6 +9,7 @@
 #include "common/timer.h"
 #include "pipelines/managed_pipeline.h"
 #include "pipelines/pull_url.h"
+#include "pipelines/push_launch.h"
 #include "pipelines/stream_bus.h"
 #include "server/control/output.h"
 
@@ -17,47 +18,6 @@ namespace {
 
 constexpr int kTickMs = 500;
 constexpr int64_t kStableRunUs = 10 * G_USEC_PER_SEC;  // forwarding this long resets the backoff
-constexpr const char* kQueue = "queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000";
-
-std::string lower_scheme(const std::string& url) {
-  std::string s = url.substr(0, url.find(':'));
-  for (char& c : s) c = g_ascii_tolower(c);
-  return s;
-}
-
-// Launch line for one destination; the URL is set on "sink" in code, never spliced in here.
-Result<std::string> destination_launch(const std::string& key, const std::string& url) {
-  Ref<GstCaps> video = pipelines::bus_caps(key, "video");
-  Ref<GstCaps> audio = pipelines::bus_caps(key, "audio");
-  auto caps_name = [](const Ref<GstCaps>& caps) -> std::string {
-    return caps && !gst_caps_is_empty(caps.get()) ? gst_structure_get_name(gst_caps_get_structure(caps.get(), 0)) : "";
-  };
-  const std::string vname = caps_name(video), aname = caps_name(audio);
-  const std::string scheme = lower_scheme(url);
-  std::string launch = "estuarysrc name=src stream=" + key;
-  if (scheme == "rtmp" || scheme == "rtmps") {
-    // FLV in GStreamer 1.22 carries H.264 and AAC only.
-    if (!vname.empty() && vname != "video/x-h264") return Error{"RTMP carries H.264 only, the stream has " + vname};
-    const bool with_audio = aname == "audio/mpeg";
-    if (vname.empty() && !with_audio) return Error{"no H.264 or AAC track to send over RTMP"};
-    launch += " flvmux name=mux streamable=true ! rtmp2sink name=sink async-connect=true";
-    if (!vname.empty())
-      launch += std::string(" src.video ! ") + kQueue + " ! h264parse ! video/x-h264,stream-format=avc ! mux.video";
-    if (with_audio) launch += std::string(" src.audio ! ") + kQueue + " ! aacparse ! mux.audio";
-    return launch;
-  }
-  if (scheme == "srt") {
-    launch += " mpegtsmux name=mux alignment=7 ! srtsink name=sink wait-for-connection=false";
-    if (vname == "video/x-h264" || vname == "video/x-h265")
-      launch += std::string(" src.video ! ") + kQueue + " ! " + (vname == "video/x-h265" ? "h265parse" : "h264parse") +
-                " config-interval=-1 ! mux.";
-    if (aname == "audio/mpeg") launch += std::string(" src.audio ! ") + kQueue + " ! aacparse ! mux.";
-    if (aname == "audio/x-opus") launch += std::string(" src.audio ! ") + kQueue + " ! opusparse ! mux.";
-    return launch;
-  }
-  return Error{"unsupported destination scheme " + scheme};
-}
-
 // Bytes the sink put on the wire (rtmp2sink: out-bytes-total; srtsink: bytes-sent-total).
 uint64_t sink_bytes(GstElement* sink) {
   if (!sink) return 0;
@@ -167,7 +127,7 @@ class ForwardOutput final : public Output {
   void start_destination(Destination& d) {
     d.retry_timer.reset();
     const std::string shown = pipelines::redact_url(d.url);
-    auto launch = destination_launch(key_, d.url);
+    auto launch = pipelines::push_launch(key_, d.url);
     if (!launch) {  // the stream cannot go there at all: no retry until it is published again
       d.last_error = launch.error().message;
       set_state(d, "failed");
@@ -181,7 +141,7 @@ class ForwardOutput final : public Output {
     }
     d.pipeline = std::move(built.value());
     Ref<GstElement> sink = d.pipeline->element("sink");
-    g_object_set(sink.get(), lower_scheme(d.url) == "srt" ? "uri" : "location", d.url.c_str(), nullptr);
+    g_object_set(sink.get(), pipelines::push_url_property(d.url), d.url.c_str(), nullptr);
     Destination* dp = &d;
     pipelines::PipelineEvents ev;
     // Runs in the pipeline's bus callback: tear it down from a fresh loop iteration.

@@ -249,6 +249,40 @@ void respond_playlist(SoupServerMessage* msg, const HlsStream& s, bool cors, con
   respond_bytes(msg, "application/vnd.apple.mpegurl", bytes.get(), "no-cache", cors);
 }
 
+// A playlist of a stream that is not live yet (a publisher about to arrive, an edge's cold start)
+// waits as a player does; once the stream is live the request is sent to itself again (307), where
+// the output starts and holds it until its first segment. True: live now, serve it.
+bool held_until_live(OutputControl& control, SoupServerMessage* msg, const std::string& key, bool cors) {
+  if (g_strcmp0(soup_server_message_get_method(msg), "HEAD") == 0) return true;  // HEAD never waits
+  auto sync = std::make_shared<bool>(true);
+  auto live_now = std::make_shared<bool>(false);
+  auto held = Ref<SoupServerMessage>::add_ref(msg);
+  Status st = control.await_stream(key, [sync, live_now, held, cors, key](bool live) {
+    if (*sync) {
+      *live_now = live;
+      return;
+    }
+    SoupServerMessage* m = held.get();
+    if (live) {
+      GUri* uri = soup_server_message_get_uri(m);
+      std::string again = g_uri_get_path(uri);
+      if (const char* q = g_uri_get_query(uri)) again += std::string("?") + q;
+      soup_server_message_set_redirect(m, 307, again.c_str());
+    } else {
+      respond_text(m, 404, "stream " + key + " not found\n", cors);
+    }
+    soup_server_message_unpause(m);
+  });
+  *sync = false;
+  if (*live_now) return true;
+  if (!st) {
+    respond_text(msg, st.error().reason == ErrorReason::not_found ? 404 : 503, st.error().message + "\n", cors);
+    return false;
+  }
+  soup_server_message_pause(msg);
+  return false;
+}
+
 }  // namespace
 
 bool hls_app_disabled(const config::HlsSection& hls, const std::string& app) {
@@ -305,34 +339,36 @@ void register_hls_output(StreamRoutes& plain_http, OutputControl& outputs, const
       },
       {});
   StreamRoutes* server = &http;
-  http.add_stream_handler(".m3u8", [server, registry, cmaf, demand](SoupServerMessage* msg, const StreamPath& path) {
-    const std::string key = path.app + "/" + path.stream;
-    demand(path.app, key, 0);
-    if (serve_cmaf_playlist(msg, path, *cmaf, server->cors(), demand)) return;
-    HlsStream* s = registry->find(key);
-    if (s && s->live && s->playlist.empty()) {
-      // Just started (on demand, or a fresh publish): held until the first segment exists.
-      const bool cors = server->cors();
-      const int hold = first_segment_hold_ms(s->playlist.target_duration());
-      demand(path.app, key, hold);
-      const bool held =
-          s->waiters.add(msg, 0, -1, hold, [s, cors, demand, path, key](SoupServerMessage* m, bool gave_up) {
-            if (gave_up) {  // s may be going away: not read then
-              respond_text(m, 503, "no segment made within the hold time\n", cors);
-              return;
-            }
-            demand(path.app, key, 0);
-            respond_playlist(m, *s, cors, path);
-          });
-      if (!held) respond_text(msg, 503, "too many held requests\n", server->cors());
-      return;
-    }
-    if (!s || s->playlist.empty()) {
-      respond_text(msg, 404, "playlist not found\n", server->cors());
-      return;
-    }
-    respond_playlist(msg, *s, server->cors(), path);
-  });
+  http.add_stream_handler(
+      ".m3u8", [server, registry, cmaf, demand, control](SoupServerMessage* msg, const StreamPath& path) {
+        const std::string key = path.app + "/" + path.stream;
+        if (!registry->find(key) && !cmaf->find(key) && !held_until_live(*control, msg, key, server->cors())) return;
+        demand(path.app, key, 0);
+        if (serve_cmaf_playlist(msg, path, *cmaf, server->cors(), demand)) return;
+        HlsStream* s = registry->find(key);
+        if (s && s->live && s->playlist.empty()) {
+          // Just started (on demand, or a fresh publish): held until the first segment exists.
+          const bool cors = server->cors();
+          const int hold = first_segment_hold_ms(s->playlist.target_duration());
+          demand(path.app, key, hold);
+          const bool held =
+              s->waiters.add(msg, 0, -1, hold, [s, cors, demand, path, key](SoupServerMessage* m, bool gave_up) {
+                if (gave_up) {  // s may be going away: not read then
+                  respond_text(m, 503, "no segment made within the hold time\n", cors);
+                  return;
+                }
+                demand(path.app, key, 0);
+                respond_playlist(m, *s, cors, path);
+              });
+          if (!held) respond_text(msg, 503, "too many held requests\n", server->cors());
+          return;
+        }
+        if (!s || s->playlist.empty()) {
+          respond_text(msg, 404, "playlist not found\n", server->cors());
+          return;
+        }
+        respond_playlist(msg, *s, server->cors(), path);
+      });
   http.add_stream_handler(kSegmentExtension, [server, registry, demand](SoupServerMessage* msg,
                                                                         const StreamPath& path) {
     // "t-12" -> stream "t", segment "t-12.hls.ts"

@@ -123,8 +123,8 @@ StreamTracks stream_tracks(const std::string& key) {
 
 }  // namespace
 
-RtcService::RtcService(server::ControlPorts ports, server::PathRoutes& api)
-    : ports_(ports), rtc_config_(ports.slice(&config::Config::rtc)), api_(api) {
+RtcService::RtcService(server::ControlPorts ports, server::PathRoutes& api, server::OutputControl* waits)
+    : ports_(ports), rtc_config_(ports.slice(&config::Config::rtc)), api_(api), waits_(waits) {
   std::weak_ptr<bool> alive = alive_;
   set_rtc_feed_lost_handler([this, alive](const std::string& key, const std::string& reason) {
     if (!alive.expired()) on_feed_lost(key, reason);
@@ -244,11 +244,49 @@ void RtcService::serve_endpoint(SoupServerMessage* msg, const char* path, GHashT
     return reply_now(msg, 400, "app and stream are required: ?app=APP&stream=STREAM (letters, digits, _ . -)");
   if (!content_type_is(msg, "application/sdp")) return reply_now(msg, 415, "the body must be application/sdp");
   const std::string key = app + "/" + stream;
-  StreamTracks tracks;
-  if (role == OfferRole::play) {
-    if (!ports_.play.stream_is_live(key)) return reply_now(msg, 404, "stream " + key + " is not published");
-    tracks = stream_tracks(key);
+  const std::string eip = lookup(query, "eip");
+  if (role == OfferRole::play && !ports_.play.stream_is_live(key)) {
+    if (waits_ && ports_.play.stream_is_playable(key))
+      return await_then_serve(msg, app, stream, hook_query(msg, query), eip);
+    return reply_now(msg, 404, "stream " + key + " is not published");
   }
+  serve_offer(msg, role, app, stream, hook_query(msg, query), eip);
+}
+
+void RtcService::await_then_serve(SoupServerMessage* msg, const std::string& app, const std::string& stream,
+                                  const std::string& query_for_hooks, const std::string& eip) {
+  const std::string key = app + "/" + stream;
+  auto held = Ref<SoupServerMessage>::add_ref(msg);
+  auto sync = std::make_shared<bool>(true);
+  auto live_now = std::make_shared<bool>(false);
+  std::weak_ptr<bool> alive = alive_;
+  Status st =
+      waits_->await_stream(key, [this, sync, live_now, held, alive, app, stream, query_for_hooks, eip, key](bool live) {
+        if (*sync) {
+          *live_now = live;
+          return;
+        }
+        if (alive.expired()) return;
+        SoupServerMessage* m = held.get();
+        soup_server_message_unpause(m);  // before serving: the session pauses it again for its answer
+        if (live && ports_.play.stream_is_live(key)) {
+          serve_offer(m, OfferRole::play, app, stream, query_for_hooks, eip);
+        } else {
+          reply_now(m, 404, "stream " + key + " is not published");
+        }
+      });
+  *sync = false;
+  if (*live_now) return serve_offer(msg, OfferRole::play, app, stream, query_for_hooks, eip);
+  if (!st) return reply_now(msg, server::http_status_for(st.error(), 404), st.error().message);
+  log_info(key, "", "rtc-play-wait", "WHEP offer held until the on-demand stream is live");
+  soup_server_message_pause(msg);
+}
+
+void RtcService::serve_offer(SoupServerMessage* msg, OfferRole role, const std::string& app, const std::string& stream,
+                             const std::string& query_for_hooks, const std::string& eip) {
+  const std::string key = app + "/" + stream;
+  StreamTracks tracks;
+  if (role == OfferRole::play) tracks = stream_tracks(key);
   const std::string body = request_body(msg);
   auto plan = validate_offer(body, role, tracks);
   const char* remote = soup_server_message_get_remote_host(msg);
@@ -258,7 +296,6 @@ void RtcService::serve_endpoint(SoupServerMessage* msg, const char* path, GHashT
                  plan.error().message);
     return reply_now(msg, server::http_status_for(plan.error(), 400), plan.error().message);
   }
-  const std::string eip = lookup(query, "eip");
   if (!eip.empty() && !g_hostname_is_ip_address(eip.c_str())) return reply_now(msg, 400, "eip must be an IP address");
 
   SessionRequest req;
@@ -267,7 +304,7 @@ void RtcService::serve_endpoint(SoupServerMessage* msg, const char* path, GHashT
   req.secret = random_secret();
   req.app = app;
   req.stream = stream;
-  req.query = hook_query(msg, query);
+  req.query = query_for_hooks;
   req.ip = remote ? remote : "";
   req.candidate_ip = eip.empty() ? configured_candidate() : eip;
   req.plan = std::move(*plan);

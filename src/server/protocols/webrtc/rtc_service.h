@@ -5,7 +5,10 @@
 //   DELETE that Location ends the session; PATCH it with application/trickle-ice-sdpfrag adds
 //   candidates; OPTIONS everywhere answers CORS preflight. ?eip=IP adds that address as a candidate
 //   for one request (SRS); [rtc] candidate does it for all.
-// Offers are validated (sdp_offer.h) before a session or webrtcbin exists. Control thread only.
+// Offers are validated (sdp_offer.h) before a session or webrtcbin exists. A WHEP offer for a stream
+// that is not live but is produced on demand (a pulled source, a cluster edge's pull) is held while
+// the stream starts (OutputControl::await_stream, [play] wait_ms), then served or answered 404.
+// Control thread only.
 #pragma once
 
 #include <map>
@@ -23,7 +26,8 @@ namespace estuary::webrtc {
 
 class RtcService {
  public:
-  RtcService(server::ControlPorts ports, server::PathRoutes& api);
+  // waits (optional): holds WHEP offers for on-demand streams until they are live.
+  RtcService(server::ControlPorts ports, server::PathRoutes& api, server::OutputControl* waits = nullptr);
   ~RtcService();
   // The shared engine's UDP port (0 = WHEP viewers use webrtcbin).
   int shared_port() const { return shared_ ? shared_->port() : 0; }
@@ -35,6 +39,13 @@ class RtcService {
  private:
   void serve_endpoint(SoupServerMessage* msg, const char* path, GHashTable* query, OfferRole role,
                       const std::string& prefix);
+  // The offer for app/stream once the play stream (if any) is live; query_for_hooks and eip come
+  // from the request's query.
+  void serve_offer(SoupServerMessage* msg, OfferRole role, const std::string& app, const std::string& stream,
+                   const std::string& query_for_hooks, const std::string& eip);
+  // Holds a WHEP offer for an on-demand stream until it is live; false: not held (answered).
+  void await_then_serve(SoupServerMessage* msg, const std::string& app, const std::string& stream,
+                        const std::string& query_for_hooks, const std::string& eip);
   void serve_session(SoupServerMessage* msg, const char* path);
   void on_tick();
   void on_keyframe_wanted(const std::string& key);
@@ -44,6 +55,7 @@ class RtcService {
   server::ControlPorts ports_;
   server::ConfigSlice<config::RtcSection> rtc_config_;
   server::PathRoutes& api_;
+  server::OutputControl* waits_;
   std::map<std::string, std::shared_ptr<RtcSession>> sessions_;  // by id
   SourceGuard tick_;
   std::string resolved_candidate_;                // [rtc] candidate after name/$VAR resolution
