@@ -229,6 +229,10 @@ TEST(RtspPublish, RtspClientSinkWithHevcAndAacPlaysOverHttpTsHlsAndEnhancedFlv) 
     same++;
   }
   EXPECT_GT(same, 20u);
+  // A legacy RTMP player (no fourCcList: Debian's ffprobe) is refused with the reason, not fed tags
+  // it cannot read.
+  EXPECT_TRUE(probe_streams(server.rtmp_url("live/g"), 8).empty());
+  EXPECT_NE(server.log().find("did not declare in connect's fourCcList"), std::string::npos) << server.log();
 }
 
 // Records every POST as a line of JSON; /auth answers 0 only for a param with token=good.
