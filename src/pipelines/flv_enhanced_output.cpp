@@ -59,6 +59,30 @@ std::vector<uint8_t> bytes_of(GstBuffer* b) {
   return out;
 }
 
+// A VPCodecConfigurationRecord (with its FullBox version 1 and flags) from vp9parse's caps, for VP9
+// that arrived without one: profile, bit depth and chroma subsampling; level and colour unspecified.
+std::vector<uint8_t> vp9_config_from_caps(const GstStructure* s) {
+  const char* profile = gst_structure_get_string(s, "profile");
+  guint depth = 8;
+  gst_structure_get_uint(s, "bit-depth-luma", &depth);
+  const char* chroma = gst_structure_get_string(s, "chroma-format");
+  uint8_t subsampling = 0;  // 4:2:0
+  if (chroma && g_str_equal(chroma, "4:2:2")) subsampling = 2;
+  if (chroma && g_str_equal(chroma, "4:4:4")) subsampling = 3;
+  return {1,
+          0,
+          0,
+          0,
+          uint8_t(profile ? g_ascii_strtoull(profile, nullptr, 10) : 0),
+          0,
+          uint8_t((depth << 4) | (subsampling << 1)),
+          2,
+          2,
+          2,
+          0,
+          0};
+}
+
 // The configuration record of a track from its caps: codec_data (avcC/hvcC/av1C/vpcC, the AAC
 // AudioSpecificConfig) or, for Opus, the OpusHead of its streamheader or one made from the caps.
 std::vector<uint8_t> config_of(GstCaps* caps, MediaCodec codec) {
@@ -80,8 +104,9 @@ std::vector<uint8_t> config_of(GstCaps* caps, MediaCodec codec) {
     return out;
   }
   const GValue* cd = gst_structure_get_value(s, "codec_data");
-  if (!cd || !GST_VALUE_HOLDS_BUFFER(cd)) return {};
-  return bytes_of(gst_value_get_buffer(cd));
+  if (cd && GST_VALUE_HOLDS_BUFFER(cd)) return bytes_of(gst_value_get_buffer(cd));
+  if (codec == MediaCodec::vp9) return vp9_config_from_caps(s);
+  return {};
 }
 
 GstBuffer* tag_buffer(uint8_t type, uint32_t ts_ms, const std::vector<uint8_t>& body) {

@@ -10,9 +10,8 @@
 #include <sstream>
 #include <thread>
 
+#include "flv_read.h"
 #include "harness.h"
-#include "pipelines/flv_media.h"
-#include "pipelines/flv_tags.h"
 
 using namespace estuary::e2e;
 using namespace std::chrono_literals;
@@ -54,44 +53,6 @@ std::string read_text(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
-}
-
-// An enhanced FLV (HEVC + AAC) read back with our parser: the coded frames (their bytes), audio count.
-struct FlvRead {
-  std::string error;  // "" when every tag parsed and every frame's NAL units fit
-  std::vector<std::string> frames;
-  size_t audio = 0;
-  bool first_frame_key = false;
-};
-
-FlvRead read_enhanced_flv(const std::string& path) {
-  namespace p = estuary::pipelines;
-  FlvRead out;
-  const std::string bytes = read_text(path);
-  if (bytes.size() < 13 || bytes.compare(0, 3, "FLV") != 0) return {"not an FLV file: " + path};
-  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
-  size_t pos = 13;
-  p::FlvTagView tag;
-  unsigned nal_length = 0;
-  while (p::read_flv_tag(data, bytes.size(), &pos, &tag)) {
-    if (tag.type == p::flv_script) continue;
-    auto unit = p::parse_flv_media(tag.type, tag.body, tag.body_size);
-    if (!unit) return {unit.error().message};
-    if (!unit->video) {
-      out.audio += unit->codec == p::MediaCodec::aac;
-      continue;
-    }
-    if (unit->codec != p::MediaCodec::h265 || !unit->enhanced) return {"not enhanced HEVC video"};
-    if (unit->kind == p::FlvMediaUnit::Kind::config) {
-      nal_length = p::nal_length_size(unit->codec, unit->data, unit->size);
-      continue;
-    }
-    if (nal_length == 0) return {"a coded frame before the hvc1 SequenceStart"};
-    if (!p::check_length_prefixed(unit->data, unit->size, nal_length)) return {"NAL units overrun a frame"};
-    if (out.frames.empty()) out.first_frame_key = unit->keyframe;
-    out.frames.emplace_back(reinterpret_cast<const char*>(unit->data), unit->size);
-  }
-  return out;
 }
 
 std::string codecs(const std::vector<ProbeStream>& streams) {
@@ -211,13 +172,16 @@ TEST(RtspPublish, RtspClientSinkWithHevcAndAacPlaysOverHttpTsHlsAndEnhancedFlv) 
                server.dir() + "/rtmp-play.log");
   run({"curl", "-s", "--max-time", "3", "-o", server.dir() + "/late.flv", server.flv_url("live/g")}, 10);
   EXPECT_EQ(rtmp.wait(8000), 0) << read_text(server.dir() + "/rtmp-play.log");
-  const FlvRead http = read_enhanced_flv(server.dir() + "/late.flv");
-  const FlvRead play = read_enhanced_flv(server.dir() + "/late-rtmp.flv");
+  const FlvRead http = read_flv_file(server.dir() + "/late.flv");
+  const FlvRead play = read_flv_file(server.dir() + "/late-rtmp.flv");
   for (const FlvRead* r : {&http, &play}) {
     EXPECT_EQ(r->error, "");
+    EXPECT_EQ(r->video, estuary::pipelines::MediaCodec::h265);
+    EXPECT_TRUE(r->video_enhanced);
+    EXPECT_EQ(r->audio, estuary::pipelines::MediaCodec::aac);
     EXPECT_TRUE(r->first_frame_key);
     EXPECT_GT(r->frames.size(), 20u);
-    EXPECT_GT(r->audio, 20u);
+    EXPECT_GT(r->audio_frames, 20u);
   }
   ASSERT_FALSE(play.frames.empty());
   size_t start = 0;

@@ -102,23 +102,30 @@ GstElement* launch(const std::string& line) {
   return p;
 }
 
-// Publishes x265 video and `audio` ("… ! parser") on the bus, runs the output 1.5 s and checks its tags.
-void check_output(const std::string& stream, const std::string& audio, MediaCodec audio_codec) {
-  GstElement* publisher = launch(
-      "videotestsrc is-live=true ! video/x-raw,width=160,height=96,framerate=25/1 ! "
-      "x265enc tune=zerolatency key-int-max=10 speed-preset=ultrafast ! h265parse ! s.sink_0 "
-      "audiotestsrc is-live=true ! audio/x-raw,rate=48000,channels=2 ! " +
-      audio + " ! s.sink_1 estuarysink name=s stream=" + stream);
+struct VideoCase {
+  std::string encode;     // "encoder ! parser" published on the bus
+  std::string reference;  // what a plain subscriber puts after estuarysrc to get the FLV's form
+  MediaCodec codec;
+};
+const VideoCase kHevc{"x265enc tune=zerolatency key-int-max=10 speed-preset=ultrafast ! h265parse",
+                      "h265parse ! video/x-h265,stream-format=hvc1,alignment=au", MediaCodec::h265};
+
+// Publishes video and `audio` ("… ! parser") on the bus, runs the output 1.5 s and checks its tags.
+void check_output(const std::string& stream, const std::string& audio, MediaCodec audio_codec,
+                  const VideoCase& video = kHevc) {
+  GstElement* publisher =
+      launch("videotestsrc is-live=true ! video/x-raw,width=160,height=96,framerate=25/1 ! " + video.encode +
+             " ! s.sink_0 audiotestsrc is-live=true ! audio/x-raw,rate=48000,channels=2 ! " + audio +
+             " ! s.sink_1 estuarysink name=s stream=" + stream);
   ASSERT_NE(publisher, nullptr);
   gst_element_set_state(publisher, GST_STATE_PLAYING);
   for (int i = 0; i < 100 && !(bus_caps(stream, "video") && bus_caps(stream, "audio")); i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_TRUE(bus_caps(stream, "video"));
 
-  // A plain subscriber of the bus in the FLV's form (hvcC + length-prefixed NAL units).
-  GstElement* reference = launch("estuarysrc stream=" + stream +
-                                 " name=src src.video ! h265parse ! video/x-h265,stream-format=hvc1,alignment=au ! "
-                                 "appsink name=out sync=false");
+  // A plain subscriber of the bus in the FLV's form (e.g. hvcC + length-prefixed NAL units).
+  GstElement* reference = launch("estuarysrc stream=" + stream + " name=src src.video ! " + video.reference +
+                                 " ! appsink name=out sync=false");
   ASSERT_NE(reference, nullptr);
   GstElement* out = gst_bin_get_by_name(GST_BIN(reference), "out");
   gst_element_set_state(reference, GST_STATE_PLAYING);
@@ -153,9 +160,12 @@ void check_output(const std::string& stream, const std::string& audio, MediaCode
   auto seq = parse_flv_media(flv_video, views[0].body, views[0].body_size);
   ASSERT_TRUE(seq) << seq.error().message;
   EXPECT_EQ(seq->kind, FlvMediaUnit::Kind::config);
-  EXPECT_EQ(seq->codec, MediaCodec::h265);
+  EXPECT_EQ(seq->codec, video.codec);
   EXPECT_TRUE(seq->enhanced);
-  EXPECT_EQ(Bytes(seq->data, seq->data + seq->size), bus_config);
+  // The caps' record (hvcC); VP9 has none on the bus, and the one made from its caps passed the parser.
+  if (!bus_config.empty()) {
+    EXPECT_EQ(Bytes(seq->data, seq->data + seq->size), bus_config);
+  }
   views.clear();
   ASSERT_TRUE(parse_flv_tags(capture->header[2].data(), capture->header[2].size(), views));
   auto audio_seq = parse_flv_media(flv_audio, views[0].body, views[0].body_size);
@@ -199,6 +209,11 @@ TEST(EnhancedFlvOutput, HevcAndAacTagsAreTheBusFramesByteForByte) {
 
 TEST(EnhancedFlvOutput, HevcAndOpusTagsAreTheBusFramesByteForByte) {
   check_output("unit/eflv-opus", "opusenc ! opusparse", MediaCodec::opus);
+}
+
+TEST(EnhancedFlvOutput, Vp9WithoutARecordGetsOneMadeFromItsCaps) {
+  check_output("unit/eflv-vp9", "opusenc ! opusparse", MediaCodec::opus,
+               {"vp9enc deadline=1 cpu-used=8 keyframe-max-dist=10 ! vp9parse", "vp9parse", MediaCodec::vp9});
 }
 
 }  // namespace
