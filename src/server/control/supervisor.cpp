@@ -355,7 +355,8 @@ void Supervisor::start_slot(Stream& stream, OutputSlot& slot, bool requested) {
   ctx.stream = stream.name;
   ctx.launch = slot.spec.expand_for_tracks(stream.app, stream.name, stream.video.has_value(), stream.audio.has_value(),
                                            codec_vars_for(stream.video, stream.audio));
-  if (std::string note = audio_conversion_note(slot.spec, stream.audio); !note.empty())
+  if (std::string note = audio_conversion_note(slot.spec, stream.audio);
+      !note.empty() && !(slot.kind == "flv" && flv_writes_enhanced(stream.video)))
     log_info(stream.key, "", "output-audio", "pipeline " + slot.spec.name + ": " + note);
   ctx.pipeline_name = slot.spec.name;
   ctx.config = &config_;
