@@ -121,6 +121,15 @@ TEST(RtspPublish, FfmpegTcpPlaysOverRtmpFlvHlsAndASecondPublisherIsRefused) {
   EXPECT_EQ(stream_publisher(server, "live", "t"), cid);
   EXPECT_TRUE(pub.running());
 
+  // An SDP we cannot carry (G.711 audio) is refused at ANNOUNCE with 415 and the reason in the log.
+  RunResult pcmu = run(words("ffmpeg -nostdin -loglevel error -f lavfi -i sine=sample_rate=8000 -t 1 -c:a pcm_mulaw "
+                             "-f rtsp -rtsp_transport tcp " +
+                             rtsp_url(server, "live/pcmu")),
+                       15);
+  EXPECT_NE(pcmu.exit_code, 0);
+  EXPECT_NE(pcmu.err.find("415"), std::string::npos) << pcmu.err;
+  EXPECT_NE(server.log().find("refused: audio encoding"), std::string::npos) << server.log();
+
   // The publisher leaves: the stream and its client record go.
   pub.kill_now();
   EXPECT_TRUE(wait_until([&] { return api_stream_count(server) == 0 && api_clients(server) == 0; }, 8000))

@@ -102,24 +102,24 @@ void prepare_announce(RtspServer::State& st, GstRTSPMountPoints* mounts, GstRTSP
   gst_rtsp_message_get_body(request, &data, &size);
   Result<std::vector<pipelines::RecordTrack>> tracks = announced_tracks(data, size);
   Result<std::string> launch = tracks ? pipelines::RecordIngest::launch(*tracks) : Result<std::string>(tracks.error());
+  auto pub = std::make_shared<RtspPublisher>();
   if (!launch) {
-    // No mount: the ANNOUNCE gets 404 and this line says why.
-    log_warn(key, "", "rtsp-publish-refused",
-             "ANNOUNCE from " + rtsp_client_ip(client) + " refused: " + launch.error().message);
-    return;
+    // The lookup must still find a media for pre-announce to answer 415: a stand-in that never runs.
+    pub->phase = RtspPublisher::Phase::refused;
+    pub->refusal = GST_RTSP_STS_UNSUPPORTED_MEDIA_TYPE;
+    pub->reason = launch.error().message;
   }
   GstRTSPMediaFactory* factory = gst_rtsp_media_factory_new();
-  gst_rtsp_media_factory_set_launch(factory, launch->c_str());
+  gst_rtsp_media_factory_set_launch(factory, launch ? launch->c_str() : "( fakesink name=depay0 )");
   gst_rtsp_media_factory_set_transport_mode(factory, GST_RTSP_TRANSPORT_MODE_RECORD);
   gst_rtsp_media_factory_set_shared(factory, FALSE);
   gst_rtsp_media_factory_set_protocols(factory, GstRTSPLowerTrans(GST_RTSP_LOWER_TRANS_UDP | GST_RTSP_LOWER_TRANS_TCP));
   gst_rtsp_mount_points_add_factory(mounts, ("/" + key).c_str(), factory);  // takes the factory
   st.record_mounts[key] = factory;
-  auto pub = std::make_shared<RtspPublisher>();
   pub->key = key;
   pub->app = app;
   pub->stream = stream;
-  pub->tracks = std::move(*tracks);
+  if (tracks) pub->tracks = std::move(*tracks);
   pub->factory = factory;
   info->publisher = std::move(pub);
 }
@@ -193,6 +193,15 @@ GstRTSPStatusCode on_pre_announce(GstRTSPClient* client, GstRTSPContext* ctx, gp
     return GST_RTSP_STS_METHOD_NOT_VALID_IN_THIS_STATE;
   }
   std::shared_ptr<RtspPublisher> pub = info->publisher;
+  if (pub && pub->phase == RtspPublisher::Phase::refused && pub->key.size() && !pub->ingest) {
+    // Its SDP announced what we cannot carry.
+    log_warn(pub->key, "", "rtsp-publish-refused",
+             "ANNOUNCE from " + rtsp_client_ip(client) + " refused: " + pub->reason);
+    const GstRTSPStatusCode code = pub->refusal;
+    unmount_record(*st, *pub);
+    info->publisher.reset();
+    return code;
+  }
   std::string app, stream;
   const bool valid = ctx->uri && split_rtsp_path(ctx->uri->abspath, &app, &stream);
   if (!pub || pub->phase != RtspPublisher::Phase::announced || !valid || pub->key != app + "/" + stream ||

@@ -1,5 +1,6 @@
 // Owns: RTSP publish on the RTSP port: ANNOUNCE (SDP: H.264, H.265, AAC, Opus; one video and one
-// audio track at most), SETUP in record mode over TCP (interleaved) or UDP, RECORD, TEARDOWN. Each
+// audio track at most; anything else gets 415), SETUP in record mode over TCP (interleaved) or UDP,
+// RECORD, TEARDOWN. Each
 // ANNOUNCE mounts a record media for its path whose pipeline depayloads and parses the announced
 // tracks (pipelines::RecordIngest); the publisher becomes an "rtsp-publish" client with the same
 // admission as RTMP publishers (limits, IP rules, on_publish hook), the same busy/takeover rule
