@@ -1,11 +1,10 @@
 // Owns: RTSP publish on the RTSP port: ANNOUNCE (SDP: H.264, H.265, AAC, Opus; one video and one
 // audio track at most; anything else gets 415), SETUP in record mode over TCP (interleaved) or UDP,
-// RECORD, TEARDOWN. Each
-// ANNOUNCE mounts a record media for its path whose pipeline depayloads and parses the announced
-// tracks (pipelines::RecordIngest); the publisher becomes an "rtsp-publish" client with the same
-// admission as RTMP publishers (limits, IP rules, on_publish hook), the same busy/takeover rule
-// (PublishPort::begin_publish) and the same silence timeout ([rtmp] publish_timeout_ms). Nothing
-// reaches the stream bus before the publisher is admitted.
+// RECORD, TEARDOWN. Each ANNOUNCE mounts a record media for its path whose pipeline depayloads and
+// parses the announced tracks (pipelines::RecordIngest); the publisher becomes an "rtsp-publish"
+// client with the same admission as RTMP publishers (limits, IP rules, on_publish hook), the same
+// busy/takeover rule (PublishPort::begin_publish) and the same silence timeout ([rtmp]
+// publish_timeout_ms). Nothing reaches the stream bus before the publisher is admitted.
 //
 // The RTSP answers cannot wait for a hook: ANNOUNCE is refused at once when the verdict is known at
 // once (rules, busy stream, no hook configured); otherwise it is answered and the verdict comes
