@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "pipelines/rtp_record.h"
 #include "pipelines/ts_guard_probe.h"
 
 namespace estuary::pipelines {
@@ -168,15 +169,7 @@ void post_tracks_ready(GstElement* demux) {
 
 // depayloader + parser for an RTP pad of rtspsrc, by encoding name; empty when not carried.
 std::pair<const char*, const char*> rtp_chain(const GstStructure* s) {
-  const char* enc = gst_structure_get_string(s, "encoding-name");
-  if (!enc) return {nullptr, nullptr};
-  if (g_ascii_strcasecmp(enc, "H264") == 0) return {"rtph264depay", "h264parse"};
-  if (g_ascii_strcasecmp(enc, "H265") == 0) return {"rtph265depay", "h265parse"};
-  if (g_ascii_strcasecmp(enc, "MPEG4-GENERIC") == 0) return {"rtpmp4gdepay", "aacparse"};
-  if (g_ascii_strcasecmp(enc, "MP4A-LATM") == 0) return {"rtpmp4adepay", "aacparse"};
-  if (g_ascii_strcasecmp(enc, "OPUS") == 0 || g_ascii_strcasecmp(enc, "X-GST-OPUS-DRAFT-SPITTKA-00") == 0)
-    return {"rtpopusdepay", "opusparse"};
-  return {nullptr, nullptr};
+  return rtp_depay_chain(gst_structure_get_string(s, "encoding-name"));
 }
 
 // Parser for a demuxed elementary stream, by caps; nullptr when the track is not carried.

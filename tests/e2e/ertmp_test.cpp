@@ -1,12 +1,14 @@
 // Owns: end-to-end tests of enhanced RTMP ingest: files made on the fly by ffmpeg (libx265, libaom,
 // libopus) published with tools/ertmp (estuary-ertmp-publish) to the real binary on 127.0.0.1, then
-// checked with ffprobe over HTTP-TS, SRT, HLS, RTSP and the DVR's MP4 file; the legacy HEVC codec id 12;
+// checked with ffprobe over HTTP-TS, SRT, HLS, RTSP and the DVR's MP4 file, and (AV1 + Opus) over
+// enhanced RTMP play read back with our parser (flv_read.h); the legacy HEVC codec id 12;
 // hostile E-RTMP messages that must close only their own connection while another stream flows.
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
 
+#include "flv_read.h"
 #include "harness.h"
 
 using namespace estuary::e2e;
@@ -137,6 +139,18 @@ TEST_F(Ertmp, Av1OpusIsListedAndRecordsMp4) {
   http_request("GET", "http://127.0.0.1:" + std::to_string(server->api_port()) + "/api/v1/streams", &streams);
   EXPECT_NE(streams.find("\"AV1\""), std::string::npos) << streams;
   EXPECT_NE(streams.find("\"Opus\""), std::string::npos) << streams;
+  // RTMP play (a player declaring the FourCCs) gets enhanced av01 video and Opus audio, read back with
+  // our parser, starting on a keyframe.
+  Process play({tool(), "--play=2", dir + "/play-a.flv", server->rtmp_url("live/a")}, dir + "/play-a.log");
+  ASSERT_EQ(play.wait(8000), 0) << server->log();
+  FlvRead r = read_flv_file(dir + "/play-a.flv");
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.video, estuary::pipelines::MediaCodec::av1);
+  EXPECT_TRUE(r.video_enhanced);
+  EXPECT_EQ(r.audio, estuary::pipelines::MediaCodec::opus);
+  EXPECT_TRUE(r.audio_enhanced);
+  EXPECT_TRUE(r.first_frame_key);
+  EXPECT_GT(r.frames.size(), 10u);
   // The DVR (default pipelines.d: audio as FLV would take it, so Opus is re-encoded to AAC) writes AV1 in MP4.
   ASSERT_TRUE(wait_until([&] { return probe(rec + "/live/a.mp4").video_codec == "av1"; }, 15000)) << server->log();
   Seen dvr = probe(rec + "/live/a.mp4");

@@ -25,10 +25,13 @@
 #include <thread>
 #include <vector>
 
+#include "pipelines/flv_tags.h"
+#include "pipelines/flv_writer.h"
 #include "rtmp.h"
 
 using namespace estuary::load;
 using Bytes = std::vector<uint8_t>;
+namespace pipelines = estuary::pipelines;
 
 namespace {
 
@@ -227,6 +230,7 @@ bool parse_url(const std::string& url, Url* u) {
 
 class Client {
  public:
+  explicit Client(bool keep_media = false) : reader_(keep_media) {}
   ~Client() {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -294,17 +298,18 @@ void command(Bytes& out, uint32_t csid, uint32_t sid, AmfWriter& w) {
   write_chunked(out, csid, kCommandAmf0, 0, sid, w.bytes().data(), w.bytes().size(), kChunk);
 }
 
-Bytes si24(int64_t v) { return {uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)}; }
 Bytes cat(Bytes a, const Bytes& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
 }
 
-const char* fourcc_of(const std::string& codec) {
-  if (codec == "h265") return "hvc1";
-  if (codec == "av1") return "av01";
-  if (codec == "vp9") return "vp09";
-  return "avc1";
+pipelines::MediaCodec codec_of(const std::string& codec) {
+  if (codec == "h264") return pipelines::MediaCodec::h264;
+  if (codec == "h265") return pipelines::MediaCodec::h265;
+  if (codec == "av1") return pipelines::MediaCodec::av1;
+  if (codec == "vp9") return pipelines::MediaCodec::vp9;
+  if (codec == "opus") return pipelines::MediaCodec::opus;
+  return pipelines::MediaCodec::aac;
 }
 
 Bytes ex_video(unsigned frame_type, unsigned packet_type, const char* cc) {
@@ -313,27 +318,19 @@ Bytes ex_video(unsigned frame_type, unsigned packet_type, const char* cc) {
 }
 
 Bytes video_sequence(const Track& t, bool legacy) {
-  if (legacy && (t.codec == "h264" || t.codec == "h265"))
-    return cat({uint8_t(0x10 | (t.codec == "h264" ? 7 : 12)), 0, 0, 0, 0}, t.config);
-  return cat(ex_video(1, 0, fourcc_of(t.codec)), t.config);
+  return pipelines::flv_video_config_body(codec_of(t.codec), t.config.data(), t.config.size(), legacy);
 }
 
 Bytes video_frame(const Track& t, const Sample& s, bool legacy) {
-  const unsigned ft = s.key ? 1 : 2;
-  const bool cts_codec = t.codec == "h264" || t.codec == "h265";
-  if (legacy && cts_codec)
-    return cat(cat({uint8_t((ft << 4) | (t.codec == "h264" ? 7 : 12)), 1}, si24(s.cts_ms)), s.data);
-  if (cts_codec && s.cts_ms != 0) return cat(cat(ex_video(ft, 1, fourcc_of(t.codec)), si24(s.cts_ms)), s.data);
-  return cat(ex_video(ft, 3, fourcc_of(t.codec)), s.data);
+  return pipelines::flv_video_frame_body(codec_of(t.codec), s.key, int32_t(s.cts_ms), s.data.data(), s.data.size(),
+                                         legacy);
 }
 
 Bytes audio_sequence(const Track& t) {
-  if (t.codec == "opus") return cat({0x90, 'O', 'p', 'u', 's'}, t.config);
-  return cat({0xaf, 0}, t.config);
+  return pipelines::flv_audio_config_body(codec_of(t.codec), t.config.data(), t.config.size());
 }
 Bytes audio_frame(const Track& t, const Sample& s) {
-  if (t.codec == "opus") return cat({0x91, 'O', 'p', 'u', 's'}, s.data);
-  return cat({0xaf, 1}, s.data);
+  return pipelines::flv_audio_frame_body(codec_of(t.codec), s.data.data(), s.data.size());
 }
 
 Bytes hostile_message(const std::string& kind) {
@@ -349,52 +346,15 @@ Bytes hostile_message(const std::string& kind) {
   return {};
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  gst_init(&argc, &argv);
-  bool legacy = false;
-  int loops = 1;
-  std::string hostile, file, url;
-  for (int i = 1; i < argc; i++) {
-    std::string a = argv[i];
-    if (a == "--legacy")
-      legacy = true;
-    else if (a.rfind("--hostile=", 0) == 0)
-      hostile = a.substr(10);
-    else if (a.rfind("--loop=", 0) == 0)
-      loops = std::max(1, std::atoi(a.c_str() + 7));
-    else if (file.empty())
-      file = a;
-    else
-      url = a;
-  }
-  Url u;
-  if (file.empty() || !parse_url(url, &u) || (!hostile.empty() && hostile_message(hostile).empty())) {
-    std::fprintf(stderr,
-                 "usage: estuary-ertmp-publish [--legacy] [--loop=N] "
-                 "[--hostile=unknown-fourcc|truncated-seq|absurd-hvcc] FILE rtmp://host:port/app/stream\n");
-    return 1;
-  }
-  Media media;
-  if (!read_file(file, media)) {
-    std::fprintf(stderr, "ertmp-publish: no media read from %s\n", file.c_str());
-    return 1;
-  }
-  std::fprintf(stderr, "ertmp-publish: %zu samples, video=%s audio=%s\n", media.samples.size(),
-               media.video.codec.c_str(), media.audio.codec.c_str());
-  Client c;
-  if (!c.connect(u)) {
-    std::fprintf(stderr, "ertmp-publish: cannot connect to %s:%s\n", u.host.c_str(), u.port.c_str());
-    return 1;
-  }
+// Handshake, then connect (announcing the E-RTMP FourCCs), sent; out is left holding those bytes.
+bool start_session(Client& c, const Url& u, Bytes& out) {
   // Handshake: C0 C1, S0 S1 S2, C2 = S1.
   Bytes c01(1 + kHandshakeSize, 0);
   c01[0] = 3;
   for (size_t i = 9; i < c01.size(); i++) c01[i] = uint8_t(i * 7 + 3);
   Bytes s012(1 + 2 * kHandshakeSize);
-  if (!c.send(c01) || !c.read_exact(s012.data(), s012.size())) return 3;
-  Bytes out(s012.begin() + 1, s012.begin() + 1 + long(kHandshakeSize));
+  if (!c.send(c01) || !c.read_exact(s012.data(), s012.size())) return false;
+  out.assign(s012.begin() + 1, s012.begin() + 1 + long(kHandshakeSize));
   write_control(out, kSetChunkSize, kChunk);
   AmfWriter w;
   w.string("connect").number(1).begin_object();
@@ -409,7 +369,97 @@ int main(int argc, char** argv) {
   for (const char* cc : ccs) w.string(cc);
   w.end_object();
   command(out, kCsidCommand, 0, w);
-  if (!c.send(out)) return 3;
+  return c.send(out);
+}
+
+// Plays u for seconds and writes what arrives as an FLV file (the E-RTMP play of the server, for
+// tests that read it back with our parser). Exit status 0 when video arrived, 3 otherwise.
+int play(const Url& u, int seconds, const std::string& path) {
+  Client c(true);
+  Bytes out;
+  if (!c.connect(u) || !start_session(c, u, out)) return 3;
+  out.clear();
+  Bytes flv = pipelines::make_flv_file_header(true, true);
+  uint32_t sid = 1;
+  size_t videos = 0;
+  auto on_msg = [&](const RtmpMessage& m) {
+    if ((m.info.type == kAudio || m.info.type == kVideo) && m.payload) {
+      pipelines::append_flv_tag(flv, m.info.type, m.info.ts, m.payload->data(), m.payload->size());
+      videos += m.info.type == kVideo;
+      return;
+    }
+    if (m.info.type != kCommandAmf0 || !m.payload) return;
+    auto v = amf_decode_all(m.payload->data(), m.payload->size());
+    if (v.size() < 2 || v[0].type != Amf::Type::string || v[0].str != "_result") return;
+    if (v[1].num == 1) {
+      AmfWriter b;
+      b.string("createStream").number(3).null();
+      command(out, kCsidCommand, 0, b);
+    } else if (v[1].num == 3) {
+      sid = v.size() > 3 && v[3].type == Amf::Type::number ? uint32_t(v[3].num) : 1;
+      AmfWriter p;
+      p.string("play").number(4).null().string(u.stream);
+      command(out, kCsidStream, sid, p);
+    }
+  };
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (!c.pump(100, on_msg)) break;
+    if (!out.empty() && !c.send(out)) break;
+    out.clear();
+  }
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f || std::fwrite(flv.data(), 1, flv.size(), f) != flv.size()) return 1;
+  std::fclose(f);
+  std::fprintf(stderr, "ertmp-publish: played %zu video messages into %s\n", videos, path.c_str());
+  return videos > 0 ? 0 : 3;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gst_init(&argc, &argv);
+  bool legacy = false;
+  int loops = 1, play_s = 0;
+  std::string hostile, file, url;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if (a == "--legacy")
+      legacy = true;
+    else if (a.rfind("--hostile=", 0) == 0)
+      hostile = a.substr(10);
+    else if (a.rfind("--loop=", 0) == 0)
+      loops = std::max(1, std::atoi(a.c_str() + 7));
+    else if (a.rfind("--play=", 0) == 0)
+      play_s = std::max(1, std::atoi(a.c_str() + 7));
+    else if (file.empty())
+      file = a;
+    else
+      url = a;
+  }
+  Url u;
+  if (file.empty() || !parse_url(url, &u) || (!hostile.empty() && hostile_message(hostile).empty())) {
+    std::fprintf(stderr,
+                 "usage: estuary-ertmp-publish [--legacy] [--loop=N] "
+                 "[--hostile=unknown-fourcc|truncated-seq|absurd-hvcc] FILE rtmp://host:port/app/stream\n"
+                 "       estuary-ertmp-publish --play=SECONDS OUT.flv rtmp://host:port/app/stream\n");
+    return 1;
+  }
+  if (play_s > 0) return play(u, play_s, file);
+  Media media;
+  if (!read_file(file, media)) {
+    std::fprintf(stderr, "ertmp-publish: no media read from %s\n", file.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "ertmp-publish: %zu samples, video=%s audio=%s\n", media.samples.size(),
+               media.video.codec.c_str(), media.audio.codec.c_str());
+  Client c;
+  if (!c.connect(u)) {
+    std::fprintf(stderr, "ertmp-publish: cannot connect to %s:%s\n", u.host.c_str(), u.port.c_str());
+    return 1;
+  }
+  Bytes out;
+  if (!start_session(c, u, out)) return 3;
   out.clear();
   // Drive the command exchange until NetStream.Publish.Start (or a refusal).
   bool publishing = false, refused = false;

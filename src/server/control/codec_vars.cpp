@@ -56,4 +56,8 @@ std::string audio_conversion_note(const config::PipelineSpec& spec, const std::o
          ") for FLV, which cannot carry " + audio->codec;
 }
 
+bool flv_writes_enhanced(const std::optional<api::VideoView>& video) {
+  return video && (video->codec == "H265" || video->codec == "AV1" || video->codec == "VP9");
+}
+
 }  // namespace estuary::server

@@ -18,5 +18,8 @@ config::CodecVars codec_vars_for(const std::optional<api::VideoView>& video,
 
 // A line for the log when the launch of this output re-encodes the stream's audio; "" otherwise.
 std::string audio_conversion_note(const config::PipelineSpec& spec, const std::optional<api::AudioView>& audio);
+// Whether the "flv" output writes this stream itself as enhanced FLV (H.265, AV1, VP9 video), without
+// the spec's launch line (so no audio is converted for it).
+bool flv_writes_enhanced(const std::optional<api::VideoView>& video);
 
 }  // namespace estuary::server

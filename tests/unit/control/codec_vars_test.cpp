@@ -56,6 +56,14 @@ TEST(CodecVars, OpusPassesThroughTsAndIsReencodedForFlv) {
   EXPECT_EQ(audio_conversion_note(*builtin_output_spec("ts"), audio("Opus")), "");  // TS carries it as it is
 }
 
+TEST(CodecVars, FlvWritesEnhancedForTheNewVideoCodecsOnly) {
+  EXPECT_TRUE(estuary::server::flv_writes_enhanced(video("H265")));
+  EXPECT_TRUE(estuary::server::flv_writes_enhanced(video("AV1")));
+  EXPECT_TRUE(estuary::server::flv_writes_enhanced(video("VP9")));
+  EXPECT_FALSE(estuary::server::flv_writes_enhanced(video("H264")));
+  EXPECT_FALSE(estuary::server::flv_writes_enhanced(std::nullopt));
+}
+
 TEST(CodecVars, Av1AndVp9GetTheirParsers) {
   EXPECT_EQ(codec_vars_for(video("AV1"), audio("Opus")).video_parser, "av1parse");
   EXPECT_EQ(codec_vars_for(video("VP9"), audio("AAC")).video_parser, "vp9parse");

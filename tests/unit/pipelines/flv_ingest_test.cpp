@@ -1,7 +1,8 @@
 // Tests the RTMP ingest (pipelines/flv_ingest.h) with real encoded media: frames made in-process by
 // GStreamer encoders (x264, x265, libaom, libvpx, Opus, AAC) wrapped as legacy or enhanced RTMP
-// messages, pushed synchronously into the ingest, and read back from the stream bus (caps with the
-// encoded size, buffer and keyframe counters). Hostile messages end the ingest with an error.
+// messages (video written by flv_writer.h, so the writer's output goes through the parser too),
+// pushed synchronously into the ingest, and read back from the stream bus (caps with the encoded
+// size, buffer and keyframe counters). Hostile messages end the ingest with an error.
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "pipelines/flv_ingest.h"
+#include "pipelines/flv_writer.h"
 #include "pipelines/stream_bus.h"
 
 using namespace estuary;
@@ -88,7 +90,6 @@ Bytes cat(Bytes a, const Bytes& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
 }
-Bytes si24(int32_t v) { return {uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)}; }
 
 struct Message {
   uint8_t type;
@@ -96,24 +97,21 @@ struct Message {
   Bytes body;
 };
 
-// Video as RTMP messages: enhanced (FourCC) or legacy (codec id), CodedFrames with cts for AVC/HEVC.
+MediaCodec codec_of_fourcc(const std::string& fourcc) {
+  if (fourcc == "hvc1") return MediaCodec::h265;
+  if (fourcc == "av01") return MediaCodec::av1;
+  if (fourcc == "vp09") return MediaCodec::vp9;
+  return MediaCodec::h264;
+}
+
+// Video as RTMP messages written by flv_writer.h: enhanced (FourCC) or legacy (codec id 7 or 12).
 std::vector<Message> video_messages(const Encoded& e, const char* fourcc, int legacy_codec_id) {
   std::vector<Message> out;
-  const bool has_cts = std::string(fourcc) == "hvc1" || std::string(fourcc) == "avc1";
-  if (legacy_codec_id)
-    out.push_back({9, 0, cat({uint8_t(0x10 | legacy_codec_id), 0, 0, 0, 0}, e.config)});
-  else if (!e.config.empty())
-    out.push_back({9, 0, cat(ex_video(1, 0, fourcc), e.config)});
-  for (const Frame& f : e.frames) {
-    Bytes body;
-    if (legacy_codec_id)
-      body = cat({uint8_t((f.key ? 0x10 : 0x20) | legacy_codec_id), 1}, si24(f.cts_ms));
-    else if (has_cts)
-      body = cat(ex_video(f.key ? 1 : 2, 1, fourcc), si24(f.cts_ms));
-    else
-      body = ex_video(f.key ? 1 : 2, 3, fourcc);
-    out.push_back({9, f.dts_ms, cat(body, f.data)});
-  }
+  const MediaCodec codec = codec_of_fourcc(fourcc);
+  const bool legacy = legacy_codec_id != 0;
+  if (!e.config.empty()) out.push_back({9, 0, flv_video_config_body(codec, e.config.data(), e.config.size(), legacy)});
+  for (const Frame& f : e.frames)
+    out.push_back({9, f.dts_ms, flv_video_frame_body(codec, f.key, f.cts_ms, f.data.data(), f.data.size(), legacy)});
   return out;
 }
 

@@ -109,10 +109,16 @@ class SessionTest : public ::testing::Test {
     send(Client::handshake());
     EXPECT_TRUE(session.handshake_done());
   }
-  void connect(const std::string& app = "live", const std::string& tc_url = "rtmp://127.0.0.1:1935/live") {
+  void connect(const std::string& app = "live", const std::string& tc_url = "rtmp://127.0.0.1:1935/live",
+               const std::vector<std::string>& four_ccs = {}) {
     handshake();
     Amf0Value obj = Amf0Value::object();
     obj.set("app", Amf0Value::string(app));
+    if (!four_ccs.empty()) {
+      Amf0Value list = Amf0Value::strict_array();
+      for (const auto& cc : four_ccs) list.push(Amf0Value::string(cc));
+      obj.set("fourCcList", std::move(list));
+    }
     obj.set("flashVer", Amf0Value::string("FMLE/3.0 (compatible; FMSc/1.0)"));
     obj.set("tcUrl", Amf0Value::string(tc_url));
     obj.set("objectEncoding", Amf0Value::number(0));
@@ -192,6 +198,18 @@ TEST_F(SessionTest, ConnectReply) {
   const Amf0Value* audio_map = v[2].get("audioFourCcInfoMap");
   ASSERT_NE(audio_map, nullptr);
   EXPECT_GT(audio_map->get_number("Opus"), 0);
+}
+
+TEST_F(SessionTest, ConnectKeepsTheClientsFourCcList) {
+  connect("live", "rtmp://127.0.0.1:1935/live", {"hvc1", "Opus"});
+  ASSERT_EQ(rec.connects.size(), 1u);
+  EXPECT_EQ(rec.connects[0].four_cc_list, (std::vector<std::string>{"hvc1", "Opus"}));
+}
+
+TEST_F(SessionTest, LegacyConnectHasNoFourCcs) {
+  connect();
+  ASSERT_EQ(rec.connects.size(), 1u);
+  EXPECT_TRUE(rec.connects[0].four_cc_list.empty());
 }
 
 TEST_F(SessionTest, ConnectAppFromTcUrlWhenMissing) {

@@ -6,8 +6,11 @@
 #include <mutex>
 
 #include "common/log.h"
+#include "pipelines/flv_enhanced_output.h"
 #include "pipelines/flv_output.h"
+#include "pipelines/flv_writer.h"
 #include "pipelines/gst_payload.h"
+#include "pipelines/stream_bus.h"
 #include "server/control/output.h"
 #include "server/outputs/fanout/muxed_fanout_output.h"
 #include "server/protocols/rtmp/chunk.h"
@@ -88,15 +91,32 @@ class FlvFanoutOutput final : public MuxedFanoutOutput {
     channels->chunk_size = uint32_t(context().config->rtmp.chunk_size);
     add_channel(channels->flv, {"flv"});
     add_channel(channels->rtmp, {"rtmp"});
-    auto built = pipelines::FlvOutput::create(name, context().launch, std::make_shared<TagSink>(channels, announce));
+    auto sink = std::make_shared<TagSink>(channels, announce);
+    // flvmux (1.22) writes H.264 only: other video is written as enhanced FLV by our own writer, and the
+    // spec's launch line (made for flvmux) is not used for it.
+    const std::string key = context().app + "/" + context().stream;
+    const pipelines::MediaCodec video = pipelines::flv_codec_of_caps(pipelines::bus_caps(key, "video").get());
+    if (video != pipelines::MediaCodec::none && pipelines::flv_video_needs_enhanced(video)) {
+      auto enhanced = pipelines::EnhancedFlvOutput::create(key, sink);
+      if (!enhanced) return enhanced.error();
+      log_info(key, "", "flv-enhanced",
+               std::string("FLV and RTMP play of ") + pipelines::media_codec_name(video) + " in enhanced RTMP form");
+      enhanced_ = std::move(enhanced.value());
+      return &enhanced_->pipeline();
+    }
+    auto built = pipelines::FlvOutput::create(name, context().launch, sink);
     if (!built) return built.error();
     output_ = std::move(built.value());
     return &output_->pipeline();
   }
 
-  void release() override { output_.reset(); }
+  void release() override {
+    output_.reset();
+    enhanced_.reset();
+  }
 
   std::unique_ptr<pipelines::FlvOutput> output_;
+  std::unique_ptr<pipelines::EnhancedFlvOutput> enhanced_;
 };
 
 }  // namespace

@@ -5,6 +5,9 @@
 
 #include "common/control_thread.h"
 #include "common/log.h"
+#include "pipelines/flv_enhanced_output.h"
+#include "pipelines/flv_writer.h"
+#include "pipelines/stream_bus.h"
 #include "server/control/ingest_events.h"
 #include "server/control/viewer_handoff.h"
 #include "server/net/socket_util.h"
@@ -286,6 +289,16 @@ void RtmpConnection::start_play() {
   }
 }
 
+std::string RtmpConnection::legacy_player_refusal(const std::string& key) const {
+  const pipelines::MediaCodec video = pipelines::flv_codec_of_caps(pipelines::bus_caps(key, "video").get());
+  if (video == pipelines::MediaCodec::none || !pipelines::flv_video_needs_enhanced(video)) return "";
+  const std::string cc = pipelines::flv_video_fourcc(video);
+  for (const std::string& declared : connect_info_.four_cc_list)
+    if (declared == cc || declared == "*") return "";
+  return "stream " + key + " is " + pipelines::media_codec_name(video) + ", sent as enhanced RTMP (FourCC " + cc +
+         "), which this player did not declare in connect's fourCcList";
+}
+
 void RtmpConnection::attach_player(fanout::ChannelPtr channel) {
   if (closed_ || handed_off_) return;
   if (!channel) {
@@ -298,6 +311,14 @@ void RtmpConnection::attach_player(fanout::ChannelPtr channel) {
     session_->reject_play("NetStream.Play.Failed", "stream output is not available");
     close_after_flush("output unavailable");
     return;
+  }
+  if (const Client* c = ports_.clients.find_client(id_)) {
+    const std::string why = legacy_player_refusal(c->key());
+    if (!why.empty()) {
+      session_->reject_play("NetStream.Play.Failed", why);
+      close_after_flush("play refused: " + why);
+      return;
+    }
   }
   session_->accept_play();
   auto more = session_->take_output();

@@ -45,6 +45,9 @@ class RtmpConnection final : public rtmp::SessionDelegate {
   void close(const std::string& reason);
   void close_after_flush(const std::string& reason);
   void register_client(const rtmp::StreamRequest& request, const std::string& type, bool publish);
+  // Why this player cannot play key ("" if it can): the stream's video needs enhanced RTMP and the
+  // player did not declare its FourCC in connect (a legacy player would get tags it cannot read).
+  std::string legacy_player_refusal(const std::string& key) const;
   void attach_player(fanout::ChannelPtr channel);
   // After admission (limits, IP rules, on_publish/on_play hooks) allowed the request.
   void start_publish(const rtmp::StreamRequest& request);

@@ -29,6 +29,9 @@ struct ConnectInfo {
   std::string tc_url, page_url, swf_url, flash_ver;
   std::string query;  // text after '?' in the connect app, else in tcUrl
   double object_encoding = 0;
+  // Enhanced RTMP: the FourCCs the client declared in connect's fourCcList ("*" = any); empty for a
+  // legacy client.
+  std::vector<std::string> four_cc_list;
 };
 
 struct StreamRequest {

@@ -161,6 +161,10 @@ Status Session::on_connect_command(double txn, const std::vector<Amf0Value>& arg
     info.swf_url = obj->get_string("swfUrl");
     info.flash_ver = obj->get_string("flashVer");
     info.object_encoding = obj->get_number("objectEncoding");
+    if (const Amf0Value* list = obj->get("fourCcList"); list && list->type() == Amf0Type::strict_array) {
+      for (const Amf0Value& cc : list->elements())
+        if (cc.is_string() && info.four_cc_list.size() < 32) info.four_cc_list.push_back(cc.as_string());
+    }
   }
   auto [app, app_query] = split_query(raw_app);
   info.app = trim_slashes(app);

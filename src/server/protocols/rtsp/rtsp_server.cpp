@@ -16,40 +16,13 @@
 #include "server/control/output.h"
 #include "server/control/ports.h"
 #include "server/net/socket_util.h"
+#include "server/protocols/rtsp/rtsp_paths.h"
+#include "server/protocols/rtsp/rtsp_publish.h"
+#include "server/protocols/rtsp/rtsp_state.h"
 
 namespace estuary::server {
 
-struct RtspServer::State {
-  std::unique_ptr<ControlPorts> ports;
-  bool alive = true;
-  Ref<GstRTSPServer> server;
-  struct Mount {
-    std::string launch;
-  };
-  std::map<std::string, Mount> mounts;  // by "app/stream"
-  struct ClientInfo {
-    std::string id;   // "" until the client DESCRIBEs a live stream
-    std::string key;  // "app/stream"
-    std::unique_ptr<PerIpSlot> slot;
-    SourceGuard deadline;  // a request (then the next, until a session exists) must arrive by then
-    bool in_session = false;
-  };
-  ConnectionLimitsSource limits;
-  std::shared_ptr<PerIpConnections> per_ip;
-  std::map<GstRTSPClient*, ClientInfo> clients;  // borrowed: erased on "closed"
-};
-
-namespace {
-
-using StatePtr = std::shared_ptr<RtspServer::State>;
-
-// Signal user data: a strong reference to the state, released by the closure's destroy notify.
-gpointer box(const StatePtr& st) { return new StatePtr(st); }
-void unbox(gpointer data, GClosure*) { delete static_cast<StatePtr*>(data); }
-RtspServer::State& state_of(gpointer data) { return **static_cast<StatePtr*>(data); }
-
-// "/app/stream" (an optional trailing "/") -> app, stream.
-bool split_path(const char* abspath, std::string* app, std::string* stream) {
+bool split_rtsp_path(const char* abspath, std::string* app, std::string* stream) {
   if (!abspath || abspath[0] != '/') return false;
   std::string p(abspath + 1);
   if (!p.empty() && p.back() == '/') p.pop_back();
@@ -59,6 +32,32 @@ bool split_path(const char* abspath, std::string* app, std::string* stream) {
   *stream = p.substr(slash + 1);
   return config::is_valid_name_component(*app) && config::is_valid_name_component(*stream);
 }
+
+std::string rtsp_client_ip(GstRTSPClient* client) {
+  GstRTSPConnection* conn = gst_rtsp_client_get_connection(client);
+  const gchar* ip = conn ? gst_rtsp_connection_get_ip(conn) : nullptr;
+  return ip ? ip : "";
+}
+
+std::function<void()> rtsp_kick(GstRTSPClient* client) {
+  auto weak = std::shared_ptr<GWeakRef>(new GWeakRef, [](GWeakRef* w) {
+    g_weak_ref_clear(w);
+    delete w;
+  });
+  g_weak_ref_init(weak.get(), client);
+  return [weak]() {
+    if (auto* cl = static_cast<GstRTSPClient*>(g_weak_ref_get(weak.get()))) {
+      gst_rtsp_client_close(cl);
+      g_object_unref(cl);
+    }
+  };
+}
+
+void close_rtsp_client_later(GstRTSPClient* client) {
+  post_to_control([c = Ref<GstRTSPClient>::add_ref(client)] { gst_rtsp_client_close(c.get()); });
+}
+
+namespace {
 
 bool has_track(const std::string& key, const char* media) { return pipelines::bus_caps(key, media).get() != nullptr; }
 
@@ -104,6 +103,7 @@ void mount(RtspServer::State& st, const std::string& key, const std::string& vid
   gst_rtsp_media_factory_set_protocols(factory, GstRTSPLowerTrans(GST_RTSP_LOWER_TRANS_UDP | GST_RTSP_LOWER_TRANS_TCP));
   Ref<GstRTSPMountPoints> mounts = Ref<GstRTSPMountPoints>::adopt(gst_rtsp_server_get_mount_points(st.server.get()));
   gst_rtsp_mount_points_add_factory(mounts.get(), ("/" + key).c_str(), factory);  // takes the factory
+  forget_record_mount(st, key);  // a publisher's record mount there is replaced (it has its media already)
   st.mounts[key] = {launch};
   log_info(key, "", "rtsp-mount",
            "shared media video=" + (video.empty() ? "none" : video) + " audio=" + (audio.empty() ? "none" : audio));
@@ -120,7 +120,7 @@ void unmount(RtspServer::State& st, const std::string& key, const std::string& w
 void close_clients(RtspServer::State& st, const std::string& key) {
   std::vector<GstRTSPClient*> to_close;
   for (const auto& [client, info] : st.clients) {
-    if (info.key == key) to_close.push_back(client);
+    if (info.key == key && !info.publisher) to_close.push_back(client);
   }
   for (GstRTSPClient* c : to_close) gst_rtsp_client_close(c);
 }
@@ -170,36 +170,25 @@ GstRTSPStatusCode on_pre_describe(GstRTSPClient* client, GstRTSPContext* ctx, gp
   RtspServer::State& st = state_of(data);
   if (!st.alive) return GST_RTSP_STS_SERVICE_UNAVAILABLE;
   std::string app, stream;
-  if (!ctx->uri || !split_path(ctx->uri->abspath, &app, &stream)) return GST_RTSP_STS_NOT_FOUND;
+  if (!ctx->uri || !split_rtsp_path(ctx->uri->abspath, &app, &stream)) return GST_RTSP_STS_NOT_FOUND;
   const std::string key = app + "/" + stream;
   if (!st.ports->play.stream_is_live(key) || (!has_track(key, "video") && !has_track(key, "audio")))
     return GST_RTSP_STS_NOT_FOUND;
 
   auto& info = st.clients[client];
+  if (info.publisher) return GST_RTSP_STS_METHOD_NOT_VALID_IN_THIS_STATE;  // a publishing connection
   if (!info.id.empty()) return GST_RTSP_STS_OK;  // a DESCRIBE again: already a viewer of its mount
   info.id = new_client_id();
   info.key = key;
   Client c;
   c.id = info.id;
   c.type = "rtsp-play";
-  GstRTSPConnection* conn = gst_rtsp_client_get_connection(client);
-  const gchar* ip = conn ? gst_rtsp_connection_get_ip(conn) : nullptr;
-  c.ip = ip ? ip : "";
+  c.ip = rtsp_client_ip(client);
   c.app = app;
   c.stream = stream;
   c.start_us = g_get_monotonic_time();
   // The kick closes the connection; "closed" then removes the record.
-  auto weak = std::shared_ptr<GWeakRef>(new GWeakRef, [](GWeakRef* w) {
-    g_weak_ref_clear(w);
-    delete w;
-  });
-  g_weak_ref_init(weak.get(), client);
-  c.kick = [weak]() {
-    if (auto* cl = static_cast<GstRTSPClient*>(g_weak_ref_get(weak.get()))) {
-      gst_rtsp_client_close(cl);
-      g_object_unref(cl);
-    }
-  };
+  c.kick = rtsp_kick(client);
   st.ports->clients.add_client(std::move(c));
   // The mount is the stream's "rtsp" output; it is ready as soon as it starts, so `mounted` is known
   // on return unless the output is backing off after a failure.
@@ -216,6 +205,7 @@ void on_client_closed(GstRTSPClient* client, gpointer data) {
   RtspServer::State& st = state_of(data);
   auto it = st.clients.find(client);
   if (it == st.clients.end()) return;
+  end_rtsp_publish(st, it->second, "closed");
   std::string id = it->second.id;
   st.clients.erase(it);
   if (!id.empty()) st.ports->clients.remove_client(id, "closed");
@@ -254,12 +244,12 @@ void on_new_session(GstRTSPClient* client, GstRTSPSession*, gpointer data) {
 }
 
 void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) {
-  const StatePtr& st = *static_cast<StatePtr*>(data);
+  const RtspStatePtr& st = *static_cast<RtspStatePtr*>(data);
   const ConnectionLimits limits = st->limits ? st->limits() : ConnectionLimits{};
   GstRTSPConnection* conn = gst_rtsp_client_get_connection(client);
   const std::string ip = conn && gst_rtsp_connection_get_ip(conn) ? gst_rtsp_connection_get_ip(conn) : "?";
   RtspServer::State::ClientInfo& info = st->clients[client];
-  g_signal_connect_data(client, "closed", G_CALLBACK(on_client_closed), box(st), unbox, GConnectFlags(0));
+  connect_with_state(client, "closed", G_CALLBACK(on_client_closed), st);
   if (st->per_ip && !st->per_ip->acquire(ip, limits.max_per_ip)) {
     if (worth_logging(st->per_ip->refusals()))
       log_warn("", "", "rtsp-refused",
@@ -267,13 +257,14 @@ void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data) {
                    " connections from that address are open (max_connections_per_ip); " +
                    std::to_string(st->per_ip->refusals()) + " refused so far");
     // Closed from the loop, not inside the signal that announces it.
-    post_to_control([c = Ref<GstRTSPClient>::add_ref(client)] { gst_rtsp_client_close(c.get()); });
+    close_rtsp_client_later(client);
     return;
   }
   if (st->per_ip) info.slot = std::make_unique<PerIpSlot>(st->per_ip, ip);
-  g_signal_connect_data(client, "pre-describe-request", G_CALLBACK(on_pre_describe), box(st), unbox, GConnectFlags(0));
-  g_signal_connect_data(client, "send-message", G_CALLBACK(on_send_message), box(st), unbox, GConnectFlags(0));
-  g_signal_connect_data(client, "new-session", G_CALLBACK(on_new_session), box(st), unbox, GConnectFlags(0));
+  connect_with_state(client, "pre-describe-request", G_CALLBACK(on_pre_describe), st);
+  connect_with_state(client, "send-message", G_CALLBACK(on_send_message), st);
+  connect_with_state(client, "new-session", G_CALLBACK(on_new_session), st);
+  watch_publish_requests(st, client);
   arm_deadline(*st, client, limits.header_timeout_ms, "request head");
 }
 
@@ -286,7 +277,10 @@ GstRTSPFilterResult close_all(GstRTSPServer*, GstRTSPClient* client, gpointer) {
 
 RtspServer::RtspServer(ControlPorts ports) : state_(std::make_shared<State>()) {
   state_->ports = std::make_unique<ControlPorts>(ports);
-  state_->server = Ref<GstRTSPServer>::adopt(gst_rtsp_server_new());
+  state_->server = Ref<GstRTSPServer>::adopt(new_rtsp_server());
+  // Play mounts and the record mounts that ANNOUNCEs make share these mount points.
+  Ref<GstRTSPMountPoints> mounts = Ref<GstRTSPMountPoints>::adopt(new_publish_mount_points(state_));
+  gst_rtsp_server_set_mount_points(state_->server.get(), mounts.get());
 }
 
 RtspServer::~RtspServer() {
@@ -296,7 +290,8 @@ RtspServer::~RtspServer() {
   if (connected_id_) g_signal_handler_disconnect(server, connected_id_);
   gst_rtsp_server_client_filter(server, close_all, nullptr);
   // Clients already closed: their records are gone through "closed"; drop any left.
-  for (const auto& [client, info] : state_->clients) {
+  for (auto& [client, info] : state_->clients) {
+    end_rtsp_publish(*state_, info, "server stopping");
     if (!info.id.empty()) state_->ports->clients.remove_client(info.id, "server stopping");
   }
   state_->clients.clear();
@@ -315,8 +310,7 @@ Status RtspServer::listen(const std::string& address, int port) {
   // deadlines are about to clear): the same depth as our other listeners.
   gst_rtsp_server_set_backlog(server, kListenBacklog);
   if (!connected_id_) {
-    connected_id_ = g_signal_connect_data(server, "client-connected", G_CALLBACK(on_client_connected), box(state_),
-                                          unbox, GConnectFlags(0));
+    connected_id_ = connect_with_state(server, "client-connected", G_CALLBACK(on_client_connected), state_);
   }
   GError* err = nullptr;
   GSource* source = gst_rtsp_server_create_source(server, nullptr, &err);

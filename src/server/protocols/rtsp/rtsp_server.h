@@ -3,7 +3,8 @@
 // the cached keyframe), UDP and TCP transports. A mount is the stream's "rtsp" output: the first
 // DESCRIBE of a live stream starts it (404 otherwise), and the supervisor's slot lifecycle removes
 // it, closing its clients, after the linger or when the stream ends.
-// RTSP clients appear in the supervisor's client registry as type "rtsp-play". The server's
+// RTSP clients appear in the supervisor's client registry as type "rtsp-play"; publishers on the same
+// port (ANNOUNCE/RECORD) as "rtsp-publish" (rtsp_publish.h). The server's
 // sockets and every GstRTSPClient run on the control thread's main context.
 #pragma once
 

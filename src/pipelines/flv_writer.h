@@ -1,0 +1,33 @@
+// Owns: writing FLV tag bodies (RTMP audio/video message bodies) for the codecs the FLV output and the
+// E-RTMP test publisher send: enhanced RTMP video (ExVideoTagHeader with FourCC hvc1/av01/vp09/avc1:
+// SequenceStart from the decoder configuration record, CodedFrames with an SI24 composition time for
+// avc1/hvc1, CodedFramesX otherwise), the legacy AVC / HEVC codec id 12 forms, legacy AAC and enhanced
+// Opus audio. The inverse of flv_media.h, whose parser reads every body written here.
+// Must not know: GStreamer, sockets, the stream bus. Pure functions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "pipelines/flv_media.h"
+
+namespace estuary::pipelines {
+
+// The enhanced FourCC of a video codec (h264 avc1, h265 hvc1, av1 av01, vp9 vp09); nullptr otherwise.
+const char* flv_video_fourcc(MediaCodec codec);
+// Whether FLV needs the enhanced form for this video codec (all but H.264).
+inline bool flv_video_needs_enhanced(MediaCodec codec) { return codec != MediaCodec::h264; }
+
+// Video SequenceStart with the configuration record (avcC, hvcC, av1C, vpcC). legacy: the AVC / HEVC
+// codec id 12 form (H.264 and H.265 only).
+std::vector<uint8_t> flv_video_config_body(MediaCodec codec, const uint8_t* config, size_t n, bool legacy = false);
+// One coded frame (length-prefixed NAL units for H.264/H.265, OBUs for AV1, a frame for VP9).
+std::vector<uint8_t> flv_video_frame_body(MediaCodec codec, bool keyframe, int32_t cts_ms, const uint8_t* data,
+                                          size_t n, bool legacy = false);
+// Audio: AAC (legacy SoundFormat 10, AudioSpecificConfig / raw frame) or Opus (enhanced, OpusHead /
+// packet). Empty for other codecs.
+std::vector<uint8_t> flv_audio_config_body(MediaCodec codec, const uint8_t* config, size_t n);
+std::vector<uint8_t> flv_audio_frame_body(MediaCodec codec, const uint8_t* data, size_t n);
+
+}  // namespace estuary::pipelines
