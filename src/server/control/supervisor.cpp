@@ -643,6 +643,7 @@ void Supervisor::viewer_left(const std::string& client_id, const std::string& ke
 
 void Supervisor::arm_linger(const std::string& key, OutputSlot& slot, int ms) {
   const std::string name = slot.spec.name;
+  slot.linger_due_us = g_get_monotonic_time() + int64_t(ms) * 1000;
   slot.linger_timer = start_timer(ms, [this, key, name]() {
     Supervisor* self = this;
     const std::string k = key, n = name;  // the closure goes with the timer reset below
@@ -682,7 +683,11 @@ Status Supervisor::demand_output(const std::string& key, const std::string& kind
     if (slot.state == SlotState::stopped)
       return Error{"output " + kind + " is off for " + key, ErrorReason::not_found, "control"};
   }
-  if (slot.viewers.empty() && demand_only(slot.spec, s->app) && slot.output) arm_linger(key, slot, linger_ms);
+  // A running timer re-checks demand_until_us when it fires, so it is re-armed only when this request
+  // wants the output stopped earlier than it fires (not once per LL-HLS part request).
+  if (slot.viewers.empty() && demand_only(slot.spec, s->app) && slot.output &&
+      (!slot.linger_timer || slot.demand_until_us < slot.linger_due_us))
+    arm_linger(key, slot, linger_ms);
   return ok_status();
 }
 

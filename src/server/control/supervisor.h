@@ -113,6 +113,7 @@ class Supervisor final : public ControlPlane {
     int restarts = 0;
     int64_t started_us = 0;
     int64_t demand_until_us = 0;  // requested (demand_output) until then: no linger stop before
+    int64_t linger_due_us = 0;    // when linger_timer fires (while it is armed)
     int audio = 0;                // {audio_track}: the audio track a viewer chose (?audio=N on the play URL)
   };
   struct Stream {

@@ -86,6 +86,7 @@ Bytes ex_video(uint8_t frame_type, uint8_t packet_type, const char* fourcc) {
 Bytes ex_audio(uint8_t packet_type, const char* fourcc) {
   return {uint8_t(0x90 | packet_type), uint8_t(fourcc[0]), uint8_t(fourcc[1]), uint8_t(fourcc[2]), uint8_t(fourcc[3])};
 }
+Bytes si24(int32_t v) { return {uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)}; }
 Bytes cat(Bytes a, const Bytes& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
