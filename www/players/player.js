@@ -98,8 +98,10 @@ const EstuaryPlayer = (() => {
         // dash.js turns on its low-latency mode itself from the MPD (availabilityTimeOffset and the
         // ServiceDescription); the server sends the open segment chunked, part by part. Keep the
         // player near the live edge.
+        // The live delay is the MPD's: its ServiceDescription in low latency, suggestedPresentationDelay
+        // (3 segments) otherwise; a fixed one here would be too short for whole segments.
         p.updateSettings({debug: {logLevel: dashjs.Debug.LOG_LEVEL_WARNING},
-                          streaming: {delay: {liveDelay: 1.5}, liveCatchup: {enabled: true, maxDrift: 3}}});
+                          streaming: {liveCatchup: {enabled: true, maxDrift: 3}}});
         if (auth) p.extend('RequestModifier', () => ({
           modifyRequestHeader: (xhr) => { xhr.setRequestHeader('Authorization', auth); return xhr; },
           modifyRequestURL: (u) => u,

@@ -35,7 +35,7 @@ std::string render_mpd(const CmafWindow& w, gint64 now_us) {
   out += " minBufferTime=\"" + duration(ll ? st.part_target_s * 3 : st.target_duration_s) + "\"";
   out += " timeShiftBufferDepth=\"" + duration(shift) + "\"";
   out += " maxSegmentDuration=\"" + duration(w.target_duration()) + "\"";
-  out += " suggestedPresentationDelay=\"" + duration(ll ? 3 * st.part_target_s + 0.5 : 2.0 * st.target_duration_s) +
+  out += " suggestedPresentationDelay=\"" + duration(ll ? 3 * st.part_target_s + 0.5 : 3.0 * st.target_duration_s) +
          "\">\n";
   if (ll) {
     out += "  <ServiceDescription id=\"0\"><Latency target=\"" +
