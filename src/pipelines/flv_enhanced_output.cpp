@@ -37,7 +37,6 @@ struct EnhancedFlvOutput::Writer {
   bool header_sent = false;
   bool video_started = false;
   GstClockTime base = GST_CLOCK_TIME_NONE;  // DTS of the first forwarded keyframe: FLV time 0
-  std::vector<FlvTagView> scratch;
 };
 
 namespace {
@@ -109,10 +108,19 @@ std::vector<uint8_t> config_of(GstCaps* caps, MediaCodec codec) {
   return {};
 }
 
-GstBuffer* tag_buffer(uint8_t type, uint32_t ts_ms, const std::vector<uint8_t>& body) {
+// The tag as a buffer; `view`, when given, describes it (it points into the buffer's memory).
+GstBuffer* tag_buffer(uint8_t type, uint32_t ts_ms, const std::vector<uint8_t>& body, FlvTagView* view = nullptr) {
   auto* bytes = new std::vector<uint8_t>();
   bytes->reserve(flv_tag_header_size + body.size() + flv_prev_tag_size);
   append_flv_tag(*bytes, type, ts_ms, body.data(), body.size());
+  if (view) {
+    view->type = type;
+    view->timestamp_ms = ts_ms;
+    view->tag = bytes->data();
+    view->tag_size = bytes->size();
+    view->body = bytes->data() + flv_tag_header_size;
+    view->body_size = body.size();
+  }
   return gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, bytes->data(), bytes->size(), 0, bytes->size(), bytes,
                                      [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); });
 }
@@ -164,13 +172,9 @@ void on_sample(Writer& w, bool video, GstCaps* caps, GstBuffer* buffer) {
   std::vector<uint8_t> body = video ? flv_video_frame_body(codec, keyframe, cts_ms, map.data, map.size)
                                     : flv_audio_frame_body(codec, map.data, map.size);
   gst_buffer_unmap(buffer, &map);
-  GstBuffer* tag = tag_buffer(video ? flv_video : flv_audio, ts_ms, body);
-  if (gst_buffer_map(tag, &map, GST_MAP_READ)) {
-    w.scratch.clear();
-    if (parse_flv_tags(map.data, map.size, w.scratch) && w.scratch.size() == 1)
-      w.sink->on_tag(tag, w.scratch[0], keyframe);
-    gst_buffer_unmap(tag, &map);
-  }
+  FlvTagView view;
+  GstBuffer* tag = tag_buffer(video ? flv_video : flv_audio, ts_ms, body, &view);
+  w.sink->on_tag(tag, view, keyframe);
   gst_buffer_unref(tag);
 }
 

@@ -222,8 +222,7 @@ void HlsSessions::end(const std::string& key, const std::string& reason) {
   auto it = sessions_.find(key);
   if (it == sessions_.end()) return;
   std::shared_ptr<Session> s = it->second;
-  // Both of its keys (address and cookie) go.
-  for (auto i = sessions_.begin(); i != sessions_.end();) i = i->second == s ? sessions_.erase(i) : std::next(i);
+  forget(s);  // both of its keys (address and cookie) go
   for (auto& [m, serve] : s->queued) {
     respond_text(m.get(), 503, "viewer session ended\n", s->cors);
     soup_server_message_unpause(m.get());
