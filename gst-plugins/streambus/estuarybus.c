@@ -375,7 +375,7 @@ estuary_bus_stream_set_caps (EstuaryBusStream * stream, guint track_id, GstCaps 
 {
   EstuaryBusTrack *track;
   EstuaryBusItem *item;
-  gboolean became_ready = FALSE;
+  gboolean became_ready = FALSE, had_video;
   GSList *notify;
   guint i;
 
@@ -395,7 +395,14 @@ estuary_bus_stream_set_caps (EstuaryBusStream * stream, guint track_id, GstCaps 
       gst_structure_has_field (gst_caps_get_structure (caps, 0), "streamheader");
   GST_INFO ("stream %s: track %u caps %" GST_PTR_FORMAT, stream->name, track_id, caps);
 
+  had_video = stream->has_video;
   stream->has_video = estuary_bus_stream_first_track_locked (stream, ESTUARY_MEDIA_VIDEO, NULL) != NULL;
+  if (stream->has_video && !had_video) {
+    /* The audio cached so far started "GOPs" of its own; with video, a GOP starts at a video
+     * keyframe: a subscriber must not begin with audio alone and meet older video after it. */
+    stream_clear_gop_locked (stream);
+    stream->gop_valid = FALSE;
+  }
   if (!stream->ready) {
     gboolean all = stream->tracks->len > 0;
     for (i = 0; i < stream->tracks->len; i++) {

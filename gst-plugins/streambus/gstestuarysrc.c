@@ -687,6 +687,16 @@ gst_estuary_src_push_buffer (GstEstuarySrc * self, gint slot, EstuaryBusItem * i
       return GST_FLOW_OK;
     }
   } else {
+    GstClockTime abs = GST_BUFFER_DTS_OR_PTS (item->buffer);
+    /* Audio that arrives after the start was fixed but is older than it (its encoder ran ahead of
+     * the video's) would be squeezed onto running time 0: it precedes what this subscriber shows,
+     * so it is dropped. */
+    if (slot != ESTUARY_SLOT_VIDEO && GST_CLOCK_TIME_IS_VALID (abs) && abs + self->offset < base_time) {
+      GST_LOG_OBJECT (self, "dropping %" GST_TIME_FORMAT " on slot %d: before the start",
+          GST_TIME_ARGS (abs), slot);
+      gst_buffer_unref (buffer);
+      return GST_FLOW_OK;
+    }
     GST_BUFFER_PTS (buffer) = gst_estuary_src_rebase (self, GST_BUFFER_PTS (item->buffer),
         base_time);
     GST_BUFFER_DTS (buffer) = gst_estuary_src_rebase (self, GST_BUFFER_DTS (item->buffer),

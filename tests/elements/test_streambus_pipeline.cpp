@@ -46,7 +46,10 @@ void ExpectSpacing(const std::vector<BufInfo>& bufs, GstClockTime spacing, GstCl
     ASSERT_TRUE(GST_CLOCK_TIME_IS_VALID(bufs[i].pts)) << what << " #" << i;
     ASSERT_GT(bufs[i].pts, bufs[i - 1].pts) << what << " #" << i;
     GstClockTimeDiff d = GST_CLOCK_DIFF(bufs[i - 1].pts + spacing, bufs[i].pts);
-    EXPECT_LE(ABS(d), (GstClockTimeDiff)tolerance) << what << " #" << i << " spacing off by " << d;
+    EXPECT_LE(ABS(d), (GstClockTimeDiff)tolerance)
+        << what << " #" << i << " spacing off by " << d << " (pts " << bufs[i - 1].pts << " -> " << bufs[i].pts
+        << ", dts " << bufs[i - 1].dts << " -> " << bufs[i].dts << ", flags " << bufs[i - 1].flags << " -> "
+        << bufs[i].flags << ", first pts " << bufs[0].pts << ")";
   }
 }
 
