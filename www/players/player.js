@@ -52,9 +52,21 @@ const EstuaryPlayer = (() => {
     });
   }
 
+  // What the element went through, for people and tests reading why playback paused: each time it
+  // ran out of data ('waiting') and the last seeks (from, to), whoever made them.
+  function watchElement(st, video) {
+    let from = 0;
+    video.addEventListener('timeupdate', () => { if (!video.seeking) from = video.currentTime; });
+    video.addEventListener('waiting', () => { st.stalls++; });
+    video.addEventListener('seeking', () => {
+      st.seeks.push([Number(from.toFixed(2)), Number(video.currentTime.toFixed(2))]);
+      if (st.seeks.length > 8) st.seeks.shift();
+    });
+  }
+
   // auth: an Authorization header value for every request (HLS only: the console's recordings).
   async function start(kind, url, video, unmute, auth) {
-    const st = {kind, url, state: 'idle', error: '', frames: 0, player: null};
+    const st = {kind, url, state: 'idle', error: '', frames: 0, stalls: 0, seeks: [], player: null};
     st.latency = () => {
       const p = st.player;
       if (!p) return null;
@@ -69,6 +81,7 @@ const EstuaryPlayer = (() => {
     }
     setState(st, 'loading');
     countFrames(st, video);
+    watchElement(st, video);
     try {
       await loadScript(kinds[kind].lib);
       if (kind === 'hls') {

@@ -138,6 +138,22 @@ TEST(CmafWindow, RestartGivesDiscontinuityAndNewMap) {
   EXPECT_NE(w.init(1), nullptr);
 }
 
+// The wall clock of media time 0 is the earliest one the parts imply: a first part made late (the
+// start's cached GOP, a slow first mux) does not leave the playlist's dates and the MPD's
+// availabilityStartTime late for good; later, slower parts do not move it back.
+TEST(CmafWindow, WallOriginIsTheEarliestAPartImplies) {
+  CmafWindow w = make();
+  const int64_t part = 200'000'000;
+  w.add_part(0, 0, part, true, false, bytes(100), kNow + 900'000);  // made 0.7 s after its media ended
+  EXPECT_EQ(w.wall_origin_us(), kNow + 700'000);
+  w.add_part(1, part, part, false, false, bytes(100), kNow + 450'000);  // 0.05 s after
+  EXPECT_EQ(w.wall_origin_us(), kNow + 50'000);
+  EXPECT_NE(w.render_hls(false).find("#EXT-X-PROGRAM-DATE-TIME:" + iso8601_utc(kNow + 50'000)), std::string::npos)
+      << w.render_hls(false);
+  w.add_part(2, 2 * part, part, false, false, bytes(100), kNow + 1'000'000);  // 0.4 s after: no change
+  EXPECT_EQ(w.wall_origin_us(), kNow + 50'000);
+}
+
 TEST(CmafWindow, PlainFmp4PlaylistHasNoParts) {
   CmafWindow w = make(false);
   feed(w, 3, 2);

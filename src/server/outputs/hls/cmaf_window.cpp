@@ -14,6 +14,8 @@ namespace {
 constexpr double kPartListTargets = 3.0;
 // Parts' bytes are kept for this many newest segments; older segments keep only their whole bytes.
 constexpr size_t kSegmentsWithParts = 4;
+// The origin moves earlier only by more than this: not for every few microseconds of jitter.
+constexpr gint64 kOriginSlackUs = 5000;
 
 std::string fixed(double v, int digits) {
   char buf[32];
@@ -59,8 +61,19 @@ const CmafSegmentEntry* CmafWindow::add_part(uint32_t index, int64_t media_time_
   if (inits_.empty()) return nullptr;
   rendered_[0].clear();
   rendered_[1].clear();
-  // Wall clock of media time 0: when the generation's first part is made, minus its end in media time.
-  if (wall_origin_us_ < 0) wall_origin_us_ = now_us - (media_time_ns + duration_ns) / 1000;
+  // Wall clock of media time 0: when a part is made, minus its end in media time. A part is never
+  // made before its media was live, only after (encoding, muxing, the start's cached GOP), so the
+  // earliest such origin is the truest: players place the live edge with it (availabilityStartTime,
+  // program date-time), and one too late makes them think they are nearer the edge than they are.
+  const gint64 origin_us = now_us - (media_time_ns + duration_ns) / 1000;
+  if (wall_origin_us_ < 0) {
+    wall_origin_us_ = origin_us;
+  } else if (origin_us + kOriginSlackUs < wall_origin_us_) {
+    const gint64 earlier_us = wall_origin_us_ - origin_us;
+    for (auto& seg : segments_)
+      if (seg.generation == generation_) seg.wall_us -= earlier_us;
+    wall_origin_us_ = origin_us;
+  }
   const bool open = !segments_.empty() && !segments_.back().complete;
   if (!open) {
     if (index != 0) return nullptr;  // a segment's first part went missing: wait for the next one
