@@ -1,6 +1,7 @@
 // Owns: MPEG-DASH MPD rendering (see dash_mpd.h).
 #include "server/outputs/hls/dash_mpd.h"
 
+#include <cmath>
 #include <cstdio>
 
 namespace estuary::server {
@@ -35,12 +36,13 @@ std::string render_mpd(const CmafWindow& w, gint64 now_us) {
   out += " minBufferTime=\"" + duration(ll ? st.part_target_s * 3 : st.target_duration_s) + "\"";
   out += " timeShiftBufferDepth=\"" + duration(shift) + "\"";
   out += " maxSegmentDuration=\"" + duration(w.target_duration()) + "\"";
-  out += " suggestedPresentationDelay=\"" + duration(ll ? 3 * st.part_target_s + 0.5 : 3.0 * st.target_duration_s) +
-         "\">\n";
+  // Low latency: three parts plus 1.4 s behind the live edge (2.0 s at 0.2 s parts; the segment being
+  // made is fetched chunked, so the segment duration does not count). Closer, a busy machine stalls.
+  const double ll_target_s = 3 * st.part_target_s + 1.4;
+  out += " suggestedPresentationDelay=\"" + duration(ll ? ll_target_s : 3.0 * st.target_duration_s) + "\">\n";
   if (ll) {
-    out += "  <ServiceDescription id=\"0\"><Latency target=\"" +
-           std::to_string(int((3 * st.part_target_s + 1.0) * 1000)) + "\" max=\"" +
-           std::to_string(int(st.target_duration_s * 3000)) + "\" min=\"" +
+    out += "  <ServiceDescription id=\"0\"><Latency target=\"" + std::to_string(std::lround(ll_target_s * 1000)) +
+           "\" max=\"" + std::to_string(int(st.target_duration_s * 3000)) + "\" min=\"" +
            std::to_string(int(st.part_target_s * 2000)) + "\"/></ServiceDescription>\n";
   }
   out += "  <Period id=\"p" + std::to_string(w.generation()) + "\" start=\"PT0S\">\n";
