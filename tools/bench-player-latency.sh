@@ -9,8 +9,9 @@
 #               200 ms parts (the defaults);
 #   classic     fMP4 HLS with 1 s segments in hls.js (no parts) and DASH without the chunked
 #               open segment.
-# The latency counts from the moment the server packaged the frame (the program date time is the
-# server's wall clock at packaging); the publisher's encoder delay is not included.
+# The latency counts from the moment the frame reached the server (the program date time and the
+# availabilityStartTime map media time to the wall clock by the part made soonest after its media);
+# the publisher's encoder delay is not included.
 #
 # usage: tools/bench-player-latency.sh [SECONDS] (default 60)
 set -euo pipefail
