@@ -2,7 +2,7 @@
 // E-RTMP test publisher send: enhanced RTMP video (ExVideoTagHeader with FourCC hvc1/av01/vp09/avc1:
 // SequenceStart from the decoder configuration record, CodedFrames with an SI24 composition time for
 // avc1/hvc1, CodedFramesX otherwise), the legacy AVC / HEVC codec id 12 forms, legacy AAC and enhanced
-// Opus audio. The inverse of flv_media.h, whose parser reads every body written here.
+// Opus audio, and the onMetaData script tag. The inverse of flv_media.h, whose parser reads every body written here.
 // Must not know: GStreamer, sockets, the stream bus. Pure functions.
 #pragma once
 
@@ -29,5 +29,16 @@ std::vector<uint8_t> flv_video_frame_body(MediaCodec codec, bool keyframe, int32
 // packet). Empty for other codecs.
 std::vector<uint8_t> flv_audio_config_body(MediaCodec codec, const uint8_t* config, size_t n);
 std::vector<uint8_t> flv_audio_frame_body(MediaCodec codec, const uint8_t* data, size_t n);
+
+// What onMetaData tells a player before the first frame (0 / none: left out).
+struct FlvMetadata {
+  MediaCodec video = MediaCodec::none, audio = MediaCodec::none;
+  bool enhanced_video = false;  // videocodecid is the FourCC (E-RTMP), else the legacy codec id
+  int width = 0, height = 0;
+  double framerate = 0;
+  int audio_rate = 0, audio_channels = 0;
+};
+// The body of the onMetaData script tag: AMF0 "onMetaData" and an ECMA array of what is known.
+std::vector<uint8_t> flv_metadata_body(const FlvMetadata& metadata);
 
 }  // namespace estuary::pipelines

@@ -231,13 +231,13 @@ int64_t errors_of(JsonObject* r, const char* member) {
 // player per stream receives valid FLV from a keyframe on; the server's threads stay within a bound.
 TEST_F(Streams, HundredRtmpPublishersLiveAndPlayableWithBoundedThreads) {
   constexpr int kStreams = 100;
-  // Threads per stream above the idle server that hold today (measured 2026-12-07: idle 10, 100
-  // publishers 109, with a player each 510): the RTMP ingest's appsrc streaming thread (one per
-  // publisher until the RTMP ingest rewrite pushes from the RTMP thread) and, per watched stream, the
-  // FLV output's four (estuarysrc task, two queues, flvmux). HLS, off until requested, adds none.
+  // Threads per stream above the idle server (measured 2026-12-07: idle 11, 100 publishers 11, with
+  // one HTTP-FLV player each 110): none per publisher (the RTMP ingest pushes from the RTMP thread)
+  // and, per watched stream, the FLV output's one (its estuarysrc task: Estuary writes H.264 + AAC FLV
+  // itself, no queues or flvmux; they made it four before). HLS, off until requested, adds none.
   // kSlack covers GLib/GStreamer pool threads that come and go.
-  constexpr int kPublishThreadsPerStream = 1;
-  constexpr int kPlayThreadsPerStream = 5;
+  constexpr int kPublishThreadsPerStream = 0;
+  constexpr int kPlayThreadsPerStream = 1;
   constexpr int kSlack = 16;
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 4096) {

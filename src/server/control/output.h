@@ -29,6 +29,7 @@ struct OutputContext {
   std::string stream;
   std::string launch;         // expanded launch line of the pipeline spec
   std::string pipeline_name;  // the spec's [pipeline NAME]
+  int audio_track = 0;        // the audio track the output carries ({audio_track}; 0: audio_0)
   const config::Config* config = nullptr;
   fanout::Engine* engine = nullptr;
   OutputEvents events;

@@ -381,6 +381,7 @@ void Supervisor::start_slot(Stream& stream, OutputSlot& slot, bool requested) {
       !note.empty() && !(slot.kind == "flv" && flv_writes_enhanced(stream.video)))
     log_info(stream.key, "", "output-audio", "pipeline " + slot.spec.name + ": " + note);
   ctx.pipeline_name = slot.spec.name;
+  ctx.audio_track = slot.audio;
   ctx.config = &config_;
   ctx.engine = &engine_;
   ctx.requested = requested;

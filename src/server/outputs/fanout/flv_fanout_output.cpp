@@ -6,9 +6,9 @@
 #include <mutex>
 
 #include "common/log.h"
-#include "pipelines/flv_enhanced_output.h"
 #include "pipelines/flv_output.h"
 #include "pipelines/flv_writer.h"
+#include "pipelines/flv_writer_output.h"
 #include "pipelines/gst_payload.h"
 #include "pipelines/stream_bus.h"
 #include "server/control/output.h"
@@ -92,17 +92,21 @@ class FlvFanoutOutput final : public MuxedFanoutOutput {
     add_channel(channels->flv, {"flv"});
     add_channel(channels->rtmp, {"rtmp"});
     auto sink = std::make_shared<TagSink>(channels, announce);
-    // flvmux (1.22) writes H.264 only: other video is written as enhanced FLV by our own writer, and the
-    // spec's launch line (made for flvmux) is not used for it.
+    // Estuary writes the FLV itself (one streaming thread, no muxer, tags not re-parsed) whenever the
+    // stream's tracks fit as they are: H.264 as legacy AVC tags, H.265/AV1/VP9 in enhanced RTMP form,
+    // AAC (and Opus beside enhanced video). The spec's flvmux launch line is for the rest: audio that
+    // must be re-encoded to AAC first (Opus or 48 kHz MP3 beside H.264), audio-only streams.
     const std::string key = context().app + "/" + context().stream;
     const pipelines::MediaCodec video = pipelines::flv_codec_of_caps(pipelines::bus_caps(key, "video").get());
-    if (video != pipelines::MediaCodec::none && pipelines::flv_video_needs_enhanced(video)) {
-      auto enhanced = pipelines::EnhancedFlvOutput::create(key, sink);
-      if (!enhanced) return enhanced.error();
-      log_info(key, "", "flv-enhanced",
-               std::string("FLV and RTMP play of ") + pipelines::media_codec_name(video) + " in enhanced RTMP form");
-      enhanced_ = std::move(enhanced.value());
-      return &enhanced_->pipeline();
+    const bool needs_enhanced = video != pipelines::MediaCodec::none && pipelines::flv_video_needs_enhanced(video);
+    if (needs_enhanced || pipelines::FlvWriterOutput::can_write(key, context().audio_track)) {
+      auto written = pipelines::FlvWriterOutput::create(key, sink, context().audio_track);
+      if (!written) return written.error();
+      log_info(key, "", "flv-writer",
+               std::string("FLV and RTMP play of ") + pipelines::media_codec_name(video) +
+                   (needs_enhanced ? " in enhanced RTMP form" : " in legacy FLV form") + ", written by Estuary");
+      written_ = std::move(written.value());
+      return &written_->pipeline();
     }
     auto built = pipelines::FlvOutput::create(name, context().launch, sink);
     if (!built) return built.error();
@@ -112,11 +116,11 @@ class FlvFanoutOutput final : public MuxedFanoutOutput {
 
   void release() override {
     output_.reset();
-    enhanced_.reset();
+    written_.reset();
   }
 
-  std::unique_ptr<pipelines::FlvOutput> output_;
-  std::unique_ptr<pipelines::EnhancedFlvOutput> enhanced_;
+  std::unique_ptr<pipelines::FlvOutput> output_;  // flvmux, for audio re-encoded to AAC
+  std::unique_ptr<pipelines::FlvWriterOutput> written_;
 };
 
 }  // namespace

@@ -5,8 +5,8 @@
 
 #include "common/control_thread.h"
 #include "common/log.h"
-#include "pipelines/flv_enhanced_output.h"
 #include "pipelines/flv_writer.h"
+#include "pipelines/flv_writer_output.h"
 #include "pipelines/stream_bus.h"
 #include "server/control/ingest_events.h"
 #include "server/control/viewer_handoff.h"

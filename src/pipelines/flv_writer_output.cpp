@@ -1,10 +1,12 @@
-// Owns: EnhancedFlvOutput (see flv_enhanced_output.h).
-#include "pipelines/flv_enhanced_output.h"
+// Owns: FlvWriterOutput (see flv_writer_output.h).
+#include "pipelines/flv_writer_output.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/pbutils/codec-utils.h>
 
+#include <algorithm>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "pipelines/flv_tags.h"
@@ -29,11 +31,13 @@ MediaCodec flv_codec_of_caps(const GstCaps* caps) {
   return MediaCodec::none;
 }
 
-struct EnhancedFlvOutput::Writer {
+struct FlvWriterOutput::Writer {
   std::mutex mu;
   std::shared_ptr<FlvTagSink> sink;
   MediaCodec video = MediaCodec::none, audio = MediaCodec::none;
   std::vector<uint8_t> video_config, audio_config;  // sequence start bodies, empty until known
+  bool legacy_video = false;                        // H.264: the classic AVC tags every FLV player reads
+  FlvMetadata metadata;
   bool header_sent = false;
   bool video_started = false;
   GstClockTime base = GST_CLOCK_TIME_NONE;  // DTS of the first forwarded keyframe: FLV time 0
@@ -41,7 +45,7 @@ struct EnhancedFlvOutput::Writer {
 
 namespace {
 
-using Writer = EnhancedFlvOutput::Writer;
+using Writer = FlvWriterOutput::Writer;
 
 struct SinkContext {
   std::shared_ptr<Writer> writer;
@@ -131,6 +135,7 @@ void send_header(Writer& w) {
   auto* file = new std::vector<uint8_t>(make_flv_file_header(w.audio != MediaCodec::none, true));
   header.push_back(gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, file->data(), file->size(), 0, file->size(),
                                                file, [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); }));
+  header.push_back(tag_buffer(flv_script, 0, flv_metadata_body(w.metadata)));
   header.push_back(tag_buffer(flv_video, 0, w.video_config));
   if (w.audio != MediaCodec::none) header.push_back(tag_buffer(flv_audio, 0, w.audio_config));
   w.sink->on_header(header);
@@ -143,7 +148,7 @@ void on_sample(Writer& w, bool video, GstCaps* caps, GstBuffer* buffer) {
   std::vector<uint8_t>& config = video ? w.video_config : w.audio_config;
   std::vector<uint8_t> record = config_of(caps, codec);
   if (!record.empty()) {
-    std::vector<uint8_t> body = video ? flv_video_config_body(codec, record.data(), record.size())
+    std::vector<uint8_t> body = video ? flv_video_config_body(codec, record.data(), record.size(), w.legacy_video)
                                       : flv_audio_config_body(codec, record.data(), record.size());
     if (body != config) {
       config = std::move(body);
@@ -169,7 +174,7 @@ void on_sample(Writer& w, bool video, GstCaps* caps, GstBuffer* buffer) {
         int32_t((GstClockTimeDiff(GST_BUFFER_PTS(buffer)) - GstClockTimeDiff(GST_BUFFER_DTS(buffer))) / GST_MSECOND);
   GstMapInfo map;
   if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) return;
-  std::vector<uint8_t> body = video ? flv_video_frame_body(codec, keyframe, cts_ms, map.data, map.size)
+  std::vector<uint8_t> body = video ? flv_video_frame_body(codec, keyframe, cts_ms, map.data, map.size, w.legacy_video)
                                     : flv_audio_frame_body(codec, map.data, map.size);
   gst_buffer_unmap(buffer, &map);
   FlvTagView view;
@@ -194,6 +199,8 @@ GstFlowReturn on_new_sample(GstAppSink* appsink, gpointer data) {
 // configuration record, OBUs, raw AAC).
 std::string track_chain(MediaCodec codec) {
   switch (codec) {
+    case MediaCodec::h264:
+      return "h264parse ! video/x-h264,stream-format=avc,alignment=au";
     case MediaCodec::h265:
       return "h265parse ! video/x-h265,stream-format=hvc1,alignment=au";
     case MediaCodec::av1:
@@ -209,43 +216,88 @@ std::string track_chain(MediaCodec codec) {
   }
 }
 
+// The caps of the stream's audio track `track` (0: audio_0); empty when it has none.
+Ref<GstCaps> audio_caps_of(const std::string& stream, int track) {
+  if (track <= 0) return bus_caps(stream, "audio");
+  std::vector<BusAudioTrack> tracks = bus_audio_tracks(stream);
+  return size_t(track) < tracks.size() ? tracks[size_t(track)].caps : Ref<GstCaps>();
+}
+
+// What onMetaData says: picture size and rate, audio rate and channels, from the bus caps.
+FlvMetadata metadata_of(MediaCodec video, bool enhanced, const GstCaps* vcaps, MediaCodec audio, const GstCaps* acaps) {
+  FlvMetadata m;
+  m.video = video;
+  m.enhanced_video = enhanced;
+  m.audio = audio;
+  if (vcaps && gst_caps_get_size(vcaps) > 0) {
+    const GstStructure* st = gst_caps_get_structure(vcaps, 0);
+    gst_structure_get_int(st, "width", &m.width);
+    gst_structure_get_int(st, "height", &m.height);
+    int num = 0, den = 0;
+    if (gst_structure_get_fraction(st, "framerate", &num, &den) && num > 0 && den > 0) m.framerate = double(num) / den;
+  }
+  if (acaps && gst_caps_get_size(acaps) > 0) {
+    const GstStructure* st = gst_caps_get_structure(acaps, 0);
+    gst_structure_get_int(st, "rate", &m.audio_rate);
+    gst_structure_get_int(st, "channels", &m.audio_channels);
+  }
+  return m;
+}
+
 }  // namespace
 
-Result<std::unique_ptr<EnhancedFlvOutput>> EnhancedFlvOutput::create(const std::string& stream,
-                                                                     std::shared_ptr<FlvTagSink> sink) {
+bool FlvWriterOutput::can_write(const std::string& stream, int audio_track) {
+  const MediaCodec video = flv_codec_of_caps(bus_caps(stream, "video").get());
+  Ref<GstCaps> audio_caps = audio_caps_of(stream, audio_track);
+  const MediaCodec audio = flv_codec_of_caps(audio_caps.get());
+  if (video == MediaCodec::none) return false;
+  if (!audio_caps) return true;
+  // Legacy FLV (H.264) carries AAC; enhanced FLV AAC or Opus.
+  return audio == MediaCodec::aac || (audio == MediaCodec::opus && flv_video_needs_enhanced(video));
+}
+
+Result<std::unique_ptr<FlvWriterOutput>> FlvWriterOutput::create(const std::string& stream,
+                                                                 std::shared_ptr<FlvTagSink> sink, int audio_track) {
   auto writer = std::make_shared<Writer>();
   writer->sink = std::move(sink);
-  writer->video = flv_codec_of_caps(bus_caps(stream, "video").get());
-  Ref<GstCaps> audio_caps = bus_caps(stream, "audio");
+  Ref<GstCaps> video_caps = bus_caps(stream, "video");
+  writer->video = flv_codec_of_caps(video_caps.get());
+  Ref<GstCaps> audio_caps = audio_caps_of(stream, audio_track);
   writer->audio = flv_codec_of_caps(audio_caps.get());
-  if (writer->video == MediaCodec::none || !flv_video_needs_enhanced(writer->video))
-    return Error{"stream " + stream + " has no video for enhanced FLV", ErrorReason::invalid, "pipelines"};
-  if (audio_caps && writer->audio != MediaCodec::aac && writer->audio != MediaCodec::opus)
-    return Error{"stream " + stream + ": enhanced FLV carries AAC or Opus audio, not " +
+  if (writer->video == MediaCodec::none)
+    return Error{"stream " + stream + " has no video FLV can carry", ErrorReason::invalid, "pipelines"};
+  if (!can_write(stream, audio_track))
+    return Error{"stream " + stream + ": FLV written here carries AAC (and Opus with enhanced video), not " +
                      std::string(media_codec_name(writer->audio)),
                  ErrorReason::unsupported, "pipelines"};
+  writer->legacy_video = !flv_video_needs_enhanced(writer->video);
+  writer->metadata =
+      metadata_of(writer->video, !writer->legacy_video, video_caps.get(), writer->audio, audio_caps.get());
 
-  const std::string queue = " ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! ";
-  std::string launch = "estuarysrc name=src stream=" + stream + " catch-up=true src.video" + queue +
-                       track_chain(writer->video) + " ! appsink name=vsink";
-  if (audio_caps) launch += " src.audio" + queue + track_chain(writer->audio) + " ! appsink name=asink";
+  // One streaming thread (estuarysrc's) for both tracks: the parsers and appsinks never block it
+  // (live timing, appsinks that do not sync or hold buffers), so no queue threads are needed.
+  std::string launch = "estuarysrc name=src stream=" + stream + " audio=" + std::to_string(std::max(0, audio_track)) +
+                       " catch-up=true src.video ! " + track_chain(writer->video) + " ! appsink name=vsink";
+  if (audio_caps) launch += " src.audio ! " + track_chain(writer->audio) + " ! appsink name=asink";
   auto built = ManagedPipeline::from_launch("flv:" + stream, launch);
   if (!built) return built.error();
   for (bool video : {true, false}) {
     if (!video && !audio_caps) continue;
     Ref<GstElement> appsink = built.value()->element(video ? "vsink" : "asink");
-    g_object_set(appsink.get(), "sync", FALSE, "max-buffers", 0u, "drop", FALSE, nullptr);
+    // async=false: the pipeline reaches PLAYING without waiting for both sinks to preroll, which one
+    // streaming thread feeding both could never do (the first sink would hold it).
+    g_object_set(appsink.get(), "sync", FALSE, "async", FALSE, "max-buffers", 0u, "drop", FALSE, nullptr);
     GstAppSinkCallbacks callbacks{};
     callbacks.new_sample = on_new_sample;
     gst_app_sink_set_callbacks(GST_APP_SINK(appsink.get()), &callbacks, new SinkContext{writer, video},
                                [](gpointer p) { delete static_cast<SinkContext*>(p); });
   }
-  std::unique_ptr<EnhancedFlvOutput> out(new EnhancedFlvOutput());
+  std::unique_ptr<FlvWriterOutput> out(new FlvWriterOutput());
   out->pipeline_ = std::move(built.value());
   return out;
 }
 
-EnhancedFlvOutput::~EnhancedFlvOutput() {
+FlvWriterOutput::~FlvWriterOutput() {
   if (pipeline_) pipeline_->stop();
 }
 

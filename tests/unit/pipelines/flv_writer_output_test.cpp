@@ -1,5 +1,5 @@
 // Tests the enhanced FLV writer (pipelines/flv_writer.h) against our reader (flv_media.h), and the
-// enhanced FLV output (pipelines/flv_enhanced_output.h) against the stream bus: a live x265 + AAC
+// FLV output Estuary writes (pipelines/flv_writer_output.h) against the stream bus: a live x264/x265 + AAC
 // stream is published on the bus, a plain subscriber records its frames, and the FLV tags the
 // output writes are read back with parse_flv_media — sequence start equal to the caps' hvcC, the
 // first frame a keyframe, every frame byte for byte the bus's.
@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include "pipelines/flv_enhanced_output.h"
 #include "pipelines/flv_media.h"
 #include "pipelines/flv_tags.h"
 #include "pipelines/flv_writer.h"
+#include "pipelines/flv_writer_output.h"
 #include "pipelines/stream_bus.h"
 
 using namespace estuary;
@@ -131,7 +131,7 @@ void check_output(const std::string& stream, const std::string& audio, MediaCode
   gst_element_set_state(reference, GST_STATE_PLAYING);
 
   auto capture = std::make_shared<Capture>();
-  auto output = EnhancedFlvOutput::create(stream, capture);
+  auto output = FlvWriterOutput::create(stream, capture);
   ASSERT_TRUE(output) << output.error().message;
   ASSERT_TRUE((*output)->pipeline().start());
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -152,22 +152,31 @@ void check_output(const std::string& stream, const std::string& audio, MediaCode
   gst_object_unref(publisher);
 
   std::lock_guard<std::mutex> lock(capture->mu);
-  // Header: file header (audio + video), the hvc1 SequenceStart with the caps' hvcC, the AAC config.
-  ASSERT_EQ(capture->header.size(), 3u);
+  // Header: file header (audio + video), onMetaData, the video SequenceStart with the caps' record
+  // (legacy AVC for H.264, enhanced otherwise), the audio config.
+  ASSERT_EQ(capture->header.size(), 4u);
   EXPECT_EQ(Bytes(capture->header[0].begin(), capture->header[0].begin() + 5), (Bytes{'F', 'L', 'V', 1, 5}));
   std::vector<FlvTagView> views;
   ASSERT_TRUE(parse_flv_tags(capture->header[1].data(), capture->header[1].size(), views));
+  ASSERT_EQ(views.size(), 1u);
+  EXPECT_EQ(views[0].type, flv_script);
+  const std::string script(reinterpret_cast<const char*>(views[0].body), views[0].body_size);
+  EXPECT_EQ(script.substr(0, 13), std::string("\x02\x00\x0aonMetaData", 13));
+  for (const char* key : {"videocodecid", "width", "height", "framerate", "audiocodecid", "audiosamplerate"})
+    EXPECT_NE(script.find(key), std::string::npos) << key;
+  views.clear();
+  ASSERT_TRUE(parse_flv_tags(capture->header[2].data(), capture->header[2].size(), views));
   auto seq = parse_flv_media(flv_video, views[0].body, views[0].body_size);
   ASSERT_TRUE(seq) << seq.error().message;
   EXPECT_EQ(seq->kind, FlvMediaUnit::Kind::config);
   EXPECT_EQ(seq->codec, video.codec);
-  EXPECT_TRUE(seq->enhanced);
+  EXPECT_EQ(seq->enhanced, video.codec != MediaCodec::h264);
   // The caps' record (hvcC); VP9 has none on the bus, and the one made from its caps passed the parser.
   if (!bus_config.empty()) {
     EXPECT_EQ(Bytes(seq->data, seq->data + seq->size), bus_config);
   }
   views.clear();
-  ASSERT_TRUE(parse_flv_tags(capture->header[2].data(), capture->header[2].size(), views));
+  ASSERT_TRUE(parse_flv_tags(capture->header[3].data(), capture->header[3].size(), views));
   auto audio_seq = parse_flv_media(flv_audio, views[0].body, views[0].body_size);
   ASSERT_TRUE(audio_seq) << audio_seq.error().message;
   EXPECT_EQ(audio_seq->kind, FlvMediaUnit::Kind::config);
@@ -203,15 +212,21 @@ void check_output(const std::string& stream, const std::string& audio, MediaCode
   }
 }
 
-TEST(EnhancedFlvOutput, HevcAndAacTagsAreTheBusFramesByteForByte) {
+TEST(FlvWriterOutput, HevcAndAacTagsAreTheBusFramesByteForByte) {
   check_output("unit/eflv-aac", "voaacenc ! aacparse", MediaCodec::aac);
 }
 
-TEST(EnhancedFlvOutput, HevcAndOpusTagsAreTheBusFramesByteForByte) {
+TEST(FlvWriterOutput, H264AndAacAreLegacyTagsOfTheBusFramesByteForByte) {
+  check_output("unit/flv-avc", "voaacenc ! aacparse", MediaCodec::aac,
+               {"x264enc tune=zerolatency key-int-max=10 speed-preset=ultrafast ! h264parse",
+                "h264parse ! video/x-h264,stream-format=avc,alignment=au", MediaCodec::h264});
+}
+
+TEST(FlvWriterOutput, HevcAndOpusTagsAreTheBusFramesByteForByte) {
   check_output("unit/eflv-opus", "opusenc ! opusparse", MediaCodec::opus);
 }
 
-TEST(EnhancedFlvOutput, Vp9WithoutARecordGetsOneMadeFromItsCaps) {
+TEST(FlvWriterOutput, Vp9WithoutARecordGetsOneMadeFromItsCaps) {
   check_output("unit/eflv-vp9", "opusenc ! opusparse", MediaCodec::opus,
                {"vp9enc deadline=1 cpu-used=8 keyframe-max-dist=10 ! vp9parse", "vp9parse", MediaCodec::vp9});
 }
