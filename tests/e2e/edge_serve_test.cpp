@@ -7,7 +7,8 @@
 // is down pulls from the second; an edge pulls from another edge (two tiers). Redis stopped mid-run: a flowing pull
 // goes on, a new lookup fails with a clear error (not-found for its viewer) and works again once Redis is back.
 // pull_protocol = srt: the edge pulls over SRT from the SRT address the origin advertises in the
-// registry, the viewer's token and the pull path in the stream id.
+// registry, the viewer's token and the pull path in the stream id; a cold RTSP viewer's DESCRIBE
+// waits for that pull.
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -228,6 +229,12 @@ TEST(EdgeServe, SrtPullFromTheOriginsAdvertisedSrtAddress) {
       3000))
       << api_get(edge, "/api/v1/clusters?app=live&stream=v");
 
+  // A cold RTSP viewer: its DESCRIBE is held while the edge pulls the stream (over SRT), then answered.
+  auto rtsp = probe_streams("rtsp://127.0.0.1:" + std::to_string(edge.rtsp_port()) + "/live/v?token=good", 20);
+  EXPECT_TRUE(has_stream(rtsp, "video", "h264")) << "cold RTSP at the edge" << edge.log();
+  EXPECT_TRUE(has_stream(rtsp, "audio", "aac")) << "cold RTSP at the edge";
+  EXPECT_NE(edge.log().find("event=rtsp-describe-wait"), std::string::npos) << edge.log();
+
   FlvViewer hold(edge.http_port(), "/live/v.flv?token=good");
   ASSERT_TRUE(wait_until([&] { return hold.video_frames() > 10; }, 10000)) << edge.log() << origin.log();
   for (const auto& [name, url] : std::vector<std::pair<std::string, std::string>>{
@@ -237,7 +244,8 @@ TEST(EdgeServe, SrtPullFromTheOriginsAdvertisedSrtAddress) {
     EXPECT_TRUE(has_stream(streams, "audio", "aac")) << name << " at the SRT-pulling edge";
   }
   EXPECT_EQ(type_count(edge, "edge-pull"), 1);
-  EXPECT_EQ(type_count(origin, "srt-play"), 1) << "the origin sees the edge as one SRT player";
+  EXPECT_TRUE(wait_until([&] { return type_count(origin, "srt-play") == 1; }, 3000))
+      << "the origin sees the edge as one SRT player";
   EXPECT_EQ(type_count(origin, "rtmp-play"), 0);
   EXPECT_NE(edge.log().find("over SRT"), std::string::npos) << edge.log();
   // The token and the pull path travel in the stream id to the origin's hook.

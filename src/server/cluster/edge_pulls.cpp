@@ -302,6 +302,11 @@ void EdgePulls::connect(Pull& pull, const std::string& base, const std::string& 
                               : ""));
   if (pull.ingest) {  // failover: a new reader under the same publisher
     pull.bytes_at_switch = pull.ingest->bytes();
+    // What the new reader brings follows a gap: HLS marks it before its first segment after it.
+    if (pull.was_live && !pull.gap_marked) {
+      pull.gap_marked = true;
+      ports_->publish.publish_discontinuity(pull.client_id);
+    }
     Status st = pull.ingest->switch_url(url);
     if (!st) upstream_lost(pull, st.error().message);
     return;
@@ -402,7 +407,10 @@ void EdgePulls::tick() {
                      " ms; viewers continue");
         set_state(pull, State::live);
       }
-      if (pull.state == State::live) pull.down_since_us = 0;
+      if (pull.state == State::live) {
+        pull.down_since_us = 0;
+        pull.gap_marked = false;
+      }
       const int64_t idle = pull.ingest ? pull.ingest->idle_ms() : 0;
       const int64_t limit = pull.state == State::live ? kNoMediaMs : kConnectMs;
       if (idle > limit) upstream_lost(pull, "no media for " + std::to_string(idle) + " ms");

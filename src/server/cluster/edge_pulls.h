@@ -76,7 +76,8 @@ class EdgePulls {
     bool lookup_error_logged = false;  // a registry error is logged once per pull, then at debug
     bool no_srt_logged = false;        // pull_protocol = srt, owner without an SRT address: logged once
     bool was_live = false;
-    size_t next_origin = 0;  // static list: the next one to try
+    bool gap_marked = false;  // this loss's discontinuity told to the outputs (HLS tag)
+    size_t next_origin = 0;   // static list: the next one to try
     uint64_t bytes_at_switch = 0;
     int64_t state_since_us = 0, next_try_us = 0, down_since_us = 0, no_viewers_since_us = 0;
   };
