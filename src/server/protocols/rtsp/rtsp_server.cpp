@@ -183,6 +183,35 @@ void resume_describe(const RtspStatePtr& st, const std::shared_ptr<GWeakRef>& we
   gst_rtsp_client_handle_message(client.get(), request.get());
 }
 
+// Whether the stream's bus holds what the shared media needs to prepare: a keyframe (and audio, if
+// the stream has an audio track). Preparing blocks the main loop until its payloaders have data,
+// and a just-ready stream's first media may still be on its way through the main loop (RTMP).
+bool media_flowing(const std::string& key) {
+  pipelines::BusStats stats;
+  if (!pipelines::bus_stats(key, &stats)) return false;
+  const bool video_ok = !has_track(key, "video") || stats.keyframes > 0;
+  const bool audio_ok = !has_track(key, "audio") || stats.audio_buffers > 0;
+  return video_ok && audio_ok;
+}
+
+// Resumes the held DESCRIBE once the stream's media flows (bounded: then it resumes anyway).
+void resume_when_flowing(const RtspStatePtr& st, GstRTSPClient* client, const std::shared_ptr<GWeakRef>& weak,
+                         const std::string& key, bool live) {
+  auto it = st->clients.find(client);
+  if (it == st->clients.end()) return;
+  constexpr int kPollMs = 20, kMaxPolls = 150;  // 3 s
+  auto polls = std::make_shared<int>(0);
+  std::weak_ptr<RtspServer::State> weak_state = st;
+  it->second.resume_timer = start_repeating_timer(kPollMs, [weak_state, weak, key, live, polls]() {
+    auto s = weak_state.lock();
+    if (!s) return false;
+    if (live && !media_flowing(key) && ++*polls < kMaxPolls) return true;
+    // Handled from a fresh main-loop turn, not inside this timer (the client may close meanwhile).
+    post_to_control([s, weak]() { resume_describe(s, weak); });
+    return false;
+  });
+}
+
 GstRTSPStatusCode on_pre_describe(GstRTSPClient* client, GstRTSPContext* ctx, gpointer data) {
   const RtspStatePtr& stp = *static_cast<RtspStatePtr*>(data);
   RtspServer::State& st = *stp;
@@ -235,7 +264,7 @@ GstRTSPStatusCode on_pre_describe(GstRTSPClient* client, GstRTSPContext* ctx, gp
           log_info(key, id, "rtsp-describe-resume", "the stream is live: answering the held DESCRIBE");
         else
           log_info(key, id, "rtsp-describe-resume", "answering the held DESCRIBE: " + r.error().message);
-        post_to_control([s, weak_client]() { resume_describe(s, weak_client); });
+        resume_when_flowing(s, client, weak_client, key, r.ok());
       });
   *answered = true;
   if (!joined || (info.feed && !*info.feed)) {

@@ -43,6 +43,7 @@ struct RtspServer::State {
     std::unique_ptr<GstRTSPMessage, decltype(&gst_rtsp_message_free)> held_describe{nullptr, gst_rtsp_message_free};
     bool swallow_response = false;
     std::optional<Status> feed;
+    SourceGuard resume_timer;  // polls for the stream's first media before the held DESCRIBE resumes
   };
   ConnectionLimitsSource limits;
   std::shared_ptr<PerIpConnections> per_ip;
