@@ -6,6 +6,9 @@
 // origin sees exactly one player per edge. Without a registry, an edge whose first static origin
 // is down pulls from the second; an edge pulls from another edge (two tiers). Redis stopped mid-run: a flowing pull
 // goes on, a new lookup fails with a clear error (not-found for its viewer) and works again once Redis is back.
+// pull_protocol = srt: the edge pulls over SRT from the SRT address the origin advertises in the
+// registry, the viewer's token and the pull path in the stream id; a cold RTSP viewer's DESCRIBE
+// waits for that pull.
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -194,6 +197,61 @@ TEST(EdgeServe, AnEdgePullsFromAnotherEdge) {
   EXPECT_EQ(type_count(origin, "rtmp-play"), 1) << "the origin sees edge 1 as one player";
   // The pull path grows by one hop per tier.
   EXPECT_NE(edge1.log().find("estuary_hops=2&estuary_via=edge-2,edge-1"), std::string::npos) << edge1.log();
+}
+
+TEST(EdgeServe, SrtPullFromTheOriginsAdvertisedSrtAddress) {
+  Redis redis;
+  ASSERT_TRUE(redis.start());
+  const std::string dir = make_temp_dir();
+  const int hook_port = free_tcp_port();
+  {
+    std::ofstream f(dir + "/hook.py");
+    f << kHookServer;
+  }
+  Process hook({"python3", dir + "/hook.py", std::to_string(hook_port), dir + "/hooks.txt"}, dir + "/hook.log");
+  auto origin_env = node_env("origin", "origin-a", redis);
+  origin_env["ESTUARY_HOOKS_ON_PLAY"] = "http://127.0.0.1:" + std::to_string(hook_port) + "/auth";
+  Server origin(origin_env);
+  auto edge_env = node_env("edge", "edge-1", redis);
+  edge_env["ESTUARY_CLUSTER_PULL_PROTOCOL"] = "srt";
+  Server edge(edge_env);
+  ASSERT_TRUE(origin.start());
+  ASSERT_TRUE(edge.start());
+  Process pub = start_publisher(origin.rtmp_url("live/v"), 320, 240, origin.dir() + "/pub.log", 30);
+  ASSERT_TRUE(wait_for_stream(origin, "live/v", 15000));
+  // The origin advertises its SRT address with the stream (no advertise key: its own SRT port).
+  const std::string srt_base = "srt://127.0.0.1:" + std::to_string(origin.srt_port());
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return api_get(edge, "/api/v1/clusters?app=live&stream=v").find("\"srt\":\"" + srt_base + "\"") !=
+               std::string::npos;
+      },
+      3000))
+      << api_get(edge, "/api/v1/clusters?app=live&stream=v");
+
+  // A cold RTSP viewer: its DESCRIBE is held while the edge pulls the stream (over SRT), then answered.
+  auto rtsp = probe_streams("rtsp://127.0.0.1:" + std::to_string(edge.rtsp_port()) + "/live/v?token=good", 20);
+  EXPECT_TRUE(has_stream(rtsp, "video", "h264")) << "cold RTSP at the edge" << edge.log();
+  EXPECT_TRUE(has_stream(rtsp, "audio", "aac")) << "cold RTSP at the edge";
+  EXPECT_NE(edge.log().find("event=rtsp-describe-wait"), std::string::npos) << edge.log();
+
+  FlvViewer hold(edge.http_port(), "/live/v.flv?token=good");
+  ASSERT_TRUE(wait_until([&] { return hold.video_frames() > 10; }, 10000)) << edge.log() << origin.log();
+  for (const auto& [name, url] : std::vector<std::pair<std::string, std::string>>{
+           {"RTMP", edge.rtmp_url("live/v")}, {"HTTP-FLV", edge.flv_url("live/v")}}) {
+    auto streams = probe_streams(url, 20);
+    EXPECT_TRUE(has_stream(streams, "video", "h264")) << name << " at the SRT-pulling edge";
+    EXPECT_TRUE(has_stream(streams, "audio", "aac")) << name << " at the SRT-pulling edge";
+  }
+  EXPECT_EQ(type_count(edge, "edge-pull"), 1);
+  EXPECT_TRUE(wait_until([&] { return type_count(origin, "srt-play") == 1; }, 3000))
+      << "the origin sees the edge as one SRT player";
+  EXPECT_EQ(type_count(origin, "rtmp-play"), 0);
+  EXPECT_NE(edge.log().find("over SRT"), std::string::npos) << edge.log();
+  // The token and the pull path travel in the stream id to the origin's hook.
+  EXPECT_NE(file_text(dir + "/hooks.txt").find("token=good&estuary_hops=1&estuary_via=edge-1"), std::string::npos)
+      << file_text(dir + "/hooks.txt");
+  EXPECT_FALSE(hold.closed());
 }
 
 TEST(EdgeServe, TheViewersTokenGoesUpstreamToTheOriginsHook) {

@@ -111,7 +111,8 @@ TEST(EdgePull, EveryProtocolFromOneUpstreamAndFailoverKeepsViewers) {
   EXPECT_TRUE(wait_until([&] { return whep.video_units() >= whep_before + 25; }, 5000))
       << "WHEP: " << whep.video_units() - whep_before << " access units after the republish";
   EXPECT_TRUE(whep.connected()) << "the WHEP viewer must stay connected through the failover";
-  // HLS at the edge goes on: new segments after the failover, the media sequence never going back.
+  // HLS at the edge goes on: new segments after the failover (the first one after a discontinuity
+  // tag), the media sequence never going back.
   auto media_sequence = [](const std::string& text) {
     const size_t at = text.find("#EXT-X-MEDIA-SEQUENCE:");
     return at == std::string::npos ? -1L : std::atol(text.c_str() + at + 22);
@@ -131,6 +132,16 @@ TEST(EdgePull, EveryProtocolFromOneUpstreamAndFailoverKeepsViewers) {
       << playlist_after;
   EXPECT_GE(media_sequence(playlist_after), media_sequence(playlist_before));
   EXPECT_GE(media_sequence(playlist_before), 0) << playlist_before;
+  // The first segment after the gap follows an #EXT-X-DISCONTINUITY; none was there before.
+  EXPECT_EQ(count_of(playlist_before, "#EXT-X-DISCONTINUITY\n"), 0u) << playlist_before;
+  const size_t tag = playlist_after.find("#EXT-X-DISCONTINUITY\n");
+  ASSERT_NE(tag, std::string::npos) << playlist_after << edge.log();
+  EXPECT_EQ(count_of(playlist_after, "#EXT-X-DISCONTINUITY\n"), 1u) << playlist_after;
+  const long tagged = media_sequence(playlist_after) + long(count_of(playlist_after.substr(0, tag), "#EXTINF:"));
+  EXPECT_GE(tagged, segments_made(playlist_before)) << "the tag must come after the segments made before the kill\n"
+                                                    << playlist_before << "after:\n"
+                                                    << playlist_after;
+  EXPECT_NE(edge.log().find("event=discontinuity"), std::string::npos);
   whep.close(true);
   EXPECT_EQ(metric(edge, "estuary_cluster_edge_failovers_total"), 1) << edge.log();
   EXPECT_EQ(type_count(edge, "edge-pull"), 1);

@@ -1,4 +1,4 @@
-// Owns: end-to-end tests of [play] wait_ms: RTMP and HTTP-FLV players that arrive before the
+// Owns: end-to-end tests of [play] wait_ms: RTMP, HTTP-FLV, HTTP-TS and RTSP players that arrive before the
 // publisher (2 s before, or right after it) start on a keyframe; a wait past wait_ms answers
 // not-found; many waiters for a stream that never comes are bounded in count and memory and all
 // get their answer. Real binary, real ffmpeg/ffprobe, raw sockets for the crowd.
@@ -94,23 +94,35 @@ void expect_keyframe_start(const FirstPackets& p, const std::string& what) {
 }
 
 TEST(PlayWait, PlayersBeforeAndRightAfterThePublisherStartOnAKeyframe) {
-  Server server(Env{{"ESTUARY_PLAY_WAIT_MS", "8000"}});
+  Server server(Env{{"ESTUARY_PLAY_WAIT_MS", "12000"}});
   ASSERT_TRUE(server.start());
 
-  // Started 2 s before the publisher.
+  // Started 2 s before the publisher (or more).
   FirstPackets early_rtmp, early_flv, early_ts;
   std::thread t1([&] { early_rtmp = probe_first_packets(server.rtmp_url("live/early")); });
   std::thread t2([&] { early_flv = probe_first_packets(server.flv_url("live/early")); });
   std::thread t5([&] {
     early_ts = probe_first_packets("http://127.0.0.1:" + std::to_string(server.http_port()) + "/live/early.ts");
   });
+  // RTSP: the DESCRIBE is held until the stream is live, then answered.
+  std::vector<ProbeStream> early_rtsp;
+  std::thread t6([&] {
+    early_rtsp = probe_streams("rtsp://127.0.0.1:" + std::to_string(server.rtsp_port()) + "/live/early", 20);
+  });
   std::this_thread::sleep_for(2s);
+  // (A loaded machine may take a few seconds to get ffprobe's DESCRIBE in: the publisher waits for it.)
+  EXPECT_TRUE(wait_until([&] { return server.log().find("event=rtsp-describe-wait") != std::string::npos; }, 7000))
+      << "the RTSP DESCRIBE came first\n"
+      << server.log();
   {
     Process pub = start_publisher(server.rtmp_url("live/early"), 320, 240, server.dir() + "/pub1.log", 20);
     t1.join();
     t2.join();
     t5.join();
+    t6.join();
   }
+  EXPECT_TRUE(has_stream(early_rtsp, "video", "h264")) << "rtsp player started 2 s before the publisher";
+  EXPECT_TRUE(has_stream(early_rtsp, "audio", "aac")) << "rtsp player started 2 s before the publisher";
   expect_keyframe_start(early_rtmp, "rtmp player started 2 s before the publisher");
   expect_keyframe_start(early_flv, "http-flv player started 2 s before the publisher");
   expect_keyframe_start(early_ts, "http-ts player started 2 s before the publisher");
@@ -141,7 +153,14 @@ TEST(PlayWait, AWaitPastWaitMsAnswersNotFound) {
   auto r =
       run({"ffprobe", "-v", "error", "-rw_timeout", "8000000", "-show_streams", server.rtmp_url("live/never")}, 15);
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_TRUE(wait_until([&] { return count_of(server.log(), "play-wait-timeout") == 2; }, 3000)) << server.log();
+  const auto t2 = std::chrono::steady_clock::now();
+  auto rtsp = run({"ffprobe", "-v", "error", "-show_streams",
+                   "rtsp://127.0.0.1:" + std::to_string(server.rtsp_port()) + "/live/never"},
+                  15);
+  EXPECT_NE(rtsp.exit_code, 0);
+  EXPECT_NE(rtsp.err.find("404"), std::string::npos) << rtsp.err;
+  EXPECT_GE(std::chrono::steady_clock::now() - t2, 950ms) << "the RTSP DESCRIBE waited wait_ms";
+  EXPECT_TRUE(wait_until([&] { return count_of(server.log(), "play-wait-timeout") == 3; }, 3000)) << server.log();
   EXPECT_NE(server.log().find("did not go live in time"), std::string::npos) << server.log();
   // HEAD never waits.
   EXPECT_EQ(http_request("HEAD", server.flv_url("live/never"), nullptr), 404);

@@ -54,6 +54,8 @@ NodeIdentity node_identity(const config::Config& config) {
                                               : config.cluster.node_id;
   id.rtmp_base = first_with_prefix(config.cluster.advertise, "rtmp://");
   if (id.rtmp_base.empty()) id.rtmp_base = "rtmp://127.0.0.1:" + std::to_string(config.rtmp.port);
+  id.srt_base = first_with_prefix(config.cluster.advertise, "srt://");
+  if (id.srt_base.empty() && config.srt.enabled) id.srt_base = "srt://127.0.0.1:" + std::to_string(config.srt.port);
   id.api_base = first_with_prefix(config.cluster.advertise, "http");
   if (id.api_base.empty()) id.api_base = "http://127.0.0.1:" + std::to_string(config.api.port);
   return id;
@@ -72,10 +74,10 @@ ClusterNode::ClusterNode(const config::Config& config, api::Backend& backend, Me
     }
   }
   log_info("", "", "cluster",
-           "mode " + self_.mode + ", node " + self_.node_id + ", advertised " + self_.rtmp_base + " " + self_.api_base +
-               (registry_ ? ", registry " + config.cluster.registry : ", no registry"));
-  if (self_.mode == "edge" && config.cluster.pull_protocol == "srt")
-    log_warn("", "", "cluster", "pull_protocol = srt is not built yet: this edge pulls over RTMP");
+           "mode " + self_.mode + ", node " + self_.node_id + ", advertised " + self_.rtmp_base + " " +
+               (self_.srt_base.empty() ? "" : self_.srt_base + " ") + self_.api_base +
+               (registry_ ? ", registry " + config.cluster.registry : ", no registry") +
+               (self_.mode == "edge" ? ", pulls over " + config.cluster.pull_protocol : ""));
   std::weak_ptr<bool> alive = alive_;
   api_.add_handler("/api/v1/clusters", [this, alive](SoupServerMessage* msg, const char*, GHashTable* query) {
     if (!alive.expired()) serve_clusters(msg, query);
@@ -134,8 +136,11 @@ void ClusterNode::serve_clusters(SoupServerMessage* msg, GHashTable* query) {
     json_builder_end_object(b.get());
     json_builder_set_member_name(b.get(), "origin");
     json_builder_begin_object(b.get());
-    for (auto [k, v] :
-         {std::pair{"node_id", owner.node_id}, {"pull", owner.pull}, {"api", owner.api}, {"from", from}}) {
+    for (auto [k, v] : {std::pair{"node_id", owner.node_id},
+                        {"pull", owner.pull},
+                        {"srt", owner.srt},
+                        {"api", owner.api},
+                        {"from", from}}) {
       json_builder_set_member_name(b.get(), k);
       json_builder_add_string_value(b.get(), v.c_str());
     }
@@ -147,7 +152,8 @@ void ClusterNode::serve_clusters(SoupServerMessage* msg, GHashTable* query) {
   // A stream published here is served here.
   for (const auto& s : backend_.streams())
     if (s.publish_active && s.app == app && s.name == stream)
-      return answer(msg, StreamOwner{self_.node_id, self_.rtmp_base + "/" + key, self_.api_base}, "local");
+      return answer(msg, StreamOwner{self_.node_id, self_.rtmp_base + "/" + key, self_.api_base, self_.srt_base},
+                    "local");
   if (!registry_)
     return respond_json(msg, 404, error_json(404, "stream " + key + " is not published here (no registry)"));
   soup_server_message_pause(msg);

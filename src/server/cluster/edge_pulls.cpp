@@ -66,6 +66,45 @@ std::string upstream_query(const PullPath& path, const std::string& self) {
          "&estuary_via=" + via;
 }
 
+std::string srt_stream_id(const std::string& key, const std::string& query) {
+  auto escaped = [](const std::string& v) {
+    std::string out;
+    for (unsigned char c : v) {
+      if (c > 0x20 && c < 0x7f && c != ',' && c != '&' && c != '%') {
+        out += char(c);
+      } else {
+        char hex[4];
+        g_snprintf(hex, sizeof hex, "%%%02X", c);
+        out += hex;
+      }
+    }
+    return out;
+  };
+  std::string id = "#!::r=" + key + ",m=request";
+  gchar** parts = g_strsplit(query.c_str(), "&", -1);
+  for (gchar** p = parts; *p; ++p) {
+    const std::string item = *p;
+    const size_t eq = item.find('=');
+    if (item.empty() || eq == 0 || eq == std::string::npos) continue;
+    const std::string k = item.substr(0, eq), v = item.substr(eq + 1);
+    if (k == "estuary_via") {
+      for (const auto& node : parse_pull_path(item).via) id += ",estuary_via=" + escaped(node);
+    } else {
+      id += "," + k + "=" + escaped(v);
+    }
+  }
+  g_strfreev(parts);
+  return id;
+}
+
+std::string pull_url(const std::string& base, const std::string& key, const std::string& query) {
+  if (!g_str_has_prefix(base.c_str(), "srt://")) return base + "/" + key + (query.empty() ? "" : "?" + query);
+  gchar* id = g_uri_escape_string(srt_stream_id(key, query).c_str(), nullptr, FALSE);
+  std::string url = base + "?streamid=" + id;
+  g_free(id);
+  return url;
+}
+
 Status check_pull_path(const PullPath& path, const std::string& self, int max_hops) {
   if (std::find(path.via.begin(), path.via.end(), self) != path.via.end())
     return Error{"pull loop: this node (" + self + ") is already on the pull path", ErrorReason::not_found, "cluster"};
@@ -192,7 +231,7 @@ std::string EdgePulls::static_origin(Pull& pull) {
   if (origins_.empty()) return "";
   const std::string base = origins_[pull.next_origin % origins_.size()];
   ++pull.next_origin;
-  return base + "/" + pull.key;
+  return base;
 }
 
 void EdgePulls::resolve(Pull& pull) {
@@ -202,7 +241,7 @@ void EdgePulls::resolve(Pull& pull) {
     if (url.empty())
       retry_later(pull, kRetryMs);
     else
-      connect(pull, url + "?" + pull.query, "static");
+      connect(pull, url, "static");
     return;
   }
   pull.lookup_in_flight = true;
@@ -213,13 +252,13 @@ void EdgePulls::resolve(Pull& pull) {
     if (!p) return;
     p->lookup_in_flight = false;
     if (owner && owner->node_id != self_.node_id && !owner->pull.empty()) {
-      connect(*p, owner->pull + "?" + p->query, owner->node_id);
+      connect(*p, owner_base(*p, *owner), owner->node_id);
       return;
     }
     const std::string why = owner ? "the registry names this node" : owner.error().message;
     if (!origins_.empty()) {
       log_info(key, p->client_id, "edge-lookup", why + ": trying the static origins");
-      connect(*p, static_origin(*p) + "?" + p->query, "static");
+      connect(*p, static_origin(*p), "static");
       return;
     }
     if (!owner && owner.error().reason != ErrorReason::not_found && !p->lookup_error_logged) {
@@ -232,18 +271,42 @@ void EdgePulls::resolve(Pull& pull) {
   });
 }
 
-void EdgePulls::connect(Pull& pull, const std::string& url, const std::string& owner) {
+std::string EdgePulls::owner_base(Pull& pull, const StreamOwner& owner) {
+  if (settings_.pull_protocol == "srt") {
+    if (!owner.srt.empty()) return owner.srt;
+    if (!pull.no_srt_logged)
+      log_warn(pull.key, pull.client_id, "edge-pull-no-srt",
+               "owner " + owner.node_id + " advertises no SRT address: pulling over RTMP");
+    pull.no_srt_logged = true;
+  }
+  // The registry holds the RTMP pull URL of the stream (base/app/stream): its base.
+  const std::string tail = "/" + pull.key;
+  const std::string& url = owner.pull;
+  if (g_str_has_suffix(url.c_str(), tail.c_str())) return url.substr(0, url.size() - tail.size());
+  return url;
+}
+
+void EdgePulls::connect(Pull& pull, const std::string& base, const std::string& owner) {
   ++pull.attempt;
+  const std::string url = pull_url(base, pull.key, pull.query);
+  const bool srt = g_str_has_prefix(base.c_str(), "srt://");
   pull.url = url;
   pull.owner = owner;
   set_state(pull, State::connecting);
+  // SRT: the stream id is shown as the query it carries (so its token is redacted too).
   log_info(pull.key, pull.client_id, "edge-pull-start",
-           "pulling from " + owner + " " + pipelines::redact_url(url) +
+           "pulling from " + owner + " " + pipelines::redact_url(base + "/" + pull.key + "?" + pull.query) +
+               (srt ? " over SRT" : "") +
                (pull.was_live ? " (failover)"
                 : pull.ingest ? " (again)"
                               : ""));
   if (pull.ingest) {  // failover: a new reader under the same publisher
     pull.bytes_at_switch = pull.ingest->bytes();
+    // What the new reader brings follows a gap: HLS marks it before its first segment after it.
+    if (pull.was_live && !pull.gap_marked) {
+      pull.gap_marked = true;
+      ports_->publish.publish_discontinuity(pull.client_id);
+    }
     Status st = pull.ingest->switch_url(url);
     if (!st) upstream_lost(pull, st.error().message);
     return;
@@ -344,7 +407,10 @@ void EdgePulls::tick() {
                      " ms; viewers continue");
         set_state(pull, State::live);
       }
-      if (pull.state == State::live) pull.down_since_us = 0;
+      if (pull.state == State::live) {
+        pull.down_since_us = 0;
+        pull.gap_marked = false;
+      }
       const int64_t idle = pull.ingest ? pull.ingest->idle_ms() : 0;
       const int64_t limit = pull.state == State::live ? kNoMediaMs : kConnectMs;
       if (idle > limit) upstream_lost(pull, "no media for " + std::to_string(idle) + " ms");

@@ -1,13 +1,12 @@
 // Owns: an edge's pulls ([cluster] mode = edge): the first viewer (any protocol) of a stream this
 // node lacks makes it resolve the stream's owner (the registry, else the static origins in order)
-// and pull it over RTMP into the local bus as one internal publisher of type "edge-pull", shared by
-// every viewer; it stops linger_ms after the last viewer. When the upstream breaks (origin gone,
-// connection cut, no media), the stream stays published here and its viewers stay connected while
-// the owner is looked up again; the new pull replaces the reader under the same publisher
-// (PullIngest::switch_url, timestamps continued), so viewers resume at the next keyframe. A stream
-// not back within failover_ms ends normally. Loops: a pull carries estuary_hops / estuary_via in its
-// query; a viewer whose path already holds this node, or is max_hops deep, is refused.
-// Must not know: the supervisor (it gets ControlPorts and a DemandPort), protocols, outputs.
+// and pull it over RTMP (or SRT, pull_protocol = srt) into the local bus as one internal publisher of type "edge-pull",
+// shared by every viewer; it stops linger_ms after the last viewer. When the upstream breaks (origin gone, connection
+// cut, no media), the stream stays published here and its viewers stay connected while the owner is looked up again;
+// the new pull replaces the reader under the same publisher (PullIngest::switch_url, timestamps continued), so viewers
+// resume at the next keyframe. A stream not back within failover_ms ends normally. Loops: a pull carries estuary_hops /
+// estuary_via in its query; a viewer whose path already holds this node, or is max_hops deep, is refused. Must not
+// know: the supervisor (it gets ControlPorts and a DemandPort), protocols, outputs.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +41,12 @@ struct PullPath {
 PullPath parse_pull_path(const std::string& query);
 // The query for the next hop up: the viewer's own parameters, one more hop, this node appended.
 std::string upstream_query(const PullPath& path, const std::string& self);
+// The SRT stream id of a pull of app/stream with that query: #!::r=app/stream,m=request,k=v,...
+// (estuary_via as one pair per node; characters a stream id value cannot hold are %-escaped).
+std::string srt_stream_id(const std::string& key, const std::string& query);
+// Where to pull app/stream from an origin's base: rtmp://HOST:PORT/app/stream?query, or for an
+// srt://HOST:PORT base the SRT caller URL with the stream id above.
+std::string pull_url(const std::string& base, const std::string& key, const std::string& query);
 // Refused (not_found) when self is on the path or the path is max_hops deep already.
 Status check_pull_path(const PullPath& path, const std::string& self, int max_hops);
 
@@ -69,8 +74,10 @@ class EdgePulls {
     int attempt = 0;            // bumped at each connect: late errors of an older reader are ignored
     bool lookup_in_flight = false;
     bool lookup_error_logged = false;  // a registry error is logged once per pull, then at debug
+    bool no_srt_logged = false;        // pull_protocol = srt, owner without an SRT address: logged once
     bool was_live = false;
-    size_t next_origin = 0;  // static list: the next one to try
+    bool gap_marked = false;  // this loss's discontinuity told to the outputs (HLS tag)
+    size_t next_origin = 0;   // static list: the next one to try
     uint64_t bytes_at_switch = 0;
     int64_t state_since_us = 0, next_try_us = 0, down_since_us = 0, no_viewers_since_us = 0;
   };
@@ -78,7 +85,9 @@ class EdgePulls {
   Pull* find(const std::string& key);
   void request(const std::string& key);
   void resolve(Pull& pull);
-  void connect(Pull& pull, const std::string& url, const std::string& owner);
+  // base: rtmp://HOST:PORT or srt://HOST:PORT (the URL is built with pull_url).
+  void connect(Pull& pull, const std::string& base, const std::string& owner);
+  std::string owner_base(Pull& pull, const StreamOwner& owner);
   void upstream_lost(Pull& pull, const std::string& reason);
   void retry_later(Pull& pull, int ms);
   void stop(const std::string& key, const std::string& reason);

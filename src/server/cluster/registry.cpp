@@ -61,6 +61,7 @@ std::string owner_json(const StreamOwner& owner, int64_t since_ms) {
   json_builder_begin_object(b.get());
   member(b.get(), "node_id", owner.node_id);
   member(b.get(), "pull", owner.pull);
+  if (!owner.srt.empty()) member(b.get(), "srt", owner.srt);
   member(b.get(), "api", owner.api);
   member(b.get(), "since_ms", since_ms);
   json_builder_end_object(b.get());
@@ -71,6 +72,7 @@ Result<StreamOwner> parse_owner(const std::string& json) {
   auto r = parse_object<StreamOwner>(json, [](JsonObject* o, StreamOwner& s) {
     s.node_id = str(o, "node_id");
     s.pull = str(o, "pull");
+    s.srt = str(o, "srt");
     s.api = str(o, "api");
   });
   if (r && (r->node_id.empty() || r->pull.empty()))
@@ -84,6 +86,7 @@ std::string node_json(const NodeInfo& n) {
   member(b.get(), "node_id", n.node_id);
   member(b.get(), "mode", n.mode);
   member(b.get(), "rtmp", n.rtmp);
+  if (!n.srt.empty()) member(b.get(), "srt", n.srt);
   member(b.get(), "api", n.api);
   member(b.get(), "streams", int64_t(n.streams));
   member(b.get(), "viewers", int64_t(n.viewers));
@@ -101,6 +104,7 @@ Result<NodeInfo> parse_node(const std::string& json) {
     n.node_id = str(o, "node_id");
     n.mode = str(o, "mode");
     n.rtmp = str(o, "rtmp");
+    n.srt = str(o, "srt");
     n.api = str(o, "api");
     n.streams = int(json_object_get_int_member_with_default(o, "streams", 0));
     n.viewers = int(json_object_get_int_member_with_default(o, "viewers", 0));
@@ -166,6 +170,7 @@ void Registry::tick(bool heartbeat) {
   n.node_id = self_.node_id;
   n.mode = self_.mode;
   n.rtmp = self_.rtmp_base;
+  n.srt = self_.srt_base;
   n.api = self_.api_base;
   n.streams = int(live.size());
   n.viewers = viewers;
@@ -186,7 +191,7 @@ void Registry::tick(bool heartbeat) {
 void Registry::register_stream(const std::string& key, int64_t since_ms) {
   const bool is_new = !registered_.count(key);
   registered_[key] = since_ms;
-  StreamOwner o{self_.node_id, self_.rtmp_base + "/" + key, self_.api_base};
+  StreamOwner o{self_.node_id, self_.rtmp_base + "/" + key, self_.api_base, self_.srt_base};
   redis_.command({"SET", stream_key(key), owner_json(o, since_ms), "PX", std::to_string(settings_.ttl_ms)},
                  [this, key, is_new, alive = std::weak_ptr<bool>(alive_)](Result<RedisReply> r) {
                    if (alive.expired()) return;

@@ -1,7 +1,7 @@
 // Owns: this node's entries in the Redis registry and lookups in it. Key schema (README.md, "Cluster"):
-//   estuary:stream:APP/STREAM  JSON {"node_id","pull","api","since_ms"}  PX ttl_ms  (origins; refreshed
+//   estuary:stream:APP/STREAM  JSON {"node_id","pull","srt","api","since_ms"}  PX ttl_ms  (origins; refreshed
 //                              every heartbeat_ms, deleted on unpublish if still ours)
-//   estuary:node:NODE_ID       JSON {"node_id","mode","rtmp","api","streams","viewers",
+//   estuary:node:NODE_ID       JSON {"node_id","mode","rtmp","srt","api","streams","viewers",
 //                              "send_kbps","recv_kbps","cpu_percent","updated_ms"}  PX ttl_ms
 //   estuary:nodes              SET of node ids (readers skip ids whose node key has expired)
 // Must not know: the supervisor, protocols; it reads the live streams and the load through the API
@@ -31,11 +31,12 @@ namespace estuary::server::cluster {
 // Who serves a stream.
 struct StreamOwner {
   std::string node_id, pull, api;  // pull: rtmp://HOST:PORT/APP/STREAM
+  std::string srt;                 // srt://HOST:PORT the owner plays SRT at ("" = none advertised)
 };
 
 // A node's last heartbeat.
 struct NodeInfo {
-  std::string node_id, mode, rtmp, api;
+  std::string node_id, mode, rtmp, srt, api;
   int streams = 0, viewers = 0;
   int64_t send_kbps = 0, recv_kbps = 0;
   double cpu_percent = 0;
@@ -46,6 +47,7 @@ struct NodeInfo {
 struct NodeIdentity {
   std::string node_id, mode;
   std::string rtmp_base;  // rtmp://HOST:PORT
+  std::string srt_base;   // srt://HOST:PORT ("" when SRT is off and none is advertised)
   std::string api_base;   // http://HOST:PORT
 };
 

@@ -396,10 +396,12 @@ const KeySpec kKeys[] = {
         "this node's name in the registry; empty = host name and RTMP port"),
     string_key(
         "cluster", "advertise", ValueType::text, [](Config& c) { return &c.cluster.advertise; },
-        "URL bases other nodes reach this one at: rtmp://HOST:PORT and http://HOST:API_PORT (empty = 127.0.0.1)"),
+        "URL bases other nodes reach this one at: rtmp://HOST:PORT, srt://HOST:PORT, http://HOST:API_PORT (empty = "
+        "127.0.0.1)"),
     string_key(
         "cluster", "origins", ValueType::text, [](Config& c) { return &c.cluster.origins; },
-        "edge: static origin list, rtmp://HOST:PORT ..., tried in order (used without a registry or when it fails)"),
+        "edge: static origin list, rtmp://HOST:PORT or srt://HOST:PORT ..., tried in order (without a registry or when "
+        "it fails)"),
     string_key(
         "cluster", "registry", ValueType::text, [](Config& c) { return &c.cluster.registry; },
         "redis://HOST:PORT/DB of the shared registry (empty = none)"),

@@ -60,6 +60,8 @@ class Output {
   virtual bool reload(const std::string& launch) { return false; }
   // Adds what this output has to say to the stream's API view (e.g. the recorder's files).
   virtual void describe(api::StreamView&) const {}
+  // The stream's media resumes after a gap under the same publisher (PublishPort::publish_discontinuity).
+  virtual void discontinuity() {}
 };
 
 // A factory may return a null output: the kind declines the stream (turned off by configuration).

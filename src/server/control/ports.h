@@ -46,6 +46,9 @@ class PublishPort {
   // The ingest's bus sink announced the stream with its tracks.
   virtual void publish_ready(const std::string& client_id, GstCaps* video_caps, GstCaps* audio_caps) = 0;
   virtual void end_publish(const std::string& client_id) = 0;
+  // The publisher's media resumes after a gap from a new upstream (an edge's failover): outputs
+  // that mark such a break (HLS: #EXT-X-DISCONTINUITY) do so before their first segment after it.
+  virtual void publish_discontinuity(const std::string& client_id) {}
   // Streams a new publisher would be refused on (live, not silent for takeover_idle_ms - margin_ms),
   // for servers that decide before a connection exists (the SRT handshake).
   virtual std::vector<std::string> busy_streams(int64_t margin_ms) const = 0;

@@ -306,6 +306,16 @@ void Supervisor::end_publish(const std::string& client_id) {
   }
 }
 
+void Supervisor::publish_discontinuity(const std::string& client_id) {
+  for (auto& [key, s] : streams_) {
+    if (s->publisher_id != client_id) continue;
+    log_info(key, client_id, "discontinuity", "media resumes after a gap: outputs mark it");
+    for (auto& [name, slot] : s->outputs)
+      if (slot->output) slot->output->discontinuity();
+    return;
+  }
+}
+
 void Supervisor::teardown_stream(Stream& stream, const std::string& why) {
   for (auto& [name, slot] : stream.outputs) stop_slot(stream, *slot, why);
 }

@@ -52,6 +52,7 @@ class Supervisor final : public ControlPlane {
   // The ingest's bus sink announced the stream with its tracks.
   void publish_ready(const std::string& client_id, GstCaps* video_caps, GstCaps* audio_caps) override;
   void end_publish(const std::string& client_id) override;
+  void publish_discontinuity(const std::string& client_id) override;
 
   // Playing a byte-stream format ("flv", "rtmp") of a live stream.
   Status begin_play(const std::string& client_id, const std::string& format, AttachFn attach) override;

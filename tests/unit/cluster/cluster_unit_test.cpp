@@ -40,6 +40,11 @@ TEST(RegistryJson, OwnerRoundTripsAndIsChecked) {
   EXPECT_EQ(back->node_id, "origin-a");
   EXPECT_EQ(back->pull, o.pull);
   EXPECT_EQ(back->api, o.api);
+  EXPECT_EQ(back->srt, "");  // none advertised
+  o.srt = "srt://10.0.0.1:10080";
+  auto with_srt = parse_owner(owner_json(o, 1234));
+  ASSERT_TRUE(with_srt.ok());
+  EXPECT_EQ(with_srt->srt, "srt://10.0.0.1:10080");
   EXPECT_FALSE(parse_owner("not json").ok());
   EXPECT_FALSE(parse_owner("[1,2]").ok());
   EXPECT_FALSE(parse_owner("{\"node_id\":\"x\"}").ok());  // no pull URL
@@ -80,6 +85,23 @@ TEST(EdgePullPath, QueryCarriesHopsAndViaAndKeepsTheViewersParameters) {
   EXPECT_EQ(next.rest, "token=abc&x=1");
   EXPECT_EQ(upstream_query(next, "edge-2"), "token=abc&x=1&estuary_hops=2&estuary_via=edge-1,edge-2");
   EXPECT_EQ(upstream_query(parse_pull_path(""), "e"), "estuary_hops=1&estuary_via=e");
+}
+
+TEST(EdgePullPath, SrtPullCarriesTheQueryInItsStreamId) {
+  // The viewer's token, the hop count and one estuary_via pair per node (a stream id value holds no ',').
+  EXPECT_EQ(srt_stream_id("live/a", "token=abc&estuary_hops=2&estuary_via=edge-2,edge-1"),
+            "#!::r=live/a,m=request,token=abc,estuary_hops=2,estuary_via=edge-2,estuary_via=edge-1");
+  EXPECT_EQ(srt_stream_id("live/a", ""), "#!::r=live/a,m=request");
+  EXPECT_EQ(srt_stream_id("live/a", "t=a,b c"), "#!::r=live/a,m=request,t=a%2Cb%20c");
+  // Repeated estuary_via pairs (as the SRT server hands them on) read back as the same path.
+  PullPath back = parse_pull_path("token=abc&estuary_hops=2&estuary_via=edge-2&estuary_via=edge-1");
+  EXPECT_EQ(back.hops, 2);
+  EXPECT_EQ(back.via, (std::vector<std::string>{"edge-2", "edge-1"}));
+  EXPECT_EQ(back.rest, "token=abc");
+  EXPECT_EQ(
+      pull_url("srt://10.0.0.1:10080", "live/a", "estuary_hops=1&estuary_via=e"),
+      "srt://10.0.0.1:10080?streamid=%23%21%3A%3Ar%3Dlive%2Fa%2Cm%3Drequest%2Cestuary_hops%3D1%2Cestuary_via%3De");
+  EXPECT_EQ(pull_url("rtmp://10.0.0.1:1935", "live/a", "t=1"), "rtmp://10.0.0.1:1935/live/a?t=1");
 }
 
 TEST(EdgePullPath, LoopsAndDeepPathsAreRefused) {

@@ -9,6 +9,7 @@
 #include "server/outputs/hls/cmaf_http.h"
 #include "server/outputs/hls/cmaf_window.h"
 #include "server/outputs/hls/dash_mpd.h"
+#include "server/outputs/hls/hls_playlist.h"
 #include "server/outputs/hls/hls_sessions.h"
 
 using namespace estuary;
@@ -152,6 +153,36 @@ TEST(CmafWindow, WallOriginIsTheEarliestAPartImplies) {
       << w.render_hls(false);
   w.add_part(2, 2 * part, part, false, false, bytes(100), kNow + 1'000'000);  // 0.4 s after: no change
   EXPECT_EQ(w.wall_origin_us(), kNow + 50'000);
+}
+
+TEST(CmafWindow, GapUnderTheSamePublisherTagsTheNextSegmentOnly) {
+  CmafWindow w = make();
+  int64_t t = 10'000'000'000;
+  feed(w, 2, 4, &t);  // segment 2 is open: it holds what came before the gap
+  w.mark_discontinuity();
+  for (uint32_t p = 4; p < 10; ++p, t += 200'000'000)  // segment 2 completes (the new reader's first keyframe)
+    w.add_part(p, t, 200'000'000, false, p == 9, bytes(100), kNow + t / 1000);
+  feed(w, 2, 0, &t);
+  const std::string m3u8 = w.render_hls(false);
+  EXPECT_EQ(count(m3u8, "#EXT-X-DISCONTINUITY\n"), 1) << m3u8;
+  EXPECT_NE(m3u8.find("t-2.m4s\n#EXT-X-DISCONTINUITY\n"), std::string::npos) << m3u8;
+  EXPECT_EQ(m3u8.find("#EXT-X-MAP:URI=\"t-1-init.mp4\""), std::string::npos) << "the same init goes on";
+  CmafWindow empty = make();
+  empty.mark_discontinuity();  // nothing before: no tag
+  feed(empty, 1);
+  EXPECT_EQ(count(empty.render_hls(false), "#EXT-X-DISCONTINUITY\n"), 0);
+}
+
+TEST(HlsPlaylist, GapInsideTheCurrentSegmentTagsTheOneAfterIt) {
+  HlsPlaylist p("t", 2, 10);
+  p.add(bytes(10), 2.0);
+  p.mark_discontinuity_after_current();  // the segment being made holds what came before the gap
+  p.add(bytes(10), 1.2);
+  p.add(bytes(10), 2.0);
+  p.add(bytes(10), 2.0);
+  const std::string m3u8 = p.render();
+  EXPECT_EQ(count(m3u8, "#EXT-X-DISCONTINUITY\n"), 1) << m3u8;
+  EXPECT_NE(m3u8.find("t-1.hls.ts\n#EXT-X-DISCONTINUITY\n"), std::string::npos) << m3u8;
 }
 
 TEST(CmafWindow, PlainFmp4PlaylistHasNoParts) {

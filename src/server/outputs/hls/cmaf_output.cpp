@@ -142,6 +142,9 @@ class CmafOutput final : public Output {
   }
 
   bool ready() const override { return feed_ != nullptr; }
+  void discontinuity() override {
+    if (state_) state_->window.mark_discontinuity();
+  }
   fanout::ChannelPtr channel(const std::string&) const override { return nullptr; }
   std::vector<fanout::ChannelPtr> channels() const override { return {}; }
 

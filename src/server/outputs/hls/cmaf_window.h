@@ -66,6 +66,9 @@ class CmafWindow {
   // there were segments before.
   // `tracks` (video first) are what DASH serves separately.
   void set_init(Ref<GBytes> init, std::string codecs, int width, int height, std::vector<CmafTrack> tracks = {});
+  // The media breaks now (a new upstream under the same publisher): the next segment to open
+  // follows a discontinuity if there were segments before (the open one holds what came before).
+  void mark_discontinuity() { pending_discontinuity_ = pending_discontinuity_ || !segments_.empty(); }
   // Adds a part (index 0 opens a segment); returns the segment it completed, or nullptr.
   const CmafSegmentEntry* add_part(uint32_t index, int64_t media_time_ns, int64_t duration_ns, bool independent,
                                    bool last_in_segment, Ref<GBytes> data, gint64 now_us);

@@ -202,6 +202,9 @@ class HlsOutput final : public Output {
   }
 
   bool ready() const override { return segmenter_ != nullptr; }
+  void discontinuity() override {
+    if (state_) state_->playlist.mark_discontinuity_after_current();
+  }
   fanout::ChannelPtr channel(const std::string&) const override { return nullptr; }
   std::vector<fanout::ChannelPtr> channels() const override { return {}; }
 

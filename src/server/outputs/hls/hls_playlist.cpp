@@ -23,7 +23,8 @@ std::vector<HlsSegment> HlsPlaylist::add(Ref<GBytes> data, double duration_s) {
   seg.discontinuity = pending_discontinuity_;
   seg.name = segment_name(seg.sequence);
   seg.data = std::move(data);
-  pending_discontinuity_ = false;
+  pending_discontinuity_ = discontinuity_after_current_;
+  discontinuity_after_current_ = false;
   segments_.push_back(std::move(seg));
   std::vector<HlsSegment> removed;
   while (segments_.size() > window_) {

@@ -31,6 +31,9 @@ class HlsPlaylist {
   std::vector<HlsSegment> add(Ref<GBytes> data, double duration_s);
   // The next segment follows a restart of the stream (new timestamps, maybe new codec settings).
   void mark_discontinuity() { pending_discontinuity_ = !segments_.empty(); }
+  // The media breaks now, inside the segment being made (it holds what came before): the segment
+  // after it carries the tag.
+  void mark_discontinuity_after_current() { discontinuity_after_current_ = true; }
   bool empty() const { return segments_.empty(); }
   int target_duration() const { return target_duration_s_; }
   const HlsSegment* find(const std::string& name) const;
@@ -46,6 +49,7 @@ class HlsPlaylist {
   uint64_t next_sequence_ = 0;
   uint64_t discontinuity_sequence_ = 0;  // discontinuities that left the window
   bool pending_discontinuity_ = false;
+  bool discontinuity_after_current_ = false;
   std::deque<HlsSegment> segments_;
 };
 

@@ -39,12 +39,17 @@ std::string rtsp_client_ip(GstRTSPClient* client) {
   return ip ? ip : "";
 }
 
-std::function<void()> rtsp_kick(GstRTSPClient* client) {
+std::shared_ptr<GWeakRef> weak_rtsp_client(GstRTSPClient* client) {
   auto weak = std::shared_ptr<GWeakRef>(new GWeakRef, [](GWeakRef* w) {
     g_weak_ref_clear(w);
     delete w;
   });
   g_weak_ref_init(weak.get(), client);
+  return weak;
+}
+
+std::function<void()> rtsp_kick(GstRTSPClient* client) {
+  auto weak = weak_rtsp_client(client);
   return [weak]() {
     if (auto* cl = static_cast<GstRTSPClient*>(g_weak_ref_get(weak.get()))) {
       gst_rtsp_client_close(cl);
@@ -166,18 +171,65 @@ class RtspMountOutput final : public Output {
   bool mounted_ = false;
 };
 
+// The held DESCRIBE of a client whose feed is now ready (or refused) is handled again: this time
+// pre-describe answers it from info.feed. Runs from the main loop, never inside the supervisor.
+void resume_describe(const RtspStatePtr& st, const std::shared_ptr<GWeakRef>& weak) {
+  auto* raw = static_cast<GstRTSPClient*>(g_weak_ref_get(weak.get()));
+  if (!raw) return;
+  Ref<GstRTSPClient> client = Ref<GstRTSPClient>::adopt(raw);
+  auto it = st->clients.find(client.get());
+  if (!st->alive || it == st->clients.end() || !it->second.held_describe) return;
+  auto request = std::move(it->second.held_describe);
+  gst_rtsp_client_handle_message(client.get(), request.get());
+}
+
+// Whether the stream's bus holds what the shared media needs to prepare: a keyframe (and audio, if
+// the stream has an audio track). Preparing blocks the main loop until its payloaders have data,
+// and a just-ready stream's first media may still be on its way through the main loop (RTMP).
+bool media_flowing(const std::string& key) {
+  pipelines::BusStats stats;
+  if (!pipelines::bus_stats(key, &stats)) return false;
+  const bool video_ok = !has_track(key, "video") || stats.keyframes > 0;
+  const bool audio_ok = !has_track(key, "audio") || stats.audio_buffers > 0;
+  return video_ok && audio_ok;
+}
+
+// Resumes the held DESCRIBE once the stream's media flows (bounded: then it resumes anyway).
+void resume_when_flowing(const RtspStatePtr& st, GstRTSPClient* client, const std::shared_ptr<GWeakRef>& weak,
+                         const std::string& key, bool live) {
+  auto it = st->clients.find(client);
+  if (it == st->clients.end()) return;
+  constexpr int kPollMs = 20, kMaxPolls = 150;  // 3 s
+  auto polls = std::make_shared<int>(0);
+  std::weak_ptr<RtspServer::State> weak_state = st;
+  it->second.resume_timer = start_repeating_timer(kPollMs, [weak_state, weak, key, live, polls]() {
+    auto s = weak_state.lock();
+    if (!s) return false;
+    if (live && !media_flowing(key) && ++*polls < kMaxPolls) return true;
+    // Handled from a fresh main-loop turn, not inside this timer (the client may close meanwhile).
+    post_to_control([s, weak]() { resume_describe(s, weak); });
+    return false;
+  });
+}
+
 GstRTSPStatusCode on_pre_describe(GstRTSPClient* client, GstRTSPContext* ctx, gpointer data) {
-  RtspServer::State& st = state_of(data);
+  const RtspStatePtr& stp = *static_cast<RtspStatePtr*>(data);
+  RtspServer::State& st = *stp;
   if (!st.alive) return GST_RTSP_STS_SERVICE_UNAVAILABLE;
   std::string app, stream;
   if (!ctx->uri || !split_rtsp_path(ctx->uri->abspath, &app, &stream)) return GST_RTSP_STS_NOT_FOUND;
   const std::string key = app + "/" + stream;
-  if (!st.ports->play.stream_is_live(key) || (!has_track(key, "video") && !has_track(key, "audio")))
+  // A live stream without a track RTP can carry is not found; one not live yet is waited for.
+  if (st.ports->play.stream_is_live(key) && !has_track(key, "video") && !has_track(key, "audio"))
     return GST_RTSP_STS_NOT_FOUND;
 
   auto& info = st.clients[client];
   if (info.publisher) return GST_RTSP_STS_METHOD_NOT_VALID_IN_THIS_STATE;  // a publishing connection
-  if (!info.id.empty()) return GST_RTSP_STS_OK;  // a DESCRIBE again: already a viewer of its mount
+  if (!info.id.empty()) {
+    // A DESCRIBE again (already a viewer of its mount), or the held one handled again.
+    if (!info.feed) return GST_RTSP_STS_NOT_FOUND;  // a second DESCRIBE while the first waits
+    return *info.feed ? GST_RTSP_STS_OK : GST_RTSP_STS_NOT_FOUND;
+  }
   info.id = new_client_id();
   info.key = key;
   Client c;
@@ -186,19 +238,50 @@ GstRTSPStatusCode on_pre_describe(GstRTSPClient* client, GstRTSPContext* ctx, gp
   c.ip = rtsp_client_ip(client);
   c.app = app;
   c.stream = stream;
+  if (ctx->uri->query) c.query = ctx->uri->query;  // the viewer's token (hooks, an edge's pull)
   c.start_us = g_get_monotonic_time();
   // The kick closes the connection; "closed" then removes the record.
   c.kick = rtsp_kick(client);
   st.ports->clients.add_client(std::move(c));
-  // The mount is the stream's "rtsp" output; it is ready as soon as it starts, so `mounted` is known
-  // on return unless the output is backing off after a failure.
-  auto mounted = std::make_shared<bool>(false);
-  Status joined = st.ports->play.begin_feed(info.id, "rtsp", [mounted](Result<std::string> r) { *mounted = r.ok(); });
-  if (!joined || !*mounted) {
-    log_warn(key, info.id, "rtsp-refused", joined ? "the RTSP mount is not available" : joined.error().message);
-    return joined && !*mounted ? GST_RTSP_STS_SERVICE_UNAVAILABLE : GST_RTSP_STS_NOT_FOUND;
+  // The mount is the stream's "rtsp" output. A live stream's is ready on return (unless the output
+  // is backing off after a failure); for one not live yet, begin_feed waits ([play] wait_ms, an
+  // on-demand source or an edge's pull) and calls back when it is mounted or at the deadline.
+  const std::string id = info.id;
+  auto answered = std::make_shared<bool>(false);
+  std::weak_ptr<RtspServer::State> weak_state = stp;
+  auto weak_client = weak_rtsp_client(client);
+  Status joined = st.ports->play.begin_feed(
+      id, "rtsp", [answered, weak_state, weak_client, client, id, key](Result<std::string> r) {
+        auto s = weak_state.lock();
+        auto* alive = s ? static_cast<GstRTSPClient*>(g_weak_ref_get(weak_client.get())) : nullptr;
+        if (!alive) return;
+        g_object_unref(alive);
+        auto it = s->clients.find(client);
+        if (it == s->clients.end() || it->second.id != id) return;
+        it->second.feed = r ? ok_status() : Status(r.error());
+        if (!*answered) return;  // ready at once: pre-describe answers it now
+        if (r)
+          log_info(key, id, "rtsp-describe-resume", "the stream is live: answering the held DESCRIBE");
+        else
+          log_info(key, id, "rtsp-describe-resume", "answering the held DESCRIBE: " + r.error().message);
+        resume_when_flowing(s, client, weak_client, key, r.ok());
+      });
+  *answered = true;
+  if (!joined || (info.feed && !*info.feed)) {
+    const std::string why = !joined ? joined.error().message : info.feed->error().message;
+    log_warn(key, id, "rtsp-refused", why);
+    return !joined || info.feed->error().reason == ErrorReason::not_found ? GST_RTSP_STS_NOT_FOUND
+                                                                          : GST_RTSP_STS_SERVICE_UNAVAILABLE;
   }
-  return GST_RTSP_STS_OK;
+  if (info.feed) return GST_RTSP_STS_OK;
+  // Waiting: hold the request; the placeholder answer this DESCRIBE gets now is swallowed.
+  GstRTSPMessage* copy = nullptr;
+  if (gst_rtsp_message_copy(ctx->request, &copy) != GST_RTSP_OK || !copy) return GST_RTSP_STS_INTERNAL_SERVER_ERROR;
+  info.held_describe.reset(copy);
+  info.swallow_response = true;
+  info.deadline.reset();  // the wait's own deadline applies
+  log_info(key, id, "rtsp-describe-wait", "stream not live yet: the DESCRIBE waits for it");
+  return GST_RTSP_STS_NOT_FOUND;
 }
 
 void on_client_closed(GstRTSPClient* client, gpointer data) {
@@ -227,10 +310,20 @@ void arm_deadline(RtspServer::State& st, GstRTSPClient* client, int ms, const ch
   });
 }
 
-void on_send_message(GstRTSPClient* client, GstRTSPSession*, GstRTSPMessage*, gpointer data) {
+void on_send_message(GstRTSPClient* client, GstRTSPContext*, GstRTSPMessage* message, gpointer data) {
   RtspServer::State& st = state_of(data);
   auto it = st.clients.find(client);
-  if (it == st.clients.end() || it->second.in_session) return;
+  if (it == st.clients.end()) return;
+  if (it->second.swallow_response && message && gst_rtsp_message_get_type(message) == GST_RTSP_MESSAGE_RESPONSE) {
+    // The placeholder answer of a held DESCRIBE: it goes out as an empty interleaved data frame,
+    // which RTSP clients skip while they wait for the answer; the real one follows when it resumes.
+    it->second.swallow_response = false;
+    gst_rtsp_message_unset(message);
+    gst_rtsp_message_init_data(message, 255);
+    gst_rtsp_message_take_body_buffer(message, gst_buffer_new());
+    return;  // no request deadline while the DESCRIBE waits
+  }
+  if (it->second.in_session) return;
   const ConnectionLimits limits = st.limits ? st.limits() : ConnectionLimits{};
   arm_deadline(st, client, limits.keepalive_timeout_ms, "next request");
 }

@@ -1,8 +1,10 @@
 // Owns: the RTSP output (gst-rtsp-server, default port 8554): rtsp://host:port/app/stream for every
 // live stream, one shared media per stream whose pipeline reads the stream bus (estuarysrc starts at
 // the cached keyframe), UDP and TCP transports. A mount is the stream's "rtsp" output: the first
-// DESCRIBE of a live stream starts it (404 otherwise), and the supervisor's slot lifecycle removes
-// it, closing its clients, after the linger or when the stream ends.
+// DESCRIBE of a live stream starts it, and the supervisor's slot lifecycle removes it, closing its
+// clients, after the linger or when the stream ends. A DESCRIBE of a stream not live yet waits as a
+// player does ([play] wait_ms, an on-demand source, an edge's pull): the request is kept and handled
+// again when the wait ends (then 404 if the stream did not come), the main loop never blocked.
 // RTSP clients appear in the supervisor's client registry as type "rtsp-play"; publishers on the same
 // port (ANNOUNCE/RECORD) as "rtsp-publish" (rtsp_publish.h). The server's
 // sockets and every GstRTSPClient run on the control thread's main context.

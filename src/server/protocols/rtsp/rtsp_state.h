@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/gobject_ptr.h"
@@ -36,6 +37,13 @@ struct RtspServer::State {
     SourceGuard deadline;  // a request (then the next, until a session exists) must arrive by then
     bool in_session = false;
     std::shared_ptr<RtspPublisher> publisher;  // set from ANNOUNCE on
+    // A DESCRIBE of a stream that is not live yet waits ([play] wait_ms, an edge's pull): the
+    // request is held, its placeholder answer swallowed, and it is handled again once the feed is
+    // ready or refused. feed: unset while waiting, then ok or the error.
+    std::unique_ptr<GstRTSPMessage, decltype(&gst_rtsp_message_free)> held_describe{nullptr, gst_rtsp_message_free};
+    bool swallow_response = false;
+    std::optional<Status> feed;
+    SourceGuard resume_timer;  // polls for the stream's first media before the held DESCRIBE resumes
   };
   ConnectionLimitsSource limits;
   std::shared_ptr<PerIpConnections> per_ip;
@@ -57,6 +65,8 @@ inline gulong connect_with_state(gpointer instance, const char* signal, GCallbac
 bool split_rtsp_path(const char* abspath, std::string* app, std::string* stream);
 // The client's address ("" if unknown).
 std::string rtsp_client_ip(GstRTSPClient* client);
+// A weak reference to the client (it may be closed and gone when a callback runs).
+std::shared_ptr<GWeakRef> weak_rtsp_client(GstRTSPClient* client);
 // A kick for the client record: closes the connection if it still exists ("closed" then removes it).
 std::function<void()> rtsp_kick(GstRTSPClient* client);
 // Closes the connection from the main loop (not inside the signal or callback that asks for it).
