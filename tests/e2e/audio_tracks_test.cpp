@@ -1,7 +1,8 @@
 // Owns: end-to-end test of several audio tracks on the stream bus (issue #19, item 4): an MPEG-TS over
 // SRT with two AAC tracks in two languages (ffmpeg), then the API's track list, the HLS master
 // playlist's audio renditions (TS variant: each an audio-only playlist of the same segments with
-// the other tracks taken out, read back by ffmpeg through the master), HTTP-TS carrying both tracks
+// the other tracks taken out, read back by ffmpeg through the master; hls.js in Chromium switching
+// to the second), HTTP-TS carrying both tracks
 // with their languages, HTTP-FLV carrying the first, HTTP-FLV ?audio=1 carrying the second, and the
 // DVR's MP4 recording both. The tracks differ in channels (1 and 2) so that ffprobe can tell which
 // one an FLV carries (FLV has no language).
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "chromium.h"
 #include "harness.h"
 
 using namespace estuary::e2e;
@@ -105,6 +107,27 @@ TEST_F(AudioTracks, SrtTwoLanguagesReachApiHlsTsAndFlv) {
   EXPECT_EQ(video[0].codec_type, "video");
   std::string refused_track;
   EXPECT_EQ(http_request("GET", http("/live/multi.m3u8?track=audio_2"), &refused_track), 404) << refused_track;
+  // hls.js lists both renditions and plays on after switching to the French one (audio-only TS).
+  Chromium browser;
+  ASSERT_TRUE(browser.start(http("/players/play.html?app=live&stream=multi&kind=hls"))) << browser.error() << "\n"
+                                                                                        << browser.log();
+  ASSERT_TRUE(
+      browser.wait_true("window.estuaryPlayer && estuaryPlayer.frames >= 25 && "
+                        "estuaryPlayer.player.audioTracks.length === 2",
+                        40000))
+      << browser.console() << "\nserver:\n"
+      << server->log();
+  browser.evaluate("estuaryPlayer.player.audioTrack = 1");
+  EXPECT_TRUE(
+      browser.wait_true("estuaryPlayer.player.audioTrack === 1 && "
+                        "(estuaryPlayer.player.audioTracks[1].details || {fragments: []}).fragments.length > 0",
+                        5000))
+      << browser.console();
+  const double from = browser.evaluate_number("document.getElementById('video').currentTime");
+  EXPECT_TRUE(browser.wait_true("document.getElementById('video').currentTime > " + std::to_string(from + 2.0), 8000))
+      << browser.console();
+  browser.stop();
+
   // The muxed playlist (?media=1) stays: its segments carry both tracks (in order: mono, then stereo).
   const auto hls = probe_audio(http("/live/multi.m3u8?media=1"));
   ASSERT_EQ(hls.size(), 2u) << server->log();
