@@ -3,7 +3,8 @@
 // languages. ffmpeg reading the HLS master finds both languages; the DASH MPD has one audio
 // adaptation set per track with its lang, and a track's init and media segments hold that track
 // alone; hls.js lists two audio tracks and plays on after switching to the second, dash.js likewise,
-// both in headless Chromium through the /players/ page.
+// both in headless Chromium through the /players/ page. A pulled RTSP source with two audio streams
+// publishes both.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -107,6 +108,37 @@ TEST(AudioRenditions, CmafHlsAndDashCarryBothLanguagesAndPlayersSwitch) {
   EXPECT_TRUE(dash.wait_true("estuaryPlayer.player.getCurrentTrackFor('audio').lang === 'fr'", 5000)) << dash.console();
   EXPECT_TRUE(advances(dash, 15000)) << dash.console() << "\nserver:\n" << tail(server.log());
   EXPECT_TRUE(advances(dash)) << dash.console();
+}
+
+// A pulled RTSP source with two AAC streams (the camera stand-in with "two-audio"): both reach the
+// bus as audio_0 and audio_1, HTTP-TS carries both, the HLS master lists two renditions.
+TEST(AudioRenditions, RtspPulledSourceWithTwoAudioStreams) {
+  const int cam_port = free_tcp_port();
+  const std::string dir = make_temp_dir();
+  std::ofstream(dir + "/estuary.conf") << "[source cam]\nstream = cams/two\nurl = rtsp://127.0.0.1:" << cam_port
+                                       << "/cam\nretry_min_ms = 300\nretry_max_ms = 1000\n";
+  Server server({}, {"--config", dir + "/estuary.conf"});
+  Process camera({build_root() + "/tests/e2e/estuary-rtsp-test-source", std::to_string(cam_port), "two-audio"},
+                 server.dir() + "/camera.log");
+  ASSERT_TRUE(server.start()) << server.log();
+  ASSERT_TRUE(wait_for_stream(server, "cams/two", 20000)) << tail(server.log());
+  std::string body;
+  ASSERT_EQ(http_request("GET", "http://127.0.0.1:" + std::to_string(server.api_port()) + "/api/v1/streams", &body),
+            200);
+  EXPECT_TRUE(std::regex_search(body, std::regex("\"name\":\"audio_0\",\"codec\":\"AAC\",\"sample_rate\":44100")))
+      << body;
+  EXPECT_TRUE(std::regex_search(body, std::regex("\"name\":\"audio_1\",\"codec\":\"AAC\",\"sample_rate\":48000")))
+      << body;
+  std::vector<ProbeStream> audio;
+  for (const ProbeStream& s : probe_streams("http://127.0.0.1:" + std::to_string(server.http_port()) + "/cams/two.ts"))
+    if (s.codec_type == "audio") audio.push_back(s);
+  ASSERT_EQ(audio.size(), 2u) << tail(server.log());
+  EXPECT_EQ(audio[0].channels, 2);
+  EXPECT_EQ(audio[1].channels, 1);
+  std::string master;
+  ASSERT_EQ(http_request("GET", "http://127.0.0.1:" + std::to_string(server.http_port()) + "/cams/two.m3u8", &master),
+            200);
+  EXPECT_NE(master.find("URI=\"two.m3u8?track=audio_1\""), std::string::npos) << master;
 }
 
 }  // namespace
