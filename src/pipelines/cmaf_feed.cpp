@@ -10,16 +10,21 @@ namespace estuary::pipelines {
 
 // Samples that arrive before every track has its caps wait here (bounded).
 constexpr size_t kMaxStash = 600;
+// Appsinks by slot: the video, the first audio track, then the further ones of a stream with several
+// (pipelines.d audio_extra: "audio_1", "audio_2", ...).
+constexpr int kSlots = 9;
+const char* const kSlotNames[kSlots] = {"video",   "audio",   "audio_1", "audio_2", "audio_3",
+                                        "audio_4", "audio_5", "audio_6", "audio_7"};
 
 struct CmafFeed::State {
   std::mutex mu;
   std::shared_ptr<CmafPartSink> sink;
   cmaf::FragmenterSettings settings;
-  // Slot 0 video, slot 1 audio; present = the launch line has that appsink.
-  bool present[2] = {false, false};
-  std::optional<cmaf::TrackConfig> config[2];
+  // Slot 0 video, slot 1 audio, then audio_1, ...; present = the launch line has that appsink.
+  bool present[kSlots] = {};
+  std::optional<cmaf::TrackConfig> config[kSlots];
   std::optional<cmaf::Fragmenter> fragmenter;
-  size_t track_of_slot[2] = {0, 0};
+  size_t track_of_slot[kSlots] = {};
   std::vector<std::pair<int, cmaf::Sample>> stash;
   bool failed = false;
 };
@@ -40,7 +45,7 @@ std::vector<uint8_t> buffer_bytes(GstBuffer* buffer) {
 // With the lock held: builds the fragmenter once every present track has its configuration.
 void maybe_start(CmafFeed::State& st) {
   std::vector<cmaf::TrackConfig> tracks;
-  for (int s = 0; s < 2; ++s) {
+  for (int s = 0; s < kSlots; ++s) {
     if (!st.present[s]) continue;
     if (!st.config[s]) return;
     st.track_of_slot[s] = tracks.size();
@@ -149,18 +154,17 @@ Result<std::unique_ptr<CmafFeed>> CmafFeed::create(const std::string& stream_nam
   auto state = std::make_shared<State>();
   state->sink = std::move(sink);
   state->settings = settings;
-  static const char* kNames[2] = {"video", "audio"};
-  static const char* kCaps[2] = {
-      "video/x-h264,stream-format=avc,alignment=au; video/x-h265,stream-format=hvc1,alignment=au",
-      "audio/mpeg,mpegversion=4,stream-format=raw; audio/x-opus"};
-  for (int slot = 0; slot < 2; ++slot) {
-    Ref<GstElement> appsink = built.value()->element(kNames[slot]);
+  static const char* kVideoCaps =
+      "video/x-h264,stream-format=avc,alignment=au; video/x-h265,stream-format=hvc1,alignment=au";
+  static const char* kAudioCaps = "audio/mpeg,mpegversion=4,stream-format=raw; audio/x-opus";
+  for (int slot = 0; slot < kSlots; ++slot) {
+    Ref<GstElement> appsink = built.value()->element(kSlotNames[slot]);
     if (!appsink) continue;
     if (!GST_IS_APP_SINK(appsink.get()))
-      return Error{std::string("cmaf output ") + stream_name + ": \"" + kNames[slot] + "\" is not an appsink",
+      return Error{std::string("cmaf output ") + stream_name + ": \"" + kSlotNames[slot] + "\" is not an appsink",
                    ErrorReason::invalid, "pipelines"};
     state->present[slot] = true;
-    GstCaps* caps = gst_caps_from_string(kCaps[slot]);
+    GstCaps* caps = gst_caps_from_string(slot == 0 ? kVideoCaps : kAudioCaps);
     g_object_set(appsink.get(), "sync", FALSE, "max-buffers", 0u, "drop", FALSE, "caps", caps, nullptr);
     gst_caps_unref(caps);
     GstAppSinkCallbacks callbacks{};
@@ -168,7 +172,7 @@ Result<std::unique_ptr<CmafFeed>> CmafFeed::create(const std::string& stream_nam
     gst_app_sink_set_callbacks(GST_APP_SINK(appsink.get()), &callbacks, new SinkData{state, slot},
                                [](gpointer p) { delete static_cast<SinkData*>(p); });
   }
-  if (!state->present[0] && !state->present[1])
+  if (!state->present[0] && !state->present[1])  // audio_1... come with audio
     return Error{"cmaf output " + stream_name + ": launch line has no appsink named \"video\" or \"audio\"",
                  ErrorReason::invalid, "pipelines"};
   std::unique_ptr<CmafFeed> out(new CmafFeed());

@@ -1,6 +1,7 @@
 // Owns: the CMAF packager of one stream as a pipeline: runs the "cmaf" pipeline from pipelines.d
-// (which reads the stream bus and ends in appsinks named "video" and/or "audio"), turns each
-// appsink's caps into a track configuration, feeds the samples of both streaming threads to one
+// (which reads the stream bus and ends in appsinks named "video" and/or "audio", and "audio_1", ...
+// for further audio tracks), turns each
+// appsink's caps into a track configuration, feeds the samples of every streaming thread to one
 // Fragmenter under a lock and hands the init segment and each finished part to a CmafPartSink
 // (called on a streaming thread; the server layer posts to the control thread).
 // Must not know: HTTP, playlists, the server.

@@ -4,6 +4,8 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <vector>
@@ -16,12 +18,15 @@ namespace estuary::pipelines {
 
 namespace {
 constexpr size_t kMaxPendingSamples = 600;  // per track, while the tracks are not yet fixed
+constexpr size_t kMaxAudioTracks = 8;       // audio_0 ... audio_7 on the bus
 constexpr const char* kTracksMessage = "estuary-pull-tracks";
 }  // namespace
 
 struct PullIngest::Shared {
   struct Track {
-    std::string media;  // "video" | "audio"
+    std::string media;     // "video" | "audio"
+    std::string language;  // ISO 639 / RFC 5646 code from the source (RTSP SDP a=lang), "" when none
+    int order = 0;         // publishing order: RTSP the SDP's stream number (pads come as packets do)
     Ref<GstElement> appsrc;
     Ref<GstCaps> caps;  // last caps given to appsrc
     std::deque<Ref<GstSample>> pending;
@@ -40,32 +45,37 @@ struct PullIngest::Shared {
   int rebased_pass = 0;                         // the pass `offset` was computed for
   GstClockTimeDiff offset = 0;                  // added to every timestamp of that pass
   GstClockTime last_out = GST_CLOCK_TIME_NONE;  // the latest timestamp pushed (rebase only)
-  // RTSP: media types of the streams rtspsrc selected that we carry (known before any pad).
+  // RTSP: media types of the streams rtspsrc selected that we carry (known before any pad), one
+  // entry per stream (several audio streams: several "audio").
   std::vector<std::string> announced_media;
   std::string stream;  // for logs
 
-  // Index of the track for a media type, adding one while the set is open; -1: not wanted.
-  int track_for(const std::string& media) {
+  // Index of the track for a media type, adding one while the set is open; -1: not wanted. One
+  // video track; audio tracks up to kMaxAudioTracks (a source's second audio stream is audio_1).
+  int track_for(const std::string& media, const std::string& language, int order) {
     std::lock_guard<std::mutex> lock(mutex);
+    size_t same = 0;
     for (size_t i = 0; i < tracks.size(); ++i) {
       if (tracks[i].media != media) continue;
-      if (tracks[i].bound_pass == pass) return -1;  // one track per media type
-      tracks[i].bound_pass = pass;                  // a new pass feeds the same track
+      ++same;
+      if (tracks[i].bound_pass == pass) continue;  // fed by an earlier pad of this pass
+      tracks[i].bound_pass = pass;                 // a new pass feeds the same track
       return int(i);
     }
-    if (committed) return -1;
-    tracks.push_back(Track{media, {}, {}, {}, pass});
+    if (committed || (media == "video" && same > 0) || same >= kMaxAudioTracks) return -1;
+    tracks.push_back(Track{media, language, order < 0 ? int(tracks.size()) : order, {}, {}, {}, pass});
     if (!first_track_us) first_track_us = g_get_monotonic_time();
     return int(tracks.size() - 1);
   }
 
-  // True when every track the source announced has its pad (sources that announce nothing: always).
+  // True when every stream the source announced has its track (sources that announce nothing: always).
   bool all_announced_present() {
     std::lock_guard<std::mutex> lock(mutex);
     for (const auto& media : announced_media) {
-      bool present = false;
-      for (const auto& track : tracks) present = present || track.media == media;
-      if (!present) return false;
+      size_t announced = 0, present = 0;
+      for (const auto& m : announced_media) announced += m == media ? 1 : 0;
+      for (const auto& track : tracks) present += track.media == media ? 1 : 0;
+      if (present < announced) return false;
     }
     return true;
   }
@@ -196,9 +206,10 @@ void on_pad_added(GstElement* demux, GstPad* pad, gpointer data) {
   Ref<GstCaps> caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(pad));
   if (!caps) caps = Ref<GstCaps>::adopt(gst_pad_query_caps(pad, nullptr));
   const GstStructure* s = caps && !gst_caps_is_empty(caps.get()) ? gst_caps_get_structure(caps.get(), 0) : nullptr;
-  std::string media;
+  std::string media, language;
   std::vector<GstElement*> chain;
   if (s && shared->rtp_pads) {
+    if (const char* lang = gst_structure_get_string(s, "a-lang")) language = lang;
     const char* m = gst_structure_get_string(s, "media");
     auto [depay, parser] = rtp_chain(s);
     if (m && depay && (g_str_equal(m, "video") || g_str_equal(m, "audio"))) {
@@ -217,7 +228,12 @@ void on_pad_added(GstElement* demux, GstPad* pad, gpointer data) {
       media.clear();
       break;
     }
-  const int track = media.empty() ? -1 : shared->track_for(media);
+  // rtspsrc names its pads "recv_rtp_src_<stream>_<ssrc>_<pt>": the stream's place in the SDP.
+  unsigned stream_number = 0;
+  const int order = shared->rtp_pads && std::sscanf(GST_PAD_NAME(pad), "recv_rtp_src_%u_", &stream_number) == 1
+                        ? int(stream_number)
+                        : -1;
+  const int track = media.empty() ? -1 : shared->track_for(media, language, order);
   GstElement* queue = gst_element_factory_make("queue", nullptr);
   // Bounded in time and bytes, whatever the source sends.
   g_object_set(queue, "max-size-buffers", 0u, "max-size-bytes", guint(32u << 20), "max-size-time",
@@ -266,8 +282,9 @@ gboolean on_select_stream(GstElement*, guint, GstCaps* caps, gpointer data) {
   const char* media = s ? gst_structure_get_string(s, "media") : nullptr;
   if (!media || !rtp_chain(s).first || !(g_str_equal(media, "video") || g_str_equal(media, "audio"))) return TRUE;
   std::lock_guard<std::mutex> lock(shared.mutex);
-  for (const auto& m : shared.announced_media)
-    if (m == media) return TRUE;
+  size_t same = 0;
+  for (const auto& m : shared.announced_media) same += m == media ? 1 : 0;
+  if (g_str_equal(media, "video") ? same > 0 : same >= kMaxAudioTracks) return TRUE;  // not carried
   shared.announced_media.emplace_back(media);
   return TRUE;
 }
@@ -416,7 +433,13 @@ void PullIngest::commit_tracks() {
   g_object_set(sink, "stream", settings_.stream.c_str(), "gop-cache-max-bytes", settings_.gop_cache_max_bytes, nullptr);
   gst_bin_add(GST_BIN(pipeline), sink);
   std::string desc;
-  for (auto& track : shared_->tracks) {
+  // Bus tracks in the source's order (audio_0 is the first audio stream the source lists).
+  std::vector<Shared::Track*> ordered;
+  for (auto& track : shared_->tracks) ordered.push_back(&track);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const Shared::Track* a, const Shared::Track* b) { return a->order < b->order; });
+  for (Shared::Track* t : ordered) {
+    Shared::Track& track = *t;
     GstElement* src = gst_element_factory_make("appsrc", nullptr);
     g_object_set(src, "format", GST_FORMAT_TIME, "is-live", TRUE, "do-timestamp", FALSE, "max-bytes",
                  guint64(16u << 20), "leaky-type", 2 /* downstream: drop old */, nullptr);
@@ -424,8 +447,9 @@ void PullIngest::commit_tracks() {
     Ref<GstPad> target = Ref<GstPad>::adopt(gst_element_request_pad_simple(sink, "sink_%u"));
     Ref<GstPad> srcpad = Ref<GstPad>::adopt(gst_element_get_static_pad(src, "src"));
     gst_pad_link(srcpad.get(), target.get());
+    if (!track.language.empty()) g_object_set(target.get(), "language", track.language.c_str(), nullptr);
     track.appsrc = Ref<GstElement>::add_ref(src);
-    desc += " " + track.media;
+    desc += " " + track.media + (track.language.empty() ? "" : "/" + track.language);
   }
   // Timestamps arrive as absolute clock times: a base time of 0 keeps them as they are.
   Ref<GstClock> clock = Ref<GstClock>::adopt(gst_system_clock_obtain());

@@ -242,6 +242,20 @@ Process start_publisher(const std::string& url, int width, int height, const std
                  log_path);
 }
 
+Process start_two_language_publisher(const std::string& url, const std::string& log_path, int duration_s) {
+  const std::string d = ":duration=" + std::to_string(duration_s);
+  std::istringstream line(
+      "ffmpeg -hide_banner -nostats -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=25" + d +
+      " -f lavfi -i sine=frequency=440:sample_rate=44100" + d + " -f lavfi -i sine=frequency=880:sample_rate=48000" +
+      d +
+      " -map 0:v -map 1:a -map 2:a -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p"
+      " -c:a aac -b:a 64k -ac:a:1 2 -metadata:s:a:0 language=eng -metadata:s:a:1 language=fra -f mpegts");
+  std::vector<std::string> argv;
+  for (std::string word; line >> word;) argv.push_back(word);
+  argv.push_back(url);
+  return Process(argv, log_path);
+}
+
 Process start_srt_publisher(const std::string& url, int width, int height, const std::string& log, int duration_s,
                             const std::string& vcodec, const std::string& acodec) {
   const std::string size = std::to_string(width) + "x" + std::to_string(height);

@@ -89,6 +89,9 @@ Process start_publisher(const std::string& url, int width, int height, const std
 // acodec aac or libopus), keyframe every 25 frames (1 s).
 Process start_srt_publisher(const std::string& url, int width, int height, const std::string& log_path, int duration_s,
                             const std::string& vcodec = "libx264", const std::string& acodec = "aac");
+// ffmpeg publishing MPEG-TS over SRT to url with two AAC tracks in two languages: eng mono 44.1 kHz
+// (440 Hz) and fra stereo 48 kHz (880 Hz), after H.264 320x240, keyframe every second.
+Process start_two_language_publisher(const std::string& url, const std::string& log_path, int duration_s);
 // HTTP GET/DELETE to 127.0.0.1; returns status (0 on failure) and body.
 int http_request(const std::string& method, const std::string& url, std::string* body,
                  std::map<std::string, std::string>* headers = nullptr);

@@ -32,6 +32,21 @@ TEST(AudioMaster, RendersOneRenditionPerTrack) {
       "#EXT-X-STREAM-INF:BANDWIDTH=900000,AUDIO=\"audio\"\nx.m3u8?media=1\n");
 }
 
+// Renditions with their own playlists (audio-only, the same segments with the other tracks taken out).
+TEST(AudioMaster, RenditionsWithTheirOwnPlaylists) {
+  EXPECT_EQ(render_audio_master({{"en", "English", "x.m3u8?track=audio_0"}, {"fr", "French", "x.m3u8?track=audio_1"}},
+                                "x.m3u8?track=video", 900000),
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"English\",LANGUAGE=\"en\",DEFAULT=YES,AUTOSELECT=YES,"
+            "URI=\"x.m3u8?track=audio_0\"\n"
+            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"French\",LANGUAGE=\"fr\",DEFAULT=NO,AUTOSELECT=YES,"
+            "URI=\"x.m3u8?track=audio_1\"\n"
+            "#EXT-X-STREAM-INF:BANDWIDTH=900000,AUDIO=\"audio\"\nx.m3u8?track=video\n");
+  EXPECT_EQ(audio_rendition_of("fra").language, "fr");
+  EXPECT_EQ(audio_rendition_of("fra").name, "French");
+  EXPECT_EQ(audio_rendition_of("").language, "");
+}
+
 TEST(AbrMaster, RendersVariantsHighestBandwidthFirst) {
   std::vector<AbrVariant> v = {
       {"x_480p.m3u8", 864000, 854, 480, "avc1.42c01e,mp4a.40.2", 15},

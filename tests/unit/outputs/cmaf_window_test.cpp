@@ -246,6 +246,43 @@ TEST(DashMpd, TracksAreSeparateAdaptationSetsWithTheirOwnNames) {
   EXPECT_TRUE(w.tracks(1).empty());
 }
 
+// Two audio tracks (languages): one adaptation set each with its lang (RFC 5646), label and role;
+// and the LL-HLS playlist of one track names that track's init segment, parts and segments.
+TEST(DashMpd, SeveralAudioTracksEachWithLanguageAndOneTrackPlaylists) {
+  CmafWindow w("t", CmafWindowSettings{});
+  CmafTrack v, en, fr;
+  v.video = true;
+  v.codec = "avc1.64001f";
+  en.codec = fr.codec = "mp4a.40.2";
+  en.language = "eng";
+  fr.language = "fra";
+  w.set_init(bytes(50), "avc1.64001f,mp4a.40.2,mp4a.40.2", 1280, 720, {v, en, fr});
+  feed(w, 3, 2);
+  const std::string mpd = render_mpd(w, kNow + 30'000'000);
+  EXPECT_EQ(count(mpd, "<AdaptationSet"), 3) << mpd;
+  EXPECT_NE(mpd.find("<AdaptationSet id=\"1\" contentType=\"audio\" mimeType=\"audio/mp4\" lang=\"en\" "
+                     "segmentAlignment=\"true\" startWithSAP=\"1\">\n"
+                     "      <Role schemeIdUri=\"urn:mpeg:dash:role:2011\" value=\"main\"/>\n"
+                     "      <Label>English</Label>\n"),
+            std::string::npos)
+      << mpd;
+  EXPECT_NE(mpd.find("lang=\"fr\" segmentAlignment=\"true\" startWithSAP=\"1\">\n"
+                     "      <Role schemeIdUri=\"urn:mpeg:dash:role:2011\" value=\"alternate\"/>\n"
+                     "      <Label>French</Label>\n"),
+            std::string::npos)
+      << mpd;
+  EXPECT_NE(mpd.find("media=\"t-t3-$Number$.m4s\""), std::string::npos) << mpd;
+
+  const std::string french = w.render_hls(false, "", 3);
+  EXPECT_NE(french.find("#EXT-X-MAP:URI=\"t-t3-0-init.mp4\"\n"), std::string::npos) << french;
+  EXPECT_NE(french.find("#EXT-X-PART:DURATION=0.20000,URI=\"t-t3-3.1.m4s\"\n"), std::string::npos) << french;
+  EXPECT_NE(french.find("\nt-t3-2.m4s\n"), std::string::npos) << french;
+  EXPECT_NE(french.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"t-t3-3.2.m4s\"\n"), std::string::npos) << french;
+  EXPECT_EQ(french.find("\"t-3."), std::string::npos) << "no muxed names";
+  const std::string muxed = w.render_hls(false);
+  EXPECT_NE(muxed.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"t-3.2.m4s\"\n"), std::string::npos) << "cached apart";
+}
+
 TEST(DashMpd, DynamicWithTimelineOverTheSameSegments) {
   CmafWindow w = make();
   EXPECT_EQ(render_mpd(w, kNow), "") << "nothing to list yet";

@@ -11,8 +11,8 @@
 
 #include "pipelines/ts_guard.h"
 #include "pipelines/ts_ingest.h"
+#include "ts_psi.h"
 
-using estuary::pipelines::mpeg_crc32;
 using estuary::pipelines::pes_header_is_valid;
 using estuary::pipelines::TsGuard;
 using estuary::pipelines::TsIngest;
@@ -23,15 +23,7 @@ namespace {
 constexpr int kVideoPid = 0x100, kAudioPid = 0x101, kPmtPid = 0x1000;
 using Bytes = std::vector<uint8_t>;
 
-// A single-packet PSI section on pid: pointer field, section, CRC, 0xff stuffing.
-Bytes psi_packet(int pid, Bytes section) {
-  const uint32_t crc = mpeg_crc32(section.data(), section.size());
-  for (int i = 3; i >= 0; --i) section.push_back(uint8_t(crc >> (8 * i)));
-  Bytes p = {0x47, uint8_t(0x40 | (pid >> 8)), uint8_t(pid & 0xff), 0x10, 0x00};
-  p.insert(p.end(), section.begin(), section.end());
-  p.resize(188, 0xff);
-  return p;
-}
+using estuary::test::psi_packet;
 
 Bytes pat() {
   // table 0, length 13, ts id 1, version 0 current, section 0/0, program 1 -> PMT PID

@@ -6,6 +6,7 @@
 #include "server/control/renditions.h"
 #include "server/outputs/hls/dash_mpd.h"
 #include "server/outputs/hls/hls_output.h"
+#include "server/outputs/hls/hls_playlist.h"
 
 namespace estuary::server {
 namespace {
@@ -90,6 +91,67 @@ void respond_media(SoupServerMessage* msg, GBytes* bytes, uint32_t track, const 
     return;
   }
   respond_bytes(msg, type, one.get(), "public, max-age=3600", cors);
+}
+
+// The track (1-based) of the current publish a playlist request names with "track=video" or
+// "track=audio_K" (K-th audio track); 0 when it names none, -1 when the stream has no such track.
+int64_t requested_track(const CmafStream& s, const std::string& query) {
+  const std::string want = query_value(query, "track");
+  if (want.empty()) return 0;
+  const auto& tracks = s.window.tracks(s.window.generation());
+  int audio = 0;
+  for (size_t i = 0; i < tracks.size(); ++i) {
+    const std::string name = tracks[i].video ? "video" : "audio_" + std::to_string(audio++);
+    if (name == want) return int64_t(i + 1);
+  }
+  return -1;
+}
+
+// The audio tracks of the current publish, when it has several (else empty).
+std::vector<const CmafTrack*> several_audio(const CmafStream& s) {
+  std::vector<const CmafTrack*> out;
+  for (const CmafTrack& t : s.window.tracks(s.window.generation()))
+    if (!t.video) out.push_back(&t);
+  if (out.size() < 2) out.clear();
+  return out;
+}
+
+// A stream with several audio tracks: its master playlist (one #EXT-X-MEDIA rendition per audio track,
+// each its own playlist "?track=audio_K", and the variant "?track=video"). "" for other streams and
+// for requests of one track's playlist ("track=") or of the muxed one ("media=1").
+std::string master_playlist(const CmafStream& s, const StreamPath& path) {
+  const auto audio = several_audio(s);
+  if (audio.empty() || !query_value(path.query, "track").empty() || query_value(path.query, "media") == "1") return "";
+  const std::string base = path.stream + ".m3u8?" + (path.query.empty() ? "" : path.query + "&");
+  std::vector<AudioRendition> renditions;
+  for (size_t k = 0; k < audio.size(); ++k) {
+    renditions.push_back(audio_rendition_of(audio[k]->language));
+    renditions.back().uri = base + "track=audio_" + std::to_string(k);
+  }
+  const bool video = s.window.width() > 0;
+  return render_audio_master(renditions, base + (video ? "track=video" : "media=1"), uint64_t(s.window.bandwidth()));
+}
+
+// The media playlist a request names: all tracks muxed, or one track ("track="), with the ABR ladder's
+// rendition reports on the muxed one.
+void respond_media_playlist(SoupServerMessage* msg, CmafStream& s, const StreamPath& path, bool skip,
+                            CmafRegistry& registry, bool cors) {
+  const char* type = "application/vnd.apple.mpegurl";
+  const int64_t track = requested_track(s, path.query);
+  if (track < 0) {
+    respond_text(msg, 404, "no such track\n", cors);
+    return;
+  }
+  if (track > 0) {
+    respond_string(msg, type, s.window.render_hls(skip, "", uint32_t(track)), cors);
+    return;
+  }
+  const std::string master = master_playlist(s, path);
+  if (!master.empty()) {
+    respond_string(msg, type, master, cors);
+    return;
+  }
+  respond_string(msg, type, s.window.render_hls(skip, rendition_reports(s.key, registry)), cors);
 }
 
 // Longest a request is held: three target durations (RFC 8216bis 6.2.5.2), after which 503.
@@ -186,7 +248,6 @@ bool serve_cmaf_playlist(SoupServerMessage* msg, const StreamPath& path, CmafReg
                          const HlsDemandFn& demand) {
   CmafStream* s = registry.find(path.app + "/" + path.stream);
   if (!s) return false;
-  const char* type = "application/vnd.apple.mpegurl";
   const std::string key = path.app + "/" + path.stream;
   CmafRegistry* reg = &registry;  // lives as long as the server's handlers
   if (s->window.empty()) {
@@ -197,15 +258,14 @@ bool serve_cmaf_playlist(SoupServerMessage* msg, const StreamPath& path, CmafReg
     // Just started (on demand, or a fresh publish): held until the first segment is complete.
     const int hold = first_segment_hold_ms(s->window.settings().target_duration_s);
     demand(path.app, key, hold);
-    const bool held =
-        s->waiters.add(msg, s->window.next_part().first, -1, hold,
-                       [s, type, cors, key, reg, demand, app = path.app](SoupServerMessage* m, bool gave_up) {
-                         if (!gave_up) demand(app, key, 0);
-                         if (gave_up)
-                           respond_text(m, 503, "no segment made within the hold time\n", cors);
-                         else
-                           respond_string(m, type, s->window.render_hls(false, rendition_reports(key, *reg)), cors);
-                       });
+    const bool held = s->waiters.add(msg, s->window.next_part().first, -1, hold,
+                                     [s, cors, key, reg, demand, path](SoupServerMessage* m, bool gave_up) {
+                                       if (!gave_up) demand(path.app, key, 0);
+                                       if (gave_up)
+                                         respond_text(m, 503, "no segment made within the hold time\n", cors);
+                                       else
+                                         respond_media_playlist(m, *s, path, false, *reg, cors);
+                                     });
     if (!held) respond_text(msg, 503, "too many held requests\n", cors);
     return true;
   }
@@ -216,12 +276,12 @@ bool serve_cmaf_playlist(SoupServerMessage* msg, const StreamPath& path, CmafReg
     return true;
   }
   if (!d.has_msn) {
-    respond_string(msg, type, s->window.render_hls(d.skip, rendition_reports(key, registry)), cors);
+    respond_media_playlist(msg, *s, path, d.skip, registry, cors);
     return true;
   }
   switch (s->window.availability(d.msn, d.part)) {
     case CmafAvailability::ready:
-      respond_string(msg, type, s->window.render_hls(d.skip, rendition_reports(key, registry)), cors);
+      respond_media_playlist(msg, *s, path, d.skip, registry, cors);
       return true;
     case CmafAvailability::too_far:
       respond_text(msg, 400, "_HLS_msn/_HLS_part too far ahead of the playlist\n", cors);
@@ -234,14 +294,14 @@ bool serve_cmaf_playlist(SoupServerMessage* msg, const StreamPath& path, CmafReg
     return true;
   }
   const bool skip = d.skip;
-  const bool held = s->waiters.add(
-      msg, d.msn, d.part, hold_ms(s->window), [s, skip, type, cors, key, reg](SoupServerMessage* m, bool gave_up) {
-        // gave_up may come from the stream's own teardown: s is not read then.
-        if (gave_up)
-          respond_text(m, 503, "playlist update not made within the hold time\n", cors);
-        else
-          respond_string(m, type, s->window.render_hls(skip, rendition_reports(key, *reg)), cors);
-      });
+  const bool held = s->waiters.add(msg, d.msn, d.part, hold_ms(s->window),
+                                   [s, skip, cors, path, reg](SoupServerMessage* m, bool gave_up) {
+                                     // gave_up may come from the stream's own teardown: s is not read then.
+                                     if (gave_up)
+                                       respond_text(m, 503, "playlist update not made within the hold time\n", cors);
+                                     else
+                                       respond_media_playlist(m, *s, path, skip, *reg, cors);
+                                   });
   if (!held) respond_text(msg, 503, "too many held requests\n", cors);
   return true;
 }

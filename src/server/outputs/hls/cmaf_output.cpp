@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/timer.h"
 #include "pipelines/cmaf_feed.h"
+#include "pipelines/stream_bus.h"
 #include "server/control/output.h"
 #include "server/outputs/hls/hls_output.h"
 
@@ -27,13 +28,15 @@ Ref<GBytes> to_bytes(std::vector<uint8_t> v) {
 // Receives the packager's output on a streaming thread and posts it to the control thread.
 class PartSink final : public pipelines::CmafPartSink {
  public:
-  PartSink(std::weak_ptr<CmafStream> stream, std::weak_ptr<std::function<void(std::string)>> fail)
-      : stream_(std::move(stream)), fail_(std::move(fail)) {}
+  PartSink(std::weak_ptr<CmafStream> stream, std::weak_ptr<std::function<void(std::string)>> fail,
+           std::vector<std::string> languages)
+      : stream_(std::move(stream)), fail_(std::move(fail)), languages_(std::move(languages)) {}
 
   void on_init(std::vector<uint8_t> init, std::vector<pipelines::cmaf::TrackConfig> tracks) override {
     std::string codecs;
     int width = 0, height = 0;
     std::vector<CmafTrack> separate;  // for DASH: each track with its own init segment
+    size_t audio = 0;                 // audio tracks come in bus order (audio, audio_1, ...)
     for (const auto& t : tracks) {
       codecs += (codecs.empty() ? "" : ",") + t.codec_string();
       if (t.is_video()) width = t.width, height = t.height;
@@ -44,6 +47,8 @@ class PartSink final : public pipelines::CmafPartSink {
       one.height = t.height;
       one.sample_rate = t.is_video() ? 0 : int(t.timescale());
       one.channels = t.is_video() ? 0 : t.channels;
+      if (!t.is_video() && audio < languages_.size()) one.language = languages_[audio];
+      if (!t.is_video()) ++audio;
       one.init = to_bytes(pipelines::cmaf::write_init_segment({t}));
       separate.push_back(std::move(one));
     }
@@ -101,6 +106,7 @@ class PartSink final : public pipelines::CmafPartSink {
 
   std::weak_ptr<CmafStream> stream_;
   std::weak_ptr<std::function<void(std::string)>> fail_;
+  std::vector<std::string> languages_;  // of the bus's audio tracks, in order
 };
 
 class CmafOutput final : public Output {
@@ -120,8 +126,11 @@ class CmafOutput final : public Output {
     pipelines::cmaf::FragmenterSettings fs;
     fs.part_target_ns = int64_t(cfg.part_target_ms) * 1'000'000;
     fs.segment_target_ns = int64_t(cfg.target_duration_s) * 1'000'000'000;
+    std::vector<std::string> languages;
+    for (const auto& track : pipelines::bus_audio_tracks(ctx_.app + "/" + ctx_.stream))
+      languages.push_back(track.language);
     auto built = pipelines::CmafFeed::create(ctx_.app + "/" + ctx_.stream, ctx_.launch, fs,
-                                             std::make_shared<PartSink>(state_, fail_));
+                                             std::make_shared<PartSink>(state_, fail_, std::move(languages)));
     if (!built) return built.error();
     feed_ = std::move(built.value());
     pipelines::PipelineEvents ev;

@@ -38,8 +38,7 @@ CmafWindow::CmafWindow(std::string stream_name, CmafWindowSettings settings)
     : stream_name_(std::move(stream_name)), settings_(settings) {}
 
 void CmafWindow::set_init(Ref<GBytes> init, std::string codecs, int width, int height, std::vector<CmafTrack> tracks) {
-  rendered_[0].clear();
-  rendered_[1].clear();
+  rendered_.clear();
   if (!inits_.empty()) ++generation_;
   inits_[generation_] = std::move(init);
   tracks_[generation_] = std::move(tracks);
@@ -59,8 +58,7 @@ void CmafWindow::set_init(Ref<GBytes> init, std::string codecs, int width, int h
 const CmafSegmentEntry* CmafWindow::add_part(uint32_t index, int64_t media_time_ns, int64_t duration_ns,
                                              bool independent, bool last_in_segment, Ref<GBytes> data, gint64 now_us) {
   if (inits_.empty()) return nullptr;
-  rendered_[0].clear();
-  rendered_[1].clear();
+  rendered_.clear();
   // Wall clock of media time 0: when a part is made, minus its end in media time. A part is never
   // made before its media was live, only after (encoding, muxing, the start's cached GOP), so the
   // earliest such origin is the truest: players place the live edge with it (availabilityStartTime,
@@ -181,10 +179,16 @@ int CmafWindow::bandwidth() const {
   return int(peak) + 1;
 }
 
-std::string CmafWindow::segment_name(uint64_t msn) const { return stream_name_ + "-" + std::to_string(msn) + ".m4s"; }
+std::string CmafWindow::stem(uint32_t track) const {
+  return track ? stream_name_ + "-t" + std::to_string(track) : stream_name_;
+}
 
-std::string CmafWindow::part_name(uint64_t msn, uint32_t index) const {
-  return stream_name_ + "-" + std::to_string(msn) + "." + std::to_string(index) + ".m4s";
+std::string CmafWindow::segment_name(uint64_t msn, uint32_t track) const {
+  return stem(track) + "-" + std::to_string(msn) + ".m4s";
+}
+
+std::string CmafWindow::part_name(uint64_t msn, uint32_t index, uint32_t track) const {
+  return stem(track) + "-" + std::to_string(msn) + "." + std::to_string(index) + ".m4s";
 }
 
 std::string CmafWindow::init_name(uint32_t generation) const {
@@ -206,12 +210,10 @@ Ref<GBytes> cmaf_track_bytes(GBytes* muxed, uint32_t track) {
 }
 
 std::string CmafWindow::track_init_name(uint32_t generation, uint32_t track) const {
-  return stream_name_ + "-t" + std::to_string(track) + "-" + std::to_string(generation) + "-init.mp4";
+  return stem(track) + "-" + std::to_string(generation) + "-init.mp4";
 }
 
-std::string CmafWindow::track_media_template(uint32_t track) const {
-  return stream_name_ + "-t" + std::to_string(track) + "-$Number$.m4s";
-}
+std::string CmafWindow::track_media_template(uint32_t track) const { return stem(track) + "-$Number$.m4s"; }
 
 std::string CmafWindow::rendition_report(const std::string& uri) const {
   // The last part made: the one before the next.
@@ -226,14 +228,14 @@ std::string CmafWindow::rendition_report(const std::string& uri) const {
          ",LAST-PART=" + std::to_string(last->parts.size() - 1) + "\n";
 }
 
-std::string CmafWindow::render_hls(bool skip, const std::string& reports) const {
-  std::string& cached = rendered_[skip ? 1 : 0];
-  if (cached.empty()) cached = render_uncached(skip);
+std::string CmafWindow::render_hls(bool skip, const std::string& reports, uint32_t track) const {
+  std::string& cached = rendered_[{skip, track}];
+  if (cached.empty()) cached = render_uncached(skip, track);
   if (reports.empty() || !settings_.low_latency) return cached;
   return cached + reports;  // the reports close the playlist, after the preload hint
 }
 
-std::string CmafWindow::render_uncached(bool skip) const {
+std::string CmafWindow::render_uncached(bool skip, uint32_t track) const {
   const bool ll = settings_.low_latency;
   std::string out = "#EXTM3U\n";
   out += ll ? "#EXT-X-VERSION:9\n" : "#EXT-X-VERSION:7\n";
@@ -268,7 +270,7 @@ std::string CmafWindow::render_uncached(bool skip) const {
     if (!s.complete && !ll) break;
     if (s.generation != map_generation) {
       if (s.discontinuity) out += "#EXT-X-DISCONTINUITY\n";
-      out += "#EXT-X-MAP:URI=\"" + init_name(s.generation) + "\"\n";
+      out += "#EXT-X-MAP:URI=\"" + (track ? track_init_name(s.generation, track) : init_name(s.generation)) + "\"\n";
       map_generation = s.generation;
     } else if (s.discontinuity) {
       out += "#EXT-X-DISCONTINUITY\n";
@@ -277,15 +279,15 @@ std::string CmafWindow::render_uncached(bool skip) const {
     if (ll && (behind[i] < kPartListTargets * settings_.target_duration_s || !s.complete)) {
       for (const auto& p : s.parts) {
         if (!p.data) continue;
-        out += "#EXT-X-PART:DURATION=" + fixed(p.duration_s, 5) + ",URI=\"" + part_name(s.msn, p.index) + "\"" +
+        out += "#EXT-X-PART:DURATION=" + fixed(p.duration_s, 5) + ",URI=\"" + part_name(s.msn, p.index, track) + "\"" +
                (p.independent ? ",INDEPENDENT=YES" : "") + "\n";
       }
     }
-    if (s.complete) out += "#EXTINF:" + fixed(s.duration_s, 5) + ",\n" + segment_name(s.msn) + "\n";
+    if (s.complete) out += "#EXTINF:" + fixed(s.duration_s, 5) + ",\n" + segment_name(s.msn, track) + "\n";
   }
   if (ll) {
     const auto [msn, index] = next_part();
-    out += "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" + part_name(msn, index) + "\"\n";
+    out += "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" + part_name(msn, index, track) + "\"\n";
   }
   return out;
 }

@@ -52,6 +52,7 @@ struct CmafTrack {
   std::string codec;  // RFC 6381
   int width = 0, height = 0;
   int sample_rate = 0, channels = 0;
+  std::string language;  // audio: ISO 639 code from the stream bus, "" when unknown
   Ref<GBytes> init;
 };
 
@@ -97,11 +98,13 @@ class CmafWindow {
 
   // The media playlist; skip = a delta playlist (_HLS_skip=YES) when low latency. `reports` are
   // #EXT-X-RENDITION-REPORT lines of the other renditions of an ABR ladder (low latency only).
-  std::string render_hls(bool skip, const std::string& reports = "") const;
+  // track (1-based, 0 = all muxed): the playlist of that track alone (its own init segment, and
+  // segment and part names the server answers with the other tracks taken out).
+  std::string render_hls(bool skip, const std::string& reports = "", uint32_t track = 0) const;
   // This window's #EXT-X-RENDITION-REPORT line for a sibling's playlist ("" before any part).
   std::string rendition_report(const std::string& uri) const;
-  std::string segment_name(uint64_t msn) const;
-  std::string part_name(uint64_t msn, uint32_t index) const;
+  std::string segment_name(uint64_t msn, uint32_t track = 0) const;
+  std::string part_name(uint64_t msn, uint32_t index, uint32_t track = 0) const;
   std::string init_name(uint32_t generation) const;
   // One track's names (track 1-based): "s-t2-0-init.mp4", and the DASH template "s-t2-$Number$.m4s".
   std::string track_init_name(uint32_t generation, uint32_t track) const;
@@ -121,10 +124,11 @@ class CmafWindow {
   uint64_t discontinuity_sequence_ = 0;
   double max_duration_s_ = 0;
   std::deque<CmafSegmentEntry> segments_;  // complete ones, then the open one (if any)
-  // Rendered playlists (full, delta) until the window changes: every held request woken by one
-  // part gets the same text, rendered once.
-  mutable std::string rendered_[2];
-  std::string render_uncached(bool skip) const;
+  // Rendered playlists (full or delta, by track) until the window changes: every held request woken
+  // by one part gets the same text, rendered once.
+  mutable std::map<std::pair<bool, uint32_t>, std::string> rendered_;
+  std::string render_uncached(bool skip, uint32_t track) const;
+  std::string stem(uint32_t track) const;  // "s", or "s-t2" for one track's names
 };
 
 // One track (1-based) of muxed CMAF fragments, renumbered as track 1 (DASH serves tracks apart);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "server/outputs/hls/hls_playlist.h"
+
 namespace estuary::server {
 namespace {
 
@@ -86,13 +88,27 @@ std::string render_mpd(const CmafWindow& w, gint64 now_us) {
     out += "/>\n    </AdaptationSet>\n";
   }
   // One adaptation set per track (DASH-IF: one media component per representation), each served
-  // from the same segments with the other tracks taken out.
+  // from the same segments with the other tracks taken out. Several audio tracks (languages): each
+  // with its lang and label, the first one's role main.
+  size_t audio_sets = 0;
+  for (const CmafTrack& t : tracks) audio_sets += t.video ? 0 : 1;
+  size_t audio_index = 0;
   for (size_t i = 0; i < tracks.size(); ++i) {
     const CmafTrack& t = tracks[i];
     const uint32_t number = uint32_t(i + 1);
     const std::string id = std::to_string(i);
+    const AudioRendition rendition = t.video ? AudioRendition{} : audio_rendition_of(t.language);
     out += "    <AdaptationSet id=\"" + id + "\" contentType=\"" + (t.video ? "video" : "audio") + "\" mimeType=\"" +
-           (t.video ? "video/mp4" : "audio/mp4") + "\" segmentAlignment=\"true\" startWithSAP=\"1\">\n";
+           (t.video ? "video/mp4" : "audio/mp4") + "\"" +
+           (rendition.language.empty() ? "" : " lang=\"" + rendition.language + "\"") +
+           " segmentAlignment=\"true\" startWithSAP=\"1\">\n";
+    if (!t.video && audio_sets > 1) {
+      out += "      <Role schemeIdUri=\"urn:mpeg:dash:role:2011\" value=\"" +
+             std::string(audio_index == 0 ? "main" : "alternate") + "\"/>\n";
+      out += "      <Label>" + (rendition.name.empty() ? "audio_" + std::to_string(audio_index) : rendition.name) +
+             "</Label>\n";
+      ++audio_index;
+    }
     out += segment_template(w.track_init_name(w.generation(), number), w.track_media_template(number));
     // The peak bandwidth is the muxed one; a track's share is not measured separately.
     out += "      <Representation id=\"" + std::string(t.video ? "video" : "audio") + id + "\" codecs=\"" + t.codec +

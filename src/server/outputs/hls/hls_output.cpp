@@ -2,7 +2,6 @@
 #include "server/outputs/hls/hls_output.h"
 
 #include <gio/gio.h>
-#include <gst/tag/tag.h>
 
 #include <algorithm>
 #include <map>
@@ -13,6 +12,7 @@
 #include "common/timer.h"
 #include "pipelines/hls_segmenter.h"
 #include "pipelines/stream_bus.h"
+#include "pipelines/ts_track_select.h"
 #include "server/control/output.h"
 #include "server/control/ports.h"
 #include "server/outputs/hls/cmaf_http.h"
@@ -25,17 +25,6 @@ namespace estuary::server {
 namespace {
 
 constexpr const char* kSegmentExtension = ".hls.ts";
-
-// An audio track's rendition: its ISO 639 code as an RFC 5646 tag ("eng" -> "en") and its English name.
-AudioRendition rendition_of(const std::string& code) {
-  AudioRendition r;
-  if (code.empty()) return r;
-  const gchar* short_code = gst_tag_get_language_code_iso_639_1(code.c_str());
-  const gchar* name = gst_tag_get_language_name(code.c_str());
-  r.language = short_code ? short_code : code;
-  r.name = name ? name : code;
-  return r;
-}
 
 // Writes or deletes a file without blocking the control thread (GIO's thread pool does the I/O).
 void write_file_async(const std::string& path, GBytes* bytes) {
@@ -70,8 +59,10 @@ struct HlsStream {
   SourceGuard dispose_timer;
   CmafWaiters waiters;  // first playlist requests of an output that just started
   // Languages of the audio tracks muxed into the segments, when more than one: the stream's .m3u8 is
-  // then a master playlist with a rendition per track, and ".m3u8?media=1" the media playlist.
+  // then a master playlist with a rendition per track (".m3u8?track=audio_K", segments with that
+  // track alone) and the video variant (".m3u8?track=video"); ".m3u8?media=1" is the muxed playlist.
   std::vector<AudioRendition> audio_renditions;
+  bool has_video = false;
   HlsStream(std::string k, const std::string& stream, int target, int window)
       : key(std::move(k)), playlist(stream, target, window) {}
 
@@ -188,7 +179,8 @@ class HlsOutput final : public Output {
     segmenter_ = std::move(built.value());
     if (segmenter_->extra_audio_tracks() > 0) {  // the launch line muxes every audio track
       for (const auto& track : pipelines::bus_audio_tracks(ctx_.app + "/" + ctx_.stream))
-        state_->audio_renditions.push_back(rendition_of(track.language));
+        state_->audio_renditions.push_back(audio_rendition_of(track.language));
+      state_->has_video = bool(pipelines::bus_caps(ctx_.app + "/" + ctx_.stream, "video"));
     }
     Status st = segmenter_->pipeline().start();
     if (st && ctx_.events.on_ready) ctx_.events.on_ready();
@@ -232,24 +224,78 @@ std::function<bool(const std::string& app, const std::string& key, int hold_ms)>
   return f;
 }
 
-// True when the request asks for the media playlist of a stream that has a master ("media=1").
-bool wants_media(const std::string& query) {
-  std::string q = "&" + query + "&";
-  return q.find("&media=1&") != std::string::npos;
+// The track of the segments a request names ("track=video", "track=audio_K"); false when the
+// query names none or one the stream does not have (*bad then says so).
+bool requested_track(const HlsStream& s, const std::string& query, pipelines::TsTrackChoice* choice, bool* bad) {
+  const std::string track = query_value(query, "track");
+  *bad = false;
+  if (track.empty()) return false;
+  if (track == "video" && s.has_video) {
+    choice->video = true;
+    return true;
+  }
+  const std::string prefix = "audio_";
+  if (track.compare(0, prefix.size(), prefix) == 0 && track.size() == prefix.size() + 1 &&
+      g_ascii_isdigit(track.back()) && size_t(track.back() - '0') < s.audio_renditions.size()) {
+    choice->audio = track.back() - '0';
+    return true;
+  }
+  *bad = true;
+  return false;
 }
 
-// The master playlist of a stream with several audio tracks, else the media playlist.
+// The master playlist of a stream with several audio tracks, else the media playlist (of one
+// track when the query names it).
 void respond_playlist(SoupServerMessage* msg, const HlsStream& s, bool cors, const StreamPath& path) {
   std::string text;
-  if (s.audio_renditions.size() > 1 && !wants_media(path.query)) {
-    const std::string uri = path.stream + ".m3u8?" + (path.query.empty() ? "" : path.query + "&") + "media=1";
-    text = render_audio_master(s.audio_renditions, uri, peak_bandwidth(s.playlist));
+  pipelines::TsTrackChoice choice;
+  bool bad = false;
+  const bool one_track = s.audio_renditions.size() > 1 && requested_track(s, path.query, &choice, &bad);
+  if (bad) {
+    respond_text(msg, 404, "no such track\n", cors);
+    return;
+  }
+  if (one_track) {
+    text = s.playlist.render("track=" + query_value(path.query, "track"));
+  } else if (s.audio_renditions.size() > 1 && query_value(path.query, "media") != "1") {
+    const std::string base = path.stream + ".m3u8?" + (path.query.empty() ? "" : path.query + "&");
+    std::vector<AudioRendition> renditions = s.audio_renditions;
+    for (size_t i = 0; i < renditions.size(); ++i) renditions[i].uri = base + "track=audio_" + std::to_string(i);
+    text =
+        render_audio_master(renditions, base + (s.has_video ? "track=video" : "media=1"), peak_bandwidth(s.playlist));
   } else {
     text = s.playlist.render();
   }
   Ref<GBytes> bytes = Ref<GBytes>::adopt(g_bytes_new(text.data(), text.size()));
   // Playlists change every segment: clients must refetch them; segments never change.
   respond_bytes(msg, "application/vnd.apple.mpegurl", bytes.get(), "no-cache", cors);
+}
+
+// A segment, or one track of it ("?track=video", "?track=audio_K").
+void respond_segment(SoupServerMessage* msg, const HlsStream& s, const HlsSegment& seg, const std::string& query,
+                     bool cors) {
+  pipelines::TsTrackChoice choice;
+  bool bad = false;
+  if (!requested_track(s, query, &choice, &bad)) {
+    if (bad)
+      respond_text(msg, 404, "no such track\n", cors);
+    else
+      respond_bytes(msg, "video/mp2t", seg.data.get(), "public, max-age=3600", cors);
+    return;
+  }
+  gsize n = 0;
+  const auto* data = static_cast<const uint8_t*>(g_bytes_get_data(seg.data.get(), &n));
+  auto* out = new std::vector<uint8_t>();
+  std::string error;
+  if (!pipelines::ts_select_track(data, n, choice, out, &error)) {
+    delete out;
+    log_warn(s.key, "", "hls-split", seg.name + ": " + error);
+    respond_text(msg, 500, "segment could not be split\n", cors);
+    return;
+  }
+  Ref<GBytes> one = Ref<GBytes>::adopt(g_bytes_new_with_free_func(
+      out->data(), out->size(), [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); }, out));
+  respond_bytes(msg, "video/mp2t", one.get(), "public, max-age=3600", cors);
 }
 
 // A playlist of a stream that is not live yet (a publisher about to arrive, an edge's cold start)
@@ -294,6 +340,15 @@ bool hls_app_disabled(const config::HlsSection& hls, const std::string& app) {
   while (in >> word)
     if (word == app) return true;
   return false;
+}
+
+std::string query_value(const std::string& query, const char* name) {
+  if (query.empty()) return "";
+  GHashTable* params = soup_form_decode(query.c_str());
+  const char* v = static_cast<const char*>(g_hash_table_lookup(params, name));
+  std::string out = v ? v : "";
+  g_hash_table_unref(params);
+  return out;
 }
 
 void respond_bytes(SoupServerMessage* msg, const char* type, GBytes* bytes, const char* cache, bool cors) {
@@ -383,7 +438,7 @@ void register_hls_output(StreamRoutes& plain_http, OutputControl& outputs, const
       respond_text(msg, 404, "segment not found\n", server->cors());
       return;
     }
-    respond_bytes(msg, "video/mp2t", seg->data.get(), "public, max-age=3600", server->cors());
+    respond_segment(msg, *s, *seg, path.query, server->cors());
   });
 }
 

@@ -27,5 +27,7 @@ bool hls_playlist_available(const std::string& key);
 // bytes, a media type and a Cache-Control value.
 bool hls_app_disabled(const config::HlsSection& hls, const std::string& app);
 void respond_bytes(SoupServerMessage* msg, const char* type, GBytes* bytes, const char* cache, bool cors);
+// The value of a query parameter ("track=audio_1"), "" when absent.
+std::string query_value(const std::string& query, const char* name);
 
 }  // namespace estuary::server

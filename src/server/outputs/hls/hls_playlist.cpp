@@ -1,6 +1,8 @@
 // Owns: HlsPlaylist (see hls_playlist.h).
 #include "server/outputs/hls/hls_playlist.h"
 
+#include <gst/tag/tag.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -45,6 +47,16 @@ const HlsSegment* HlsPlaylist::find(const std::string& name) const {
   return nullptr;
 }
 
+AudioRendition audio_rendition_of(const std::string& code) {
+  AudioRendition r;
+  if (code.empty()) return r;
+  const gchar* short_code = gst_tag_get_language_code_iso_639_1(code.c_str());
+  const gchar* name = gst_tag_get_language_name(code.c_str());
+  r.language = short_code ? short_code : code;
+  r.name = name ? name : code;
+  return r;
+}
+
 std::string render_audio_master(const std::vector<AudioRendition>& renditions, const std::string& media_uri,
                                 uint64_t bandwidth) {
   std::string out = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n";
@@ -58,7 +70,9 @@ std::string render_audio_master(const std::vector<AudioRendition>& renditions, c
     names.push_back(name);
     out += "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"" + name + "\"";
     if (!language.empty()) out += ",LANGUAGE=\"" + language + "\"";
-    out += std::string(",DEFAULT=") + (i == 0 ? "YES" : "NO") + ",AUTOSELECT=YES\n";
+    out += std::string(",DEFAULT=") + (i == 0 ? "YES" : "NO") + ",AUTOSELECT=YES";
+    if (!renditions[i].uri.empty()) out += ",URI=\"" + renditions[i].uri + "\"";
+    out += "\n";
   }
   out += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(bandwidth ? bandwidth : 1000000) + ",AUDIO=\"audio\"\n";
   out += media_uri + "\n";
@@ -74,7 +88,7 @@ uint64_t peak_bandwidth(const HlsPlaylist& playlist) {
   return peak;
 }
 
-std::string HlsPlaylist::render() const {
+std::string HlsPlaylist::render(const std::string& segment_query) const {
   // The target duration may not shrink during a playlist's life; segments are cut at keyframes,
   // so a long GOP makes them longer than the configured target.
   int target = target_duration_s_;
@@ -89,7 +103,7 @@ std::string HlsPlaylist::render() const {
     if (s.discontinuity) out += "#EXT-X-DISCONTINUITY\n";
     std::snprintf(buf, sizeof buf, "#EXTINF:%.3f,\n", s.duration_s);
     out += buf;
-    out += s.name + "\n";
+    out += s.name + (segment_query.empty() ? "" : "?" + segment_query) + "\n";
   }
   return out;
 }

@@ -38,7 +38,8 @@ class HlsPlaylist {
   int target_duration() const { return target_duration_s_; }
   const HlsSegment* find(const std::string& name) const;
   const std::deque<HlsSegment>& segments() const { return segments_; }
-  std::string render() const;
+  // segment_query ("track=audio_1") is appended to each segment's URI: one track of the segments.
+  std::string render(const std::string& segment_query = "") const;
   // Segment file name of a sequence number.
   std::string segment_name(uint64_t sequence) const;
 
@@ -55,11 +56,16 @@ class HlsPlaylist {
 
 // Master playlist of a stream whose segments carry several audio tracks (audio_0, audio_1, ...): one
 // #EXT-X-MEDIA:TYPE=AUDIO rendition per track (LANGUAGE when known, NAME unique, DEFAULT on the
-// first) without URI, since each is muxed in the variant's segments, and the variant at media_uri.
+// first; URI: its audio-only media playlist, none when the track is muxed in the variant's segments),
+// and the variant at media_uri referencing the group.
 struct AudioRendition {
   std::string language;  // RFC 5646 tag ("en"), "" when unknown
   std::string name;      // shown by players ("English"); "" = the language, else audio_N
+  std::string uri;       // the track's own media playlist; "" = in the variant's segments
 };
+// An audio track's rendition: its ISO 639 code as an RFC 5646 tag ("eng" -> "en") and its English
+// name; both empty for "".
+AudioRendition audio_rendition_of(const std::string& iso639);
 std::string render_audio_master(const std::vector<AudioRendition>& renditions, const std::string& media_uri,
                                 uint64_t bandwidth);
 // Peak bits per second of the playlist's segments (for BANDWIDTH); 0 when it has none.
