@@ -112,9 +112,11 @@ const EstuaryPlayer = (() => {
         // ServiceDescription); the server sends the open segment chunked, part by part. Keep the
         // player near the live edge.
         // The live delay is the MPD's: its ServiceDescription in low latency, suggestedPresentationDelay
-        // (3 segments) otherwise; a fixed one here would be too short for whole segments.
+        // (3 segments) otherwise; a fixed one here would be too short for whole segments. Catching up
+        // is LoL+'s, which looks at the buffer too: the default one sped up to 1.5x on latency alone
+        // and, on a busy machine, drained the small low-latency buffer into stall after stall.
         p.updateSettings({debug: {logLevel: dashjs.Debug.LOG_LEVEL_WARNING},
-                          streaming: {liveCatchup: {enabled: true, maxDrift: 3}}});
+                          streaming: {liveCatchup: {enabled: true, maxDrift: 3, mode: 'liveCatchupModeLoLP'}}});
         if (auth) p.extend('RequestModifier', () => ({
           modifyRequestHeader: (xhr) => { xhr.setRequestHeader('Authorization', auth); return xhr; },
           modifyRequestURL: (u) => u,
