@@ -34,7 +34,11 @@ std::string render_mpd(const CmafWindow& w, gint64 now_us) {
          (ll ? ",http://www.dashif.org/guidelines/low-latency-live-v5" : "") + "\"";
   out += " availabilityStartTime=\"" + iso8601_utc(w.wall_origin_us()) + "\"";
   out += " publishTime=\"" + iso8601_utc(now_us) + "\"";
-  out += " minimumUpdatePeriod=\"" + duration(st.target_duration_s) + "\"";
+  // The timeline lists a segment only once its first part is made, so a player learns of the next
+  // one from an MPD update. Refreshed once a segment, the update could come up to a whole segment
+  // late, every segment alike (the refresh keeps its phase): low-latency dash.js then stalled at each
+  // segment start. In low latency the MPD is refreshed every two parts.
+  out += " minimumUpdatePeriod=\"" + duration(ll ? 2 * st.part_target_s : st.target_duration_s) + "\"";
   out += " minBufferTime=\"" + duration(ll ? st.part_target_s * 3 : st.target_duration_s) + "\"";
   out += " timeShiftBufferDepth=\"" + duration(shift) + "\"";
   out += " maxSegmentDuration=\"" + duration(w.target_duration()) + "\"";
