@@ -52,7 +52,7 @@ class Server {
   // extra_env: ESTUARY_* overrides; args: extra command-line arguments.
   explicit Server(std::map<std::string, std::string> extra_env = {}, std::vector<std::string> args = {});
   ~Server();
-  bool start(int timeout_ms = 10000);
+  bool start(int timeout_ms = 20000);  // startup test-encodes the @h264enc/@h265enc picks: slow on a loaded machine
   void stop();
   int rtmp_port() const { return rtmp_port_; }
   int http_port() const { return http_port_; }
