@@ -13,7 +13,7 @@ PLUGIN_HEADER = re.compile(r'^estuary[a-z0-9_]*\.h$')  # the C headers of gst-pl
 
 # Sans-IO codecs: parsers and writers of protocol bytes with no sockets, threads or server state.
 SANS_IO = {
-    'src/server/protocols/rtmp': ['amf0', 'chunk', 'handshake', 'protocol_control', 'session', 'session_commands'],
+    'src/server/protocols/rtmp': ['chunk', 'handshake', 'protocol_control', 'session', 'session_commands'],
     'src/server/protocols/srt': ['stream_id'],
     'src/server/protocols/webrtc': ['sdp_offer', 'sdp_text'],
 }

@@ -1,8 +1,9 @@
 // Owns: FLV tag bodies (see flv_writer.h).
 #include "pipelines/flv_writer.h"
 
-#include <cstring>
 #include <string>
+
+#include "common/amf0.h"
 
 namespace estuary::pipelines {
 namespace {
@@ -86,20 +87,6 @@ std::vector<uint8_t> flv_audio_frame_body(MediaCodec codec, const uint8_t* data,
 
 namespace {
 
-void put_amf_string(std::vector<uint8_t>& out, const std::string& text) {
-  out.push_back(uint8_t(text.size() >> 8));
-  out.push_back(uint8_t(text.size()));
-  out.insert(out.end(), text.begin(), text.end());
-}
-
-void put_amf_number(std::vector<uint8_t>& out, const std::string& key, double value) {
-  put_amf_string(out, key);
-  out.push_back(0x00);  // number: IEEE 754 double, big-endian
-  uint64_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(uint8_t(bits >> shift));
-}
-
 double fourcc_number(const char* cc) {
   return double((uint32_t(uint8_t(cc[0])) << 24) | (uint32_t(uint8_t(cc[1])) << 16) | (uint32_t(uint8_t(cc[2])) << 8) |
                 uint32_t(uint8_t(cc[3])));
@@ -108,40 +95,22 @@ double fourcc_number(const char* cc) {
 }  // namespace
 
 std::vector<uint8_t> flv_metadata_body(const FlvMetadata& m) {
-  std::vector<uint8_t> out = {0x02};  // string
-  put_amf_string(out, "onMetaData");
-  std::vector<uint8_t> entries;
-  uint32_t count = 0;
-  auto number = [&](const char* key, double value) {
-    put_amf_number(entries, key, value);
-    ++count;
-  };
+  Amf0Value entries = Amf0Value::ecma_array();
   if (m.video != MediaCodec::none) {
     const char* cc = flv_video_fourcc(m.video);
-    if (m.enhanced_video && cc)
-      number("videocodecid", fourcc_number(cc));
-    else
-      number("videocodecid", m.video == MediaCodec::h264 ? 7 : 12);
-    if (m.width > 0) number("width", m.width);
-    if (m.height > 0) number("height", m.height);
-    if (m.framerate > 0) number("framerate", m.framerate);
+    const double codec_id = m.enhanced_video && cc ? fourcc_number(cc) : (m.video == MediaCodec::h264 ? 7 : 12);
+    entries.set("videocodecid", Amf0Value::number(codec_id));
+    if (m.width > 0) entries.set("width", Amf0Value::number(m.width));
+    if (m.height > 0) entries.set("height", Amf0Value::number(m.height));
+    if (m.framerate > 0) entries.set("framerate", Amf0Value::number(m.framerate));
   }
-  if (m.audio == MediaCodec::aac) number("audiocodecid", 10);
-  if (m.audio == MediaCodec::opus) number("audiocodecid", fourcc_number("Opus"));
+  if (m.audio == MediaCodec::aac) entries.set("audiocodecid", Amf0Value::number(10));
+  if (m.audio == MediaCodec::opus) entries.set("audiocodecid", Amf0Value::number(fourcc_number("Opus")));
   if (m.audio != MediaCodec::none) {
-    if (m.audio_rate > 0) number("audiosamplerate", m.audio_rate);
-    if (m.audio_channels > 0) {
-      put_amf_string(entries, "stereo");
-      entries.push_back(0x01);  // boolean
-      entries.push_back(m.audio_channels > 1);
-      ++count;
-    }
+    if (m.audio_rate > 0) entries.set("audiosamplerate", Amf0Value::number(m.audio_rate));
+    if (m.audio_channels > 0) entries.set("stereo", Amf0Value::boolean(m.audio_channels > 1));
   }
-  out.push_back(0x08);  // ECMA array: approximate count, entries, empty key + object end
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(uint8_t(count >> shift));
-  out.insert(out.end(), entries.begin(), entries.end());
-  out.insert(out.end(), {0x00, 0x00, 0x09});
-  return out;
+  return amf0_encode_all({Amf0Value::string("onMetaData"), std::move(entries)});
 }
 
 }  // namespace estuary::pipelines

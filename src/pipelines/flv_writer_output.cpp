@@ -246,43 +246,47 @@ FlvMetadata metadata_of(MediaCodec video, bool enhanced, const GstCaps* vcaps, M
 
 }  // namespace
 
-bool FlvWriterOutput::can_write(const std::string& stream, int audio_track) {
-  const MediaCodec video = flv_codec_of_caps(bus_caps(stream, "video").get());
-  Ref<GstCaps> audio_caps = audio_caps_of(stream, audio_track);
-  const MediaCodec audio = flv_codec_of_caps(audio_caps.get());
+FlvTracks FlvTracks::of(const std::string& stream, int audio_track) {
+  FlvTracks t;
+  t.video_caps = bus_caps(stream, "video");
+  t.video = flv_codec_of_caps(t.video_caps.get());
+  t.audio_caps = audio_caps_of(stream, audio_track);
+  t.audio = flv_codec_of_caps(t.audio_caps.get());
+  return t;
+}
+
+bool FlvTracks::writable() const {
   if (video == MediaCodec::none) return false;
   if (!audio_caps) return true;
   // Legacy FLV (H.264) carries AAC; enhanced FLV AAC or Opus.
   return audio == MediaCodec::aac || (audio == MediaCodec::opus && flv_video_needs_enhanced(video));
 }
 
-Result<std::unique_ptr<FlvWriterOutput>> FlvWriterOutput::create(const std::string& stream,
+Result<std::unique_ptr<FlvWriterOutput>> FlvWriterOutput::create(const std::string& stream, const FlvTracks& tracks,
                                                                  std::shared_ptr<FlvTagSink> sink, int audio_track) {
   auto writer = std::make_shared<Writer>();
   writer->sink = std::move(sink);
-  Ref<GstCaps> video_caps = bus_caps(stream, "video");
-  writer->video = flv_codec_of_caps(video_caps.get());
-  Ref<GstCaps> audio_caps = audio_caps_of(stream, audio_track);
-  writer->audio = flv_codec_of_caps(audio_caps.get());
+  writer->video = tracks.video;
+  writer->audio = tracks.audio;
   if (writer->video == MediaCodec::none)
     return Error{"stream " + stream + " has no video FLV can carry", ErrorReason::invalid, "pipelines"};
-  if (!can_write(stream, audio_track))
+  if (!tracks.writable())
     return Error{"stream " + stream + ": FLV written here carries AAC (and Opus with enhanced video), not " +
                      std::string(media_codec_name(writer->audio)),
                  ErrorReason::unsupported, "pipelines"};
   writer->legacy_video = !flv_video_needs_enhanced(writer->video);
   writer->metadata =
-      metadata_of(writer->video, !writer->legacy_video, video_caps.get(), writer->audio, audio_caps.get());
+      metadata_of(writer->video, !writer->legacy_video, tracks.video_caps.get(), writer->audio, tracks.audio_caps.get());
 
   // One streaming thread (estuarysrc's) for both tracks: the parsers and appsinks never block it
   // (live timing, appsinks that do not sync or hold buffers), so no queue threads are needed.
   std::string launch = "estuarysrc name=src stream=" + stream + " audio=" + std::to_string(std::max(0, audio_track)) +
                        " catch-up=true src.video ! " + track_chain(writer->video) + " ! appsink name=vsink";
-  if (audio_caps) launch += " src.audio ! " + track_chain(writer->audio) + " ! appsink name=asink";
+  if (tracks.audio_caps) launch += " src.audio ! " + track_chain(writer->audio) + " ! appsink name=asink";
   auto built = ManagedPipeline::from_launch("flv:" + stream, launch);
   if (!built) return built.error();
   for (bool video : {true, false}) {
-    if (!video && !audio_caps) continue;
+    if (!video && !tracks.audio_caps) continue;
     Ref<GstElement> appsink = built.value()->element(video ? "vsink" : "asink");
     // async=false: the pipeline reaches PLAYING without waiting for both sinks to preroll, which one
     // streaming thread feeding both could never do (the first sink would hold it).

@@ -4,29 +4,29 @@
 #include <cstdlib>
 #include <vector>
 
-#include "server/protocols/rtmp/amf0.h"
+#include "common/amf0.h"
 
-using estuary::rtmp::Amf0Limits;
-using estuary::rtmp::Amf0Value;
+using estuary::Amf0Limits;
+using estuary::Amf0Value;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Amf0Limits limits;
   limits.max_depth = 16;
   limits.max_elements = 4096;
   limits.max_string_length = 64u << 10;
-  auto values = estuary::rtmp::amf0_decode_all(data, size, 64, limits);
+  auto values = estuary::amf0_decode_all(data, size, 64, limits);
   if (!values.ok()) return 0;
-  std::vector<uint8_t> again = estuary::rtmp::amf0_encode_all(*values);
+  std::vector<uint8_t> again = estuary::amf0_encode_all(*values);
   // Re-decoding may only be refused where the encoder chose a longer form (long strings).
   Amf0Limits roomy = limits;
   roomy.max_elements = limits.max_elements * 2;
-  auto round = estuary::rtmp::amf0_decode_all(again.data(), again.size(), 64, roomy);
+  auto round = estuary::amf0_decode_all(again.data(), again.size(), 64, roomy);
   if (!round.ok() || round->size() != values->size()) std::abort();
   for (size_t i = 0; i < values->size(); ++i) {
     // NaN numbers never compare equal; compare their encodings instead.
     std::vector<uint8_t> a, b;
-    estuary::rtmp::amf0_encode((*values)[i], a);
-    estuary::rtmp::amf0_encode((*round)[i], b);
+    estuary::amf0_encode((*values)[i], a);
+    estuary::amf0_encode((*round)[i], b);
     if (a != b) std::abort();
   }
   return 0;

@@ -7,7 +7,7 @@
 #include <random>
 
 #include "rtmp_test_util.h"
-#include "server/protocols/rtmp/amf0.h"
+#include "common/amf0.h"
 
 namespace estuary::rtmp {
 namespace {

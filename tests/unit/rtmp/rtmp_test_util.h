@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "server/protocols/rtmp/amf0.h"
+#include "common/amf0.h"
 #include "server/protocols/rtmp/chunk.h"
 
 namespace estuary::rtmp::test {

@@ -97,10 +97,11 @@ class FlvFanoutOutput final : public MuxedFanoutOutput {
     // AAC (and Opus beside enhanced video). The spec's flvmux launch line is for the rest: audio that
     // must be re-encoded to AAC first (Opus or 48 kHz MP3 beside H.264), audio-only streams.
     const std::string key = context().app + "/" + context().stream;
-    const pipelines::MediaCodec video = pipelines::flv_codec_of_caps(pipelines::bus_caps(key, "video").get());
+    const auto tracks = pipelines::FlvTracks::of(key, context().audio_track);
+    const pipelines::MediaCodec video = tracks.video;
     const bool needs_enhanced = video != pipelines::MediaCodec::none && pipelines::flv_video_needs_enhanced(video);
-    if (needs_enhanced || pipelines::FlvWriterOutput::can_write(key, context().audio_track)) {
-      auto written = pipelines::FlvWriterOutput::create(key, sink, context().audio_track);
+    if (needs_enhanced || tracks.writable()) {
+      auto written = pipelines::FlvWriterOutput::create(key, tracks, sink, context().audio_track);
       if (!written) return written.error();
       log_info(key, "", "flv-writer",
                std::string("FLV and RTMP play of ") + pipelines::media_codec_name(video) +

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "server/protocols/rtmp/amf0.h"
+#include "common/amf0.h"
 #include "server/protocols/rtmp/chunk.h"
 #include "server/protocols/rtmp/handshake.h"
 #include "server/protocols/rtmp/protocol_control.h"

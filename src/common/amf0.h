@@ -1,4 +1,4 @@
-// Owns: the AMF0 value model used by RTMP commands and data messages, its encoder, and a bounded
+// Owns: the AMF0 value model (RTMP commands and data messages, FLV script tags), its encoder, and a bounded
 // decoder. The decoder treats its input as hostile: nesting depth, total element count and string
 // lengths are bounded, and malformed or truncated input yields an Error (never a crash, never an
 // allocation sized by an untrusted length field). Reference, XML, typed-object, movieclip,
@@ -13,7 +13,7 @@
 
 #include "common/result.h"
 
-namespace estuary::rtmp {
+namespace estuary {
 
 enum class Amf0Type : uint8_t {
   number,
@@ -134,4 +134,4 @@ class Amf0Decoder {
 Result<std::vector<Amf0Value>> amf0_decode_all(const uint8_t* data, size_t size, size_t max_values,
                                                Amf0Limits limits = {});
 
-}  // namespace estuary::rtmp
+}  // namespace estuary

@@ -1,11 +1,11 @@
 // Owns: AMF0 encoding and bounded decoding (see amf0.h).
-#include "server/protocols/rtmp/amf0.h"
+#include "common/amf0.h"
 
 #include <bit>
 #include <cmath>
 #include <cstring>
 
-namespace estuary::rtmp {
+namespace estuary {
 
 namespace {
 
@@ -406,4 +406,4 @@ Result<std::vector<Amf0Value>> amf0_decode_all(const uint8_t* data, size_t size,
   return values;
 }
 
-}  // namespace estuary::rtmp
+}  // namespace estuary
