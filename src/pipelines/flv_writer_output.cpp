@@ -275,8 +275,8 @@ Result<std::unique_ptr<FlvWriterOutput>> FlvWriterOutput::create(const std::stri
                      std::string(media_codec_name(writer->audio)),
                  ErrorReason::unsupported, "pipelines"};
   writer->legacy_video = !flv_video_needs_enhanced(writer->video);
-  writer->metadata =
-      metadata_of(writer->video, !writer->legacy_video, tracks.video_caps.get(), writer->audio, tracks.audio_caps.get());
+  writer->metadata = metadata_of(writer->video, !writer->legacy_video, tracks.video_caps.get(), writer->audio,
+                                 tracks.audio_caps.get());
 
   // One streaming thread (estuarysrc's) for both tracks: the parsers and appsinks never block it
   // (live timing, appsinks that do not sync or hold buffers), so no queue threads are needed.

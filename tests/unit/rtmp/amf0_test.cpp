@@ -6,8 +6,8 @@
 #include <limits>
 #include <random>
 
-#include "rtmp_test_util.h"
 #include "common/amf0.h"
+#include "rtmp_test_util.h"
 
 namespace estuary::rtmp {
 namespace {

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
 #include "common/amf0.h"
+#include "common/result.h"
 #include "server/protocols/rtmp/chunk.h"
 #include "server/protocols/rtmp/handshake.h"
 #include "server/protocols/rtmp/protocol_control.h"
