@@ -167,6 +167,9 @@ Result<std::unique_ptr<CmafFeed>> CmafFeed::create(const std::string& stream_nam
     GstCaps* caps = gst_caps_from_string(slot == 0 ? kVideoCaps : kAudioCaps);
     g_object_set(appsink.get(), "sync", FALSE, "max-buffers", 0u, "drop", FALSE, "caps", caps, nullptr);
     gst_caps_unref(caps);
+    // async=false: with one streaming thread for every track (no queues), the first appsink to
+    // preroll would hold that thread and the others would never preroll.
+    g_object_set(appsink.get(), "async", FALSE, nullptr);
     GstAppSinkCallbacks callbacks{};
     callbacks.new_sample = on_new_sample;
     gst_app_sink_set_callbacks(GST_APP_SINK(appsink.get()), &callbacks, new SinkData{state, slot},
