@@ -9,7 +9,10 @@
 #   --load PATH         estuary-load binary, the RTMP publisher (default build/tools/loadtool/estuary-load)
 #   --streams "LIST"    stream counts (default "50 200 500")
 #   --protocol P        rtmp (estuary-load publishers) or srt (ffmpeg publishers) (default rtmp)
-#   --viewers "LIST"    viewers per stream, 0 and/or 1 (HTTP-FLV, curl) (default "0 1")
+#   --viewers "LIST"    viewers per stream, 0 and/or 1 (default "0 1")
+#   --viewer KIND       flv: one HTTP-FLV download (curl) per stream (default); hls: one curl loop per
+#                       stream fetching /bench/sN.m3u8 once a second, which starts and keeps the stream's
+#                       HLS output (LL-HLS/CMAF on defaults) running (a poller, not a player)
 #   --measure S         seconds measured once every stream is live (default 20)
 #   --ramp N            publishers started per second (default 25)
 #   --server-env "K=V ..."  extra environment for the server (e.g. "ESTUARY_HLS_ENABLED=false")
@@ -24,6 +27,7 @@ load="$root/build/tools/loadtool/estuary-load"
 streams_list="50 200 500"
 protocol=rtmp
 viewers_list="0 1"
+viewer_kind=flv
 measure=20
 ramp=25
 server_env=""
@@ -43,6 +47,8 @@ while [ $# -gt 0 ]; do
     --streams) streams_list="$2"; shift 2 ;;
     --protocol) protocol="$2"; shift 2 ;;
     --viewers) viewers_list="$2"; shift 2 ;;
+    --viewer) viewer_kind="$2"; shift 2
+      case "$viewer_kind" in flv|hls) ;; *) die "--viewer is flv or hls" ;; esac ;;
     --measure) measure="$2"; shift 2 ;;
     --ramp) ramp="$2"; shift 2 ;;
     --server-env) server_env="$2"; shift 2 ;;
@@ -163,7 +169,15 @@ for viewers in $viewers_list; do
     done
     if [ "$viewers" -gt 0 ]; then
       for i in $(seq 1 "$n"); do
-        curl -s -o /dev/null --max-time "$((measure + 30))" "http://127.0.0.1:$http_port/bench/s$i.flv" &
+        if [ "$viewer_kind" = hls ]; then
+          (end=$((SECONDS + measure + 30))
+           while [ "$SECONDS" -lt "$end" ]; do
+             curl -s -o /dev/null --max-time 20 "http://127.0.0.1:$http_port/bench/s$i.m3u8"
+             sleep 1
+           done) &
+        else
+          curl -s -o /dev/null --max-time "$((measure + 30))" "http://127.0.0.1:$http_port/bench/s$i.flv" &
+        fi
         clients+=($!)
       done
     fi
@@ -184,7 +198,7 @@ for viewers in $viewers_list; do
 done
 
 echo
-echo "server: $server; protocol: $protocol; ${server_env:-default config}; $(nproc) CPUs; $(uname -r); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "server: $server; protocol: $protocol; viewer: $viewer_kind; ${server_env:-default config}; $(nproc) CPUs; $(uname -r); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$results" "$hz" "$measure" <<'EOF'
 import sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
