@@ -133,6 +133,9 @@ struct HlsSection {
   // Config::hls_always).
   bool always = false;
   int linger_s = 30;
+  // LL-HLS keep-alive connections of admitted viewers are served by Estuary itself (playlists and
+  // parts, blocking reload) instead of libsoup: a fraction of the CPU per request.
+  bool fast_path = true;
   bool operator==(const HlsSection&) const = default;
 };
 

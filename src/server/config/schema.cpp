@@ -273,6 +273,9 @@ const KeySpec kKeys[] = {
     int_key(
         "hls", "linger_s", 1, 86400, [](Config& c) { return &c.hls.linger_s; },
         "always = false: stop a stream's HLS output this long after its last HLS request"),
+    boolean_key(
+        "hls", "fast_path", [](Config& c) { return &c.hls.fast_path; },
+        "serve LL-HLS playlists and parts on kept-alive plain HTTP connections without libsoup"),
 
     boolean_key(
         "dvr", "enabled", [](Config& c) { return &c.dvr.enabled; }, "record streams matching match from publish on"),

@@ -32,6 +32,16 @@ class StreamRoutes {
   virtual void add_stream_handler(const std::string& extension, StreamHandler handler) = 0;
   // Whether replies carry CORS headers ([http] cors).
   virtual bool cors() const = 0;
+  // The server behind the routes, for handlers that take a connection over and may give it back
+  // (soup_server_accept_iostream); nullptr when there is none.
+  virtual SoupServer* soup_server() const { return nullptr; }
+  // msg's connection is about to leave libsoup (soup_server_message_steal_connection): the server's
+  // request deadlines stop applying to it. And back: a released connection returns to the server
+  // (soup_server_accept_iostream) and its deadlines apply again.
+  virtual void release_connection(SoupServerMessage* msg) { (void)msg; }
+  virtual void reclaim_connection(GSocket* socket) { (void)socket; }
+  // The socket of msg's connection (also of one given back), nullptr if unknown.
+  virtual GSocket* connection_socket(SoupServerMessage* msg) { return soup_server_message_get_socket(msg); }
 };
 
 // The API server's routing by path prefix (WHIP/WHEP, /metrics, /api/v1/dvr, ...). Control thread only.

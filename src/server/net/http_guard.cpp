@@ -1,6 +1,9 @@
 // Owns: guard_http_server (see http_guard.h).
 #include "server/net/http_guard.h"
 
+#include <map>
+#include <string>
+
 #include "common/gobject_ptr.h"
 #include "common/log.h"
 #include "common/timer.h"
@@ -38,8 +41,24 @@ constexpr int kCloseAfterShutdownMs = 1000;
 
 GQuark connection_quark() { return g_quark_from_static_string("estuary-http-connection"); }
 
+// Connections given back to libsoup as a stream (soup_server_accept_iostream): libsoup 3.2 knows
+// no GSocket for them, so they are found by their peer's address and port. Control thread only.
+std::map<std::string, Ref<GSocket>>& reclaimed() {
+  static std::map<std::string, Ref<GSocket>> sockets;
+  return sockets;
+}
+
+std::string peer_key(GSocketAddress* address) {
+  if (!G_IS_INET_SOCKET_ADDRESS(address)) return "";
+  auto* inet = G_INET_SOCKET_ADDRESS(address);
+  gchar* ip = g_inet_address_to_string(g_inet_socket_address_get_address(inet));
+  std::string key = std::string(ip) + ":" + std::to_string(g_inet_socket_address_get_port(inet));
+  g_free(ip);
+  return key;
+}
+
 ConnectionState* state_of(SoupServerMessage* msg) {
-  GSocket* socket = soup_server_message_get_socket(msg);
+  GSocket* socket = http_connection_socket(msg);
   return socket ? static_cast<ConnectionState*>(g_object_get_qdata(G_OBJECT(socket), connection_quark())) : nullptr;
 }
 
@@ -125,6 +144,7 @@ void on_finished(SoupServerMessage* msg, gpointer) {
 // The connection is gone (closed by either side, or after its last response): its address slot
 // and deadline go with it now, not when libsoup eventually frees the socket object.
 void on_disconnected(SoupServerMessage* msg, gpointer) {
+  if (!soup_server_message_get_socket(msg)) reclaimed().erase(peer_key(soup_server_message_get_remote_address(msg)));
   auto* socket = static_cast<GSocket*>(g_object_get_qdata(G_OBJECT(msg), connection_quark()));
   auto* c = socket ? static_cast<ConnectionState*>(g_object_get_qdata(G_OBJECT(socket), connection_quark())) : nullptr;
   if (!c) return;
@@ -134,7 +154,7 @@ void on_disconnected(SoupServerMessage* msg, gpointer) {
 
 void on_request_started(SoupServer*, SoupServerMessage* msg, gpointer data) {
   const auto& guard = *static_cast<ServerGuard*>(data);
-  GSocket* socket = soup_server_message_get_socket(msg);
+  GSocket* socket = http_connection_socket(msg);
   if (!socket) return;
   const ConnectionLimits limits = guard.limits();
   auto* c = static_cast<ConnectionState*>(g_object_get_qdata(G_OBJECT(socket), connection_quark()));
@@ -173,11 +193,26 @@ void on_request_started(SoupServer*, SoupServerMessage* msg, gpointer data) {
 
 }  // namespace
 
+GSocket* http_connection_socket(SoupServerMessage* msg) {
+  if (GSocket* socket = soup_server_message_get_socket(msg)) return socket;
+  auto it = reclaimed().find(peer_key(soup_server_message_get_remote_address(msg)));
+  return it == reclaimed().end() ? nullptr : it->second.get();
+}
+
 void release_http_connection(SoupServerMessage* msg) {
+  if (!soup_server_message_get_socket(msg)) reclaimed().erase(peer_key(soup_server_message_get_remote_address(msg)));
   ConnectionState* c = state_of(msg);
   if (!c) return;
   c->released = true;
   c->deadline.reset();
+}
+
+void reclaim_http_connection(GSocket* socket) {
+  auto* c = static_cast<ConnectionState*>(g_object_get_qdata(G_OBJECT(socket), connection_quark()));
+  if (c) c->released = false;
+  Ref<GSocketAddress> peer = Ref<GSocketAddress>::adopt(g_socket_get_remote_address(socket, nullptr));
+  const std::string key = peer ? peer_key(peer.get()) : "";
+  if (!key.empty()) reclaimed()[key] = Ref<GSocket>::add_ref(socket);
 }
 
 void guard_http_server(SoupServer* server, const std::string& name, ConnectionLimitsSource limits,

@@ -25,5 +25,11 @@ void guard_http_server(SoupServer* server, const std::string& name, ConnectionLi
 // The connection of msg leaves libsoup (soup_server_message_steal_connection, about to be called):
 // no deadline applies to it any more. Call before stealing.
 void release_http_connection(SoupServerMessage* msg);
+// A released connection goes back to libsoup (soup_server_accept_iostream, about to be called): its
+// deadlines apply again.
+void reclaim_http_connection(GSocket* socket);
+// The socket of msg's connection: libsoup's, or for a connection given back with
+// reclaim_http_connection, that one (libsoup 3.2 knows no socket for it). nullptr if unknown.
+GSocket* http_connection_socket(SoupServerMessage* msg);
 
 }  // namespace estuary::server

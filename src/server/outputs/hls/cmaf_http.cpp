@@ -306,6 +306,93 @@ bool serve_cmaf_playlist(SoupServerMessage* msg, const StreamPath& path, CmafReg
   return true;
 }
 
+namespace {
+
+CmafQuickAnswer quick_reply(int status, const char* type, const std::string& text) {
+  CmafQuickAnswer a;
+  a.kind = CmafQuickAnswer::Kind::reply;
+  a.status = status;
+  a.type = type;
+  a.body = Ref<GBytes>::adopt(g_bytes_new(text.data(), text.size()));
+  return a;
+}
+
+CmafQuickAnswer quick_hold(CmafStream* s, uint64_t msn, int64_t part) {
+  CmafQuickAnswer a;
+  a.kind = CmafQuickAnswer::Kind::hold;
+  a.stream = s;
+  a.msn = msn;
+  a.part = part;
+  a.hold_ms = hold_ms(s->window);
+  return a;
+}
+
+CmafQuickAnswer quick_playlist(CmafStream& s, const std::string& query, CmafRegistry& registry) {
+  if (!query_value(query, "track").empty() || !query_value(query, "media").empty() || !several_audio(s).empty())
+    return {};  // one track's playlist, or a master playlist: libsoup's path
+  const HlsDirectives d = parse_hls_directives(query);
+  const char* type = "application/vnd.apple.mpegurl";
+  if (!d.error.empty()) return quick_reply(400, "text/plain", d.error + "\n");
+  if (d.has_msn) {
+    switch (s.window.availability(d.msn, d.part)) {
+      case CmafAvailability::too_far:
+        return quick_reply(400, "text/plain", "_HLS_msn/_HLS_part too far ahead of the playlist\n");
+      case CmafAvailability::wait:
+        return quick_hold(&s, d.msn, d.part);
+      case CmafAvailability::ready:
+        break;
+    }
+  }
+  return quick_reply(200, type, s.window.render_hls(d.skip, rendition_reports(s.key, registry)));
+}
+
+CmafQuickAnswer quick_media(CmafRegistry& registry, const StreamPath& path, const HlsDemandFn& demand) {
+  std::string stream;
+  uint64_t msn = 0;
+  int64_t part = -1;
+  uint32_t track = 0;
+  if (!parse_media_name(path.stream, &stream, &msn, &part)) return {};
+  CmafStream* s = find_stream(registry, path.app, stream, &track);
+  if (!s || !s->live) return {};
+  demand(path.app, s->key, 0);
+  GBytes* bytes = nullptr;
+  if (part >= 0) {
+    const CmafPartEntry* p = s->window.part(msn, uint32_t(part));
+    bytes = p ? p->data.get() : nullptr;
+  } else {
+    const CmafSegmentEntry* seg = s->window.segment(msn);
+    bytes = seg ? seg->data.get() : nullptr;
+  }
+  if (!bytes) {
+    // A part (or a later segment) not made yet waits; DASH's open segment is streamed by libsoup's path.
+    if (part >= 0 && s->window.availability(msn, part) == CmafAvailability::wait) return quick_hold(s, msn, part);
+    return {};
+  }
+  CmafQuickAnswer a;
+  a.kind = CmafQuickAnswer::Kind::reply;
+  a.type = track_type(*s, track);
+  a.cache = "public, max-age=3600";
+  if (!track) {
+    a.body = Ref<GBytes>::add_ref(bytes);
+    return a;
+  }
+  a.body = cmaf_track_bytes(bytes, track);
+  if (!a.body || g_bytes_get_size(a.body.get()) == 0) return {};
+  return a;
+}
+
+}  // namespace
+
+CmafQuickAnswer answer_cmaf_quick(CmafRegistry& registry, const std::string& extension, const StreamPath& path,
+                                  const HlsDemandFn& demand) {
+  if (extension == ".m4s") return quick_media(registry, path, demand);
+  if (extension != ".m3u8") return {};
+  CmafStream* s = registry.find(path.app + "/" + path.stream);
+  if (!s || !s->live || s->window.empty() || !s->window.settings().low_latency) return {};
+  demand(path.app, s->key, 0);
+  return quick_playlist(*s, path.query, registry);
+}
+
 int first_segment_hold_ms(int target_duration_s) { return (3 * target_duration_s + 10) * 1000; }
 
 void register_cmaf_http(StreamRoutes& http, std::shared_ptr<CmafRegistry> registry, HlsDemandFn demand) {

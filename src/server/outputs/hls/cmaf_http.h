@@ -29,6 +29,24 @@ void register_cmaf_http(StreamRoutes& http, std::shared_ptr<CmafRegistry> regist
 bool serve_cmaf_playlist(SoupServerMessage* msg, const StreamPath& path, CmafRegistry& registry, bool cors,
                          const HlsDemandFn& demand);
 
+// What a request served without libsoup (the LL-HLS fast path) gets now: an answer, a hold until
+// (msn, part) exists (then ask again), or `pass` — not one the fast path answers (libsoup serves it:
+// other playlists, track and master playlists, DASH's open segments, 404s).
+struct CmafQuickAnswer {
+  enum class Kind { pass, reply, hold } kind = Kind::pass;
+  int status = 200;
+  const char* type = "text/plain";
+  const char* cache = "no-cache";
+  Ref<GBytes> body;
+  CmafStream* stream = nullptr;  // hold: whose waiters to join
+  uint64_t msn = 0;
+  int64_t part = -1;
+  int hold_ms = 0;
+};
+// extension: ".m3u8" (the muxed LL-HLS playlist) or ".m4s" (a part or a segment).
+CmafQuickAnswer answer_cmaf_quick(CmafRegistry& registry, const std::string& extension, const StreamPath& path,
+                                  const HlsDemandFn& demand);
+
 // Parsed LL-HLS delivery directives. error is set for malformed or contradictory ones.
 struct HlsDirectives {
   bool has_msn = false;

@@ -16,12 +16,12 @@ CmafWaiters::~CmafWaiters() { give_up_all(); }
 bool CmafWaiters::add(SoupServerMessage* msg, uint64_t msn, int64_t part, int hold_ms, Answer answer) {
   if (waiters_.size() >= kMaxWaitersPerStream || g_total >= kMaxWaitersTotal) return false;
   Waiter w;
-  w.msg = Ref<SoupServerMessage>::add_ref(msg);
+  if (msg) w.msg = Ref<SoupServerMessage>::add_ref(msg);
   w.msn = msn;
   w.part = part;
   w.deadline_us = g_get_monotonic_time() + gint64(hold_ms) * 1000;
   w.answer = std::move(answer);
-  soup_server_message_pause(msg);
+  if (msg) soup_server_message_pause(msg);
   waiters_.push_back(std::move(w));
   ++g_total;
   if (!timer_running_) {
@@ -41,7 +41,7 @@ void CmafWaiters::finish(std::list<Waiter>::iterator it, bool gave_up) {
   waiters_.erase(it);
   --g_total;
   w.answer(w.msg.get(), gave_up);
-  soup_server_message_unpause(w.msg.get());
+  if (w.msg) soup_server_message_unpause(w.msg.get());
 }
 
 void CmafWaiters::wake(const CmafWindow& window) {

@@ -31,6 +31,7 @@ class CmafWaiters {
   ~CmafWaiters();  // answers everyone still waiting (gave_up)
 
   // Pauses msg until (msn, part) is available (part < 0: the whole segment msn). false = full.
+  // msg may be nullptr (a request served without libsoup): answer then gets nullptr.
   bool add(SoupServerMessage* msg, uint64_t msn, int64_t part, int hold_ms, Answer answer);
   // Answers the waiters whose part or segment the window now has.
   void wake(const CmafWindow& window);

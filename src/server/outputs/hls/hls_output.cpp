@@ -15,6 +15,7 @@
 #include "pipelines/ts_track_select.h"
 #include "server/control/output.h"
 #include "server/control/ports.h"
+#include "server/outputs/hls/cmaf_fast_path.h"
 #include "server/outputs/hls/cmaf_http.h"
 #include "server/outputs/hls/cmaf_output.h"
 #include "server/outputs/hls/cmaf_waiters.h"
@@ -387,6 +388,15 @@ void register_hls_output(StreamRoutes& plain_http, OutputControl& outputs, const
   current_cmaf_registry() = cmaf;
   register_cmaf_output(cmaf);
   register_cmaf_http(http, cmaf, demand);
+  // LL-HLS viewers' kept-alive connections, once admitted, leave libsoup for the fast path.
+  const config::ServerSection& limits = settings.config().server;
+  CmafFastPathSettings fast_settings;
+  fast_settings.header_timeout_ms = limits.header_timeout_ms;
+  fast_settings.keepalive_timeout_ms = limits.keepalive_timeout_ms;
+  auto fast = CmafFastPath::create(&plain_http, gated->sessions(), gated->stream_of(), cmaf, demand, fast_settings);
+  gated->set_take_over([fast, source](SoupServerMessage* msg, const std::string& extension, const StreamPath& path) {
+    return source->config().hls.fast_path && fast->take(msg, extension, path);
+  });
   register_output_kind(
       "hls",
       [registry](OutputContext ctx) -> Result<std::unique_ptr<Output>> {

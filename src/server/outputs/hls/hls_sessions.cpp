@@ -17,20 +17,7 @@ constexpr size_t kMaxQueued = 64;
 
 // The value of our cookie in the request, or "" (bounded, printable).
 std::string cookie_of(SoupServerMessage* msg) {
-  const char* header = soup_message_headers_get_list(soup_server_message_get_request_headers(msg), "Cookie");
-  if (!header) return "";
-  std::string h = header;
-  const std::string name = std::string(kCookie) + "=";
-  for (size_t at = h.find(name); at != std::string::npos; at = h.find(name, at + 1)) {
-    if (at != 0 && h[at - 1] != ' ' && h[at - 1] != ';') continue;
-    size_t end = h.find(';', at);
-    std::string v = h.substr(at + name.size(), (end == std::string::npos ? h.size() : end) - at - name.size());
-    if (v.empty() || v.size() > kMaxCookie) return "";
-    for (char c : v)
-      if (!g_ascii_isalnum(c) && c != '-' && c != '_') return "";
-    return v;
-  }
-  return "";
+  return hls_cookie_of(soup_message_headers_get_list(soup_server_message_get_request_headers(msg), "Cookie"));
 }
 
 bool all_digits(const std::string& s) {
@@ -60,6 +47,26 @@ struct HlsSessions::Session {
   std::vector<std::pair<Ref<SoupServerMessage>, std::function<void()>>> queued;
   bool cors = false;
 };
+
+std::string hls_cookie_of(const char* header) {
+  if (!header) return "";
+  std::string h = header;
+  const std::string name = std::string(kCookie) + "=";
+  for (size_t at = h.find(name); at != std::string::npos; at = h.find(name, at + 1)) {
+    if (at != 0 && h[at - 1] != ' ' && h[at - 1] != ';') continue;
+    size_t end = h.find(';', at);
+    std::string v = h.substr(at + name.size(), (end == std::string::npos ? h.size() : end) - at - name.size());
+    if (v.empty() || v.size() > kMaxCookie) return "";
+    for (char c : v)
+      if (!g_ascii_isalnum(c) && c != '-' && c != '_') return "";
+    return v;
+  }
+  return "";
+}
+
+std::string hls_set_cookie(const std::string& cookie) {
+  return std::string(kCookie) + "=" + cookie + "; Path=/; SameSite=Lax; HttpOnly";
+}
 
 std::string hls_stream_of(const std::string& extension, const std::string& name) {
   if (extension == ".m3u8" || extension == ".mpd") return name;
@@ -119,7 +126,7 @@ void HlsSessions::gate(SoupServerMessage* msg, const std::string& app, const std
   if (!has_cookie) {
     cookie = it != sessions_.end() ? it->second->cookie : new_client_id();
     soup_message_headers_append(soup_server_message_get_response_headers(msg), "Set-Cookie",
-                                (std::string(kCookie) + "=" + cookie + "; Path=/; SameSite=Lax; HttpOnly").c_str());
+                                hls_set_cookie(cookie).c_str());
   }
   // Count the bytes each answer writes.
   auto count = [](SoupServerMessage* m, const std::shared_ptr<uint64_t>& bytes) {
@@ -214,6 +221,19 @@ void HlsSessions::gate(SoupServerMessage* msg, const std::string& app, const std
   });
 }
 
+std::optional<HlsSessions::Admitted> HlsSessions::admitted(const std::string& app, const std::string& stream,
+                                                           const std::string& cookie, const std::string& ip) {
+  const std::string key = app + "/" + stream;
+  auto it = sessions_.end();
+  if (!cookie.empty())
+    it = sessions_.find(key + "|c:" + cookie);
+  else if ((it = sessions_.find(key + "|a:hls-play:" + ip)) == sessions_.end())
+    it = sessions_.find(key + "|a:dash-play:" + ip);
+  if (it == sessions_.end() || it->second->state != Session::State::admitted) return std::nullopt;
+  it->second->last_us = g_get_monotonic_time();
+  return Admitted{it->second->bytes, it->second->cookie};
+}
+
 void HlsSessions::forget(const std::shared_ptr<Session>& s) {
   for (auto i = sessions_.begin(); i != sessions_.end();) i = i->second == s ? sessions_.erase(i) : std::next(i);
 }
@@ -246,7 +266,10 @@ void GatedStreamRoutes::add_stream_handler(const std::string& extension, StreamH
       extension, [self = shared_from_this(), extension, handler](SoupServerMessage* msg, const StreamPath& path) {
         const char* type = extension == ".mpd" ? "dash-play" : extension == ".m3u8" ? "hls-play" : nullptr;
         self->sessions_->gate(msg, path.app, self->stream_of_(extension, path.stream), path.query, type, self->cors(),
-                              [handler, msg, path]() { handler(msg, path); });
+                              [self, extension, handler, msg, path]() {
+                                if (self->take_over_ && self->take_over_(msg, extension, path)) return;
+                                handler(msg, path);
+                              });
       });
 }
 

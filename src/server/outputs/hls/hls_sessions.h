@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/gobject_ptr.h"
@@ -44,6 +45,15 @@ class HlsSessions {
             const char* type, bool cors, std::function<void()> serve);
 
   size_t size() const { return sessions_.size(); }
+  // For a request served without libsoup (the LL-HLS fast path): the admitted session of the client
+  // (by cookie, else by address) for app/stream, its idle clock restarted; nullopt when there is none
+  // or it is not admitted (the request then goes through gate()).
+  struct Admitted {
+    std::shared_ptr<uint64_t> bytes;  // add what the answer writes
+    std::string cookie;               // to set when the request carried none
+  };
+  std::optional<Admitted> admitted(const std::string& app, const std::string& stream, const std::string& cookie,
+                                   const std::string& ip);
 
  private:
   struct Session;
@@ -70,15 +80,30 @@ class GatedStreamRoutes final : public StreamRoutes, public std::enable_shared_f
       : inner_(inner), sessions_(std::move(sessions)), stream_of_(std::move(stream_of)) {}
   void add_stream_handler(const std::string& extension, StreamHandler handler) override;
   bool cors() const override { return inner_.cors(); }
+  SoupServer* soup_server() const override { return inner_.soup_server(); }
+  void release_connection(SoupServerMessage* msg) override { inner_.release_connection(msg); }
+  void reclaim_connection(GSocket* socket) override { inner_.reclaim_connection(socket); }
+  GSocket* connection_socket(SoupServerMessage* msg) override { return inner_.connection_socket(msg); }
+  // Asked, once a request's session is admitted, whether it takes the request's connection over (true:
+  // it answers the request; the handler is not called).
+  using TakeOver = std::function<bool(SoupServerMessage* msg, const std::string& extension, const StreamPath& path)>;
+  void set_take_over(TakeOver take_over) { take_over_ = std::move(take_over); }
+  const std::shared_ptr<HlsSessions>& sessions() const { return sessions_; }
+  const StreamOf& stream_of() const { return stream_of_; }
 
  private:
   StreamRoutes& inner_;
   std::shared_ptr<HlsSessions> sessions_;
   StreamOf stream_of_;
+  TakeOver take_over_;
 };
 
 // The stream a HLS/DASH file name belongs to: "t" for "t" (.m3u8, .mpd), "t-12" (.hls.ts, .m4s),
 // "t-12.3" and "t-t2-12" (.m4s), "t-0" and "t-t1-0" (-init.mp4).
 std::string hls_stream_of(const std::string& extension, const std::string& name);
+// Our session cookie's value in a Cookie header ("" when absent or malformed; header may be nullptr),
+// and the Set-Cookie value that gives it to a client.
+std::string hls_cookie_of(const char* header);
+std::string hls_set_cookie(const std::string& cookie);
 
 }  // namespace estuary::server

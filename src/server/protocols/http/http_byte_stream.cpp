@@ -30,7 +30,7 @@ void on_wrote_headers(SoupServerMessage* msg, gpointer data) {
   const std::string id = p->id;
   GUri* uri = soup_server_message_get_uri(msg);
   const bool tls = uri && g_strcmp0(g_uri_get_scheme(uri), "https") == 0;
-  GSocket* socket = soup_server_message_get_socket(msg);
+  GSocket* socket = http_connection_socket(msg);
   // Over TLS the kernel socket carries ciphertext: the fan-out gets a relay's plain end instead.
   int fd = tls ? -1 : (socket ? dup_socket_fd(socket) : -1);
   release_http_connection(msg);

@@ -2,6 +2,7 @@
 #include "server/protocols/http/http_server.h"
 
 #include "common/log.h"
+#include "server/net/http_guard.h"
 #include "server/net/socket_util.h"
 
 namespace estuary::server {
@@ -81,5 +82,11 @@ void HttpServer::handle(SoupServerMessage* msg, const char* path_c) {
   if (fallback_ && fallback_(msg, path)) return;
   respond_text(msg, 404, "not found\n", cors_);
 }
+
+void HttpServer::release_connection(SoupServerMessage* msg) { release_http_connection(msg); }
+
+void HttpServer::reclaim_connection(GSocket* socket) { reclaim_http_connection(socket); }
+
+GSocket* HttpServer::connection_socket(SoupServerMessage* msg) { return http_connection_socket(msg); }
 
 }  // namespace estuary::server

@@ -24,7 +24,10 @@ class HttpServer final : public StreamRoutes {
   Status listen(const std::string& address, int port, bool https = false);
   int port() const { return port_; }
   int https_port() const { return https_port_; }
-  SoupServer* soup_server() const { return server_.get(); }
+  SoupServer* soup_server() const override { return server_.get(); }
+  void release_connection(SoupServerMessage* msg) override;
+  void reclaim_connection(GSocket* socket) override;
+  GSocket* connection_socket(SoupServerMessage* msg) override;
   void set_cors(bool enabled) { cors_ = enabled; }
   bool cors() const override { return cors_; }
   // Registers the handler of one extension (".flv"). Outputs call this at startup.
