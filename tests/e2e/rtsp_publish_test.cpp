@@ -1,5 +1,6 @@
 // Owns: end-to-end tests of RTSP publish (ANNOUNCE/SETUP record/RECORD on the RTSP port): ffmpeg over
-// TCP (H.264 + AAC) and UDP (H.264 + Opus) and GStreamer's rtspclientsink (H.265 + AAC) publish; the
+// TCP (H.264 + AAC, and H.264 + two AAC tracks: audio_0 and audio_1 on the bus) and UDP (H.264 + Opus)
+// and GStreamer's rtspclientsink (H.265 + AAC) publish; the
 // stream plays over RTMP, HTTP-FLV, HTTP-TS and HLS (ffprobe sees the codecs); the publisher is an
 // "rtsp-publish" client of /api/v1/clients and the publisher of its /api/v1/streams entry; a second
 // publisher of the same path is refused; an on_publish hook (a real Python server) sees the publish
@@ -7,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -208,6 +210,73 @@ TEST(RtspPublish, RtspClientSinkWithHevcAndAacPlaysOverHttpTsHlsAndEnhancedFlv) 
   // it cannot read.
   EXPECT_TRUE(probe_streams(server.rtmp_url("live/g"), 8).empty());
   EXPECT_NE(server.log().find("did not declare in connect's fourCcList"), std::string::npos) << server.log();
+}
+
+// The audio streams of probed streams.
+std::vector<ProbeStream> audio_of(const std::vector<ProbeStream>& streams) {
+  std::vector<ProbeStream> out;
+  for (const ProbeStream& s : streams)
+    if (s.codec_type == "audio") out.push_back(s);
+  return out;
+}
+
+TEST(RtspPublish, FfmpegWithTwoAacTracksPublishesBothToApiTsHlsAndTheFirstToFlv) {
+  Server server;
+  ASSERT_TRUE(server.start()) << server.log();
+  // Two AAC tracks told apart by rate and channels: 44.1 kHz mono, 48 kHz stereo.
+  std::vector<std::string> argv = words(
+      "ffmpeg -nostdin -loglevel warning -re -f lavfi -i testsrc=size=320x240:rate=25 "
+      "-f lavfi -i sine=frequency=440:sample_rate=44100 -f lavfi -i sine=frequency=880:sample_rate=48000 "
+      "-map 0:v -map 1:a -map 2:a -t 40 -c:v libx264 -preset ultrafast -tune zerolatency -g 25 "
+      "-c:a aac -ac:a:0 1 -ac:a:1 2 -f rtsp -rtsp_transport tcp");
+  argv.push_back(rtsp_url(server, "live/two"));
+  Process pub(argv, server.dir() + "/pub.log");
+  ASSERT_TRUE(wait_for_stream(server, "live/two", 15000)) << server.log();
+  EXPECT_NE(server.log().find("video=H264 audio=MPEG4-GENERIC audio=MPEG4-GENERIC"), std::string::npos)
+      << server.log();
+
+  // The API lists both tracks.
+  std::string body;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return http_request("GET", api_url(server, "/api/v1/streams"), &body) == 200 &&
+               body.find("\"name\":\"audio_1\"") != std::string::npos;
+      },
+      8000))
+      << body;
+  EXPECT_NE(body.find("\"name\":\"audio_0\",\"codec\":\"AAC\",\"sample_rate\":44100,\"channel\":1"), std::string::npos)
+      << body;
+  EXPECT_NE(body.find("\"name\":\"audio_1\",\"codec\":\"AAC\",\"sample_rate\":48000,\"channel\":2"), std::string::npos)
+      << body;
+
+  // HTTP-TS carries both, in the announced order; HTTP-FLV the first.
+  const auto ts = audio_of(probe_streams(http_url(server, "live/two.ts"), 20));
+  ASSERT_EQ(ts.size(), 2u) << server.log();
+  EXPECT_EQ(ts[0].codec_name, "aac");
+  EXPECT_EQ(ts[0].channels, 1);
+  EXPECT_EQ(ts[1].codec_name, "aac");
+  EXPECT_EQ(ts[1].channels, 2);
+  const auto flv = audio_of(probe_streams(server.flv_url("live/two"), 20));
+  ASSERT_EQ(flv.size(), 1u) << server.log();
+  EXPECT_EQ(flv[0].channels, 1);
+
+  // HLS: a master playlist with two audio renditions and the codecs of every rendition.
+  std::string master;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return http_request("GET", http_url(server, "live/two.m3u8"), &master) == 200 &&
+               master.find("#EXT-X-STREAM-INF") != std::string::npos;
+      },
+      15000))
+      << master << server.log();
+  size_t renditions = 0;
+  for (size_t at = master.find("#EXT-X-MEDIA:TYPE=AUDIO"); at != std::string::npos;
+       at = master.find("#EXT-X-MEDIA:TYPE=AUDIO", at + 1))
+    ++renditions;
+  EXPECT_EQ(renditions, 2u) << master;
+  EXPECT_NE(master.find("URI=\"two.m3u8?track=audio_1\""), std::string::npos) << master;
+  EXPECT_TRUE(std::regex_search(master, std::regex("CODECS=\"avc1\\.[0-9a-fA-F]{6},mp4a\\.40\\.2\"")))
+      << master;
 }
 
 // Records every POST as a line of JSON; /auth answers 0 only for a param with token=good.

@@ -1,6 +1,7 @@
 // Owns: unit tests of the RTSP record media's bin (pipelines/rtp_record.h): which announced tracks
 // are carried, the launch line gst-rtsp-server gets, and that the valves keep a not yet admitted
-// publisher off the stream bus until open() and take it off again at stop().
+// publisher off the stream bus until open() and take it off again at stop(); several audio tracks
+// (up to the bound) each on its own bus pad with its language.
 #include <gtest/gtest.h>
 
 #include "pipelines/rtp_record.h"
@@ -41,6 +42,62 @@ TEST(RtpRecord, LaunchNamesDepayloadersAndRefusesWhatItCannotCarry) {
   auto pcmu = RecordIngest::launch({{false, "PCMU"}});
   ASSERT_FALSE(pcmu);
   EXPECT_NE(pcmu.error().message.find("\"PCMU\" is not carried"), std::string::npos);
+}
+
+// Up to kMaxRecordAudioTracks audio tracks (audio_0 ... audio_7), each its own depayloader chain.
+TEST(RtpRecord, SeveralAudioTracksUpToTheBound) {
+  std::vector<RecordTrack> tracks = {{true, "H264", ""}};
+  for (size_t i = 0; i < kMaxRecordAudioTracks; ++i)
+    tracks.push_back({false, i % 2 ? "OPUS" : "MPEG4-GENERIC", i == 0 ? "eng" : ""});
+  auto eight = RecordIngest::launch(tracks);
+  ASSERT_TRUE(eight) << eight.error().message;
+  EXPECT_NE(eight->find("rtpmp4gdepay name=depay1 ! aacparse ! valve name=gate1"), std::string::npos) << *eight;
+  EXPECT_NE(eight->find("rtpopusdepay name=depay8 ! opusparse ! valve name=gate8"), std::string::npos) << *eight;
+  tracks.push_back({false, "MP4A-LATM", ""});
+  auto nine = RecordIngest::launch(tracks);
+  ASSERT_FALSE(nine);
+  EXPECT_NE(nine.error().message.find("at most one video and 8 audio tracks (announced 1 video, 9 audio)"),
+            std::string::npos)
+      << nine.error().message;
+}
+
+// Two audio tracks open onto the bus as two tracks, with the announced language on the first.
+TEST(RtpRecord, TwoAudioTracksOpenAsTwoBusTracks) {
+  init_gst();
+  const std::vector<RecordTrack> tracks = {{false, "MPEG4-GENERIC", "eng"}, {false, "OPUS", "fra"}};
+  auto launch = RecordIngest::launch(tracks);
+  ASSERT_TRUE(launch);
+  GError* err = nullptr;
+  GstElement* bin = gst_parse_launch_full(launch->c_str(), nullptr, GST_PARSE_FLAG_FATAL_ERRORS, &err);
+  ASSERT_NE(bin, nullptr) << (err ? err->message : "");
+  auto pipeline = Ref<GstElement>::adopt_floating(gst_pipeline_new(nullptr));
+  gst_bin_add(GST_BIN(pipeline.get()), bin);
+  auto ingest = RecordIngest::attach("unit/rec2", bin, tracks);
+  ASSERT_TRUE(ingest) << ingest.error().message;
+  ASSERT_EQ(gst_element_set_state(pipeline.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+  ASSERT_TRUE((*ingest)->open(1 << 20, {}));
+  // The sink's pads: sink_1 (eng) and sink_2 (fra).
+  GstElement* sink = nullptr;
+  GstIterator* it = gst_bin_iterate_elements(GST_BIN(bin));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    auto* e = GST_ELEMENT(g_value_get_object(&item));
+    if (g_str_has_prefix(GST_OBJECT_NAME(gst_element_get_factory(e)), "estuarysink")) sink = e;
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  ASSERT_NE(sink, nullptr);
+  for (auto [pad, language] : {std::pair{"sink_1", "eng"}, std::pair{"sink_2", "fra"}}) {
+    Ref<GstPad> p = Ref<GstPad>::adopt(gst_element_get_static_pad(sink, pad));
+    ASSERT_TRUE(p) << pad;
+    gchar* lang = nullptr;
+    g_object_get(p.get(), "language", &lang, nullptr);
+    EXPECT_STREQ(lang, language) << pad;
+    g_free(lang);
+  }
+  (*ingest)->stop();
+  gst_element_set_state(pipeline.get(), GST_STATE_NULL);
 }
 
 TEST(RtpRecord, NothingReachesTheBusBeforeOpenAndStopLeavesIt) {
