@@ -1,6 +1,6 @@
 // Owns: end-to-end tests of RTSP publish (ANNOUNCE/SETUP record/RECORD on the RTSP port): ffmpeg over
 // TCP (H.264 + AAC, and H.264 + two AAC tracks: audio_0 and audio_1 on the bus) and UDP (H.264 + Opus)
-// and GStreamer's rtspclientsink (H.265 + AAC) publish; the
+// and GStreamer's rtspclientsink (H.265 + AAC; H.264 + two AAC) publish; the
 // stream plays over RTMP, HTTP-FLV, HTTP-TS and HLS (ffprobe sees the codecs); the publisher is an
 // "rtsp-publish" client of /api/v1/clients and the publisher of its /api/v1/streams entry; a second
 // publisher of the same path is refused; an on_publish hook (a real Python server) sees the publish
@@ -220,7 +220,7 @@ std::vector<ProbeStream> audio_of(const std::vector<ProbeStream>& streams) {
   return out;
 }
 
-TEST(RtspPublish, FfmpegWithTwoAacTracksPublishesBothToApiTsHlsAndTheFirstToFlv) {
+TEST(RtspPublish, TwoAacTracksFromFfmpegAndRtspClientSinkReachApiTsHlsAndTheFirstFlv) {
   Server server;
   ASSERT_TRUE(server.start()) << server.log();
   // Two AAC tracks told apart by rate and channels: 44.1 kHz mono, 48 kHz stereo.
@@ -277,6 +277,20 @@ TEST(RtspPublish, FfmpegWithTwoAacTracksPublishesBothToApiTsHlsAndTheFirstToFlv)
   EXPECT_NE(master.find("URI=\"two.m3u8?track=audio_1\""), std::string::npos) << master;
   EXPECT_TRUE(std::regex_search(master, std::regex("CODECS=\"avc1\\.[0-9a-fA-F]{6},mp4a\\.40\\.2\"")))
       << master;
+
+  // GStreamer's rtspclientsink with two audio streams (it lists them before the video in its SDP).
+  std::vector<std::string> gst = words(
+      "gst-launch-1.0 -q videotestsrc is-live=true num-buffers=500 ! video/x-raw,width=320,height=240,framerate=25/1 ! "
+      "x264enc tune=zerolatency key-int-max=25 speed-preset=ultrafast ! h264parse ! s.sink_0 "
+      "audiotestsrc is-live=true ! audio/x-raw,rate=48000,channels=2 ! voaacenc ! aacparse ! s.sink_1 "
+      "audiotestsrc is-live=true freq=880 ! audio/x-raw,rate=44100,channels=1 ! voaacenc ! aacparse ! s.sink_2 "
+      "rtspclientsink name=s protocols=tcp");
+  gst.push_back("location=" + rtsp_url(server, "live/gst2"));
+  Process gst_pub(gst, server.dir() + "/gst.log");
+  ASSERT_TRUE(wait_for_stream(server, "live/gst2", 15000)) << server.log();
+  const auto gst_ts = audio_of(probe_streams(http_url(server, "live/gst2.ts"), 20));
+  ASSERT_EQ(gst_ts.size(), 2u) << server.log();
+  EXPECT_EQ(gst_ts[0].channels + gst_ts[1].channels, 3) << "one mono and one stereo track";
 }
 
 // Records every POST as a line of JSON; /auth answers 0 only for a param with token=good.
