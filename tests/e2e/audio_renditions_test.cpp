@@ -79,11 +79,9 @@ TEST(AudioRenditions, CmafHlsAndDashCarryBothLanguagesAndPlayersSwitch) {
   // the master's other renditions; DASH's audio representations have their measured bandwidth.
   std::string master, french_playlist;
   ASSERT_EQ(http_request("GET", http + "/live/multi.m3u8", &master), 200);
-  EXPECT_TRUE(std::regex_search(master, std::regex("CODECS=\"avc1\\.[0-9a-fA-F]{6},mp4a\\.40\\.2\",AUDIO=")))
-      << master;
+  EXPECT_TRUE(std::regex_search(master, std::regex("CODECS=\"avc1\\.[0-9a-fA-F]{6},mp4a\\.40\\.2\",AUDIO="))) << master;
   ASSERT_EQ(http_request("GET", http + "/live/multi.m3u8?track=audio_1", &french_playlist), 200);
-  EXPECT_NE(french_playlist.find("#EXT-X-RENDITION-REPORT:URI=\"multi.m3u8?track=video\",LAST-MSN="),
-            std::string::npos)
+  EXPECT_NE(french_playlist.find("#EXT-X-RENDITION-REPORT:URI=\"multi.m3u8?track=video\",LAST-MSN="), std::string::npos)
       << french_playlist;
   EXPECT_NE(french_playlist.find("#EXT-X-RENDITION-REPORT:URI=\"multi.m3u8?track=audio_0\",LAST-MSN="),
             std::string::npos)

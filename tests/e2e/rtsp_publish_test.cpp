@@ -38,6 +38,26 @@ std::vector<std::string> words(const std::string& line) {
   return out;
 }
 
+// A publisher: the command line `line` (words) with `last` as its last argument.
+Process start_publisher(const std::string& line, const std::string& last, const std::string& log) {
+  std::vector<std::string> argv = words(line);
+  argv.push_back(last);
+  return Process(argv, log);
+}
+
+// GStreamer's rtspclientsink publishing over TCP a 320x240 test pattern of `frames` frames, encoded by
+// `video_encoder` ("x264enc … ! h264parse"), and one AAC tone per entry of `audio_caps`
+// ("audio/x-raw,rate=48000"), 440 Hz, 880 Hz, …
+Process rtspclientsink_publisher(const Server& server, const std::string& path, const std::string& video_encoder,
+                                 const std::vector<std::string>& audio_caps, int frames, const std::string& log) {
+  std::string line = "gst-launch-1.0 -q videotestsrc is-live=true num-buffers=" + std::to_string(frames) +
+                     " ! video/x-raw,width=320,height=240,framerate=25/1 ! " + video_encoder + " ! s.sink_0";
+  for (size_t i = 0; i < audio_caps.size(); ++i)
+    line += " audiotestsrc is-live=true freq=" + std::to_string(440 * (i + 1)) + " ! " + audio_caps[i] +
+            " ! voaacenc ! aacparse ! s.sink_" + std::to_string(i + 1);
+  return start_publisher(line + " rtspclientsink name=s protocols=tcp", "location=" + rtsp_url(server, path), log);
+}
+
 // ffmpeg publishing a 320x240 test pattern (and a tone unless acodec is empty) over RTSP for
 // duration_s, keyframe every second.
 Process ffmpeg_rtsp_publisher(const std::string& url, const std::string& transport, const std::string& acodec,
@@ -164,13 +184,9 @@ TEST(RtspPublish, FfmpegUdpWithOpusPlaysOverRtmpAndHttpTs) {
 TEST(RtspPublish, RtspClientSinkWithHevcAndAacPlaysOverHttpTsHlsAndEnhancedFlv) {
   Server server;
   ASSERT_TRUE(server.start()) << server.log();
-  std::vector<std::string> argv = words(
-      "gst-launch-1.0 -q videotestsrc is-live=true num-buffers=750 ! video/x-raw,width=320,height=240,framerate=25/1 ! "
-      "x265enc tune=zerolatency key-int-max=25 speed-preset=ultrafast ! h265parse ! s.sink_0 "
-      "audiotestsrc is-live=true ! audio/x-raw,rate=48000 ! voaacenc ! aacparse ! s.sink_1 "
-      "rtspclientsink name=s protocols=tcp");
-  argv.push_back("location=" + rtsp_url(server, "live/g"));
-  Process pub(argv, server.dir() + "/gst.log");
+  Process pub = rtspclientsink_publisher(server, "live/g",
+                                         "x265enc tune=zerolatency key-int-max=25 speed-preset=ultrafast ! h265parse",
+                                         {"audio/x-raw,rate=48000"}, 750, server.dir() + "/gst.log");
   ASSERT_TRUE(wait_for_stream(server, "live/g", 15000)) << server.log();
   EXPECT_FALSE(client_of_type(server, "rtsp-publish").empty());
   for (const std::string& url : {http_url(server, "live/g.ts"), http_url(server, "live/g.m3u8")}) {
@@ -224,16 +240,14 @@ TEST(RtspPublish, TwoAacTracksFromFfmpegAndRtspClientSinkReachApiTsHlsAndTheFirs
   Server server;
   ASSERT_TRUE(server.start()) << server.log();
   // Two AAC tracks told apart by rate and channels: 44.1 kHz mono, 48 kHz stereo.
-  std::vector<std::string> argv = words(
+  Process pub = start_publisher(
       "ffmpeg -nostdin -loglevel warning -re -f lavfi -i testsrc=size=320x240:rate=25 "
       "-f lavfi -i sine=frequency=440:sample_rate=44100 -f lavfi -i sine=frequency=880:sample_rate=48000 "
       "-map 0:v -map 1:a -map 2:a -t 40 -c:v libx264 -preset ultrafast -tune zerolatency -g 25 "
-      "-c:a aac -ac:a:0 1 -ac:a:1 2 -f rtsp -rtsp_transport tcp");
-  argv.push_back(rtsp_url(server, "live/two"));
-  Process pub(argv, server.dir() + "/pub.log");
+      "-c:a aac -ac:a:0 1 -ac:a:1 2 -f rtsp -rtsp_transport tcp",
+      rtsp_url(server, "live/two"), server.dir() + "/pub.log");
   ASSERT_TRUE(wait_for_stream(server, "live/two", 15000)) << server.log();
-  EXPECT_NE(server.log().find("video=H264 audio=MPEG4-GENERIC audio=MPEG4-GENERIC"), std::string::npos)
-      << server.log();
+  EXPECT_NE(server.log().find("video=H264 audio=MPEG4-GENERIC audio=MPEG4-GENERIC"), std::string::npos) << server.log();
 
   // The API lists both tracks.
   std::string body;
@@ -275,18 +289,12 @@ TEST(RtspPublish, TwoAacTracksFromFfmpegAndRtspClientSinkReachApiTsHlsAndTheFirs
     ++renditions;
   EXPECT_EQ(renditions, 2u) << master;
   EXPECT_NE(master.find("URI=\"two.m3u8?track=audio_1\""), std::string::npos) << master;
-  EXPECT_TRUE(std::regex_search(master, std::regex("CODECS=\"avc1\\.[0-9a-fA-F]{6},mp4a\\.40\\.2\"")))
-      << master;
+  EXPECT_TRUE(std::regex_search(master, std::regex("CODECS=\"avc1\\.[0-9a-fA-F]{6},mp4a\\.40\\.2\""))) << master;
 
   // GStreamer's rtspclientsink with two audio streams (it lists them before the video in its SDP).
-  std::vector<std::string> gst = words(
-      "gst-launch-1.0 -q videotestsrc is-live=true num-buffers=500 ! video/x-raw,width=320,height=240,framerate=25/1 ! "
-      "x264enc tune=zerolatency key-int-max=25 speed-preset=ultrafast ! h264parse ! s.sink_0 "
-      "audiotestsrc is-live=true ! audio/x-raw,rate=48000,channels=2 ! voaacenc ! aacparse ! s.sink_1 "
-      "audiotestsrc is-live=true freq=880 ! audio/x-raw,rate=44100,channels=1 ! voaacenc ! aacparse ! s.sink_2 "
-      "rtspclientsink name=s protocols=tcp");
-  gst.push_back("location=" + rtsp_url(server, "live/gst2"));
-  Process gst_pub(gst, server.dir() + "/gst.log");
+  Process gst_pub = rtspclientsink_publisher(
+      server, "live/gst2", "x264enc tune=zerolatency key-int-max=25 speed-preset=ultrafast ! h264parse",
+      {"audio/x-raw,rate=48000,channels=2", "audio/x-raw,rate=44100,channels=1"}, 500, server.dir() + "/gst.log");
   ASSERT_TRUE(wait_for_stream(server, "live/gst2", 15000)) << server.log();
   const auto gst_ts = audio_of(probe_streams(http_url(server, "live/gst2.ts"), 20));
   ASSERT_EQ(gst_ts.size(), 2u) << server.log();

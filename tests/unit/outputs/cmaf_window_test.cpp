@@ -306,21 +306,27 @@ void feed_tracks(CmafWindow& w, int segments, size_t video_bytes, size_t en_byte
       runs[1].samples.push_back(sample(en_bytes, true));
       runs[2].samples.push_back(sample(fr_bytes, true));
       const std::vector<uint8_t> frag = cmaf::write_fragment(sequence++, runs);
-      w.add_part(p, t, 200'000'000, p == 0, p == 9,
-                 Ref<GBytes>::adopt(g_bytes_new(frag.data(), frag.size())), kNow + (t + 200'000'000) / 1000);
+      w.add_part(p, t, 200'000'000, p == 0, p == 9, Ref<GBytes>::adopt(g_bytes_new(frag.data(), frag.size())),
+                 kNow + (t + 200'000'000) / 1000);
       t += 200'000'000;
     }
 }
 
-// DASH: each representation's bandwidth is its track's own peak rate as served alone, not the
-// muxed one nor a fixed guess.
-TEST(DashMpd, EachTrackHasItsMeasuredBandwidth) {
+// A low-latency window "t" of a publish with H.264 video and two AAC tracks.
+CmafWindow two_audio_window() {
   CmafWindow w("t", CmafWindowSettings{});
   CmafTrack v, en, fr;
   v.video = true;
   v.codec = "avc1.64001f";
   en.codec = fr.codec = "mp4a.40.2";
   w.set_init(bytes(50), "avc1.64001f,mp4a.40.2,mp4a.40.2", 1280, 720, {v, en, fr});
+  return w;
+}
+
+// DASH: each representation's bandwidth is its track's own peak rate as served alone, not the
+// muxed one nor a fixed guess.
+TEST(DashMpd, EachTrackHasItsMeasuredBandwidth) {
+  CmafWindow w = two_audio_window();
   EXPECT_EQ(w.track_bandwidth(1), 0) << "nothing measured yet";
   feed_tracks(w, 2, 5000, 400, 800);  // 2 s segments: about 200, 16 and 32 kbit/s of samples
   const CmafSegmentEntry* seg = w.segment(1);
@@ -348,34 +354,29 @@ TEST(DashMpd, EachTrackHasItsMeasuredBandwidth) {
 // LL-HLS: one track's playlist of a publish with several audio tracks reports the master's other
 // renditions (the video variant and the other audio tracks, or the muxed variant without video).
 TEST(CmafWindow, OneTrackPlaylistReportsTheOtherRenditions) {
-  CmafWindow w("t", CmafWindowSettings{});
-  CmafTrack v, en, fr;
-  v.video = true;
-  v.codec = "avc1.64001f";
-  en.codec = fr.codec = "mp4a.40.2";
-  w.set_init(bytes(50), "avc1.64001f,mp4a.40.2,mp4a.40.2", 1280, 720, {v, en, fr});
+  CmafWindow w = two_audio_window();
   feed(w, 3, 2);
   const std::string reports = w.track_rendition_reports("t.m3u8?token=x&", 3);
   EXPECT_EQ(reports,
             "#EXT-X-RENDITION-REPORT:URI=\"t.m3u8?token=x&track=video\",LAST-MSN=3,LAST-PART=1\n"
             "#EXT-X-RENDITION-REPORT:URI=\"t.m3u8?token=x&track=audio_0\",LAST-MSN=3,LAST-PART=1\n");
   const std::string french = w.render_hls(false, reports, 3);
-  EXPECT_NE(french.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"t-t3-3.2.m4s\"\n" + reports), std::string::npos)
-      << french;
+  EXPECT_NE(french.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"t-t3-3.2.m4s\"\n" + reports), std::string::npos) << french;
   EXPECT_EQ(count(w.track_rendition_reports("t.m3u8?", 1), "#EXT-X-RENDITION-REPORT"), 2);
   EXPECT_NE(w.track_rendition_reports("t.m3u8?", 1).find("URI=\"t.m3u8?track=audio_1\""), std::string::npos);
   EXPECT_EQ(w.track_rendition_reports("t.m3u8?", 0), "") << "the muxed playlist is no rendition of the master";
 
   // Audio only: the master's variant is the muxed playlist.
   CmafWindow a("a", CmafWindowSettings{});
-  a.set_init(bytes(50), "mp4a.40.2,opus", 0, 0, {en, fr});
+  const std::vector<CmafTrack> tracks = w.tracks(w.generation());  // video, en, fr
+  a.set_init(bytes(50), "mp4a.40.2,mp4a.40.2", 0, 0, {tracks[1], tracks[2]});
   feed(a, 2, 1);
   EXPECT_EQ(a.track_rendition_reports("a.m3u8?", 1),
             "#EXT-X-RENDITION-REPORT:URI=\"a.m3u8?track=audio_1\",LAST-MSN=2,LAST-PART=0\n"
             "#EXT-X-RENDITION-REPORT:URI=\"a.m3u8?media=1\",LAST-MSN=2,LAST-PART=0\n");
   // One audio track: no master, no reports.
   CmafWindow one("o", CmafWindowSettings{});
-  one.set_init(bytes(50), "avc1.64001f,mp4a.40.2", 1280, 720, {v, en});
+  one.set_init(bytes(50), "avc1.64001f,mp4a.40.2", 1280, 720, {tracks[0], tracks[1]});
   feed(one, 2, 1);
   EXPECT_EQ(one.track_rendition_reports("o.m3u8?", 2), "");
 }

@@ -19,6 +19,32 @@ void init_gst() {
   registered = true;
 }
 
+// As gst-rtsp-server does: the launch line's bin for `tracks` inside a playing pipeline, taken over
+// by a RecordIngest (ingest null and a test failure added when any step fails).
+struct RecordMedia {
+  Ref<GstElement> pipeline;
+  GstElement* bin = nullptr;  // owned by the pipeline
+  std::unique_ptr<RecordIngest> ingest;
+  ~RecordMedia() {
+    if (ingest) ingest->stop();
+    if (pipeline) gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+  }
+};
+void make_record_media(const std::string& stream, const std::vector<RecordTrack>& tracks, RecordMedia* media) {
+  init_gst();
+  auto launch = RecordIngest::launch(tracks);
+  ASSERT_TRUE(launch);
+  GError* err = nullptr;
+  media->bin = gst_parse_launch_full(launch->c_str(), nullptr, GST_PARSE_FLAG_FATAL_ERRORS, &err);
+  ASSERT_NE(media->bin, nullptr) << (err ? err->message : "");
+  media->pipeline = Ref<GstElement>::adopt_floating(gst_pipeline_new(nullptr));
+  gst_bin_add(GST_BIN(media->pipeline.get()), media->bin);
+  auto ingest = RecordIngest::attach(stream, media->bin, tracks);
+  ASSERT_TRUE(ingest) << ingest.error().message;
+  media->ingest = std::move(*ingest);
+  ASSERT_EQ(gst_element_set_state(media->pipeline.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+}
+
 TEST(RtpRecord, KnownEncodingsAnyCase) {
   EXPECT_STREQ(rtp_depay_chain("h264").first, "rtph264depay");
   EXPECT_STREQ(rtp_depay_chain("H265").second, "h265parse");
@@ -63,22 +89,13 @@ TEST(RtpRecord, SeveralAudioTracksUpToTheBound) {
 
 // Two audio tracks open onto the bus as two tracks, with the announced language on the first.
 TEST(RtpRecord, TwoAudioTracksOpenAsTwoBusTracks) {
-  init_gst();
-  const std::vector<RecordTrack> tracks = {{false, "MPEG4-GENERIC", "eng"}, {false, "OPUS", "fra"}};
-  auto launch = RecordIngest::launch(tracks);
-  ASSERT_TRUE(launch);
-  GError* err = nullptr;
-  GstElement* bin = gst_parse_launch_full(launch->c_str(), nullptr, GST_PARSE_FLAG_FATAL_ERRORS, &err);
-  ASSERT_NE(bin, nullptr) << (err ? err->message : "");
-  auto pipeline = Ref<GstElement>::adopt_floating(gst_pipeline_new(nullptr));
-  gst_bin_add(GST_BIN(pipeline.get()), bin);
-  auto ingest = RecordIngest::attach("unit/rec2", bin, tracks);
-  ASSERT_TRUE(ingest) << ingest.error().message;
-  ASSERT_EQ(gst_element_set_state(pipeline.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
-  ASSERT_TRUE((*ingest)->open(1 << 20, {}));
+  RecordMedia media;
+  make_record_media("unit/rec2", {{false, "MPEG4-GENERIC", "eng"}, {false, "OPUS", "fra"}}, &media);
+  ASSERT_TRUE(media.ingest);
+  ASSERT_TRUE(media.ingest->open(1 << 20, {}));
   // The sink's pads: sink_1 (eng) and sink_2 (fra).
   GstElement* sink = nullptr;
-  GstIterator* it = gst_bin_iterate_elements(GST_BIN(bin));
+  GstIterator* it = gst_bin_iterate_elements(GST_BIN(media.bin));
   GValue item = G_VALUE_INIT;
   while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
     auto* e = GST_ELEMENT(g_value_get_object(&item));
@@ -96,33 +113,20 @@ TEST(RtpRecord, TwoAudioTracksOpenAsTwoBusTracks) {
     EXPECT_STREQ(lang, language) << pad;
     g_free(lang);
   }
-  (*ingest)->stop();
-  gst_element_set_state(pipeline.get(), GST_STATE_NULL);
 }
 
 TEST(RtpRecord, NothingReachesTheBusBeforeOpenAndStopLeavesIt) {
-  init_gst();
-  const std::vector<RecordTrack> tracks = {{true, "H264"}};
-  auto launch = RecordIngest::launch(tracks);
-  ASSERT_TRUE(launch);
-  // As gst-rtsp-server does: the launch line's bin inside a pipeline.
-  GError* err = nullptr;
-  GstElement* bin = gst_parse_launch_full(launch->c_str(), nullptr, GST_PARSE_FLAG_FATAL_ERRORS, &err);
-  ASSERT_NE(bin, nullptr) << (err ? err->message : "");
-  auto pipeline = Ref<GstElement>::adopt_floating(gst_pipeline_new(nullptr));
-  gst_bin_add(GST_BIN(pipeline.get()), bin);
-  auto ingest = RecordIngest::attach("unit/rec", bin, tracks);
-  ASSERT_TRUE(ingest) << ingest.error().message;
-  ASSERT_EQ(gst_element_set_state(pipeline.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+  RecordMedia media;
+  make_record_media("unit/rec", {{true, "H264"}}, &media);
+  ASSERT_TRUE(media.ingest);
   BusStats stats;
   EXPECT_FALSE(bus_stats("unit/rec", &stats)) << "published before open()";
 
-  ASSERT_TRUE((*ingest)->open(1 << 20, {}));
-  EXPECT_TRUE((*ingest)->opened());
+  ASSERT_TRUE(media.ingest->open(1 << 20, {}));
+  EXPECT_TRUE(media.ingest->opened());
   EXPECT_TRUE(bus_stats("unit/rec", &stats));
-  (*ingest)->stop();
+  media.ingest->stop();
   EXPECT_FALSE(bus_stats("unit/rec", &stats)) << "still published after stop()";
-  gst_element_set_state(pipeline.get(), GST_STATE_NULL);
 }
 
 }  // namespace

@@ -168,7 +168,8 @@ void respond_media_playlist(SoupServerMessage* msg, CmafStream& s, const StreamP
   if (track > 0) {
     const std::string query = master_query(path.query);
     const std::string base = path.stream + ".m3u8?" + (query.empty() ? "" : query + "&");
-    respond_string(msg, type, s.window.render_hls(skip, s.window.track_rendition_reports(base, uint32_t(track)), uint32_t(track)),
+    respond_string(msg, type,
+                   s.window.render_hls(skip, s.window.track_rendition_reports(base, uint32_t(track)), uint32_t(track)),
                    cors);
     return;
   }

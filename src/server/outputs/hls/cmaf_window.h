@@ -138,7 +138,7 @@ class CmafWindow {
   mutable std::map<std::pair<bool, uint32_t>, std::string> rendered_;
   std::string render_uncached(bool skip, uint32_t track) const;
   void measure_tracks(CmafSegmentEntry& seg) const;  // sets seg.track_bytes (left empty if unknown)
-  std::string stem(uint32_t track) const;  // "s", or "s-t2" for one track's names
+  std::string stem(uint32_t track) const;            // "s", or "s-t2" for one track's names
 };
 
 // One track (1-based) of muxed CMAF fragments, renumbered as track 1 (DASH serves tracks apart);
