@@ -4,7 +4,8 @@
 // stream plays over RTMP, HTTP-FLV, HTTP-TS and HLS (ffprobe sees the codecs); the publisher is an
 // "rtsp-publish" client of /api/v1/clients and the publisher of its /api/v1/streams entry; a second
 // publisher of the same path is refused; an on_publish hook (a real Python server) sees the publish
-// and refuses a bad token, whose stream never goes live.
+// and refuses a bad token, whose stream never goes live; an ANNOUNCE's audio m-lines (up to 8) carry
+// their a=lang.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -299,6 +300,57 @@ TEST(RtspPublish, TwoAacTracksFromFfmpegAndRtspClientSinkReachApiTsHlsAndTheFirs
   const auto gst_ts = audio_of(probe_streams(http_url(server, "live/gst2.ts"), 20));
   ASSERT_EQ(gst_ts.size(), 2u) << server.log();
   EXPECT_EQ(gst_ts[0].channels + gst_ts[1].channels, 3) << "one mono and one stereo track";
+}
+
+// Sends one ANNOUNCE of an SDP with H.264 video and `audio` audio m-lines (AAC then Opus, …; the
+// session says a=lang:eng, the Opus lines a=lang:fra) and prints the answer's status line.
+const char* kAnnounceClient = R"PY(
+import socket, sys
+port, path, audio = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+sdp = ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=t', 'c=IN IP4 127.0.0.1', 't=0 0', 'a=lang:eng',
+       'm=video 0 RTP/AVP 96', 'a=rtpmap:96 H264/90000', 'a=control:streamid=0']
+for i in range(audio):
+    pt = 97 + i
+    if i % 2 == 0:
+        sdp += ['m=audio 0 RTP/AVP %d' % pt, 'a=rtpmap:%d MPEG4-GENERIC/44100/1' % pt,
+                'a=fmtp:%d profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config=1208' % pt]
+    else:
+        sdp += ['m=audio 0 RTP/AVP %d' % pt, 'a=rtpmap:%d opus/48000/2' % pt, 'a=lang:fra']
+    sdp += ['a=control:streamid=%d' % (i + 1)]
+body = ('\r\n'.join(sdp) + '\r\n').encode()
+url = 'rtsp://127.0.0.1:%d/%s' % (port, path)
+s = socket.create_connection(('127.0.0.1', port), timeout=10)
+s.sendall(('ANNOUNCE %s RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n'
+           % (url, len(body))).encode() + body)
+print(s.recv(4096).decode().split('\r\n')[0])
+)PY";
+
+// The SDP's languages (a=lang of the media, else of the session) go with each audio track; a ninth
+// audio m-line is refused with 415 and the reason.
+TEST(RtspPublish, AnnouncedAudioTracksTakeTheSdpLanguagesAndANinthIsRefused) {
+  Server server;
+  ASSERT_TRUE(server.start()) << server.log();
+  std::ofstream(server.dir() + "/announce.py") << kAnnounceClient;
+  auto announce = [&](const std::string& path, int audio) {
+    return run(
+        {"python3", server.dir() + "/announce.py", std::to_string(server.rtsp_port()), path, std::to_string(audio)},
+        15);
+  };
+  const RunResult two = announce("live/langs", 2);
+  EXPECT_NE(two.out.find("RTSP/1.0 200"), std::string::npos) << two.out << two.err;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return std::regex_search(server.log(), std::regex("rtsp-announce from 127\\.0\\.0\\.1: video=H264 "
+                                                          "audio=MPEG4-GENERIC/eng audio=OPUS/fra"));
+      },
+      3000))
+      << server.log();
+  const RunResult eight = announce("live/eight", 8);
+  EXPECT_NE(eight.out.find("RTSP/1.0 200"), std::string::npos) << eight.out << eight.err;
+  const RunResult nine = announce("live/nine", 9);
+  EXPECT_NE(nine.out.find("RTSP/1.0 415"), std::string::npos) << nine.out << nine.err;
+  EXPECT_NE(server.log().find("at most one video and 8 audio tracks (announced 1 video, 9 audio)"), std::string::npos)
+      << server.log();
 }
 
 // Records every POST as a line of JSON; /auth answers 0 only for a param with token=good.
