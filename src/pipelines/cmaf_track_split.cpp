@@ -119,20 +119,26 @@ bool read_traf(const uint8_t* data, const Box& traf, uint32_t* track_id, TrafSam
   return true;
 }
 
+// The moof+mdat pair at data[at..size).
+bool read_fragment(const uint8_t* data, size_t at, size_t size, Box* moof, Box* mdat, std::string* error) {
+  if (!read_box(data, at, size, moof) || std::memcmp(moof->type, "moof", 4) != 0) {
+    *error = "expected a moof box";
+    return false;
+  }
+  if (!read_box(data, moof->offset + moof->size, size, mdat) || std::memcmp(mdat->type, "mdat", 4) != 0) {
+    *error = "moof not followed by an mdat box";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool extract_track(const uint8_t* data, size_t size, uint32_t track_id, std::vector<uint8_t>* out, std::string* error) {
   out->clear();
   for (size_t at = 0; at < size;) {
     Box moof, mdat;
-    if (!read_box(data, at, size, &moof) || std::memcmp(moof.type, "moof", 4) != 0) {
-      *error = "expected a moof box";
-      return false;
-    }
-    if (!read_box(data, moof.offset + moof.size, size, &mdat) || std::memcmp(mdat.type, "mdat", 4) != 0) {
-      *error = "moof not followed by an mdat box";
-      return false;
-    }
+    if (!read_fragment(data, at, size, &moof, &mdat, error)) return false;
     const Box* mfhd_box = nullptr;
     Box mfhd, chosen;
     TrafSamples chosen_samples;
@@ -189,6 +195,36 @@ bool extract_track(const uint8_t* data, size_t size, uint32_t track_id, std::vec
       out->insert(out->end(), {'m', 'd', 'a', 't'});
       const uint8_t* samples = data + moof.offset + chosen_samples.data_offset;
       out->insert(out->end(), samples, samples + chosen_samples.data_size);
+    }
+    at = mdat.offset + mdat.size;
+  }
+  return true;
+}
+
+bool track_bytes(const uint8_t* data, size_t size, std::vector<uint64_t>* bytes, std::string* error) {
+  for (size_t at = 0; at < size;) {
+    Box moof, mdat;
+    if (!read_fragment(data, at, size, &moof, &mdat, error)) return false;
+    size_t mfhd_size = 0;
+    for (size_t c = moof.offset + moof.header; c < moof.offset + moof.size;) {
+      Box b;
+      if (!read_box(data, c, moof.offset + moof.size, &b)) {
+        *error = "moof child box overruns the moof";
+        return false;
+      }
+      if (std::memcmp(b.type, "mfhd", 4) == 0) mfhd_size = b.size;
+      c = b.offset + b.size;
+    }
+    for (size_t c = moof.offset + moof.header; c < moof.offset + moof.size;) {
+      Box b;
+      read_box(data, c, moof.offset + moof.size, &b);  // read above
+      uint32_t id = 0;
+      TrafSamples s;
+      if (std::memcmp(b.type, "traf", 4) == 0) {
+        if (!read_traf(data, b, &id, &s, error)) return false;
+        if (id >= 1 && id <= bytes->size()) (*bytes)[id - 1] += 8 + mfhd_size + b.size + 8 + s.data_size;
+      }
+      c = b.offset + b.size;
     }
     at = mdat.offset + mdat.size;
   }

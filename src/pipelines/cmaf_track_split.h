@@ -19,4 +19,10 @@ namespace estuary::pipelines::cmaf {
 // a well-formed run of moof+mdat pairs; nothing is read outside data[0..size).
 bool extract_track(const uint8_t* data, size_t size, uint32_t track_id, std::vector<uint8_t>* out, std::string* error);
 
+// The bytes each track takes in data[0..size) as extract_track serves it (per fragment with the
+// track: its moof with mfhd and that traf, its mdat header and samples): (*bytes)[id - 1] grows by
+// track id's share, for ids 1..bytes->size() (others are not counted). false (and `error` set) for
+// bytes extract_track refuses.
+bool track_bytes(const uint8_t* data, size_t size, std::vector<uint64_t>* bytes, std::string* error);
+
 }  // namespace estuary::pipelines::cmaf

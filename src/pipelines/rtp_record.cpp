@@ -81,9 +81,9 @@ Result<std::string> RecordIngest::launch(const std::vector<RecordTrack>& tracks)
     const std::string n = std::to_string(i);
     launch += std::string(" ") + depay + " name=depay" + n + " ! " + parser + " ! valve name=gate" + n + " drop=true";
   }
-  if (videos > 1 || audios > 1)
-    return Error{"at most one video and one audio track (announced " + std::to_string(videos) + " video, " +
-                     std::to_string(audios) + " audio)",
+  if (videos > 1 || size_t(audios) > kMaxRecordAudioTracks)
+    return Error{"at most one video and " + std::to_string(kMaxRecordAudioTracks) + " audio tracks (announced " +
+                     std::to_string(videos) + " video, " + std::to_string(audios) + " audio)",
                  ErrorReason::invalid, "pipelines"};
   return launch + " )";
 }
@@ -108,7 +108,7 @@ Result<std::unique_ptr<RecordIngest>> RecordIngest::attach(std::string stream, G
   std::unique_ptr<RecordIngest> ingest(
       new RecordIngest(std::move(stream), Ref<GstElement>::add_ref(bin), std::move(valves)));
   ingest->counters_ = std::move(counters);
-  for (const auto& t : tracks) ingest->track_video_.push_back(t.video);
+  ingest->tracks_ = tracks;
   return ingest;
 }
 
@@ -138,9 +138,12 @@ Status RecordIngest::open(uint64_t gop_cache_max_bytes, PipelineEvents events) {
 
   gst_bin_add(GST_BIN(bin_.get()), sink);
   sink_ = Ref<GstElement>::add_ref(sink);
+  size_t audio = 0;
   for (size_t i = 0; i < valves_.size(); i++) {
-    Ref<GstPad> target =
-        Ref<GstPad>::adopt(gst_element_request_pad_simple(sink, track_video_[i] ? "sink_0" : "sink_1"));
+    const RecordTrack& t = tracks_[i];
+    const std::string pad = t.video ? "sink_0" : "sink_" + std::to_string(1 + audio++);
+    Ref<GstPad> target = Ref<GstPad>::adopt(gst_element_request_pad_simple(sink, pad.c_str()));
+    if (target && !t.video && !t.language.empty()) g_object_set(target.get(), "language", t.language.c_str(), nullptr);
     Ref<GstPad> out = Ref<GstPad>::adopt(gst_element_get_static_pad(valves_[i].get(), "src"));
     if (!target || gst_pad_link(out.get(), target.get()) != GST_PAD_LINK_OK) {
       stop();

@@ -32,12 +32,16 @@ std::pair<const char*, const char*> rtp_depay_chain(const char* encoding_name);
 struct RecordTrack {
   bool video = false;
   std::string encoding;  // rtpmap encoding name
+  std::string language;  // audio: the SDP's a=lang (RFC 5646 / ISO 639), "" when none
 };
+
+// Audio tracks an RTSP publisher may announce (published as audio_0 ... audio_7).
+constexpr size_t kMaxRecordAudioTracks = 8;
 
 class RecordIngest {
  public:
-  // The bin's launch line for these tracks. Errors (invalid): no track, more than one video or audio
-  // track, an encoding rtp_depay_chain does not know.
+  // The bin's launch line for these tracks. Errors (invalid): no track, more than one video track or
+  // kMaxRecordAudioTracks audio tracks, an encoding rtp_depay_chain does not know.
   static Result<std::string> launch(const std::vector<RecordTrack>& tracks);
   // Takes over `bin`, the record media's element built from launch(tracks); stream: app/name on the bus.
   static Result<std::unique_ptr<RecordIngest>> attach(std::string stream, GstElement* bin,
@@ -46,7 +50,9 @@ class RecordIngest {
   RecordIngest(const RecordIngest&) = delete;
   RecordIngest& operator=(const RecordIngest&) = delete;
 
-  // Publishes: adds the bus sink (the bin must be in its pipeline by now), opens the valves. The
+  // Publishes: adds the bus sink (the bin must be in its pipeline by now), the video track on its
+  // pad sink_0 and the audio tracks, in the order announced, as audio_0, audio_1, ... (sink_1,
+  // sink_2, ..., each with its language), and opens the valves. The
   // events get the sink's "estuary-stream-ready" and the bin's errors, on the control thread.
   Status open(uint64_t gop_cache_max_bytes, PipelineEvents events);
   // Unpublishes at once (the sink leaves the bus) and closes the valves; idempotent.
@@ -73,7 +79,7 @@ class RecordIngest {
   Ref<GstBus> bus_;
   SignalGuard bus_signal_;
   std::shared_ptr<Counters> counters_ = std::make_shared<Counters>();
-  std::vector<bool> track_video_;
+  std::vector<RecordTrack> tracks_;
 };
 
 }  // namespace estuary::pipelines

@@ -2,9 +2,10 @@
 // default [hls] variant (LL-HLS over fMP4, and DASH): an MPEG-TS over SRT with two AAC tracks in two
 // languages. ffmpeg reading the HLS master finds both languages; the DASH MPD has one audio
 // adaptation set per track with its lang, and a track's init and media segments hold that track
-// alone; hls.js lists two audio tracks and plays on after switching to the second, dash.js likewise,
-// both in headless Chromium through the /players/ page. A pulled RTSP source with two audio streams
-// publishes both.
+// alone, and each representation its measured bandwidth; the master names every rendition's codecs
+// and one track's LL-HLS playlist reports the other renditions; hls.js lists two audio tracks and
+// plays on after switching to the second, dash.js likewise, both in headless Chromium through the
+// /players/ page. A pulled RTSP source with two audio streams publishes both.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -73,6 +74,20 @@ TEST(AudioRenditions, CmafHlsAndDashCarryBothLanguagesAndPlayersSwitch) {
   EXPECT_EQ(french[0].codec_type, "audio");
   EXPECT_EQ(french[0].channels, 2);
   EXPECT_EQ(french[0].sample_rate, 48000);
+
+  // The master's variant names the codecs of every rendition; one track's LL-HLS playlist reports
+  // the master's other renditions; DASH's audio representations have their measured bandwidth.
+  std::string master, french_playlist;
+  ASSERT_EQ(http_request("GET", http + "/live/multi.m3u8", &master), 200);
+  EXPECT_TRUE(std::regex_search(master, std::regex("CODECS=\"avc1\\.[0-9a-fA-F]{6},mp4a\\.40\\.2\",AUDIO="))) << master;
+  ASSERT_EQ(http_request("GET", http + "/live/multi.m3u8?track=audio_1", &french_playlist), 200);
+  EXPECT_NE(french_playlist.find("#EXT-X-RENDITION-REPORT:URI=\"multi.m3u8?track=video\",LAST-MSN="), std::string::npos)
+      << french_playlist;
+  EXPECT_NE(french_playlist.find("#EXT-X-RENDITION-REPORT:URI=\"multi.m3u8?track=audio_0\",LAST-MSN="),
+            std::string::npos)
+      << french_playlist;
+  EXPECT_EQ(french_playlist.find("URI=\"multi.m3u8?track=audio_1\""), std::string::npos) << french_playlist;
+  EXPECT_EQ(mpd.find("bandwidth=\"128000\""), std::string::npos) << mpd;
 
   // hls.js and dash.js (both at once): two audio tracks listed; after switching to the second,
   // playback goes on.

@@ -82,6 +82,8 @@ TEST_F(AudioTracks, SrtTwoLanguagesReachApiHlsTsAndFlv) {
             std::string::npos)
       << master;
   EXPECT_NE(master.find("AUDIO=\"audio\"\nmulti.m3u8?track=video\n"), std::string::npos) << master;
+  // The variant's CODECS name the video and the audio tracks' codec (RFC 8216 4.3.4.2).
+  EXPECT_TRUE(std::regex_search(master, std::regex("CODECS=\"avc1\\.[0-9a-fA-F]{6},mp4a\\.40\\.2\",AUDIO="))) << master;
   // ffmpeg reading the master finds the video and both languages, each rendition with its own track.
   const auto streams = probe_streams(http("/live/multi.m3u8"), 20);
   EXPECT_TRUE(has_stream(streams, "video", "h264")) << server->log();

@@ -1,12 +1,15 @@
 // Owns: end-to-end tests of RTSP publish (ANNOUNCE/SETUP record/RECORD on the RTSP port): ffmpeg over
-// TCP (H.264 + AAC) and UDP (H.264 + Opus) and GStreamer's rtspclientsink (H.265 + AAC) publish; the
+// TCP (H.264 + AAC, and H.264 + two AAC tracks: audio_0 and audio_1 on the bus) and UDP (H.264 + Opus)
+// and GStreamer's rtspclientsink (H.265 + AAC; H.264 + two AAC) publish; the
 // stream plays over RTMP, HTTP-FLV, HTTP-TS and HLS (ffprobe sees the codecs); the publisher is an
 // "rtsp-publish" client of /api/v1/clients and the publisher of its /api/v1/streams entry; a second
 // publisher of the same path is refused; an on_publish hook (a real Python server) sees the publish
-// and refuses a bad token, whose stream never goes live.
+// and refuses a bad token, whose stream never goes live; an ANNOUNCE's audio m-lines (up to 8) carry
+// their a=lang.
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -34,6 +37,26 @@ std::vector<std::string> words(const std::string& line) {
   std::vector<std::string> out;
   for (std::string w; in >> w;) out.push_back(w);
   return out;
+}
+
+// A publisher: the command line `line` (words) with `last` as its last argument.
+Process start_publisher(const std::string& line, const std::string& last, const std::string& log) {
+  std::vector<std::string> argv = words(line);
+  argv.push_back(last);
+  return Process(argv, log);
+}
+
+// GStreamer's rtspclientsink publishing over TCP a 320x240 test pattern of `frames` frames, encoded by
+// `video_encoder` ("x264enc … ! h264parse"), and one AAC tone per entry of `audio_caps`
+// ("audio/x-raw,rate=48000"), 440 Hz, 880 Hz, …
+Process rtspclientsink_publisher(const Server& server, const std::string& path, const std::string& video_encoder,
+                                 const std::vector<std::string>& audio_caps, int frames, const std::string& log) {
+  std::string line = "gst-launch-1.0 -q videotestsrc is-live=true num-buffers=" + std::to_string(frames) +
+                     " ! video/x-raw,width=320,height=240,framerate=25/1 ! " + video_encoder + " ! s.sink_0";
+  for (size_t i = 0; i < audio_caps.size(); ++i)
+    line += " audiotestsrc is-live=true freq=" + std::to_string(440 * (i + 1)) + " ! " + audio_caps[i] +
+            " ! voaacenc ! aacparse ! s.sink_" + std::to_string(i + 1);
+  return start_publisher(line + " rtspclientsink name=s protocols=tcp", "location=" + rtsp_url(server, path), log);
 }
 
 // ffmpeg publishing a 320x240 test pattern (and a tone unless acodec is empty) over RTSP for
@@ -162,13 +185,9 @@ TEST(RtspPublish, FfmpegUdpWithOpusPlaysOverRtmpAndHttpTs) {
 TEST(RtspPublish, RtspClientSinkWithHevcAndAacPlaysOverHttpTsHlsAndEnhancedFlv) {
   Server server;
   ASSERT_TRUE(server.start()) << server.log();
-  std::vector<std::string> argv = words(
-      "gst-launch-1.0 -q videotestsrc is-live=true num-buffers=750 ! video/x-raw,width=320,height=240,framerate=25/1 ! "
-      "x265enc tune=zerolatency key-int-max=25 speed-preset=ultrafast ! h265parse ! s.sink_0 "
-      "audiotestsrc is-live=true ! audio/x-raw,rate=48000 ! voaacenc ! aacparse ! s.sink_1 "
-      "rtspclientsink name=s protocols=tcp");
-  argv.push_back("location=" + rtsp_url(server, "live/g"));
-  Process pub(argv, server.dir() + "/gst.log");
+  Process pub = rtspclientsink_publisher(server, "live/g",
+                                         "x265enc tune=zerolatency key-int-max=25 speed-preset=ultrafast ! h265parse",
+                                         {"audio/x-raw,rate=48000"}, 750, server.dir() + "/gst.log");
   ASSERT_TRUE(wait_for_stream(server, "live/g", 15000)) << server.log();
   EXPECT_FALSE(client_of_type(server, "rtsp-publish").empty());
   for (const std::string& url : {http_url(server, "live/g.ts"), http_url(server, "live/g.m3u8")}) {
@@ -208,6 +227,130 @@ TEST(RtspPublish, RtspClientSinkWithHevcAndAacPlaysOverHttpTsHlsAndEnhancedFlv) 
   // it cannot read.
   EXPECT_TRUE(probe_streams(server.rtmp_url("live/g"), 8).empty());
   EXPECT_NE(server.log().find("did not declare in connect's fourCcList"), std::string::npos) << server.log();
+}
+
+// The audio streams of probed streams.
+std::vector<ProbeStream> audio_of(const std::vector<ProbeStream>& streams) {
+  std::vector<ProbeStream> out;
+  for (const ProbeStream& s : streams)
+    if (s.codec_type == "audio") out.push_back(s);
+  return out;
+}
+
+TEST(RtspPublish, TwoAacTracksFromFfmpegAndRtspClientSinkReachApiTsHlsAndTheFirstFlv) {
+  Server server;
+  ASSERT_TRUE(server.start()) << server.log();
+  // Two AAC tracks told apart by rate and channels: 44.1 kHz mono, 48 kHz stereo.
+  Process pub = start_publisher(
+      "ffmpeg -nostdin -loglevel warning -re -f lavfi -i testsrc=size=320x240:rate=25 "
+      "-f lavfi -i sine=frequency=440:sample_rate=44100 -f lavfi -i sine=frequency=880:sample_rate=48000 "
+      "-map 0:v -map 1:a -map 2:a -t 40 -c:v libx264 -preset ultrafast -tune zerolatency -g 25 "
+      "-c:a aac -ac:a:0 1 -ac:a:1 2 -f rtsp -rtsp_transport tcp",
+      rtsp_url(server, "live/two"), server.dir() + "/pub.log");
+  ASSERT_TRUE(wait_for_stream(server, "live/two", 15000)) << server.log();
+  EXPECT_NE(server.log().find("video=H264 audio=MPEG4-GENERIC audio=MPEG4-GENERIC"), std::string::npos) << server.log();
+
+  // The API lists both tracks.
+  std::string body;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return http_request("GET", api_url(server, "/api/v1/streams"), &body) == 200 &&
+               body.find("\"name\":\"audio_1\"") != std::string::npos;
+      },
+      8000))
+      << body;
+  EXPECT_NE(body.find("\"name\":\"audio_0\",\"codec\":\"AAC\",\"sample_rate\":44100,\"channel\":1"), std::string::npos)
+      << body;
+  EXPECT_NE(body.find("\"name\":\"audio_1\",\"codec\":\"AAC\",\"sample_rate\":48000,\"channel\":2"), std::string::npos)
+      << body;
+
+  // HTTP-TS carries both, in the announced order; HTTP-FLV the first.
+  const auto ts = audio_of(probe_streams(http_url(server, "live/two.ts"), 20));
+  ASSERT_EQ(ts.size(), 2u) << server.log();
+  EXPECT_EQ(ts[0].codec_name, "aac");
+  EXPECT_EQ(ts[0].channels, 1);
+  EXPECT_EQ(ts[1].codec_name, "aac");
+  EXPECT_EQ(ts[1].channels, 2);
+  const auto flv = audio_of(probe_streams(server.flv_url("live/two"), 20));
+  ASSERT_EQ(flv.size(), 1u) << server.log();
+  EXPECT_EQ(flv[0].channels, 1);
+
+  // HLS: a master playlist with two audio renditions and the codecs of every rendition.
+  std::string master;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return http_request("GET", http_url(server, "live/two.m3u8"), &master) == 200 &&
+               master.find("#EXT-X-STREAM-INF") != std::string::npos;
+      },
+      15000))
+      << master << server.log();
+  size_t renditions = 0;
+  for (size_t at = master.find("#EXT-X-MEDIA:TYPE=AUDIO"); at != std::string::npos;
+       at = master.find("#EXT-X-MEDIA:TYPE=AUDIO", at + 1))
+    ++renditions;
+  EXPECT_EQ(renditions, 2u) << master;
+  EXPECT_NE(master.find("URI=\"two.m3u8?track=audio_1\""), std::string::npos) << master;
+  EXPECT_TRUE(std::regex_search(master, std::regex("CODECS=\"avc1\\.[0-9a-fA-F]{6},mp4a\\.40\\.2\""))) << master;
+
+  // GStreamer's rtspclientsink with two audio streams (it lists them before the video in its SDP).
+  Process gst_pub = rtspclientsink_publisher(
+      server, "live/gst2", "x264enc tune=zerolatency key-int-max=25 speed-preset=ultrafast ! h264parse",
+      {"audio/x-raw,rate=48000,channels=2", "audio/x-raw,rate=44100,channels=1"}, 500, server.dir() + "/gst.log");
+  ASSERT_TRUE(wait_for_stream(server, "live/gst2", 15000)) << server.log();
+  const auto gst_ts = audio_of(probe_streams(http_url(server, "live/gst2.ts"), 20));
+  ASSERT_EQ(gst_ts.size(), 2u) << server.log();
+  EXPECT_EQ(gst_ts[0].channels + gst_ts[1].channels, 3) << "one mono and one stereo track";
+}
+
+// Sends one ANNOUNCE of an SDP with H.264 video and `audio` audio m-lines (AAC then Opus, …; the
+// session says a=lang:eng, the Opus lines a=lang:fra) and prints the answer's status line.
+const char* kAnnounceClient = R"PY(
+import socket, sys
+port, path, audio = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+sdp = ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=t', 'c=IN IP4 127.0.0.1', 't=0 0', 'a=lang:eng',
+       'm=video 0 RTP/AVP 96', 'a=rtpmap:96 H264/90000', 'a=control:streamid=0']
+for i in range(audio):
+    pt = 97 + i
+    if i % 2 == 0:
+        sdp += ['m=audio 0 RTP/AVP %d' % pt, 'a=rtpmap:%d MPEG4-GENERIC/44100/1' % pt,
+                'a=fmtp:%d profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config=1208' % pt]
+    else:
+        sdp += ['m=audio 0 RTP/AVP %d' % pt, 'a=rtpmap:%d opus/48000/2' % pt, 'a=lang:fra']
+    sdp += ['a=control:streamid=%d' % (i + 1)]
+body = ('\r\n'.join(sdp) + '\r\n').encode()
+url = 'rtsp://127.0.0.1:%d/%s' % (port, path)
+s = socket.create_connection(('127.0.0.1', port), timeout=10)
+s.sendall(('ANNOUNCE %s RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n'
+           % (url, len(body))).encode() + body)
+print(s.recv(4096).decode().split('\r\n')[0])
+)PY";
+
+// The SDP's languages (a=lang of the media, else of the session) go with each audio track; a ninth
+// audio m-line is refused with 415 and the reason.
+TEST(RtspPublish, AnnouncedAudioTracksTakeTheSdpLanguagesAndANinthIsRefused) {
+  Server server;
+  ASSERT_TRUE(server.start()) << server.log();
+  std::ofstream(server.dir() + "/announce.py") << kAnnounceClient;
+  auto announce = [&](const std::string& path, int audio) {
+    return run(
+        {"python3", server.dir() + "/announce.py", std::to_string(server.rtsp_port()), path, std::to_string(audio)},
+        15);
+  };
+  const RunResult two = announce("live/langs", 2);
+  EXPECT_NE(two.out.find("RTSP/1.0 200"), std::string::npos) << two.out << two.err;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return std::regex_search(server.log(), std::regex("rtsp-announce from 127\\.0\\.0\\.1: video=H264 "
+                                                          "audio=MPEG4-GENERIC/eng audio=OPUS/fra"));
+      },
+      3000))
+      << server.log();
+  const RunResult eight = announce("live/eight", 8);
+  EXPECT_NE(eight.out.find("RTSP/1.0 200"), std::string::npos) << eight.out << eight.err;
+  const RunResult nine = announce("live/nine", 9);
+  EXPECT_NE(nine.out.find("RTSP/1.0 415"), std::string::npos) << nine.out << nine.err;
+  EXPECT_NE(server.log().find("at most one video and 8 audio tracks (announced 1 video, 9 audio)"), std::string::npos)
+      << server.log();
 }
 
 // Records every POST as a line of JSON; /auth answers 0 only for a param with token=good.

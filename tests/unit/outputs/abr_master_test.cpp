@@ -47,6 +47,26 @@ TEST(AudioMaster, RenditionsWithTheirOwnPlaylists) {
   EXPECT_EQ(audio_rendition_of("").language, "");
 }
 
+// The variant's CODECS cover every rendition: the video's and each distinct audio codec, or none at
+// all when a track's codec is unknown.
+TEST(AudioMaster, VariantCodecsNameTheVideoAndEveryAudioCodec) {
+  EXPECT_EQ(variant_codecs(true, "avc1.64001f", {"mp4a.40.2", "mp4a.40.2"}), "avc1.64001f,mp4a.40.2");
+  EXPECT_EQ(variant_codecs(true, "hvc1.1.6.L93.B0", {"mp4a.40.2", "opus", "mp4a.40.5", "opus"}),
+            "hvc1.1.6.L93.B0,mp4a.40.2,opus,mp4a.40.5");
+  EXPECT_EQ(variant_codecs(false, "", {"mp4a.40.2", "opus"}), "mp4a.40.2,opus");
+  EXPECT_EQ(variant_codecs(true, "", {"mp4a.40.2"}), "");
+  EXPECT_EQ(variant_codecs(true, "avc1.64001f", {"mp4a.40.2", ""}), "");
+  EXPECT_EQ(render_audio_master({{"en", "English", "x.m3u8?track=audio_0"}, {"fr", "French", "x.m3u8?track=audio_1"}},
+                                "x.m3u8?track=video", 900000, "avc1.64001f,mp4a.40.2,opus"),
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"English\",LANGUAGE=\"en\",DEFAULT=YES,AUTOSELECT=YES,"
+            "URI=\"x.m3u8?track=audio_0\"\n"
+            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"French\",LANGUAGE=\"fr\",DEFAULT=NO,AUTOSELECT=YES,"
+            "URI=\"x.m3u8?track=audio_1\"\n"
+            "#EXT-X-STREAM-INF:BANDWIDTH=900000,CODECS=\"avc1.64001f,mp4a.40.2,opus\",AUDIO=\"audio\"\n"
+            "x.m3u8?track=video\n");
+}
+
 TEST(AbrMaster, RendersVariantsHighestBandwidthFirst) {
   std::vector<AbrVariant> v = {
       {"x_480p.m3u8", 864000, 854, 480, "avc1.42c01e,mp4a.40.2", 15},

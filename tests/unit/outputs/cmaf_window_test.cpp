@@ -1,11 +1,13 @@
 // Owns: unit tests of the CMAF window and its renderings: LL-HLS media playlists (server control,
 // part lists of the newest segments, preload hint, program date time), delta playlists that skip
 // what CAN-SKIP-UNTIL allows, discontinuities with a new EXT-X-MAP, plain fMP4 playlists, where a
-// blocking request stands (ready / wait / too far), LL-HLS directive parsing and the DASH MPD.
+// blocking request stands (ready / wait / too far), LL-HLS directive parsing and the DASH MPD (each
+// track's measured bandwidth), rendition reports of one track's playlist.
 #include <gtest/gtest.h>
 
 #include <regex>
 
+#include "pipelines/cmaf_writer.h"
 #include "server/outputs/hls/cmaf_http.h"
 #include "server/outputs/hls/cmaf_window.h"
 #include "server/outputs/hls/dash_mpd.h"
@@ -281,6 +283,102 @@ TEST(DashMpd, SeveralAudioTracksEachWithLanguageAndOneTrackPlaylists) {
   EXPECT_EQ(french.find("\"t-3."), std::string::npos) << "no muxed names";
   const std::string muxed = w.render_hls(false);
   EXPECT_NE(muxed.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"t-3.2.m4s\"\n"), std::string::npos) << "cached apart";
+}
+
+// Real fragments of three tracks (video, two audio): each part one sample per track of
+// video_bytes, en_bytes, fr_bytes.
+void feed_tracks(CmafWindow& w, int segments, size_t video_bytes, size_t en_bytes, size_t fr_bytes) {
+  namespace cmaf = pipelines::cmaf;
+  int64_t t = 0;
+  uint32_t sequence = 1;
+  auto sample = [](size_t n, bool sync) {
+    cmaf::FragmentSample s;
+    s.duration = 1000;
+    s.sync = sync;
+    s.data = std::make_shared<const std::vector<uint8_t>>(n, uint8_t(7));
+    return s;
+  };
+  for (int s = 0; s < segments; ++s)
+    for (uint32_t p = 0; p < 10; ++p) {
+      std::vector<cmaf::TrackRun> runs(3);
+      for (uint32_t k = 0; k < 3; ++k) runs[k].track_id = k + 1;
+      runs[0].samples.push_back(sample(video_bytes, p == 0));
+      runs[1].samples.push_back(sample(en_bytes, true));
+      runs[2].samples.push_back(sample(fr_bytes, true));
+      const std::vector<uint8_t> frag = cmaf::write_fragment(sequence++, runs);
+      w.add_part(p, t, 200'000'000, p == 0, p == 9, Ref<GBytes>::adopt(g_bytes_new(frag.data(), frag.size())),
+                 kNow + (t + 200'000'000) / 1000);
+      t += 200'000'000;
+    }
+}
+
+// A low-latency window "t" of a publish with H.264 video and two AAC tracks.
+CmafWindow two_audio_window() {
+  CmafWindow w("t", CmafWindowSettings{});
+  CmafTrack v, en, fr;
+  v.video = true;
+  v.codec = "avc1.64001f";
+  en.codec = fr.codec = "mp4a.40.2";
+  w.set_init(bytes(50), "avc1.64001f,mp4a.40.2,mp4a.40.2", 1280, 720, {v, en, fr});
+  return w;
+}
+
+// DASH: each representation's bandwidth is its track's own peak rate as served alone, not the
+// muxed one nor a fixed guess.
+TEST(DashMpd, EachTrackHasItsMeasuredBandwidth) {
+  CmafWindow w = two_audio_window();
+  EXPECT_EQ(w.track_bandwidth(1), 0) << "nothing measured yet";
+  feed_tracks(w, 2, 5000, 400, 800);  // 2 s segments: about 200, 16 and 32 kbit/s of samples
+  const CmafSegmentEntry* seg = w.segment(1);
+  ASSERT_NE(seg, nullptr);
+  for (uint32_t k = 1; k <= 3; ++k) {
+    Ref<GBytes> alone = cmaf_track_bytes(seg->data.get(), k);
+    ASSERT_TRUE(alone);
+    EXPECT_EQ(w.track_bandwidth(k), int(double(g_bytes_get_size(alone.get())) * 8 / 2.0) + 1) << "track " << k;
+  }
+  EXPECT_GT(w.track_bandwidth(1), 200000);
+  EXPECT_LT(w.track_bandwidth(1), 210000);
+  EXPECT_GT(w.track_bandwidth(2), 16000);
+  EXPECT_LT(w.track_bandwidth(2), 21000);
+  EXPECT_LT(w.track_bandwidth(1), w.bandwidth());
+  EXPECT_EQ(w.track_bandwidth(4), 0) << "no such track";
+  const std::string mpd = render_mpd(w, kNow + 30'000'000);
+  EXPECT_NE(mpd.find("codecs=\"avc1.64001f\" bandwidth=\"" + std::to_string(w.track_bandwidth(1)) + "\""),
+            std::string::npos)
+      << mpd;
+  EXPECT_NE(mpd.find("bandwidth=\"" + std::to_string(w.track_bandwidth(2)) + "\""), std::string::npos) << mpd;
+  EXPECT_NE(mpd.find("bandwidth=\"" + std::to_string(w.track_bandwidth(3)) + "\""), std::string::npos) << mpd;
+  EXPECT_EQ(mpd.find("bandwidth=\"128000\""), std::string::npos) << mpd;
+}
+
+// LL-HLS: one track's playlist of a publish with several audio tracks reports the master's other
+// renditions (the video variant and the other audio tracks, or the muxed variant without video).
+TEST(CmafWindow, OneTrackPlaylistReportsTheOtherRenditions) {
+  CmafWindow w = two_audio_window();
+  feed(w, 3, 2);
+  const std::string reports = w.track_rendition_reports("t.m3u8?token=x&", 3);
+  EXPECT_EQ(reports,
+            "#EXT-X-RENDITION-REPORT:URI=\"t.m3u8?token=x&track=video\",LAST-MSN=3,LAST-PART=1\n"
+            "#EXT-X-RENDITION-REPORT:URI=\"t.m3u8?token=x&track=audio_0\",LAST-MSN=3,LAST-PART=1\n");
+  const std::string french = w.render_hls(false, reports, 3);
+  EXPECT_NE(french.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"t-t3-3.2.m4s\"\n" + reports), std::string::npos) << french;
+  EXPECT_EQ(count(w.track_rendition_reports("t.m3u8?", 1), "#EXT-X-RENDITION-REPORT"), 2);
+  EXPECT_NE(w.track_rendition_reports("t.m3u8?", 1).find("URI=\"t.m3u8?track=audio_1\""), std::string::npos);
+  EXPECT_EQ(w.track_rendition_reports("t.m3u8?", 0), "") << "the muxed playlist is no rendition of the master";
+
+  // Audio only: the master's variant is the muxed playlist.
+  CmafWindow a("a", CmafWindowSettings{});
+  const std::vector<CmafTrack> tracks = w.tracks(w.generation());  // video, en, fr
+  a.set_init(bytes(50), "mp4a.40.2,mp4a.40.2", 0, 0, {tracks[1], tracks[2]});
+  feed(a, 2, 1);
+  EXPECT_EQ(a.track_rendition_reports("a.m3u8?", 1),
+            "#EXT-X-RENDITION-REPORT:URI=\"a.m3u8?track=audio_1\",LAST-MSN=2,LAST-PART=0\n"
+            "#EXT-X-RENDITION-REPORT:URI=\"a.m3u8?media=1\",LAST-MSN=2,LAST-PART=0\n");
+  // One audio track: no master, no reports.
+  CmafWindow one("o", CmafWindowSettings{});
+  one.set_init(bytes(50), "avc1.64001f,mp4a.40.2", 1280, 720, {tracks[0], tracks[1]});
+  feed(one, 2, 1);
+  EXPECT_EQ(one.track_rendition_reports("o.m3u8?", 2), "");
 }
 
 TEST(DashMpd, DynamicWithTimelineOverTheSameSegments) {

@@ -107,6 +107,21 @@ int64_t requested_track(const CmafStream& s, const std::string& query) {
   return -1;
 }
 
+// What a track's playlist request shares with its master's URIs: its query without the track and
+// the LL-HLS delivery directives (_HLS_msn, _HLS_part, _HLS_skip).
+std::string master_query(const std::string& query) {
+  std::string out;
+  for (size_t at = 0; at <= query.size();) {
+    size_t end = query.find('&', at);
+    if (end == std::string::npos) end = query.size();
+    const std::string pair = query.substr(at, end - at);
+    const std::string key = pair.substr(0, pair.find('='));
+    if (!pair.empty() && key != "track" && key.rfind("_HLS_", 0) != 0) out += (out.empty() ? "" : "&") + pair;
+    at = end + 1;
+  }
+  return out;
+}
+
 // The audio tracks of the current publish, when it has several (else empty).
 std::vector<const CmafTrack*> several_audio(const CmafStream& s) {
   std::vector<const CmafTrack*> out;
@@ -129,7 +144,15 @@ std::string master_playlist(const CmafStream& s, const StreamPath& path) {
     renditions.back().uri = base + "track=audio_" + std::to_string(k);
   }
   const bool video = s.window.width() > 0;
-  return render_audio_master(renditions, base + (video ? "track=video" : "media=1"), uint64_t(s.window.bandwidth()));
+  std::string video_codec;
+  std::vector<std::string> audio_codecs;
+  for (const CmafTrack& t : s.window.tracks(s.window.generation()))
+    if (t.video)
+      video_codec = t.codec;
+    else
+      audio_codecs.push_back(t.codec);
+  return render_audio_master(renditions, base + (video ? "track=video" : "media=1"), uint64_t(s.window.bandwidth()),
+                             variant_codecs(video, video_codec, audio_codecs));
 }
 
 // The media playlist a request names: all tracks muxed, or one track ("track="), with the ABR ladder's
@@ -143,7 +166,11 @@ void respond_media_playlist(SoupServerMessage* msg, CmafStream& s, const StreamP
     return;
   }
   if (track > 0) {
-    respond_string(msg, type, s.window.render_hls(skip, "", uint32_t(track)), cors);
+    const std::string query = master_query(path.query);
+    const std::string base = path.stream + ".m3u8?" + (query.empty() ? "" : query + "&");
+    respond_string(msg, type,
+                   s.window.render_hls(skip, s.window.track_rendition_reports(base, uint32_t(track)), uint32_t(track)),
+                   cors);
     return;
   }
   const std::string master = master_playlist(s, path);

@@ -105,6 +105,7 @@ const CmafSegmentEntry* CmafWindow::add_part(uint32_t index, int64_t media_time_
     g_byte_array_append(all, d, guint(n));
   }
   seg.data = Ref<GBytes>::adopt(g_byte_array_free_to_bytes(all));
+  measure_tracks(seg);
   size_t complete = 0;
   for (const auto& s : segments_) complete += s.complete ? 1 : 0;
   while (complete > settings_.window) {
@@ -179,6 +180,24 @@ int CmafWindow::bandwidth() const {
   return int(peak) + 1;
 }
 
+int CmafWindow::track_bandwidth(uint32_t track) const {
+  double peak = 0;
+  for (const auto& s : segments_)
+    if (s.complete && s.generation == generation_ && s.duration_s > 0 && track >= 1 && track <= s.track_bytes.size())
+      peak = std::max(peak, double(s.track_bytes[track - 1]) * 8 / s.duration_s);
+  return peak > 0 ? int(peak) + 1 : 0;
+}
+
+void CmafWindow::measure_tracks(CmafSegmentEntry& seg) const {
+  auto it = tracks_.find(seg.generation);
+  if (it == tracks_.end() || it->second.empty()) return;
+  std::vector<uint64_t> bytes(it->second.size(), 0);
+  gsize n = 0;
+  const auto* data = static_cast<const uint8_t*>(g_bytes_get_data(seg.data.get(), &n));
+  std::string error;
+  if (pipelines::cmaf::track_bytes(data, n, &bytes, &error)) seg.track_bytes = std::move(bytes);
+}
+
 std::string CmafWindow::stem(uint32_t track) const {
   return track ? stream_name_ + "-t" + std::to_string(track) : stream_name_;
 }
@@ -226,6 +245,23 @@ std::string CmafWindow::rendition_report(const std::string& uri) const {
   if (!last || last->parts.empty()) return "";
   return "#EXT-X-RENDITION-REPORT:URI=\"" + uri + "\",LAST-MSN=" + std::to_string(last_msn) +
          ",LAST-PART=" + std::to_string(last->parts.size() - 1) + "\n";
+}
+
+std::string CmafWindow::track_rendition_reports(const std::string& base, uint32_t track) const {
+  const std::vector<CmafTrack>& all = tracks(generation_);
+  size_t audio = 0;
+  bool video = false;
+  std::vector<std::string> others;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const std::string name = all[i].video ? "video" : "audio_" + std::to_string(audio++);
+    video = video || all[i].video;
+    if (i + 1 != track) others.push_back(base + "track=" + name);
+  }
+  if (audio < 2 || track == 0 || track > all.size()) return "";
+  if (!video) others.push_back(base + "media=1");
+  std::string out;
+  for (const std::string& uri : others) out += rendition_report(uri);
+  return out;
 }
 
 std::string CmafWindow::render_hls(bool skip, const std::string& reports, uint32_t track) const {

@@ -43,6 +43,7 @@ struct CmafSegmentEntry {
   std::vector<CmafPartEntry> parts;
   Ref<GBytes> data;  // whole segment, once complete
   size_t bytes = 0;
+  std::vector<uint64_t> track_bytes;  // once complete: each track's bytes as served alone (track K at K-1)
 };
 
 // One track of a publish, for MPEG-DASH's separate adaptation sets: its codec and its own
@@ -93,6 +94,9 @@ class CmafWindow {
   gint64 wall_origin_us() const { return wall_origin_us_; }  // wall clock of media time 0 (this generation)
   int target_duration() const;                               // EXT-X-TARGETDURATION
   int bandwidth() const;                                     // peak bits per second of a segment
+  // Peak bits per second of one track (1-based) of the current publish's segments, as served alone
+  // (DASH's per-track representations); 0 before a complete segment has it.
+  int track_bandwidth(uint32_t track) const;
   double can_skip_until_s() const { return 6.0 * settings_.target_duration_s; }
   double part_hold_back_s() const { return 3.0 * settings_.part_target_s; }
 
@@ -103,6 +107,11 @@ class CmafWindow {
   std::string render_hls(bool skip, const std::string& reports = "", uint32_t track = 0) const;
   // This window's #EXT-X-RENDITION-REPORT line for a sibling's playlist ("" before any part).
   std::string rendition_report(const std::string& uri) const;
+  // For one track's playlist (track 1-based) of a publish with several audio tracks (whose master
+  // lists each track's playlist): the #EXT-X-RENDITION-REPORT lines of the master's other
+  // renditions, base + "track=video" / "track=audio_K", and base + "media=1" (the master's variant)
+  // when there is no video track. base: "s.m3u8?" with the master's own query and "&". "" otherwise.
+  std::string track_rendition_reports(const std::string& base, uint32_t track) const;
   std::string segment_name(uint64_t msn, uint32_t track = 0) const;
   std::string part_name(uint64_t msn, uint32_t index, uint32_t track = 0) const;
   std::string init_name(uint32_t generation) const;
@@ -128,7 +137,8 @@ class CmafWindow {
   // by one part gets the same text, rendered once.
   mutable std::map<std::pair<bool, uint32_t>, std::string> rendered_;
   std::string render_uncached(bool skip, uint32_t track) const;
-  std::string stem(uint32_t track) const;  // "s", or "s-t2" for one track's names
+  void measure_tracks(CmafSegmentEntry& seg) const;  // sets seg.track_bytes (left empty if unknown)
+  std::string stem(uint32_t track) const;            // "s", or "s-t2" for one track's names
 };
 
 // One track (1-based) of muxed CMAF fragments, renumbered as track 1 (DASH serves tracks apart);

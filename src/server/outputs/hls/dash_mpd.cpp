@@ -114,9 +114,12 @@ std::string render_mpd(const CmafWindow& w, gint64 now_us) {
       ++audio_index;
     }
     out += segment_template(w.track_init_name(w.generation(), number), w.track_media_template(number));
-    // The peak bandwidth is the muxed one; a track's share is not measured separately.
+    // The track's own peak rate as served alone; before a segment has been measured, the muxed
+    // peak for video and a typical AAC rate for audio.
+    const int measured = w.track_bandwidth(number);
+    const int bandwidth = measured > 0 ? measured : t.video ? w.bandwidth() : 128000;
     out += "      <Representation id=\"" + std::string(t.video ? "video" : "audio") + id + "\" codecs=\"" + t.codec +
-           "\" bandwidth=\"" + std::to_string(t.video ? w.bandwidth() : 128000) + "\"";
+           "\" bandwidth=\"" + std::to_string(bandwidth) + "\"";
     if (t.video)
       out += " width=\"" + std::to_string(t.width) + "\" height=\"" + std::to_string(t.height) + "\"/>\n";
     else

@@ -15,6 +15,7 @@
 #include "pipelines/ts_track_select.h"
 #include "server/control/output.h"
 #include "server/control/ports.h"
+#include "server/outputs/hls/abr_master.h"
 #include "server/outputs/hls/cmaf_fast_path.h"
 #include "server/outputs/hls/cmaf_http.h"
 #include "server/outputs/hls/cmaf_output.h"
@@ -64,6 +65,7 @@ struct HlsStream {
   // track alone) and the video variant (".m3u8?track=video"); ".m3u8?media=1" is the muxed playlist.
   std::vector<AudioRendition> audio_renditions;
   bool has_video = false;
+  std::string variant_codecs;  // CODECS of the master's variant ("" = unknown)
   HlsStream(std::string k, const std::string& stream, int target, int window)
       : key(std::move(k)), playlist(stream, target, window) {}
 
@@ -165,6 +167,7 @@ class HlsOutput final : public Output {
     state_ = registry_->attach(ctx_.app, ctx_.stream, cfg);
     state_->notify = ctx_.notify;
     state_->audio_renditions.clear();
+    state_->variant_codecs.clear();
     std::weak_ptr<HlsStream> weak = state_;
     pipelines::PipelineEvents ev;
     ev.on_error = [this](const std::string& element, const std::string& message) {
@@ -179,9 +182,14 @@ class HlsOutput final : public Output {
     if (!built) return built.error();
     segmenter_ = std::move(built.value());
     if (segmenter_->extra_audio_tracks() > 0) {  // the launch line muxes every audio track
-      for (const auto& track : pipelines::bus_audio_tracks(ctx_.app + "/" + ctx_.stream))
+      std::vector<std::string> audio_codecs;
+      for (const auto& track : pipelines::bus_audio_tracks(ctx_.app + "/" + ctx_.stream)) {
         state_->audio_renditions.push_back(audio_rendition_of(track.language));
-      state_->has_video = bool(pipelines::bus_caps(ctx_.app + "/" + ctx_.stream, "video"));
+        audio_codecs.push_back(audio_codec_string(track.caps.get()));
+      }
+      Ref<GstCaps> video = pipelines::bus_caps(ctx_.app + "/" + ctx_.stream, "video");
+      state_->has_video = bool(video);
+      state_->variant_codecs = variant_codecs(state_->has_video, video_codec_string(video.get()), audio_codecs);
     }
     Status st = segmenter_->pipeline().start();
     if (st && ctx_.events.on_ready) ctx_.events.on_ready();
@@ -262,8 +270,8 @@ void respond_playlist(SoupServerMessage* msg, const HlsStream& s, bool cors, con
     const std::string base = path.stream + ".m3u8?" + (path.query.empty() ? "" : path.query + "&");
     std::vector<AudioRendition> renditions = s.audio_renditions;
     for (size_t i = 0; i < renditions.size(); ++i) renditions[i].uri = base + "track=audio_" + std::to_string(i);
-    text =
-        render_audio_master(renditions, base + (s.has_video ? "track=video" : "media=1"), peak_bandwidth(s.playlist));
+    text = render_audio_master(renditions, base + (s.has_video ? "track=video" : "media=1"), peak_bandwidth(s.playlist),
+                               s.variant_codecs);
   } else {
     text = s.playlist.render();
   }

@@ -57,8 +57,21 @@ AudioRendition audio_rendition_of(const std::string& code) {
   return r;
 }
 
+std::string variant_codecs(bool has_video, const std::string& video, const std::vector<std::string>& audio) {
+  if (has_video && video.empty()) return "";
+  std::vector<std::string> seen;
+  std::string out = has_video ? video : "";
+  for (const std::string& codec : audio) {
+    if (codec.empty()) return "";
+    if (std::find(seen.begin(), seen.end(), codec) != seen.end()) continue;
+    seen.push_back(codec);
+    out += (out.empty() ? "" : ",") + codec;
+  }
+  return out;
+}
+
 std::string render_audio_master(const std::vector<AudioRendition>& renditions, const std::string& media_uri,
-                                uint64_t bandwidth) {
+                                uint64_t bandwidth, const std::string& codecs) {
   std::string out = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n";
   std::vector<std::string> names;
   for (size_t i = 0; i < renditions.size(); ++i) {
@@ -74,7 +87,9 @@ std::string render_audio_master(const std::vector<AudioRendition>& renditions, c
     if (!renditions[i].uri.empty()) out += ",URI=\"" + renditions[i].uri + "\"";
     out += "\n";
   }
-  out += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(bandwidth ? bandwidth : 1000000) + ",AUDIO=\"audio\"\n";
+  out += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(bandwidth ? bandwidth : 1000000);
+  if (!codecs.empty()) out += ",CODECS=\"" + codecs + "\"";
+  out += ",AUDIO=\"audio\"\n";
   out += media_uri + "\n";
   return out;
 }

@@ -57,7 +57,8 @@ class HlsPlaylist {
 // Master playlist of a stream whose segments carry several audio tracks (audio_0, audio_1, ...): one
 // #EXT-X-MEDIA:TYPE=AUDIO rendition per track (LANGUAGE when known, NAME unique, DEFAULT on the
 // first; URI: its audio-only media playlist, none when the track is muxed in the variant's segments),
-// and the variant at media_uri referencing the group.
+// and the variant at media_uri referencing the group, with CODECS when `codecs` is not empty (see
+// variant_codecs).
 struct AudioRendition {
   std::string language;  // RFC 5646 tag ("en"), "" when unknown
   std::string name;      // shown by players ("English"); "" = the language, else audio_N
@@ -67,7 +68,12 @@ struct AudioRendition {
 // name; both empty for "".
 AudioRendition audio_rendition_of(const std::string& iso639);
 std::string render_audio_master(const std::vector<AudioRendition>& renditions, const std::string& media_uri,
-                                uint64_t bandwidth);
+                                uint64_t bandwidth, const std::string& codecs = "");
+// The CODECS of a variant whose renditions are its video (RFC 6381 string, "" = no video track) and
+// the audio tracks (RFC 8216 4.3.4.2: every codec of every rendition the variant may be played
+// with): the video's, then each distinct audio codec in track order ("avc1.64001f,mp4a.40.2,opus").
+// "" when a track's codec is unknown (an incomplete CODECS would be wrong; none is allowed).
+std::string variant_codecs(bool has_video, const std::string& video, const std::vector<std::string>& audio);
 // Peak bits per second of the playlist's segments (for BANDWIDTH); 0 when it has none.
 uint64_t peak_bandwidth(const HlsPlaylist& playlist);
 

@@ -4,6 +4,7 @@
 #include <gst/sdp/gstsdpmessage.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "common/control_thread.h"
@@ -34,7 +35,8 @@ struct RtspPublisher {
 
 namespace {
 
-// The announced tracks: per SDP media its kind and the encoding name of its first format.
+// The announced tracks: per SDP media its kind, the encoding name of its first format and its
+// language (a=lang of the media, else of the session).
 Result<std::vector<pipelines::RecordTrack>> announced_tracks(const guint8* data, guint size) {
   if (!data || size == 0) return Error{"ANNOUNCE without an SDP body", ErrorReason::invalid, "rtsp"};
   GstSDPMessage* sdp = nullptr;
@@ -43,6 +45,7 @@ Result<std::vector<pipelines::RecordTrack>> announced_tracks(const guint8* data,
   if (gst_sdp_message_parse_buffer(data, size, sdp) != GST_SDP_OK)
     return Error{"ANNOUNCE with an SDP that does not parse", ErrorReason::invalid, "rtsp"};
   std::vector<pipelines::RecordTrack> tracks;
+  const char* session_lang = gst_sdp_message_get_attribute_val(sdp, "lang");
   for (guint i = 0; i < gst_sdp_message_medias_len(sdp); i++) {
     const GstSDPMedia* m = gst_sdp_message_get_media(sdp, i);
     const char* kind = gst_sdp_media_get_media(m);
@@ -58,6 +61,12 @@ Result<std::vector<pipelines::RecordTrack>> announced_tracks(const guint8* data,
       gst_caps_unref(caps);
     }
     if (t.encoding.empty()) t.encoding = "payload type " + std::string(format);
+    const char* lang = gst_sdp_media_get_attribute_val(m, "lang");
+    if (!lang) lang = session_lang;
+    // A language tag is short letters, digits and hyphens (RFC 5646); anything else is ignored.
+    if (!t.video && lang && std::strlen(lang) <= 35 &&
+        std::all_of(lang, lang + std::strlen(lang), [](char c) { return g_ascii_isalnum(c) || c == '-'; }))
+      t.language = lang;
     tracks.push_back(std::move(t));
   }
   return tracks;
@@ -66,7 +75,8 @@ Result<std::vector<pipelines::RecordTrack>> announced_tracks(const guint8* data,
 std::string describe(const std::vector<pipelines::RecordTrack>& tracks) {
   std::string out;
   for (const auto& t : tracks)
-    out += std::string(out.empty() ? "" : " ") + (t.video ? "video=" : "audio=") + t.encoding;
+    out += std::string(out.empty() ? "" : " ") + (t.video ? "video=" : "audio=") + t.encoding +
+           (t.language.empty() ? "" : "/" + t.language);
   return out;
 }
 
