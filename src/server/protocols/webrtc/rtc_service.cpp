@@ -311,6 +311,7 @@ void RtcService::serve_offer(SoupServerMessage* msg, OfferRole role, const std::
   RtcSession::Env env;
   env.ports = &ports_;
   env.shared = shared_.get();
+  env.shared_whip = rtc_config_->whip_engine == "shared";
   std::weak_ptr<bool> alive = alive_;
   env.forget = [this, alive](const std::string& id) {
     if (!alive.expired()) sessions_.erase(id);

@@ -18,6 +18,7 @@
 #include "server/protocols/webrtc/engine/dtls.h"
 #include "server/protocols/webrtc/engine/packet_ring.h"
 #include "server/protocols/webrtc/engine/packetizer.h"
+#include "server/protocols/webrtc/engine/rtp_receiver.h"
 #include "server/protocols/webrtc/engine/rtp_wire.h"
 #include "server/protocols/webrtc/engine/sdp_answer.h"
 #include "server/protocols/webrtc/engine/stun.h"
@@ -34,6 +35,8 @@ constexpr int kMaxPacketsPerPass = 1024;  // per track and viewer: a GOP burst g
 constexpr size_t kTcpOutMax = 256 << 10;  // queued for one ICE-TCP connection (beyond the kernel's buffer; ~1 s
                                           // at 2 Mb/s); beyond it packets are dropped
 constexpr size_t kMaxTcpConns = 1024;
+constexpr size_t kMaxOutbox = 4096;              // queued publisher feedback; beyond it requests are dropped
+constexpr int64_t kReceiverReportUs = 1000 * 1000;
 
 std::string random_token(size_t n) {
   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -87,7 +90,7 @@ uint32_t rd32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) <
 struct Track {
   std::shared_ptr<PacketRing> ring;
   bool video = false;
-  int pt = 0;
+  int pt = -1;
   uint32_t ssrc = 0;
   uint32_t clock = 90000;
   bool started = false;
@@ -140,6 +143,8 @@ struct Viewer {
   Track video, audio;
   std::shared_ptr<ViewerCounters> counters = std::make_shared<ViewerCounters>();
   int64_t last_pli_us = 0;
+  RtpReceiver rx;  // a publisher's sources
+  int64_t next_rr_us = 0;
 };
 
 namespace {
@@ -280,7 +285,9 @@ Result<ViewerHandle> SharedEngine::add_viewer(ViewerSpec spec) {
   v->pwd = random_token(24);
   Feed* feed = nullptr;
   auto it = feeds_.find(spec.feed);
-  if (it == feeds_.end()) {
+  if (spec.publisher) {
+    // No feed: the publisher's RTP goes to spec.on_rtp.
+  } else if (it == feeds_.end()) {
     auto p = Packetizer::create(spec.feed, settings_.queue_ns, [this] { wake(); });
     if (!p) return p.error();
     auto f = std::make_unique<Feed>();
@@ -294,7 +301,7 @@ Result<ViewerHandle> SharedEngine::add_viewer(ViewerSpec spec) {
     if (!m.serve) continue;
     Track& t = m.kind == "video" ? v->video : v->audio;
     t.video = m.kind == "video";
-    t.ring = t.video ? feed->packetizer->video() : feed->packetizer->audio();
+    if (feed) t.ring = t.video ? feed->packetizer->video() : feed->packetizer->audio();
     t.pt = m.pt;
     t.clock = t.video ? 90000 : 48000;
     t.ssrc = g_random_int() | 1;
@@ -314,8 +321,9 @@ Result<ViewerHandle> SharedEngine::add_viewer(ViewerSpec spec) {
   ap.video_ssrc = v->video.ssrc;
   ap.audio_ssrc = v->audio.ssrc;
   ap.cname = "estuary";
+  ap.receive = spec.publisher;
   v->spec = std::move(spec);
-  ++feed->viewers;
+  if (feed) ++feed->viewers;
   Viewer* raw = v.get();
   v->dtls = std::make_unique<DtlsPeer>(dtls_, v->remote.fingerprint,
                                        [this, raw](const uint8_t* d, size_t n) { send_to(*raw, d, n); });
@@ -351,7 +359,7 @@ void SharedEngine::remove_viewer(const std::string& ufrag) {
     v->tcp = nullptr;
   }
   wake();
-  release_feed(v->spec.feed);
+  if (!v->spec.publisher) release_feed(v->spec.feed);
 }
 
 void SharedEngine::release_feed(const std::string& feed) {
@@ -467,8 +475,11 @@ void SharedEngine::run() {
     const bool timers = now >= next_timer;
     if (timers) next_timer = now + 100 * 1000;
     if (timers && tcp_fd_ >= 0) tcp_timers(now);
+    drain_outbox(now);
     for (auto& [ufrag, v] : by_ufrag_) {
-      if (v->connected) {
+      if (v->connected && v->spec.publisher) {
+        publisher_reports(*v, now);
+      } else if (v->connected) {
         pump(*v, now);
       } else if (timers && v->dtls && !v->failed && v->addr_len) {
         v->dtls->on_timer();
@@ -617,10 +628,18 @@ void SharedEngine::handle_datagram(uint8_t* data, size_t len, const sockaddr_sto
     }
     return;
   }
-  if (kind != PacketKind::rtp_rtcp || !v.connected || !is_rtcp(data, len)) return;
+  if (kind != PacketKind::rtp_rtcp || !v.connected) return;
+  if (!is_rtcp(data, len)) {
+    if (v.spec.publisher) receive_rtp(v, data, len, now);
+    return;
+  }
   int n = int(len);
   if (!v.dtls->unprotect_rtcp(data, &n)) return;
   v.counters->last_rx_us.store(now, std::memory_order_relaxed);
+  if (v.spec.publisher) {  // its sender reports (for LSR/DLSR); feedback from a publisher is not expected
+    v.rx.on_rtcp(data, size_t(n), now);
+    return;
+  }
   const RtcpFeedback fb = parse_rtcp(data, size_t(n));
   count_feedback(v, fb);
   if (!fb.keyframe_requests.empty() && !answer_from_ring(v)) {
@@ -648,6 +667,93 @@ void SharedEngine::handle_datagram(uint8_t* data, size_t len, const sockaddr_sto
     if (!v.dtls->protect_rtp(pkt, &out)) continue;
     send_to(v, pkt, size_t(out));
     v.counters->retransmits.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void SharedEngine::receive_rtp(Viewer& v, uint8_t* data, size_t len, int64_t now) {
+  int n = int(len);
+  if (!v.dtls->unprotect_rtp(data, &n)) return;
+  RtpHeader h;
+  if (!parse_rtp_header(data, size_t(n), &h)) return;
+  const bool video = h.pt == v.video.pt;
+  if (!video && h.pt != v.audio.pt) return;  // a payload type the answer did not accept
+  const bool first_video = video && v.rx.ssrc_of_pt(h.pt) == 0;
+  if (!v.rx.on_rtp(h, video ? 90000 : 48000, now)) return;
+  if (first_video) send_pli(v, now);  // its SSRC is known now: ask for a keyframe at once
+  ViewerCounters& c = *v.counters;
+  c.last_rx_us.store(now, std::memory_order_relaxed);
+  c.packets_received.fetch_add(1, std::memory_order_relaxed);
+  if (v.spec.on_rtp) v.spec.on_rtp(data, size_t(n), video);
+}
+
+void SharedEngine::publisher_reports(Viewer& v, int64_t now) {
+  if (now < v.next_rr_us || v.rx.packets() == 0) return;
+  v.next_rr_us = now + kReceiverReportUs;
+  v.counters->packets_lost.store(v.rx.lost(), std::memory_order_relaxed);
+  const auto rr = v.rx.receiver_report(v.video.ssrc ? v.video.ssrc : v.audio.ssrc, now);
+  uint8_t pkt[kSlot];
+  if (rr.size() + SRTP_MAX_TRAILER_LEN > sizeof pkt) return;
+  std::memcpy(pkt, rr.data(), rr.size());
+  int out = int(rr.size());
+  if (v.dtls->protect_rtcp(pkt, &out)) send_to(v, pkt, size_t(out));
+}
+
+void SharedEngine::request_keyframe(const std::string& ufrag) {
+  {
+    std::lock_guard<std::mutex> lock(out_mu_);
+    if (outbox_.size() >= kMaxOutbox) return;
+    outbox_.push_back(Feedback{ufrag, true, 0, 0});
+  }
+  wake();
+}
+
+void SharedEngine::request_retransmission(const std::string& ufrag, uint32_t ssrc, uint16_t seq) {
+  {
+    std::lock_guard<std::mutex> lock(out_mu_);
+    if (outbox_.size() >= kMaxOutbox) return;
+    outbox_.push_back(Feedback{ufrag, false, ssrc, seq});
+  }
+  wake();
+}
+
+void SharedEngine::send_pli(Viewer& v, int64_t now) {
+  const uint32_t media = v.video.pt >= 0 ? v.rx.ssrc_of_pt(uint8_t(v.video.pt)) : 0;
+  if (!media || now - v.last_pli_us < kKeyframeRequestGapUs) return;
+  v.last_pli_us = now;
+  const auto pli = picture_loss(v.video.ssrc, media);
+  uint8_t pkt[kSlot];
+  std::memcpy(pkt, pli.data(), pli.size());
+  int out = int(pli.size());
+  if (v.dtls->protect_rtcp(pkt, &out)) send_to(v, pkt, size_t(out));
+  v.counters->plis.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Engine thread, under mu_: NACKs of one source go out as one packet.
+void SharedEngine::drain_outbox(int64_t now) {
+  std::vector<Feedback> items;
+  {
+    std::lock_guard<std::mutex> lock(out_mu_);
+    items.swap(outbox_);
+  }
+  std::map<std::pair<std::string, uint32_t>, std::vector<uint16_t>> nacks;
+  for (const Feedback& f : items) {
+    auto it = by_ufrag_.find(f.ufrag);
+    if (it == by_ufrag_.end() || !it->second->connected || !it->second->spec.publisher) continue;
+    Viewer& v = *it->second;
+    if (!f.keyframe) {
+      nacks[{f.ufrag, f.ssrc}].push_back(f.seq);
+      continue;
+    }
+    send_pli(v, now);
+  }
+  for (auto& [key, seqs] : nacks) {
+    Viewer& v = *by_ufrag_[key.first];
+    const auto nack = generic_nack(v.video.ssrc ? v.video.ssrc : v.audio.ssrc, key.second, seqs, 200);
+    uint8_t pkt[kSlot];
+    std::memcpy(pkt, nack.data(), nack.size());
+    int out = int(nack.size());
+    if (v.dtls->protect_rtcp(pkt, &out)) send_to(v, pkt, size_t(out));
+    v.counters->nacks.fetch_add(seqs.size(), std::memory_order_relaxed);
   }
 }
 
