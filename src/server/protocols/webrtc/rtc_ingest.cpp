@@ -21,8 +21,8 @@ GstPadProbeReturn on_upstream(GstPad*, GstPadProbeInfo* info, gpointer data) {
   if (!s || GST_EVENT_TYPE(ev) != GST_EVENT_CUSTOM_UPSTREAM) return GST_PAD_PROBE_OK;
   if (gst_structure_has_name(s, "GstRTPRetransmissionRequest")) {
     guint seq = 0, ssrc = 0;
-    if (fb.resend && gst_structure_get_uint(s, "seqnum", &seq) && gst_structure_get_uint(s, "ssrc", &ssrc))
-      fb.resend(ssrc, uint16_t(seq));
+    if (!gst_structure_get_uint(s, "ssrc", &ssrc)) ssrc = 0;  // 1.22 leaves it out: the track's SSRC
+    if (fb.resend && gst_structure_get_uint(s, "seqnum", &seq)) fb.resend(ssrc, uint16_t(seq));
     return GST_PAD_PROBE_DROP;
   }
   if (gst_structure_has_name(s, "GstForceKeyUnit")) {

@@ -28,7 +28,7 @@ namespace estuary::webrtc {
 
 struct IngestFeedback {
   std::function<void()> keyframe;                           // streaming thread: PLI
-  std::function<void(uint32_t ssrc, uint16_t seq)> resend;  // streaming thread: NACK
+  std::function<void(uint32_t ssrc, uint16_t seq)> resend;  // streaming thread: NACK (ssrc 0: the video track's)
 };
 
 class EngineIngest {

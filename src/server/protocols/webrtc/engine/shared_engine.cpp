@@ -741,7 +741,8 @@ void SharedEngine::drain_outbox(int64_t now) {
     if (it == by_ufrag_.end() || !it->second->connected || !it->second->spec.publisher) continue;
     Viewer& v = *it->second;
     if (!f.keyframe) {
-      nacks[{f.ufrag, f.ssrc}].push_back(f.seq);
+      const uint32_t ssrc = f.ssrc ? f.ssrc : v.video.pt >= 0 ? v.rx.ssrc_of_pt(uint8_t(v.video.pt)) : 0;
+      if (ssrc) nacks[{f.ufrag, ssrc}].push_back(f.seq);
       continue;
     }
     send_pli(v, now);

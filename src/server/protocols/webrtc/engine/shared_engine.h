@@ -97,7 +97,7 @@ class SharedEngine {
   // A publisher's feedback, from any thread (GStreamer streaming threads included): queued without
   // the engine's lock, built and sent on the engine thread's next pass. PLIs at most every 500 ms.
   void request_keyframe(const std::string& ufrag);
-  void request_retransmission(const std::string& ufrag, uint32_t ssrc, uint16_t seq);
+  void request_retransmission(const std::string& ufrag, uint32_t ssrc, uint16_t seq);  // ssrc 0: the video's
   int port() const { return port_; }
   int tcp_port() const { return tcp_port_; }
 
