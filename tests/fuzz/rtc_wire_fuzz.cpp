@@ -1,8 +1,8 @@
 // Owns: the libFuzzer target of the shared WebRTC engine's datagram parsers (what anyone can send to
 // the one UDP port): STUN Binding requests with their integrity check, RTCP feedback, the H.264
 // keyframe test on RTP, a WHIP publisher's RTP header and sender reports (reception statistics, the
-// receiver report built from them), offer credentials, and the ICE-TCP framing (RFC 4571) of the TCP port. Input: one datagram
-// (and, as text, an SDP offer).
+// receiver report built from them), offer credentials, and the ICE-TCP framing (RFC 4571) of the TCP port. Input: one
+// datagram (and, as text, an SDP offer).
 #include <cstdint>
 #include <cstdlib>
 #include <string>

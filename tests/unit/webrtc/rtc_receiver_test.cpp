@@ -10,15 +10,26 @@
 #include "server/protocols/webrtc/engine/dtls.h"
 #include "server/protocols/webrtc/engine/rtp_receiver.h"
 #include "server/protocols/webrtc/engine/rtp_wire.h"
+#include "server/protocols/webrtc/engine/sdp_answer.h"
+#include "server/protocols/webrtc/sdp_offer.h"
 
 using namespace estuary::webrtc::engine;
 
 namespace {
 
 std::vector<uint8_t> rtp(uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc, size_t payload = 20) {
-  std::vector<uint8_t> p = {0x80,          pt,           uint8_t(seq >> 8), uint8_t(seq),
-                            uint8_t(ts >> 24), uint8_t(ts >> 16), uint8_t(ts >> 8),  uint8_t(ts),
-                            uint8_t(ssrc >> 24), uint8_t(ssrc >> 16), uint8_t(ssrc >> 8), uint8_t(ssrc)};
+  std::vector<uint8_t> p = {0x80,
+                            pt,
+                            uint8_t(seq >> 8),
+                            uint8_t(seq),
+                            uint8_t(ts >> 24),
+                            uint8_t(ts >> 16),
+                            uint8_t(ts >> 8),
+                            uint8_t(ts),
+                            uint8_t(ssrc >> 24),
+                            uint8_t(ssrc >> 16),
+                            uint8_t(ssrc >> 8),
+                            uint8_t(ssrc)};
   p.resize(12 + payload, 0x41);
   return p;
 }
@@ -98,8 +109,8 @@ TEST(RtcReceiver, StatisticsAndReceiverReport) {
   EXPECT_EQ(parse_rtcp(rr2.data(), rr2.size()).reports[0].fraction_lost, 0);
 
   // A sender report from the publisher is echoed as LSR, with DLSR since it came.
-  std::vector<uint8_t> sr = {0x80, 200, 0, 6, 0, 0, 0, 7, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
-                             0,    0,   0, 0, 0, 0, 0, 0, 0,    0,    0,    0};
+  std::vector<uint8_t> sr = {0x80, 200,  0, 6, 0, 0, 0, 7, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+                             0x77, 0x88, 0, 0, 0, 0, 0, 0, 0,    0,    0,    0,    0,    0};
   rx.on_rtcp(sr.data(), sr.size(), now);
   auto rr3 = rx.receiver_report(42, now + 500000);
   ASSERT_EQ(rr3.size(), 32u);
@@ -129,9 +140,8 @@ TEST(RtcReceiver, SrtpFromClientIsUnprotectedByServer) {
   DtlsPeer client(*client_ctx, "sha-256 " + (*server_ctx)->fingerprint(),
                   [&](const uint8_t* d, size_t n) { to_server.emplace_back(d, d + n); });
   client.start();
-  for (int i = 0; i < 50 && (server.state() != DtlsPeer::State::connected ||
-                             client.state() != DtlsPeer::State::connected);
-       ++i) {
+  for (int i = 0;
+       i < 50 && (server.state() != DtlsPeer::State::connected || client.state() != DtlsPeer::State::connected); ++i) {
     while (!to_server.empty()) {
       auto d = std::move(to_server.front());
       to_server.pop_front();
@@ -164,8 +174,8 @@ TEST(RtcReceiver, SrtpFromClientIsUnprotectedByServer) {
   EXPECT_FALSE(server.unprotect_rtp(replay.data(), &rlen));  // the same packet again
 
   // RTCP both ways: the client's SR reaches the server; our NACK reaches the client.
-  std::vector<uint8_t> sr = {0x80, 200, 0, 6, 0, 0, 0x04, 0xD2, 1, 2, 3, 4, 5, 6, 7, 8,
-                             0,    0,   0, 0, 0, 0, 0,    0,    0, 0, 0, 0};
+  std::vector<uint8_t> sr = {0x80, 200, 0, 6, 0, 0, 0x04, 0xD2, 1, 2, 3, 4, 5, 6,
+                             7,    8,   0, 0, 0, 0, 0,    0,    0, 0, 0, 0, 0, 0};
   std::vector<uint8_t> rbuf(sr.size() + SRTP_MAX_TRAILER_LEN + 4);
   std::copy(sr.begin(), sr.end(), rbuf.begin());
   int rl = int(sr.size());
@@ -179,4 +189,38 @@ TEST(RtcReceiver, SrtpFromClientIsUnprotectedByServer) {
   ASSERT_TRUE(server.protect_rtcp(nbuf.data(), &nl));
   ASSERT_TRUE(client.unprotect_rtcp(nbuf.data(), &nl));
   EXPECT_EQ(parse_rtcp(nbuf.data(), size_t(nl)).nacks.size(), 2u);
+}
+
+// The answer to a WHIP offer (sendonly from the client): recvonly, ICE-lite, passive, the chosen
+// payload types with NACK/PLI feedback, and no SSRCs or msid of ours.
+TEST(RtcReceiver, AnswerToPublisherIsRecvOnly) {
+  const char* offer =
+      "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 96 102\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\n"
+      "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\na=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\n"
+      "a=rtpmap:96 VP8/90000\r\na=rtpmap:102 H264/90000\r\n"
+      "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendonly\r\na=rtcp-mux\r\n"
+      "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\na=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\n"
+      "a=rtpmap:111 opus/48000/2\r\n";
+  auto plan = estuary::webrtc::validate_offer(offer, estuary::webrtc::OfferRole::publish);
+  ASSERT_TRUE(plan) << plan.error().message;
+  AnswerParams ap;
+  ap.ufrag = "srvu";
+  ap.pwd = "srvpassword";
+  ap.fingerprint = "CC:DD";
+  ap.addresses = {"127.0.0.1"};
+  ap.port = 8000;
+  ap.video_ssrc = 1111;
+  ap.audio_ssrc = 2222;
+  ap.cname = "x";
+  ap.receive = true;
+  const std::string a = build_answer(*plan, ap);
+  for (const char* want :
+       {"a=ice-lite", "a=setup:passive", "a=recvonly", "m=video 9 UDP/TLS/RTP/SAVPF 102", "a=rtcp-fb:102 nack pli",
+        "packetization-mode=1", "m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=rtcp-mux", "a=mid:1", "127.0.0.1 8000 typ host"})
+    EXPECT_NE(a.find(want), std::string::npos) << want << "\n" << a;
+  EXPECT_EQ(a.find("a=sendonly"), std::string::npos) << a;
+  EXPECT_EQ(a.find("a=ssrc:"), std::string::npos) << a;
+  EXPECT_EQ(a.find("a=msid"), std::string::npos) << a;
 }

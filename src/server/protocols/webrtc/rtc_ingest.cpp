@@ -57,9 +57,8 @@ GstElement* add_source(GstElement* pipeline, const MediaPlan& m, GstElement* hea
   gst_bin_add_many(GST_BIN(pipeline), src, jb, nullptr);
   if (!gst_element_link_many(src, jb, head, nullptr)) return nullptr;
   GstPad* pad = gst_element_get_static_pad(src, "src");
-  gst_pad_add_probe(
-      pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream, new std::shared_ptr<IngestFeedback>(feedback),
-      [](gpointer d) { delete static_cast<std::shared_ptr<IngestFeedback>*>(d); });
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream, new std::shared_ptr<IngestFeedback>(feedback),
+                    [](gpointer d) { delete static_cast<std::shared_ptr<IngestFeedback>*>(d); });
   gst_object_unref(pad);
   return src;
 }

@@ -168,10 +168,10 @@ RtcService::RtcService(server::ControlPorts ports, server::PathRoutes& api, serv
   log_info("", "", "rtc-listen",
            "WHIP /rtc/v1/whip/ and WHEP /rtc/v1/whep/ on the API port; " +
                std::string(shared_ ? (rc.whip_engine == "shared" ? "every session on the shared engine, "
-                                                                   : "viewers on the shared engine, ")
+                                                                 : "viewers on the shared engine, ")
                                    : "") +
-               "webrtcbin ICE ports " + std::to_string(rc.port_min) + "-" +
-               std::to_string(rc.port_max) + (rc.interfaces.empty() ? "" : " on " + rc.interfaces) +
+               "webrtcbin ICE ports " + std::to_string(rc.port_min) + "-" + std::to_string(rc.port_max) +
+               (rc.interfaces.empty() ? "" : " on " + rc.interfaces) +
                (rc.candidate.empty() ? "" : ", candidate " + rc.candidate));
 }
 

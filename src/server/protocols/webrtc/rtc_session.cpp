@@ -252,10 +252,10 @@ void RtcSession::start_shared_publish() {
   ingest_ = std::move(*ingest);
   std::weak_ptr<RtcSession> weak = weak_from_this();
   std::weak_ptr<bool> token(std::shared_ptr<bool>(shared_from_this(), &closed_));
-  ingest_->pipeline().set_events(server::ingest_events(env_.ports->publish, req_.id, token,
-                                                       [weak](const std::string& reason) {
-                                                         if (auto s = weak.lock()) s->close(reason);
-                                                       }));
+  ingest_->pipeline().set_events(
+      server::ingest_events(env_.ports->publish, req_.id, token, [weak](const std::string& reason) {
+        if (auto s = weak.lock()) s->close(reason);
+      }));
   engine::ViewerSpec spec = shared_spec();
   spec.publisher = true;
   spec.on_rtp = ingest_->input();

@@ -145,8 +145,9 @@ std::vector<uint8_t> RtpReceiver::receiver_report(uint32_t sender_ssrc, int64_t 
     s.expected_prior = expected;
     s.received_prior = s.received;
     const int64_t lost_interval = int64_t(expected_interval) - int64_t(received_interval);
-    const uint8_t fraction =
-        expected_interval == 0 || lost_interval <= 0 ? 0 : uint8_t(std::min<int64_t>(255, (lost_interval << 8) / int64_t(expected_interval)));
+    const uint8_t fraction = expected_interval == 0 || lost_interval <= 0
+                                 ? 0
+                                 : uint8_t(std::min<int64_t>(255, (lost_interval << 8) / int64_t(expected_interval)));
     const int32_t lost24 = int32_t(std::clamp<int64_t>(lost, -0x800000, 0x7FFFFF));
     put32(v, s.ssrc);
     put32(v, uint32_t(fraction) << 24 | (uint32_t(lost24) & 0xFFFFFF));

@@ -59,8 +59,8 @@ class RtpReceiver {
     double jitter = 0;  // in timestamp units
     int64_t last_transit = 0;
     bool have_transit = false;
-    uint32_t lsr = 0;         // middle 32 bits of the last SR's NTP time
-    int64_t lsr_at_us = 0;    // when it arrived
+    uint32_t lsr = 0;       // middle 32 bits of the last SR's NTP time
+    int64_t lsr_at_us = 0;  // when it arrived
   };
   Source* find(uint32_t ssrc);
   std::vector<Source> sources_;

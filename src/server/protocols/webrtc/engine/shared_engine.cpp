@@ -35,7 +35,7 @@ constexpr int kMaxPacketsPerPass = 1024;  // per track and viewer: a GOP burst g
 constexpr size_t kTcpOutMax = 256 << 10;  // queued for one ICE-TCP connection (beyond the kernel's buffer; ~1 s
                                           // at 2 Mb/s); beyond it packets are dropped
 constexpr size_t kMaxTcpConns = 1024;
-constexpr size_t kMaxOutbox = 4096;              // queued publisher feedback; beyond it requests are dropped
+constexpr size_t kMaxOutbox = 4096;  // queued publisher feedback; beyond it requests are dropped
 constexpr int64_t kReceiverReportUs = 1000 * 1000;
 
 std::string random_token(size_t n) {

@@ -1,14 +1,13 @@
-// Owns: the shared WebRTC engine for WHEP viewers and WHIP publishers: ONE UDP socket ([rtc] port) for every session and
-// one engine thread; with `tcp_port`, ICE-TCP connections on one TCP port too (RFC 6544 passive
-// candidates, RFC 4571 framing, a handshake deadline and an idle timeout). Datagrams are demultiplexed (RFC 7983) and
-// routed by the STUN USERNAME's ufrag, then by the 5-tuple the last valid binding request came from (a viewer whose
-// address changes keeps its session). Per viewer only: ICE-lite (we answer binding requests, the viewer controls), a
-// DTLS-SRTP handshake, SRTP, its own SSRC and sequence numbers over the shared packet rings (starting
-// at a keyframe), RTCP sender reports, NACK (resent from the ring), PLI/FIR (answered from the ring
-// when it holds a newer keyframe than the viewer got, else forwarded), REMB, TWCC and receiver
-// reports (parsed, counted; RTT from LSR/DLSR). Media work (payloading) happens once per stream in Packetizer.
-// A publisher (WHIP) is the same session with the direction reversed: SRTP/SRTCP unprotected, its RTP
-// demultiplexed by payload type to on_rtp (the session's ingest pipeline), and RTCP back to it:
+// Owns: the shared WebRTC engine for WHEP viewers and WHIP publishers: ONE UDP socket ([rtc] port) for every session
+// and one engine thread; with `tcp_port`, ICE-TCP connections on one TCP port too (RFC 6544 passive candidates, RFC
+// 4571 framing, a handshake deadline and an idle timeout). Datagrams are demultiplexed (RFC 7983) and routed by the
+// STUN USERNAME's ufrag, then by the 5-tuple the last valid binding request came from (a viewer whose address changes
+// keeps its session). Per viewer only: ICE-lite (we answer binding requests, the viewer controls), a DTLS-SRTP
+// handshake, SRTP, its own SSRC and sequence numbers over the shared packet rings (starting at a keyframe), RTCP sender
+// reports, NACK (resent from the ring), PLI/FIR (answered from the ring when it holds a newer keyframe than the viewer
+// got, else forwarded), REMB, TWCC and receiver reports (parsed, counted; RTT from LSR/DLSR). Media work (payloading)
+// happens once per stream in Packetizer. A publisher (WHIP) is the same session with the direction reversed: SRTP/SRTCP
+// unprotected, its RTP demultiplexed by payload type to on_rtp (the session's ingest pipeline), and RTCP back to it:
 // receiver reports once a second, generic NACKs and PLIs queued from any thread (request_keyframe,
 // request_retransmission) into an outbox that the engine thread drains (never the engine's lock).
 //
