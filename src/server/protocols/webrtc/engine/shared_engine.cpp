@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "server/protocols/webrtc/engine/dtls.h"
+#include "server/protocols/webrtc/engine/engine_session.h"
 #include "server/protocols/webrtc/engine/packet_ring.h"
 #include "server/protocols/webrtc/engine/packetizer.h"
 #include "server/protocols/webrtc/engine/rtp_receiver.h"
@@ -27,16 +28,10 @@
 namespace estuary::webrtc::engine {
 namespace {
 
-constexpr size_t kSlot = 1500;
 constexpr int64_t kSenderReportUs = 1000 * 1000;
-constexpr int64_t kKeyframeRequestGapUs = 500 * 1000;
 constexpr int kMaxDatagramsPerPass = 256;
 constexpr int kMaxPacketsPerPass = 1024;  // per track and viewer: a GOP burst goes out over a few passes
-constexpr size_t kTcpOutMax = 256 << 10;  // queued for one ICE-TCP connection (beyond the kernel's buffer; ~1 s
-                                          // at 2 Mb/s); beyond it packets are dropped
 constexpr size_t kMaxTcpConns = 1024;
-constexpr size_t kMaxOutbox = 4096;  // queued publisher feedback; beyond it requests are dropped
-constexpr int64_t kReceiverReportUs = 1000 * 1000;
 
 std::string random_token(size_t n) {
   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -86,66 +81,6 @@ void put32(uint8_t* p, uint32_t v) {
 uint32_t rd32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
 
 }  // namespace
-
-struct Track {
-  std::shared_ptr<PacketRing> ring;
-  bool video = false;
-  int pt = -1;
-  uint32_t ssrc = 0;
-  uint32_t clock = 90000;
-  bool started = false;
-  uint64_t cursor = 0;      // next ring index to send
-  uint64_t base_index = 0;  // first index of the current run (after a start or a jump)
-  uint16_t next_seq = 0;
-  uint32_t last_ts = 0;
-  int64_t last_arrival_us = 0;
-  uint32_t packets = 0, octets = 0;
-  int64_t next_sr_us = 0;
-  uint32_t lost = 0;  // cumulative, from the peer's last report block on this SSRC
-};
-
-// An ICE-TCP connection: frames in (bounded), frames out (bounded queue, whole packets dropped beyond
-// it: a TCP viewer that cannot keep up loses packets like a UDP one, NACK may repair them).
-struct TcpConn {
-  int fd = -1;
-  sockaddr_storage peer{};
-  socklen_t peer_len = 0;
-  std::string key;  // "tcp|" + address: the 5-tuple key of its viewer
-  FrameReader reader{kSlot};
-  std::vector<uint8_t> out;
-  size_t out_off = 0;
-  int64_t opened_us = 0, last_rx_us = 0;
-  bool bound = false;    // a binding request with valid integrity came on it
-  bool closing = false;  // its viewer was removed: close once the queue is written
-  TcpConn() = default;
-  TcpConn(const TcpConn&) = delete;
-  TcpConn& operator=(const TcpConn&) = delete;
-  ~TcpConn() {
-    if (fd >= 0) close(fd);
-  }
-  void queue(const uint8_t* data, size_t len) {
-    if (out.size() - out_off + len + 2 > kTcpOutMax) return;
-    append_frame(out, data, len);
-  }
-};
-
-struct Viewer {
-  ViewerSpec spec;
-  std::string ufrag, pwd;
-  OfferCredentials remote;
-  sockaddr_storage addr{};
-  socklen_t addr_len = 0;
-  std::string addr_key;
-  std::unique_ptr<DtlsPeer> dtls;
-  TcpConn* tcp = nullptr;  // the path is this ICE-TCP connection (else UDP to addr)
-  bool connected = false;
-  bool failed = false;
-  Track video, audio;
-  std::shared_ptr<ViewerCounters> counters = std::make_shared<ViewerCounters>();
-  int64_t last_pli_us = 0;
-  RtpReceiver rx;  // a publisher's sources
-  int64_t next_rr_us = 0;
-};
 
 namespace {
 
@@ -667,94 +602,6 @@ void SharedEngine::handle_datagram(uint8_t* data, size_t len, const sockaddr_sto
     if (!v.dtls->protect_rtp(pkt, &out)) continue;
     send_to(v, pkt, size_t(out));
     v.counters->retransmits.fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
-void SharedEngine::receive_rtp(Viewer& v, uint8_t* data, size_t len, int64_t now) {
-  int n = int(len);
-  if (!v.dtls->unprotect_rtp(data, &n)) return;
-  RtpHeader h;
-  if (!parse_rtp_header(data, size_t(n), &h)) return;
-  const bool video = h.pt == v.video.pt;
-  if (!video && h.pt != v.audio.pt) return;  // a payload type the answer did not accept
-  const bool first_video = video && v.rx.ssrc_of_pt(h.pt) == 0;
-  if (!v.rx.on_rtp(h, video ? 90000 : 48000, now)) return;
-  if (first_video) send_pli(v, now);  // its SSRC is known now: ask for a keyframe at once
-  ViewerCounters& c = *v.counters;
-  c.last_rx_us.store(now, std::memory_order_relaxed);
-  c.packets_received.fetch_add(1, std::memory_order_relaxed);
-  if (v.spec.on_rtp) v.spec.on_rtp(data, size_t(n), video);
-}
-
-void SharedEngine::publisher_reports(Viewer& v, int64_t now) {
-  if (now < v.next_rr_us || v.rx.packets() == 0) return;
-  v.next_rr_us = now + kReceiverReportUs;
-  v.counters->packets_lost.store(v.rx.lost(), std::memory_order_relaxed);
-  const auto rr = v.rx.receiver_report(v.video.ssrc ? v.video.ssrc : v.audio.ssrc, now);
-  uint8_t pkt[kSlot];
-  if (rr.size() + SRTP_MAX_TRAILER_LEN > sizeof pkt) return;
-  std::memcpy(pkt, rr.data(), rr.size());
-  int out = int(rr.size());
-  if (v.dtls->protect_rtcp(pkt, &out)) send_to(v, pkt, size_t(out));
-}
-
-void SharedEngine::request_keyframe(const std::string& ufrag) {
-  {
-    std::lock_guard<std::mutex> lock(out_mu_);
-    if (outbox_.size() >= kMaxOutbox) return;
-    outbox_.push_back(Feedback{ufrag, true, 0, 0});
-  }
-  wake();
-}
-
-void SharedEngine::request_retransmission(const std::string& ufrag, uint32_t ssrc, uint16_t seq) {
-  {
-    std::lock_guard<std::mutex> lock(out_mu_);
-    if (outbox_.size() >= kMaxOutbox) return;
-    outbox_.push_back(Feedback{ufrag, false, ssrc, seq});
-  }
-  wake();
-}
-
-void SharedEngine::send_pli(Viewer& v, int64_t now) {
-  const uint32_t media = v.video.pt >= 0 ? v.rx.ssrc_of_pt(uint8_t(v.video.pt)) : 0;
-  if (!media || now - v.last_pli_us < kKeyframeRequestGapUs) return;
-  v.last_pli_us = now;
-  const auto pli = picture_loss(v.video.ssrc, media);
-  uint8_t pkt[kSlot];
-  std::memcpy(pkt, pli.data(), pli.size());
-  int out = int(pli.size());
-  if (v.dtls->protect_rtcp(pkt, &out)) send_to(v, pkt, size_t(out));
-  v.counters->plis.fetch_add(1, std::memory_order_relaxed);
-}
-
-// Engine thread, under mu_: NACKs of one source go out as one packet.
-void SharedEngine::drain_outbox(int64_t now) {
-  std::vector<Feedback> items;
-  {
-    std::lock_guard<std::mutex> lock(out_mu_);
-    items.swap(outbox_);
-  }
-  std::map<std::pair<std::string, uint32_t>, std::vector<uint16_t>> nacks;
-  for (const Feedback& f : items) {
-    auto it = by_ufrag_.find(f.ufrag);
-    if (it == by_ufrag_.end() || !it->second->connected || !it->second->spec.publisher) continue;
-    Viewer& v = *it->second;
-    if (!f.keyframe) {
-      const uint32_t ssrc = f.ssrc ? f.ssrc : v.video.pt >= 0 ? v.rx.ssrc_of_pt(uint8_t(v.video.pt)) : 0;
-      if (ssrc) nacks[{f.ufrag, ssrc}].push_back(f.seq);
-      continue;
-    }
-    send_pli(v, now);
-  }
-  for (auto& [key, seqs] : nacks) {
-    Viewer& v = *by_ufrag_[key.first];
-    const auto nack = generic_nack(v.video.ssrc ? v.video.ssrc : v.audio.ssrc, key.second, seqs, 200);
-    uint8_t pkt[kSlot];
-    std::memcpy(pkt, nack.data(), nack.size());
-    int out = int(nack.size());
-    if (v.dtls->protect_rtcp(pkt, &out)) send_to(v, pkt, size_t(out));
-    v.counters->nacks.fetch_add(seqs.size(), std::memory_order_relaxed);
   }
 }
 
