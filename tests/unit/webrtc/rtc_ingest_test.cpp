@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "rtp_fixtures.h"
 #include "server/protocols/webrtc/rtc_ingest.h"
 
 using namespace estuary::webrtc;
@@ -17,21 +18,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// A non-IDR slice as a single NAL unit packet.
 std::vector<uint8_t> h264_rtp(uint16_t seq, uint32_t ts, uint32_t ssrc) {
-  std::vector<uint8_t> p = {0x80,
-                            uint8_t(0x80 | 96),
-                            uint8_t(seq >> 8),
-                            uint8_t(seq),
-                            uint8_t(ts >> 24),
-                            uint8_t(ts >> 16),
-                            uint8_t(ts >> 8),
-                            uint8_t(ts),
-                            uint8_t(ssrc >> 24),
-                            uint8_t(ssrc >> 16),
-                            uint8_t(ssrc >> 8),
-                            uint8_t(ssrc)};
-  p.push_back(0x41);  // a non-IDR slice (single NAL unit packet)
-  p.resize(200, 0x9a);
+  auto p = estuary::webrtc::fixtures::rtp_packet(96, seq, ts, ssrc, 188, 0x9a);
+  p[1] |= 0x80;  // marker
+  p[12] = 0x41;
   return p;
 }
 

@@ -4,21 +4,17 @@
 #include <algorithm>
 #include <cmath>
 
+#include "server/protocols/webrtc/engine/byte_order.h"
 #include "server/protocols/webrtc/engine/rtp_wire.h"
 
 namespace estuary::webrtc::engine {
 namespace {
 
-uint16_t rd16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
-uint32_t rd32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
-void put16(std::vector<uint8_t>& v, uint16_t x) {
-  v.push_back(uint8_t(x >> 8));
-  v.push_back(uint8_t(x));
-}
-void put32(std::vector<uint8_t>& v, uint32_t x) {
-  put16(v, uint16_t(x >> 16));
-  put16(v, uint16_t(x));
-}
+using be::put16;
+using be::put32;
+using be::rd16;
+using be::rd32;
+
 // RTCP header: V=2, count/format, packet type, length in 32-bit words minus one (patched by finish).
 void header(std::vector<uint8_t>& v, uint8_t count, uint8_t pt) {
   v.push_back(uint8_t(0x80 | (count & 0x1F)));
