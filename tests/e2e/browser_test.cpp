@@ -358,7 +358,7 @@ std::set<int> udp_ports_of(pid_t pid) {
 // Chromium publishes its fake camera and microphone over whip.html; the stream plays as H.264 + AAC
 // over HTTP-FLV, and the page's Stop (DELETE) ends the publish. check(answer) runs while it publishes.
 void publish_whip_in_chromium(Server& server, const std::string& stream,
-                              const std::function<void(const std::string& answer)>& check) {
+                              const std::function<void(const std::string& answer, Chromium& c)>& check) {
   Chromium chromium;
   ASSERT_TRUE(chromium.start(page_url(server, "whip.html", stream, "&width=320&height=240")))
       << chromium.error() << "\n"
@@ -393,7 +393,7 @@ void publish_whip_in_chromium(Server& server, const std::string& stream,
     if (st.codec_type == "audio" && st.codec_name == "aac" && st.sample_rate > 0) aac = true;
   }
   EXPECT_TRUE(h264 && aac) << streams.size() << " streams over HTTP-FLV\n" << diagnostics(chromium, server);
-  if (check) check(chromium.evaluate_string("estuaryState.pc.remoteDescription.sdp"));
+  if (check) check(chromium.evaluate_string("estuaryState.pc.remoteDescription.sdp"), chromium);
 
   // Stop on the page: DELETE ends the publish.
   EXPECT_TRUE(chromium.evaluate_bool("estuaryStop().then(() => estuaryState.resource.length > 0)"))
@@ -413,13 +413,27 @@ TEST(Browser, WhipFromFakeCameraPlaysOverHttpFlv) {
   env["ESTUARY_RTC_PORT_MAX"] = std::to_string(port - 1);
   Server server(env);
   ASSERT_TRUE(server.start()) << server.log();
-  publish_whip_in_chromium(server, "whip1", [&](const std::string& answer) {
+  publish_whip_in_chromium(server, "whip1", [&](const std::string& answer, Chromium& c) {
     EXPECT_NE(answer.find("a=ice-lite"), std::string::npos) << answer;
     EXPECT_NE(answer.find("a=recvonly"), std::string::npos) << answer;
     EXPECT_NE(answer.find(" " + std::to_string(port) + " typ host"), std::string::npos) << answer;
     const std::set<int> udp = udp_ports_of(server.process().pid());
     EXPECT_EQ(udp.count(port), 1u);
     for (int p : udp) EXPECT_FALSE(p >= base && p < port) << "a libnice port is open: " << p;
+    // The engine's RTCP reached the browser: a PLI (sent at the first video packet and every
+    // pli_interval_ms) and receiver reports that answer its sender reports (an RTT from LSR/DLSR).
+    const char* feedback = R"((async () => {
+      const r = await estuaryState.pc.getStats();
+      let pli = 0, rtt = -1;
+      r.forEach((s) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'video') pli = s.pliCount || 0;
+        if (s.type === 'remote-inbound-rtp' && s.kind === 'video' && s.roundTripTime !== undefined) rtt = s.roundTripTime;
+      });
+      return pli > 0 && rtt >= 0;
+    })())";
+    EXPECT_TRUE(wait_until([&] { return c.evaluate_bool(feedback); }, 8000))
+        << c.evaluate_string(R"((async () => JSON.stringify([...(await estuaryState.pc.getStats()).values()].filter(
+               (s) => s.type === 'outbound-rtp' || s.type === 'remote-inbound-rtp')))())");
   });
 }
 
@@ -430,7 +444,7 @@ TEST(Browser, WhipOverWebrtcbinStillSelectable) {
   const int base = 30000 + (getpid() % 100) * 100;
   Server server(env);
   ASSERT_TRUE(server.start()) << server.log();
-  publish_whip_in_chromium(server, "whip2", [&](const std::string& answer) {
+  publish_whip_in_chromium(server, "whip2", [&](const std::string& answer, Chromium&) {
     EXPECT_EQ(answer.find("a=ice-lite"), std::string::npos) << answer;
     bool in_range = false;
     for (int p : udp_ports_of(server.process().pid())) in_range = in_range || (p >= base && p <= base + 99);
