@@ -148,7 +148,8 @@ RtcService::RtcService(server::ControlPorts ports, server::PathRoutes& api, serv
   const auto& rc = *rtc_config_;
   if (rc.enabled && rc.engine == "shared" && rc.ice_tcp)
     log_info("", "", "rtc-engine",
-             "ice_tcp = true: WHEP viewers use webrtcbin (the shared engine serves ICE-TCP with tcp_port)");
+             "ice_tcp = true: WHEP viewers and WHIP publishers use webrtcbin (the shared engine serves ICE-TCP with "
+             "tcp_port)");
   if (rc.enabled && rc.engine == "shared" && !rc.ice_tcp) {
     engine::SharedEngine::Settings es;
     es.port = rc.port;
