@@ -1,13 +1,16 @@
 // Owns: end-to-end tests of the browser pages (/players/) and of WebRTC in a real browser: the
 // static pages as served, headless Chromium playing an RTMP-published stream over WHEP, and
 // publishing its fake camera and microphone over WHIP to a stream that plays over HTTP-FLV.
+#include <glib.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -318,16 +321,51 @@ TEST(Browser, WhepOverIceTcpWhenUdpIsRefused) {
   EXPECT_NE(server.log().find("ICE-TCP on TCP port " + std::to_string(tcp_port)), std::string::npos);
 }
 
-TEST(Browser, WhipFromFakeCameraPlaysOverHttpFlv) {
-  Server server(rtc_env());
-  ASSERT_TRUE(server.start()) << server.log();
+// The local UDP ports of the server process's sockets (its fds matched to /proc/net/udp by inode).
+std::set<int> udp_ports_of(pid_t pid) {
+  std::set<std::string> inodes;
+  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+  if (GDir* dir = g_dir_open(fd_dir.c_str(), 0, nullptr)) {
+    while (const char* name = g_dir_read_name(dir)) {
+      gchar* target = g_file_read_link((fd_dir + "/" + name).c_str(), nullptr);
+      if (target && g_str_has_prefix(target, "socket:[")) inodes.insert(std::string(target + 8, strlen(target) - 9));
+      g_free(target);
+    }
+    g_dir_close(dir);
+  }
+  std::set<int> ports;
+  for (const char* table : {"/proc/net/udp", "/proc/net/udp6"}) {
+    gchar* text = nullptr;
+    if (!g_file_get_contents(table, &text, nullptr, nullptr)) continue;
+    gchar** lines = g_strsplit(text, "\n", -1);
+    for (gchar** l = lines; *l; ++l) {
+      // sl local_address rem_address st tx:rx tr:tm retrnsmt uid timeout inode
+      gchar** f = g_strsplit_set(g_strstrip(*l), " ", -1);
+      std::vector<std::string> fields;
+      for (gchar** x = f; *x; ++x)
+        if (**x) fields.emplace_back(*x);
+      g_strfreev(f);
+      if (fields.size() < 10 || !inodes.count(fields[9])) continue;
+      const size_t colon = fields[1].rfind(':');
+      if (colon != std::string::npos) ports.insert(int(std::stoul(fields[1].substr(colon + 1), nullptr, 16)));
+    }
+    g_strfreev(lines);
+    g_free(text);
+  }
+  return ports;
+}
+
+// Chromium publishes its fake camera and microphone over whip.html; the stream plays as H.264 + AAC
+// over HTTP-FLV, and the page's Stop (DELETE) ends the publish. check(answer) runs while it publishes.
+void publish_whip_in_chromium(Server& server, const std::string& stream,
+                              const std::function<void(const std::string& answer, Chromium& c)>& check) {
   Chromium chromium;
-  ASSERT_TRUE(chromium.start(page_url(server, "whip.html", "whip1", "&width=320&height=240")))
+  ASSERT_TRUE(chromium.start(page_url(server, "whip.html", stream, "&width=320&height=240")))
       << chromium.error() << "\n"
       << chromium.log();
   ASSERT_TRUE(chromium.wait_true("!!window.estuaryState && estuaryState.state === 'connected'", 15000))
       << diagnostics(chromium, server);
-  ASSERT_TRUE(wait_for_stream(server, "live/whip1", 10000)) << diagnostics(chromium, server);
+  ASSERT_TRUE(wait_for_stream(server, "live/" + stream, 10000)) << diagnostics(chromium, server);
   EXPECT_TRUE(has_client_type(server, "rtc-publish"));
 
   // The page's preference, as offered: the video m-line's first payload type is H.264
@@ -348,19 +386,70 @@ TEST(Browser, WhipFromFakeCameraPlaysOverHttpFlv) {
   EXPECT_EQ(lower(video.codec), "video/h264") << "setCodecPreferences did not make H.264 the sent codec";
   EXPECT_EQ(lower(audio.codec), "audio/opus");
 
-  auto streams = probe_streams(server.flv_url("live/whip1"), 15);
+  auto streams = probe_streams(server.flv_url("live/" + stream), 15);
   bool h264 = false, aac = false;
   for (auto& st : streams) {
     if (st.codec_type == "video" && st.codec_name == "h264" && st.width > 0) h264 = true;
     if (st.codec_type == "audio" && st.codec_name == "aac" && st.sample_rate > 0) aac = true;
   }
   EXPECT_TRUE(h264 && aac) << streams.size() << " streams over HTTP-FLV\n" << diagnostics(chromium, server);
+  if (check) check(chromium.evaluate_string("estuaryState.pc.remoteDescription.sdp"), chromium);
 
   // Stop on the page: DELETE ends the publish.
   EXPECT_TRUE(chromium.evaluate_bool("estuaryStop().then(() => estuaryState.resource.length > 0)"))
       << diagnostics(chromium, server);
   EXPECT_TRUE(wait_until([&] { return api_clients(server) >= 0 && !has_client_type(server, "rtc-publish"); }, 5000))
       << server.log();
+}
+
+// WHIP through the shared engine (the default): the answer is ICE-lite with every candidate on the one
+// UDP port, the publisher's SRTP is unprotected there and its RTP feeds an ingest pipeline; the server
+// has no other UDP port of the WebRTC range open (no libnice agent).
+TEST(Browser, WhipFromFakeCameraPlaysOverHttpFlv) {
+  auto env = rtc_env();
+  const int base = 30000 + (getpid() % 100) * 100;
+  const int port = base + 99;  // the top of this process's range; libnice would take the rest
+  env["ESTUARY_RTC_PORT"] = std::to_string(port);
+  env["ESTUARY_RTC_PORT_MAX"] = std::to_string(port - 1);
+  Server server(env);
+  ASSERT_TRUE(server.start()) << server.log();
+  publish_whip_in_chromium(server, "whip1", [&](const std::string& answer, Chromium& c) {
+    EXPECT_NE(answer.find("a=ice-lite"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("a=recvonly"), std::string::npos) << answer;
+    EXPECT_NE(answer.find(" " + std::to_string(port) + " typ host"), std::string::npos) << answer;
+    const std::set<int> udp = udp_ports_of(server.process().pid());
+    EXPECT_EQ(udp.count(port), 1u);
+    for (int p : udp) EXPECT_FALSE(p >= base && p < port) << "a libnice port is open: " << p;
+    // The engine's RTCP reached the browser: a PLI (sent at the first video packet and every
+    // pli_interval_ms) and receiver reports that answer its sender reports (an RTT from LSR/DLSR).
+    const char* feedback = R"((async () => {
+      const r = await estuaryState.pc.getStats();
+      let pli = 0, rtt = -1;
+      r.forEach((s) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'video') pli = s.pliCount || 0;
+        if (s.type === 'remote-inbound-rtp' && s.kind === 'video' && s.roundTripTime !== undefined) rtt = s.roundTripTime;
+      });
+      return pli > 0 && rtt >= 0;
+    })())";
+    EXPECT_TRUE(wait_until([&] { return c.evaluate_bool(feedback); }, 8000))
+        << c.evaluate_string(R"((async () => JSON.stringify([...(await estuaryState.pc.getStats()).values()].filter(
+               (s) => s.type === 'outbound-rtp' || s.type === 'remote-inbound-rtp')))())");
+  });
+}
+
+// [rtc] whip_engine = webrtcbin: the publisher gets its own webrtcbin and libnice port from the range.
+TEST(Browser, WhipOverWebrtcbinStillSelectable) {
+  auto env = rtc_env();
+  env["ESTUARY_RTC_WHIP_ENGINE"] = "webrtcbin";
+  const int base = 30000 + (getpid() % 100) * 100;
+  Server server(env);
+  ASSERT_TRUE(server.start()) << server.log();
+  publish_whip_in_chromium(server, "whip2", [&](const std::string& answer, Chromium&) {
+    EXPECT_EQ(answer.find("a=ice-lite"), std::string::npos) << answer;
+    bool in_range = false;
+    for (int p : udp_ports_of(server.process().pid())) in_range = in_range || (p >= base && p <= base + 99);
+    EXPECT_TRUE(in_range) << "no libnice port of the range is open";
+  });
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // sessions on the one UDP port get a keyframe first and gap-free RTP, and leave nothing behind;
 // hostile datagrams on the port are ignored while sessions keep playing.
 #include <arpa/inet.h>
+#include <gst/gst.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -23,6 +24,7 @@
 
 #include "harness.h"
 #include "load_client.h"
+#include "rtc_client.h"
 #include "server/protocols/webrtc/engine/stun.h"
 
 using namespace estuary::e2e;
@@ -144,12 +146,12 @@ int rtc_clients(const Server& s) {
   return n;
 }
 
-// The "rtc" link objects of the rtc-play clients in /api/v1/clients.
+// The "rtc" link objects of the clients of `type` (rtc-play, rtc-publish) in /api/v1/clients.
 struct Link {
   double rtt_ms = -2;
   int64_t nacks = -1, retrans = -1, sent = -1, lost = -1, plis = -1;
 };
-std::vector<Link> rtc_links(const Server& s) {
+std::vector<Link> rtc_links(const Server& s, const std::string& type = "rtc-play") {
   std::vector<Link> out;
   std::string body;
   if (http_request("GET", "http://127.0.0.1:" + std::to_string(s.api_port()) + "/api/v1/clients?count=1000", &body) !=
@@ -160,7 +162,7 @@ std::vector<Link> rtc_links(const Server& s) {
   JsonArray* arr = json_object_get_array_member(json_node_get_object(root), "clients");
   for (guint i = 0; arr && i < json_array_get_length(arr); ++i) {
     JsonObject* c = json_array_get_object_element(arr, i);
-    if (std::string(json_object_get_string_member_with_default(c, "type", "")) != "rtc-play") continue;
+    if (json_object_get_string_member_with_default(c, "type", "") != type) continue;
     Link l;
     if (JsonObject* r = json_object_has_member(c, "rtc") ? json_object_get_object_member(c, "rtc") : nullptr) {
       l.rtt_ms = json_object_get_double_member_with_default(r, "rtt_ms", -2);
@@ -451,4 +453,41 @@ TEST(RtcEngine, InjectedLossIsRepairedByNack) {
   }
   EXPECT_NE(metrics.find("estuary_rtc_nacks_total{"), std::string::npos) << metrics.substr(0, 2000);
   EXPECT_NE(metrics.find("estuary_rtc_rtt_seconds{"), std::string::npos);
+}
+
+// A WHIP publisher on the one UDP port with 5 % of its video packets lost: the server's jitter buffer
+// asks for each missing packet (NACKs counted on the rtc-publish client's link, with the loss from its
+// reception statistics), the publisher gets PLIs, and the stream still plays as H.264 + AAC.
+TEST(RtcEngine, WhipPublisherLossIsNackedThroughTheOnePort) {
+  gst_init(nullptr, nullptr);
+  Server server(shared_env());
+  ASSERT_TRUE(server.start(30000)) << server.log();
+  estuary::rtcclient::PublisherOptions po;
+  po.loss = 0.05;
+  po.key_int = 50;  // a keyframe every 2 s: the stream recovers from lost frames without waiting for PLIs
+  estuary::rtcclient::WhipPublisher pub(po);
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(server.api_port()) + "/rtc/v1/whip/?app=live&stream=lossy";
+  ASSERT_EQ(pub.negotiate(url), 201) << pub.error() << "\n" << server.log();
+  EXPECT_NE(pub.last_http().body.find("a=ice-lite"), std::string::npos) << pub.last_http().body;
+  ASSERT_TRUE(pub.wait_connected(10000)) << server.log();
+  ASSERT_TRUE(wait_for_stream(server, "live/lossy", 10000)) << server.log();
+  std::vector<Link> links;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        links = rtc_links(server, "rtc-publish");
+        return links.size() == 1 && links[0].nacks > 5 && links[0].lost > 5;
+      },
+      10000))
+      << (links.empty() ? std::string("no rtc-publish link")
+                        : "nacks " + std::to_string(links[0].nacks) + ", lost " + std::to_string(links[0].lost));
+  ASSERT_EQ(links.size(), 1u);
+  EXPECT_GE(links[0].plis, 1);
+  std::printf("WHIP at 5%% loss: nacks %lld, lost %lld, plis %lld\n", (long long)links[0].nacks,
+              (long long)links[0].lost, (long long)links[0].plis);
+  auto streams = probe_streams(server.flv_url("live/lossy"), 15);
+  EXPECT_TRUE(has_stream(streams, "video", "h264")) << streams.size() << " streams";
+  EXPECT_TRUE(has_stream(streams, "audio", "aac")) << streams.size() << " streams";
+  pub.close(true);
+  EXPECT_TRUE(wait_until([&] { return rtc_links(server, "rtc-publish").empty(); }, 5000));
 }

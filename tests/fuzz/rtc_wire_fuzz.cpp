@@ -1,11 +1,13 @@
 // Owns: the libFuzzer target of the shared WebRTC engine's datagram parsers (what anyone can send to
 // the one UDP port): STUN Binding requests with their integrity check, RTCP feedback, the H.264
-// keyframe test on RTP, offer credentials, and the ICE-TCP framing (RFC 4571) of the TCP port. Input: one datagram
-// (and, as text, an SDP offer).
+// keyframe test on RTP, a WHIP publisher's RTP header and sender reports (reception statistics, the
+// receiver report built from them), offer credentials, and the ICE-TCP framing (RFC 4571) of the TCP port. Input: one
+// datagram (and, as text, an SDP offer).
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
+#include "server/protocols/webrtc/engine/rtp_receiver.h"
 #include "server/protocols/webrtc/engine/rtp_wire.h"
 #include "server/protocols/webrtc/engine/sdp_answer.h"
 #include "server/protocols/webrtc/engine/stun.h"
@@ -33,6 +35,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   h264_keyframe_start(data, size);
   const size_t off = rtp_payload_offset(data, size);
   if (off != 0 && off >= size) std::abort();
+  // A publisher's RTP and RTCP: the header fields, statistics and the report stay bounded.
+  RtpHeader h;
+  RtpReceiver rx;
+  if (parse_rtp_header(data, size, &h)) {
+    rx.on_rtp(h, 90000, 1000);
+    h.seq = uint16_t(h.seq + 3);
+    rx.on_rtp(h, 90000, 2000);
+  }
+  rx.on_rtcp(data, size, 3000);
+  if (rx.receiver_report(1, 4000).size() > 8 + 24 * RtpReceiver::kMaxSources) std::abort();
   offer_credentials(std::string_view(reinterpret_cast<const char*>(data), size));
   // The same bytes as an ICE-TCP stream (RFC 4571), split in two reads: frames within the bound.
   FrameReader frames(1500);

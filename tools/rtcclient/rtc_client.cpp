@@ -255,7 +255,7 @@ WhipPublisher::WhipPublisher(PublisherOptions o) : Peer(o) {
               ",height=" + std::to_string(o.height) + ",framerate=" + std::to_string(o.fps) +
               "/1 ! videoconvert ! x264enc name=venc tune=zerolatency speed-preset=ultrafast bitrate=" +
               std::to_string(o.bitrate_kbps) + " key-int-max=" + std::to_string(o.key_int) +
-              " ! video/x-h264,profile=constrained-baseline ! rtph264pay pt=102 config-interval=-1 "
+              " ! video/x-h264,profile=constrained-baseline ! rtph264pay name=vpay pt=102 config-interval=-1 "
               "aggregate-mode=zero-latency ! application/x-rtp,media=video,encoding-name=H264,payload=102 ! rtc. ";
   if (o.audio)
     launch +=
@@ -276,6 +276,18 @@ WhipPublisher::WhipPublisher(PublisherOptions o) : Peer(o) {
         [](gpointer d) { delete static_cast<std::shared_ptr<std::atomic<uint64_t>>*>(d); });
     gst_object_unref(pad);
     gst_object_unref(enc);
+  }
+  if (o.video && o.loss > 0) {  // loss on the way out: dropped after sequence numbers are given
+    GstElement* pay = gst_bin_get_by_name(GST_BIN(pipeline_), "vpay");
+    GstPad* pad = gst_element_get_static_pad(pay, "src");
+    gst_pad_add_probe(
+        pad, GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad*, GstPadProbeInfo*, gpointer d) -> GstPadProbeReturn {
+          return g_random_double() < *static_cast<double*>(d) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+        },
+        new double(o.loss), [](gpointer d) { delete static_cast<double*>(d); });
+    gst_object_unref(pad);
+    gst_object_unref(pay);
   }
 }
 

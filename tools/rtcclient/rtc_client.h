@@ -83,6 +83,7 @@ struct PublisherOptions : PeerOptions {
   int key_int = 1000;  // frames between forced keyframes (large: keyframes come from the server's PLI)
   bool audio = true;
   bool video = true;
+  double loss = 0;  // share of video RTP packets dropped after the payloader (the server sees gaps)
 };
 
 class WhipPublisher : public Peer {

@@ -161,13 +161,16 @@ struct TlsSection {
 };
 
 // [rtc]: WebRTC on the API port: WHIP publishers (POST /rtc/v1/whip/) and WHEP viewers (POST
-// /rtc/v1/whep/). libnice binds one UDP port per session, so [port_min, port_max] bounds the sessions.
+// /rtc/v1/whep/). On the shared engine every session uses the one `port`; webrtcbin sessions bind a libnice
+// port each from [port_min, port_max].
 struct RtcSection {
   bool enabled = true;
   // WHEP viewers: "shared" = one UDP socket on `port` for every viewer, RTP payloaded once per stream
-  // (engine/, the default); "webrtcbin" = a webrtcbin pipeline and libnice port per viewer. WHIP uses
-  // webrtcbin.
+  // (engine/, the default); "webrtcbin" = a webrtcbin pipeline and libnice port per viewer.
   std::string engine = "shared";
+  // WHIP publishers: "shared" = through the engine (when `engine` is shared), an ingest pipeline fed with
+  // their decrypted RTP; "webrtcbin" = a webrtcbin pipeline and a libnice port from port_min..port_max.
+  std::string whip_engine = "shared";
   int port = 8000;         // the shared engine's one UDP port
   int tcp_port = 0;        // the shared engine's ICE-TCP port (RFC 6544 passive, RFC 4571 framing; 0 = none)
   std::string candidate;   // address added to answers (IP or host name; "$VAR" = from the environment)

@@ -313,6 +313,10 @@ const KeySpec kKeys[] = {
     choice_key(
         "rtc", "engine", kRtcEngines, [](Config& c) { return &c.rtc.engine; },
         "WHEP viewers: shared (one UDP port, RTP payloaded once per stream) or webrtcbin (a pipeline per viewer)"),
+    choice_key(
+        "rtc", "whip_engine", kRtcEngines, [](Config& c) { return &c.rtc.whip_engine; },
+        "WHIP publishers: shared (through the engine on the one UDP port, when engine = shared) or webrtcbin "
+        "(a pipeline and libnice port per publisher)"),
     int_key(
         "rtc", "port", 0, 65535, [](Config& c) { return &c.rtc.port; },
         "the one UDP port of the shared engine (every WHEP viewer; 0 = none: ICE-TCP on tcp_port only)"),

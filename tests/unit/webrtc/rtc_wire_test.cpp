@@ -228,6 +228,16 @@ TEST(RtcAnswer, AnswerIsIceLitePassiveBundleOnOnePort) {
   EXPECT_EQ(a.find("a=recvonly"), std::string::npos);
   EXPECT_EQ(a.find(" tcp "), std::string::npos);  // no tcp_port: no ICE-TCP candidate
 
+  // To a WHIP publisher: receive only, the same payload types and feedback, no SSRCs or msid of ours.
+  ap.receive = true;
+  const std::string recv = build_answer(*plan, ap);
+  for (const char* want : {"a=ice-lite", "a=setup:passive", "a=recvonly", "a=rtcp-fb:102 nack pli", "a=rtcp-mux",
+                           "a=rtpmap:111 opus/48000/2"})
+    EXPECT_NE(recv.find(want), std::string::npos) << want << "\n" << recv;
+  for (const char* absent : {"a=sendonly", "a=ssrc:", "a=msid"})
+    EXPECT_EQ(recv.find(absent), std::string::npos) << absent << "\n" << recv;
+  ap.receive = false;
+
   // ICE-TCP (RFC 6544): passive TCP host candidates beside the UDP ones, at a lower priority; with
   // no UDP port, TCP ones only.
   ap.tcp_port = 8000;

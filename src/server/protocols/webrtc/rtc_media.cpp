@@ -136,23 +136,19 @@ struct ProbeData {
 
 }  // namespace
 
-Result<WhipMedia> build_whip_media(GstElement* pipeline, GstElement* webrtc, const OfferPlan& plan,
-                                   const std::string& stream_key, uint64_t gop_cache_bytes) {
+Result<WhipMedia> build_whip_chains(GstElement* pipeline, const OfferPlan& plan, const std::string& stream_key,
+                                    uint64_t gop_cache_bytes) {
   GstElement* sink = make("estuarysink", "bussink");
   if (!sink) return Error{"estuarysink is not registered", ErrorReason::internal, "webrtc"};
   g_object_set(sink, "stream", stream_key.c_str(), "gop-cache-max-bytes", guint64(gop_cache_bytes), nullptr);
   gst_bin_add(GST_BIN(pipeline), sink);
-  auto links = new WhipLinks();
   WhipMedia media;
   if (plan.video >= 0) {
     GstElement* depay = make("rtph264depay");
     GstElement* parse = make("h264parse");
     GstElement* caps = caps_filter("video/x-h264,stream-format=avc,alignment=au");
-    if (!add_chain(pipeline, {depay, parse, caps}) || !link_to_bus_sink(caps, sink)) {
-      delete links;
+    if (!add_chain(pipeline, {depay, parse, caps}) || !link_to_bus_sink(caps, sink))
       return Error{"cannot build the H.264 ingest chain", ErrorReason::internal, "webrtc"};
-    }
-    links->video = Ref<GstElement>::add_ref(depay);
     media.video_depay = Ref<GstElement>::add_ref(depay);
   }
   if (plan.audio >= 0) {
@@ -166,12 +162,20 @@ Result<WhipMedia> build_whip_media(GstElement* pipeline, GstElement* webrtc, con
     if (enc && g_object_class_find_property(G_OBJECT_GET_CLASS(enc), "bitrate"))
       g_object_set(enc, "bitrate", 128000, nullptr);
     if (dec) g_object_set(dec, "plc", TRUE, nullptr);  // concealment keeps AAC timestamps continuous over losses
-    if (!add_chain(pipeline, {depay, dec, conv, res, raw, enc, parse}) || !link_to_bus_sink(parse, sink)) {
-      delete links;
+    if (!add_chain(pipeline, {depay, dec, conv, res, raw, enc, parse}) || !link_to_bus_sink(parse, sink))
       return Error{"cannot build the Opus to AAC ingest chain", ErrorReason::internal, "webrtc"};
-    }
-    links->audio = Ref<GstElement>::add_ref(depay);
+    media.audio_depay = Ref<GstElement>::add_ref(depay);
   }
+  return media;
+}
+
+Result<WhipMedia> build_whip_media(GstElement* pipeline, GstElement* webrtc, const OfferPlan& plan,
+                                   const std::string& stream_key, uint64_t gop_cache_bytes) {
+  auto media = build_whip_chains(pipeline, plan, stream_key, gop_cache_bytes);
+  if (!media) return media.error();
+  auto links = new WhipLinks();
+  links->video = media->video_depay;
+  links->audio = media->audio_depay;
   g_signal_connect_data(
       webrtc, "pad-added", G_CALLBACK(on_whip_pad), links,
       [](gpointer d, GClosure*) { delete static_cast<WhipLinks*>(d); }, GConnectFlags(0));

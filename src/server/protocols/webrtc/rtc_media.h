@@ -1,4 +1,5 @@
-// Owns: the media elements around a session's webrtcbin, built to match a validated offer plan.
+// Owns: the media elements around a session's webrtcbin (and the WHIP ingest chains the shared engine's
+// ingest reuses, see rtc_ingest.h), built to match a validated offer plan.
 //   WHIP (ingest): webrtcbin src pads ─ H.264: rtph264depay ! h264parse (avc) ──────────────┐
 //                                     └ Opus: rtpopusdepay ! opusdec ! AAC encode ! aacparse ┴ estuarysink stream=app/x
 //     The chains and the bus sink's pads exist before negotiation (so the stream's track count is
@@ -30,7 +31,14 @@ struct MediaCounters {
 
 struct WhipMedia {
   Ref<GstElement> video_depay;  // force-key-unit events are sent upstream from its src pad
+  Ref<GstElement> audio_depay;
 };
+
+// Adds the ingest chains for plan (depayloader … estuarysink stream=stream_key) to pipeline, unlinked
+// at their heads: media.video_depay / audio_depay take RTP (webrtcbin's pads or the shared engine's
+// rtpjitterbuffer).
+Result<WhipMedia> build_whip_chains(GstElement* pipeline, const OfferPlan& plan, const std::string& stream_key,
+                                    uint64_t gop_cache_bytes);
 
 // Adds the ingest chains for plan to pipeline and links webrtcbin's future src pads to them.
 Result<WhipMedia> build_whip_media(GstElement* pipeline, GstElement* webrtc, const OfferPlan& plan,

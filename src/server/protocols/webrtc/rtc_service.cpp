@@ -148,7 +148,8 @@ RtcService::RtcService(server::ControlPorts ports, server::PathRoutes& api, serv
   const auto& rc = *rtc_config_;
   if (rc.enabled && rc.engine == "shared" && rc.ice_tcp)
     log_info("", "", "rtc-engine",
-             "ice_tcp = true: WHEP viewers use webrtcbin (the shared engine serves ICE-TCP with tcp_port)");
+             "ice_tcp = true: WHEP viewers and WHIP publishers use webrtcbin (the shared engine serves ICE-TCP with "
+             "tcp_port)");
   if (rc.enabled && rc.engine == "shared" && !rc.ice_tcp) {
     engine::SharedEngine::Settings es;
     es.port = rc.port;
@@ -166,8 +167,12 @@ RtcService::RtcService(server::ControlPorts ports, server::PathRoutes& api, serv
       log_error("", "", "rtc-engine", created.error().message + "; WHEP viewers fall back to webrtcbin");
   }
   log_info("", "", "rtc-listen",
-           "WHIP /rtc/v1/whip/ and WHEP /rtc/v1/whep/ on the API port; ICE ports " + std::to_string(rc.port_min) + "-" +
-               std::to_string(rc.port_max) + (rc.interfaces.empty() ? "" : " on " + rc.interfaces) +
+           "WHIP /rtc/v1/whip/ and WHEP /rtc/v1/whep/ on the API port; " +
+               std::string(shared_ ? (rc.whip_engine == "shared" ? "every session on the shared engine, "
+                                                                 : "viewers on the shared engine, ")
+                                   : "") +
+               "webrtcbin ICE ports " + std::to_string(rc.port_min) + "-" + std::to_string(rc.port_max) +
+               (rc.interfaces.empty() ? "" : " on " + rc.interfaces) +
                (rc.candidate.empty() ? "" : ", candidate " + rc.candidate));
 }
 
@@ -311,6 +316,7 @@ void RtcService::serve_offer(SoupServerMessage* msg, OfferRole role, const std::
   RtcSession::Env env;
   env.ports = &ports_;
   env.shared = shared_.get();
+  env.shared_whip = rtc_config_->whip_engine == "shared";
   std::weak_ptr<bool> alive = alive_;
   env.forget = [this, alive](const std::string& id) {
     if (!alive.expired()) sessions_.erase(id);

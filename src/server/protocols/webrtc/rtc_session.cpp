@@ -64,6 +64,8 @@ RtcSession::~RtcSession() {
   }
   whep_ = WhepMedia();
   whip_ = WhipMedia();
+  if (ingest_ && !shared_ufrag_.empty() && env_.shared) env_.shared->remove_viewer(shared_ufrag_);
+  ingest_.reset();
   peer_.reset();
 }
 
@@ -112,7 +114,7 @@ void RtcSession::begin() {
     if (s && s->shared_counters_) return s->shared_counters_->bytes_received.load();
     return s && s->peer_ ? s->peer_->bytes_received() : 0;
   };
-  if (env_.shared && req_.role == OfferRole::play)
+  if (env_.shared && (req_.role == OfferRole::play || env_.shared_whip))
     c.rtc_stats = [weak]() {
       auto s = weak.lock();
       return link_stats(s ? s->shared_counters_.get() : nullptr);
@@ -158,6 +160,7 @@ void RtcSession::start_publish() {
   });
   if (!st) return fail(server::http_status_for(st.error(), 409), st.error().message);
   publishing_ = true;
+  if (env_.shared && env_.shared_whip) return start_shared_publish();
   const auto& bus = *env_.ports->slice(&config::Config::bus);
   start_peer(
       [this, &bus](RtcPeer& peer) -> Status {
@@ -196,12 +199,11 @@ void RtcSession::start_play(const FeedInfo& feed) {
       200);
 }
 
-void RtcSession::start_shared(const FeedInfo& feed) {
+engine::ViewerSpec RtcSession::shared_spec() {
   std::weak_ptr<RtcSession> weak = weak_from_this();
   engine::ViewerSpec spec;
   spec.label = req_.id;
   spec.key = key();
-  spec.feed = feed.bus_name;
   spec.plan = req_.plan;
   spec.offer_sdp = req_.plan.filtered_sdp;
   spec.on_connected = [weak]() {
@@ -221,11 +223,50 @@ void RtcSession::start_shared(const FeedInfo& feed) {
       if (wanted) wanted(k);
     });
   };
+  return spec;
+}
+
+void RtcSession::start_shared(const FeedInfo& feed) {
+  engine::ViewerSpec spec = shared_spec();
+  spec.feed = feed.bus_name;
   auto viewer = env_.shared->add_viewer(std::move(spec));
   if (!viewer) return fail(server::http_status_for(viewer.error(), 500), viewer.error().message);
   shared_ufrag_ = viewer->ufrag;
   shared_counters_ = viewer->counters;
   on_answer(viewer->answer_sdp);
+}
+
+// WHIP on the shared engine: the ingest pipeline first (its track count is known before media
+// arrives), then the engine session whose RTP feeds it; the pipeline's feedback (NACK, PLI) goes to
+// the engine's outbox from streaming threads, addressed by the session's ufrag.
+void RtcSession::start_shared_publish() {
+  const auto& bus = *env_.ports->slice(&config::Config::bus);
+  auto target = std::make_shared<std::string>();  // the engine session's ufrag, set before the pipeline starts
+  engine::SharedEngine* shared = env_.shared;     // outlives every session (the service closes them first)
+  IngestFeedback fb;
+  fb.keyframe = [shared, target]() { shared->request_keyframe(*target); };
+  fb.resend = [shared, target](uint32_t ssrc, uint16_t seq) { shared->request_retransmission(*target, ssrc, seq); };
+  auto ingest =
+      EngineIngest::create(req_.id, req_.plan, key(), uint64_t(bus.gop_cache_max_kb) * 1024, 150, std::move(fb));
+  if (!ingest) return fail(500, ingest.error().message);
+  ingest_ = std::move(*ingest);
+  std::weak_ptr<RtcSession> weak = weak_from_this();
+  std::weak_ptr<bool> token(std::shared_ptr<bool>(shared_from_this(), &closed_));
+  ingest_->pipeline().set_events(
+      server::ingest_events(env_.ports->publish, req_.id, token, [weak](const std::string& reason) {
+        if (auto s = weak.lock()) s->close(reason);
+      }));
+  engine::ViewerSpec spec = shared_spec();
+  spec.publisher = true;
+  spec.on_rtp = ingest_->input();
+  auto session = env_.shared->add_viewer(std::move(spec));
+  if (!session) return fail(server::http_status_for(session.error(), 500), session.error().message);
+  shared_ufrag_ = session->ufrag;
+  *target = session->ufrag;
+  shared_counters_ = session->counters;
+  Status st = ingest_->start();
+  if (!st) return fail(500, st.error().message);
+  on_answer(session->answer_sdp);
 }
 
 bool RtcSession::transport_connected() const {
@@ -296,11 +337,14 @@ void RtcSession::on_connected() {
 }
 
 void RtcSession::request_keyframe() {
-  if (req_.role != OfferRole::publish || !peer_ || !peer_->connected()) return;
+  if (req_.role != OfferRole::publish || !transport_connected()) return;
   const int64_t now = g_get_monotonic_time();
   if (now - last_pli_us_ < kPliMinGapUs) return;
   last_pli_us_ = now;
-  webrtc::request_keyframe(whip_);
+  if (ingest_)
+    env_.shared->request_keyframe(shared_ufrag_);
+  else
+    webrtc::request_keyframe(whip_);
 }
 
 void RtcSession::tick(int64_t now_us) {
@@ -385,6 +429,11 @@ void RtcSession::close(const std::string& reason) {
   if (msg_) respond(503, "session closed: " + reason + "\n");
   whep_ = WhepMedia();
   whip_ = WhipMedia();
+  if (ingest_ && !shared_ufrag_.empty() && env_.shared) {  // no more RTP into the pipeline, then down
+    env_.shared->remove_viewer(shared_ufrag_);
+    shared_ufrag_.clear();
+  }
+  if (ingest_) ingest_->stop();
   if (peer_) peer_->stop();  // the bus sink unpublishes before the supervisor forgets the stream
   if (registered_) {
     registered_ = false;
@@ -393,6 +442,7 @@ void RtcSession::close(const std::string& reason) {
     log_info(key(), req_.id, "rtc-close", reason);
   }
   peer_.reset();
+  ingest_.reset();
   if (!shared_ufrag_.empty() && env_.shared) env_.shared->remove_viewer(shared_ufrag_);
   shared_ufrag_.clear();
   if (env_.forget) env_.forget(req_.id);

@@ -1,7 +1,8 @@
 // Owns: one WHIP publisher or WHEP viewer from POST to close: its client record in the supervisor
 // (types "rtc-publish" / "rtc-play", kick closes it), admission (limits, IP rules, on_publish/on_play
 // hooks → 403/503), begin_publish for WHIP (the RTMP rules: a live stream is busy → 409, a silent one
-// is taken over), the shared feed for WHEP, the webrtcbin peer and its media, the paused HTTP request
+// is taken over), the shared feed for WHEP, the webrtcbin peer and its media or the shared engine's session (and
+// for WHIP its ingest pipeline), the paused HTTP request
 // answered once the answer has its candidates, keyframe requests, and the timeouts (not connected in
 // time, peer silent). Control thread only; C callbacks reach it through weak references.
 #pragma once
@@ -17,6 +18,7 @@
 #include "server/control/ports.h"
 #include "server/protocols/webrtc/engine/shared_engine.h"
 #include "server/protocols/webrtc/rtc_feed.h"
+#include "server/protocols/webrtc/rtc_ingest.h"
 #include "server/protocols/webrtc/rtc_media.h"
 #include "server/protocols/webrtc/rtc_peer.h"
 #include "server/protocols/webrtc/sdp_offer.h"
@@ -42,6 +44,7 @@ class RtcSession : public std::enable_shared_from_this<RtcSession> {
     std::function<void(const std::string& id)> forget;            // drop from the service's registry
     std::function<void(const std::string& key)> keyframe_wanted;  // a viewer of key asked for one
     engine::SharedEngine* shared = nullptr;                       // WHEP viewers go through it when set (the service's)
+    bool shared_whip = false;  // WHIP publishers go through `shared` too (an ingest pipeline fed by the engine)
   };
   RtcSession(Env env, SessionRequest request, SoupServerMessage* msg);
   ~RtcSession();
@@ -73,6 +76,8 @@ class RtcSession : public std::enable_shared_from_this<RtcSession> {
   void start_publish();
   void start_play(const FeedInfo& feed);
   void start_shared(const FeedInfo& feed);
+  void start_shared_publish();
+  engine::ViewerSpec shared_spec();
   bool transport_connected() const;
   int64_t last_rx_us() const;
   void start_peer(const std::function<Status(RtcPeer&)>& build_media, int latency_ms);
@@ -89,6 +94,7 @@ class RtcSession : public std::enable_shared_from_this<RtcSession> {
   std::shared_ptr<RtcPeer> peer_;
   std::string shared_ufrag_;  // the shared engine's viewer ("" = none)
   std::shared_ptr<engine::ViewerCounters> shared_counters_;
+  std::unique_ptr<EngineIngest> ingest_;  // a WHIP publisher on the shared engine
   WhipMedia whip_;
   WhepMedia whep_;
   std::shared_ptr<MediaCounters> counters_ = std::make_shared<MediaCounters>();

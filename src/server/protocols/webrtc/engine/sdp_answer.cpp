@@ -47,7 +47,7 @@ std::string build_answer(const OfferPlan& plan, const AnswerParams& p) {
   for (const MediaPlan& m : plan.media)
     if (m.serve) bundle += " " + m.mid;
   if (!bundle.empty()) s << "a=group:BUNDLE" << bundle << "\r\n";
-  s << "a=msid-semantic: WMS estuary\r\n";
+  if (!p.receive) s << "a=msid-semantic: WMS estuary\r\n";
   for (const MediaPlan& m : plan.media) {
     const bool video = m.kind == "video";
     const int pt = m.pt >= 0 ? m.pt : 0;
@@ -60,7 +60,7 @@ std::string build_answer(const OfferPlan& plan, const AnswerParams& p) {
     }
     s << "a=ice-ufrag:" << p.ufrag << "\r\na=ice-pwd:" << p.pwd << "\r\n";
     s << "a=fingerprint:sha-256 " << p.fingerprint << "\r\na=setup:passive\r\n";
-    s << "a=sendonly\r\na=rtcp-mux\r\n";
+    s << (p.receive ? "a=recvonly" : "a=sendonly") << "\r\na=rtcp-mux\r\n";
     if (video) {
       s << "a=rtpmap:" << pt << " H264/90000\r\n";
       s << "a=rtcp-fb:" << pt << " nack\r\na=rtcp-fb:" << pt << " nack pli\r\na=rtcp-fb:" << pt << " ccm fir\r\n";
@@ -71,9 +71,11 @@ std::string build_answer(const OfferPlan& plan, const AnswerParams& p) {
       s << "a=fmtp:" << pt << " minptime=10;useinbandfec=1\r\n";
     }
     const uint32_t ssrc = video ? p.video_ssrc : p.audio_ssrc;
-    s << "a=msid:estuary " << m.kind << "\r\n";
-    s << "a=ssrc:" << ssrc << " cname:" << p.cname << "\r\n";
-    s << "a=ssrc:" << ssrc << " msid:estuary " << m.kind << "\r\n";
+    if (!p.receive) {
+      s << "a=msid:estuary " << m.kind << "\r\n";
+      s << "a=ssrc:" << ssrc << " cname:" << p.cname << "\r\n";
+      s << "a=ssrc:" << ssrc << " msid:estuary " << m.kind << "\r\n";
+    }
     int foundation = 1;
     for (const std::string& ip : p.port > 0 ? p.addresses : std::vector<std::string>{}) {
       const bool v6 = ip.find(':') != std::string::npos;

@@ -1,4 +1,5 @@
-// Owns: the SDP answer of the shared engine (ICE-lite, DTLS passive, BUNDLE, rtcp-mux, send only):
+// Owns: the SDP answer of the shared engine (ICE-lite, DTLS passive, BUNDLE, rtcp-mux; send only to a WHEP
+// viewer, receive only from a WHIP publisher):
 // one m-line per offered m-line in order, the plan's payload type (H.264 with nack/pli feedback and
 // the offer's profile-level-id, Opus), our ICE credentials, certificate fingerprint, SSRCs and host
 // candidates on the one UDP port; and the offer's ICE credentials and fingerprint it needs back.
@@ -33,6 +34,7 @@ struct AnswerParams {
   int tcp_port = 0;  // passive ICE-TCP host candidates on it too (0 = none)
   uint32_t video_ssrc = 0, audio_ssrc = 0;
   std::string cname;
+  bool receive = false;  // a WHIP publisher: recvonly, no SSRCs of ours
 };
 
 std::string build_answer(const OfferPlan& plan, const AnswerParams& p);

@@ -16,8 +16,10 @@
 
 #include "common/log.h"
 #include "server/protocols/webrtc/engine/dtls.h"
+#include "server/protocols/webrtc/engine/engine_session.h"
 #include "server/protocols/webrtc/engine/packet_ring.h"
 #include "server/protocols/webrtc/engine/packetizer.h"
+#include "server/protocols/webrtc/engine/rtp_receiver.h"
 #include "server/protocols/webrtc/engine/rtp_wire.h"
 #include "server/protocols/webrtc/engine/sdp_answer.h"
 #include "server/protocols/webrtc/engine/stun.h"
@@ -26,13 +28,9 @@
 namespace estuary::webrtc::engine {
 namespace {
 
-constexpr size_t kSlot = 1500;
 constexpr int64_t kSenderReportUs = 1000 * 1000;
-constexpr int64_t kKeyframeRequestGapUs = 500 * 1000;
 constexpr int kMaxDatagramsPerPass = 256;
 constexpr int kMaxPacketsPerPass = 1024;  // per track and viewer: a GOP burst goes out over a few passes
-constexpr size_t kTcpOutMax = 256 << 10;  // queued for one ICE-TCP connection (beyond the kernel's buffer; ~1 s
-                                          // at 2 Mb/s); beyond it packets are dropped
 constexpr size_t kMaxTcpConns = 1024;
 
 std::string random_token(size_t n) {
@@ -83,64 +81,6 @@ void put32(uint8_t* p, uint32_t v) {
 uint32_t rd32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
 
 }  // namespace
-
-struct Track {
-  std::shared_ptr<PacketRing> ring;
-  bool video = false;
-  int pt = 0;
-  uint32_t ssrc = 0;
-  uint32_t clock = 90000;
-  bool started = false;
-  uint64_t cursor = 0;      // next ring index to send
-  uint64_t base_index = 0;  // first index of the current run (after a start or a jump)
-  uint16_t next_seq = 0;
-  uint32_t last_ts = 0;
-  int64_t last_arrival_us = 0;
-  uint32_t packets = 0, octets = 0;
-  int64_t next_sr_us = 0;
-  uint32_t lost = 0;  // cumulative, from the peer's last report block on this SSRC
-};
-
-// An ICE-TCP connection: frames in (bounded), frames out (bounded queue, whole packets dropped beyond
-// it: a TCP viewer that cannot keep up loses packets like a UDP one, NACK may repair them).
-struct TcpConn {
-  int fd = -1;
-  sockaddr_storage peer{};
-  socklen_t peer_len = 0;
-  std::string key;  // "tcp|" + address: the 5-tuple key of its viewer
-  FrameReader reader{kSlot};
-  std::vector<uint8_t> out;
-  size_t out_off = 0;
-  int64_t opened_us = 0, last_rx_us = 0;
-  bool bound = false;    // a binding request with valid integrity came on it
-  bool closing = false;  // its viewer was removed: close once the queue is written
-  TcpConn() = default;
-  TcpConn(const TcpConn&) = delete;
-  TcpConn& operator=(const TcpConn&) = delete;
-  ~TcpConn() {
-    if (fd >= 0) close(fd);
-  }
-  void queue(const uint8_t* data, size_t len) {
-    if (out.size() - out_off + len + 2 > kTcpOutMax) return;
-    append_frame(out, data, len);
-  }
-};
-
-struct Viewer {
-  ViewerSpec spec;
-  std::string ufrag, pwd;
-  OfferCredentials remote;
-  sockaddr_storage addr{};
-  socklen_t addr_len = 0;
-  std::string addr_key;
-  std::unique_ptr<DtlsPeer> dtls;
-  TcpConn* tcp = nullptr;  // the path is this ICE-TCP connection (else UDP to addr)
-  bool connected = false;
-  bool failed = false;
-  Track video, audio;
-  std::shared_ptr<ViewerCounters> counters = std::make_shared<ViewerCounters>();
-  int64_t last_pli_us = 0;
-};
 
 namespace {
 
@@ -280,7 +220,9 @@ Result<ViewerHandle> SharedEngine::add_viewer(ViewerSpec spec) {
   v->pwd = random_token(24);
   Feed* feed = nullptr;
   auto it = feeds_.find(spec.feed);
-  if (it == feeds_.end()) {
+  if (spec.publisher) {
+    // No feed: the publisher's RTP goes to spec.on_rtp.
+  } else if (it == feeds_.end()) {
     auto p = Packetizer::create(spec.feed, settings_.queue_ns, [this] { wake(); });
     if (!p) return p.error();
     auto f = std::make_unique<Feed>();
@@ -294,7 +236,7 @@ Result<ViewerHandle> SharedEngine::add_viewer(ViewerSpec spec) {
     if (!m.serve) continue;
     Track& t = m.kind == "video" ? v->video : v->audio;
     t.video = m.kind == "video";
-    t.ring = t.video ? feed->packetizer->video() : feed->packetizer->audio();
+    if (feed) t.ring = t.video ? feed->packetizer->video() : feed->packetizer->audio();
     t.pt = m.pt;
     t.clock = t.video ? 90000 : 48000;
     t.ssrc = g_random_int() | 1;
@@ -314,8 +256,9 @@ Result<ViewerHandle> SharedEngine::add_viewer(ViewerSpec spec) {
   ap.video_ssrc = v->video.ssrc;
   ap.audio_ssrc = v->audio.ssrc;
   ap.cname = "estuary";
+  ap.receive = spec.publisher;
   v->spec = std::move(spec);
-  ++feed->viewers;
+  if (feed) ++feed->viewers;
   Viewer* raw = v.get();
   v->dtls = std::make_unique<DtlsPeer>(dtls_, v->remote.fingerprint,
                                        [this, raw](const uint8_t* d, size_t n) { send_to(*raw, d, n); });
@@ -351,7 +294,7 @@ void SharedEngine::remove_viewer(const std::string& ufrag) {
     v->tcp = nullptr;
   }
   wake();
-  release_feed(v->spec.feed);
+  if (!v->spec.publisher) release_feed(v->spec.feed);
 }
 
 void SharedEngine::release_feed(const std::string& feed) {
@@ -467,8 +410,11 @@ void SharedEngine::run() {
     const bool timers = now >= next_timer;
     if (timers) next_timer = now + 100 * 1000;
     if (timers && tcp_fd_ >= 0) tcp_timers(now);
+    drain_outbox(now);
     for (auto& [ufrag, v] : by_ufrag_) {
-      if (v->connected) {
+      if (v->connected && v->spec.publisher) {
+        publisher_reports(*v, now);
+      } else if (v->connected) {
         pump(*v, now);
       } else if (timers && v->dtls && !v->failed && v->addr_len) {
         v->dtls->on_timer();
@@ -617,10 +563,18 @@ void SharedEngine::handle_datagram(uint8_t* data, size_t len, const sockaddr_sto
     }
     return;
   }
-  if (kind != PacketKind::rtp_rtcp || !v.connected || !is_rtcp(data, len)) return;
+  if (kind != PacketKind::rtp_rtcp || !v.connected) return;
+  if (!is_rtcp(data, len)) {
+    if (v.spec.publisher) receive_rtp(v, data, len, now);
+    return;
+  }
   int n = int(len);
   if (!v.dtls->unprotect_rtcp(data, &n)) return;
   v.counters->last_rx_us.store(now, std::memory_order_relaxed);
+  if (v.spec.publisher) {  // its sender reports (for LSR/DLSR); feedback from a publisher is not expected
+    v.rx.on_rtcp(data, size_t(n), now);
+    return;
+  }
   const RtcpFeedback fb = parse_rtcp(data, size_t(n));
   count_feedback(v, fb);
   if (!fb.keyframe_requests.empty() && !answer_from_ring(v)) {

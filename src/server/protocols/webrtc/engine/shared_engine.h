@@ -1,12 +1,15 @@
-// Owns: the shared WebRTC engine for WHEP viewers: ONE UDP socket ([rtc] port) for every viewer and
-// one engine thread; with `tcp_port`, ICE-TCP connections on one TCP port too (RFC 6544 passive
-// candidates, RFC 4571 framing, a handshake deadline and an idle timeout). Datagrams are demultiplexed (RFC 7983) and
-// routed by the STUN USERNAME's ufrag, then by the 5-tuple the last valid binding request came from (a viewer whose
-// address changes keeps its session). Per viewer only: ICE-lite (we answer binding requests, the viewer controls), a
-// DTLS-SRTP handshake, SRTP, its own SSRC and sequence numbers over the shared packet rings (starting
-// at a keyframe), RTCP sender reports, NACK (resent from the ring), PLI/FIR (answered from the ring
-// when it holds a newer keyframe than the viewer got, else forwarded), REMB, TWCC and receiver
-// reports (parsed, counted; RTT from LSR/DLSR). Media work (payloading) happens once per stream in Packetizer.
+// Owns: the shared WebRTC engine for WHEP viewers and WHIP publishers: ONE UDP socket ([rtc] port) for every session
+// and one engine thread; with `tcp_port`, ICE-TCP connections on one TCP port too (RFC 6544 passive candidates, RFC
+// 4571 framing, a handshake deadline and an idle timeout). Datagrams are demultiplexed (RFC 7983) and routed by the
+// STUN USERNAME's ufrag, then by the 5-tuple the last valid binding request came from (a viewer whose address changes
+// keeps its session). Per viewer only: ICE-lite (we answer binding requests, the viewer controls), a DTLS-SRTP
+// handshake, SRTP, its own SSRC and sequence numbers over the shared packet rings (starting at a keyframe), RTCP sender
+// reports, NACK (resent from the ring), PLI/FIR (answered from the ring when it holds a newer keyframe than the viewer
+// got, else forwarded), REMB, TWCC and receiver reports (parsed, counted; RTT from LSR/DLSR). Media work (payloading)
+// happens once per stream in Packetizer. A publisher (WHIP) is the same session with the direction reversed: SRTP/SRTCP
+// unprotected, its RTP demultiplexed by payload type to on_rtp (the session's ingest pipeline), and RTCP back to it:
+// receiver reports once a second, generic NACKs and PLIs queued from any thread (request_keyframe,
+// request_retransmission) into an outbox that the engine thread drains (never the engine's lock).
 //
 // Threads: add_viewer/remove_viewer and the packetizer map run on the control thread; the engine
 // thread owns the socket and the viewers' transport state; both meet under one mutex, held by the
@@ -46,6 +49,7 @@ struct ViewerCounters {
   std::atomic<int64_t> rtt_us{-1};
   std::atomic<uint64_t> packets_lost{0}, plis{0}, firs{0}, rembs{0}, twcc{0}, remb_bps{0};
   std::atomic<uint64_t> keyframes_from_ring{0};  // keyframe requests the packet ring answered
+  std::atomic<uint64_t> packets_received{0};     // RTP from a publisher, decrypted
 };
 
 struct ViewerSpec {
@@ -58,6 +62,10 @@ struct ViewerSpec {
   std::function<void()> on_connected;                        // engine thread: post only
   std::function<void(const std::string& reason)> on_failed;  // engine thread: post only
   std::function<void()> on_keyframe_request;                 // engine thread: post only
+  // A WHIP publisher (no feed; a recvonly answer): each decrypted RTP packet of the plan's payload
+  // types, on the engine thread under its lock: must not block (appsrc with a bounded, leaky queue).
+  bool publisher = false;
+  std::function<void(const uint8_t* rtp, size_t len, bool video)> on_rtp;
 };
 
 struct ViewerHandle {
@@ -85,6 +93,10 @@ class SharedEngine {
   Result<ViewerHandle> add_viewer(ViewerSpec spec);
   void remove_viewer(const std::string& ufrag);
   size_t viewer_count();
+  // A publisher's feedback, from any thread (GStreamer streaming threads included): queued without
+  // the engine's lock, built and sent on the engine thread's next pass. PLIs at most every 500 ms.
+  void request_keyframe(const std::string& ufrag);
+  void request_retransmission(const std::string& ufrag, uint32_t ssrc, uint16_t seq);  // ssrc 0: the video's
   int port() const { return port_; }
   int tcp_port() const { return tcp_port_; }
 
@@ -102,6 +114,10 @@ class SharedEngine {
   void close_tcp(int fd);
   void tcp_timers(int64_t now);
   void pump(Viewer& v, int64_t now);
+  void receive_rtp(Viewer& v, uint8_t* data, size_t len, int64_t now);
+  void drain_outbox(int64_t now);
+  void send_pli(Viewer& v, int64_t now);
+  void publisher_reports(Viewer& v, int64_t now);
   void send_to(Viewer& v, const uint8_t* data, size_t len);
   uint8_t* next_slot();                     // the batch's next buffer (kSlot bytes)
   void commit_slot(Viewer& v, size_t len);  // queues it to v's address
@@ -125,6 +141,14 @@ class SharedEngine {
   std::map<std::string, std::unique_ptr<Feed>> feeds_;      // control thread (under mu_ for the rings)
   struct Batch;
   std::unique_ptr<Batch> batch_;
+  struct Feedback {
+    std::string ufrag;
+    bool keyframe = false;  // else a NACK of (ssrc, seq)
+    uint32_t ssrc = 0;
+    uint16_t seq = 0;
+  };
+  std::mutex out_mu_;  // the outbox only: never held with mu_ by another thread
+  std::vector<Feedback> outbox_;
 };
 
 }  // namespace estuary::webrtc::engine
