@@ -98,7 +98,7 @@ std::optional<std::vector<Obu>> split_obus(const uint8_t* data, size_t size, siz
   while (pos < size) {
     if (out.size() >= max_obus) return std::nullopt;
     const uint8_t h = data[pos];
-    if (h & 0x80) return std::nullopt;    // obu_forbidden_bit
+    if (h & 0x80) return std::nullopt;     // obu_forbidden_bit
     if (!(h & 0x02)) return std::nullopt;  // obu_has_size_field: required in the low-overhead format
     const size_t header = (h & 0x04) ? 2 : 1;
     if (size - pos < header) return std::nullopt;
@@ -131,9 +131,9 @@ std::optional<SequenceInfo> parse_sequence_header(const uint8_t* payload, size_t
   } else {
     bool decoder_model_info = false;
     uint32_t buffer_delay_bits = 0;
-    if (b.flag()) {  // timing_info_present_flag
-      b.f(32);       // num_units_in_display_tick
-      b.f(32);       // time_scale
+    if (b.flag()) {                 // timing_info_present_flag
+      b.f(32);                      // num_units_in_display_tick
+      b.f(32);                      // time_scale
       if (b.flag()) b.skip_uvlc();  // equal_picture_interval: num_ticks_per_picture_minus_1
       decoder_model_info = b.flag();
       if (decoder_model_info) {
@@ -172,9 +172,9 @@ std::optional<SequenceInfo> parse_sequence_header(const uint8_t* payload, size_t
     const bool order_hint = b.flag();
     if (order_hint) b.f(2);  // enable_jnt_comp, enable_ref_frame_mvs
     uint32_t force_screen_content = 2;
-    if (!b.flag()) force_screen_content = b.f(1);  // seq_choose_screen_content_tools
+    if (!b.flag()) force_screen_content = b.f(1);       // seq_choose_screen_content_tools
     if (force_screen_content > 0 && !b.flag()) b.f(1);  // seq_choose_integer_mv, seq_force_integer_mv
-    if (order_hint) b.f(3);  // order_hint_bits_minus_1
+    if (order_hint) b.f(3);                             // order_hint_bits_minus_1
   }
   b.f(3);  // enable_superres, enable_cdef, enable_restoration
   parse_color_config(b, s);

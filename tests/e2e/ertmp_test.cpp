@@ -1,6 +1,6 @@
 // Owns: end-to-end tests of enhanced RTMP ingest: files made on the fly by ffmpeg (libx265, libaom,
 // libopus) published with tools/ertmp (estuary-ertmp-publish) to the real binary on 127.0.0.1, then
-// checked with ffprobe over HTTP-TS, SRT, HLS, RTSP and the DVR's MP4 file, and (AV1 + Opus) over
+// checked with ffprobe over HTTP-TS, SRT, HLS (TS and fMP4), DASH, RTSP and the DVR's MP4 file, and (AV1 + Opus) over
 // enhanced RTMP play read back with our parser (flv_read.h); the legacy HEVC codec id 12;
 // hostile E-RTMP messages that must close only their own connection while another stream flows.
 #include <gtest/gtest.h>
@@ -42,7 +42,7 @@ class Ertmp : public ::testing::Test {
   }
   std::unique_ptr<Server> start_server() {
     // DVR in its default format (FLV), which cannot carry HEVC/AV1: the recorder must pick MP4 itself.
-    // HLS as MPEG-TS (HEVC in the CMAF packager is not part of this work).
+    // HLS as MPEG-TS here (the CMAF packager has its own test below).
     auto s = std::make_unique<Server>(std::map<std::string, std::string>{
         {"ESTUARY_DVR_ENABLED", "true"}, {"ESTUARY_DVR_PATH", rec + "/[app]/[stream]"}, {"ESTUARY_HLS_VARIANT", "ts"}});
     EXPECT_TRUE(s->start());
@@ -64,6 +64,13 @@ class Ertmp : public ::testing::Test {
   std::string hevc_aac() {
     return make_file("hevc.mp4", {"-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
                                   "keyint=25:log-level=error", "-c:a", "aac", "-b:a", "64k"});
+  }
+  std::string av1_opus() {
+    // libaom's realtime mode at 160x120, 15 fps: about a second of CPU.
+    return make_file("av1.mkv",
+                     {"-c:v", "libaom-av1", "-usage", "realtime", "-cpu-used", "8", "-b:v", "200k", "-g", "15", "-c:a",
+                      "libopus", "-b:a", "32k"},
+                     2, "testsrc2=size=160x120:rate=15");
   }
   Process publish(const Server& s, const std::string& file, const std::string& path, std::vector<std::string> extra,
                   int loops = 40) {
@@ -127,11 +134,7 @@ TEST_F(Ertmp, LegacyHevcCodecId12PlaysOverTsAndRecordsMp4) {
 }
 
 TEST_F(Ertmp, Av1OpusIsListedAndRecordsMp4) {
-  // libaom's realtime mode at 160x120, 15 fps: about a second of CPU.
-  const std::string file = make_file("av1.mkv",
-                                     {"-c:v", "libaom-av1", "-usage", "realtime", "-cpu-used", "8", "-b:v", "200k",
-                                      "-g", "15", "-c:a", "libopus", "-b:a", "32k"},
-                                     2, "testsrc2=size=160x120:rate=15");
+  const std::string file = av1_opus();
   auto server = start_server();
   Process pub = publish(*server, file, "live/a", {});
   ASSERT_TRUE(wait_for_stream(*server, "live/a", 15000)) << server->log();
@@ -151,11 +154,56 @@ TEST_F(Ertmp, Av1OpusIsListedAndRecordsMp4) {
   EXPECT_TRUE(r.audio_enhanced);
   EXPECT_TRUE(r.first_frame_key);
   EXPECT_GT(r.frames.size(), 10u);
-  // The DVR (default pipelines.d: audio as FLV would take it, so Opus is re-encoded to AAC) writes AV1 in MP4.
+  // The DVR writes AV1 in MP4 with the Opus as it is (mp4mux takes Opus; no flvmux is involved).
   ASSERT_TRUE(wait_until([&] { return probe(rec + "/live/a.mp4").video_codec == "av1"; }, 15000)) << server->log();
   Seen dvr = probe(rec + "/live/a.mp4");
   EXPECT_EQ(dvr.width, 160);
-  EXPECT_EQ(dvr.audio_codec, "aac");
+  EXPECT_EQ(dvr.audio_codec, "opus");
+}
+
+// The CMAF packager (LL-HLS and DASH, the default variant): HEVC as hvc1, AV1 as av01 with its av1C,
+// Opus as it is; ffprobe reads both over the fMP4 playlist and the MPD with the right size.
+TEST_F(Ertmp, HevcAndAv1OpusPlayOverFmp4HlsAndDash) {
+  const std::string hevc = hevc_aac();
+  const std::string av1 = av1_opus();
+  Server server(std::map<std::string, std::string>{{"ESTUARY_HLS_TARGET_DURATION_S", "1"}});
+  ASSERT_TRUE(server.start()) << server.log();
+  Process pub_h = publish(server, hevc, "live/h", {});
+  Process pub_a = publish(server, av1, "live/a", {});
+  ASSERT_TRUE(wait_for_stream(server, "live/h", 15000)) << server.log();
+  ASSERT_TRUE(wait_for_stream(server, "live/a", 15000)) << server.log();
+  struct Case {
+    const char* key;
+    const char* video;
+    int width, height;
+    const char* audio;
+    const char* codecs;
+  };
+  for (const Case& c :
+       {Case{"live/h", "hevc", 320, 240, "aac", "hvc1."}, Case{"live/a", "av1", 160, 120, "opus", "av01.0."}}) {
+    std::string playlist;
+    ASSERT_TRUE(wait_until(
+        [&] {
+          return http_request("GET", http(server, std::string(c.key) + ".m3u8"), &playlist) == 200 &&
+                 playlist.find(".m4s") != std::string::npos;
+        },
+        20000))
+        << c.key << " " << playlist << server.log();
+    std::string mpd;
+    ASSERT_EQ(http_request("GET", http(server, std::string(c.key) + ".mpd"), &mpd), 200);
+    EXPECT_NE(mpd.find(std::string("codecs=\"") + c.codecs), std::string::npos) << mpd;
+    for (const std::string& url :
+         {http(server, std::string(c.key) + ".m3u8"), http(server, std::string(c.key) + ".mpd")}) {
+      Seen s = probe(url);
+      EXPECT_EQ(s.video_codec, c.video) << url;
+      EXPECT_EQ(s.width, c.width) << url;
+      EXPECT_EQ(s.height, c.height) << url;
+      EXPECT_EQ(s.audio_codec, c.audio) << url;
+    }
+  }
+  EXPECT_TRUE(pub_h.running());
+  EXPECT_TRUE(pub_a.running());
+  if (HasFailure()) ADD_FAILURE() << server.log();
 }
 
 TEST_F(Ertmp, HostileMessagesCloseTheirConnectionOthersFlow) {

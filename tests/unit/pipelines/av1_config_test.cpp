@@ -12,8 +12,8 @@ using namespace estuary::pipelines;
 namespace {
 
 // The first temporal unit's start: a temporal delimiter OBU, then the sequence header OBU.
-const std::vector<uint8_t> kTemporalUnitStart = {0x12, 0x00, 0x0a, 0x0a, 0x00, 0x00, 0x00, 0x03,
-                                                 0xb4, 0xff, 0x73, 0x6b, 0xe4, 0x01};
+const std::vector<uint8_t> kTemporalUnitStart = {0x12, 0x00, 0x0a, 0x0a, 0x00, 0x00, 0x00,
+                                                 0x03, 0xb4, 0xff, 0x73, 0x6b, 0xe4, 0x01};
 const std::vector<uint8_t> kSequenceHeaderObu(kTemporalUnitStart.begin() + 2, kTemporalUnitStart.end());
 
 }  // namespace
@@ -71,7 +71,7 @@ TEST(Av1Config, Mp4SampleLeavesOutTemporalDelimiters) {
 }
 
 TEST(Av1Config, MalformedObusAreRefused) {
-  const std::vector<uint8_t> no_size = {0x08, 0x00};   // sequence header without obu_has_size_field
+  const std::vector<uint8_t> no_size = {0x08, 0x00};    // sequence header without obu_has_size_field
   const std::vector<uint8_t> forbidden = {0x92, 0x00};  // forbidden bit set
   const std::vector<uint8_t> truncated = {0x0a, 0x0a, 0x00, 0x00};
   const std::vector<uint8_t> long_leb = {0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
