@@ -2,11 +2,20 @@
 // libopus) published with tools/ertmp (estuary-ertmp-publish) to the real binary on 127.0.0.1, then
 // checked with ffprobe over HTTP-TS, SRT, HLS (TS and fMP4), DASH, RTSP and the DVR's MP4 file, and (AV1 + Opus) over
 // enhanced RTMP play read back with our parser (flv_read.h); the legacy HEVC codec id 12;
-// hostile E-RTMP messages that must close only their own connection while another stream flows.
+// hostile E-RTMP messages that must close only their own connection while another stream flows;
+// recorded E-RTMP sessions (tests/e2e/fixtures) replayed byte for byte.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "flv_read.h"
 #include "harness.h"
@@ -32,6 +41,39 @@ Seen probe(const std::string& url) {
     if (st.codec_type == "audio" && s.audio_codec.empty()) s.audio_codec = st.codec_name;
   }
   return s;
+}
+
+// Sends a recorded client side of an RTMP session (tests/e2e/fixtures/*.bin, made by
+// tools/ertmp/make-fixtures.sh) to 127.0.0.1:port over `seconds`, in even slices, reading and dropping
+// what the server answers. The server does not check the C2 echo, so the recorded handshake replays.
+// False if the file is missing or the server closed the connection before the end.
+bool replay(int port, const std::string& path, double seconds) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.empty()) return false;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(uint16_t(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (fd >= 0) close(fd);
+    return false;
+  }
+  constexpr int kSlices = 60;
+  const size_t slice = (bytes.size() + kSlices - 1) / kSlices;
+  bool ok = true;
+  char drain[4096];
+  for (size_t off = 0; off < bytes.size() && ok; off += slice) {
+    const size_t n = std::min(slice, bytes.size() - off);
+    ok = send(fd, bytes.data() + off, n, MSG_NOSIGNAL) == ssize_t(n);
+    while (recv(fd, drain, sizeof drain, MSG_DONTWAIT) > 0) {
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds / kSlices));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the deleteStream at the end is handled
+  close(fd);
+  return ok;
 }
 
 class Ertmp : public ::testing::Test {
@@ -159,6 +201,38 @@ TEST_F(Ertmp, Av1OpusIsListedAndRecordsMp4) {
   Seen dvr = probe(rec + "/live/a.mp4");
   EXPECT_EQ(dvr.width, 160);
   EXPECT_EQ(dvr.audio_codec, "opus");
+}
+
+// Recorded E-RTMP sessions (tests/e2e/fixtures/ertmp-*.bin: handshake, connect, publish, sequence
+// start, 2 s of 160x120 frames) replayed over TCP: the stream goes live with the codec of the capture,
+// and the DVR's MP4 of it holds that codec at that size.
+TEST_F(Ertmp, RecordedSessionsReplayed) {
+  auto server = start_server();
+  struct Case {
+    const char* fixture;
+    const char* video;
+    const char* audio;
+  };
+  for (const Case& c : {Case{"ertmp-hevc-aac.bin", "hevc", "aac"}, Case{"ertmp-av1-opus.bin", "av1", "opus"}}) {
+    SCOPED_TRACE(c.fixture);
+    bool sent = false;
+    std::thread t([&] { sent = replay(server->rtmp_port(), source_root() + "/tests/e2e/fixtures/" + c.fixture, 3.0); });
+    EXPECT_TRUE(wait_for_stream(*server, "live/fixture", 5000)) << server->log();
+    std::string streams;
+    http_request("GET", "http://127.0.0.1:" + std::to_string(server->api_port()) + "/api/v1/streams", &streams);
+    t.join();
+    EXPECT_TRUE(sent) << "the server closed the connection early\n" << server->log();
+    EXPECT_NE(streams.find(std::string("\"") + (c.video == std::string("hevc") ? "H265" : "AV1") + "\""),
+              std::string::npos)
+        << streams;
+    ASSERT_TRUE(wait_until([&] { return !wait_for_stream(*server, "live/fixture", 1); }, 5000)) << "still live";
+    Seen dvr = probe(rec + "/live/fixture.mp4");
+    EXPECT_EQ(dvr.video_codec, c.video) << server->log();
+    EXPECT_EQ(dvr.width, 160);
+    EXPECT_EQ(dvr.height, 120);
+    EXPECT_EQ(dvr.audio_codec, c.audio);
+    ASSERT_EQ(run({"rm", "-f", rec + "/live/fixture.mp4"}, 5).exit_code, 0);
+  }
 }
 
 // The CMAF packager (LL-HLS and DASH, the default variant): HEVC as hvc1, AV1 as av01 with its av1C,
