@@ -281,7 +281,10 @@ Result<ViewerHandle> SharedEngine::add_viewer(ViewerSpec spec) {
   Feed* feed = nullptr;
   auto it = feeds_.find(spec.feed);
   if (it == feeds_.end()) {
-    auto p = Packetizer::create(spec.feed, settings_.queue_ns, [this] { wake(); });
+    bool hevc = false;
+    for (const MediaPlan& m : spec.plan.media) hevc = hevc || m.encoding == "H265";
+    auto p = Packetizer::create(
+        spec.feed, settings_.queue_ns, [this] { wake(); }, hevc);
     if (!p) return p.error();
     auto f = std::make_unique<Feed>();
     f->packetizer = std::move(*p);
