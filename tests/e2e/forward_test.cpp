@@ -111,31 +111,8 @@ TEST(Forward, HevcGoesAsEnhancedRtmpAndOverSrt) {
   ASSERT_TRUE(b.start()) << b.log();
   const std::string dir = make_temp_dir();
   const std::string file = dir + "/hevc.mp4";
-  RunResult made = run({"ffmpeg",
-                        "-nostdin",
-                        "-loglevel",
-                        "error",
-                        "-f",
-                        "lavfi",
-                        "-i",
-                        "testsrc2=size=320x240:rate=25",
-                        "-f",
-                        "lavfi",
-                        "-i",
-                        "sine=frequency=440:sample_rate=48000",
-                        "-t",
-                        "2",
-                        "-c:v",
-                        "libx265",
-                        "-preset",
-                        "ultrafast",
-                        "-x265-params",
-                        "keyint=25:log-level=error",
-                        "-c:a",
-                        "aac",
-                        file},
-                       60);
-  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::string err;
+  ASSERT_TRUE(make_hevc_aac_file(file, &err)) << err;
   const std::string conf = dir + "/estuary.conf";
   std::ofstream(conf) << "[forward to-b]\nmatch = live/*\nurl = rtmp://127.0.0.1:" << b.rtmp_port()
                       << "/live/{stream}\nretry_min_ms = 300\nretry_max_ms = 1000\n\n"
@@ -143,8 +120,7 @@ TEST(Forward, HevcGoesAsEnhancedRtmpAndOverSrt) {
                       << b.srt_port() << "?streamid=%23!::r=live/srt-{stream},m=publish\nretry_min_ms = 300\n";
   Server a({}, {"--config", conf});
   ASSERT_TRUE(a.start()) << a.log();
-  Process pub({build_root() + "/tools/ertmp/estuary-ertmp-publish", "--loop=40", file, a.rtmp_url("live/h")},
-              dir + "/pub.log");
+  Process pub = start_ertmp_publisher(file, a.rtmp_url("live/h"), dir + "/pub.log");
   ASSERT_TRUE(wait_for_stream(a, "live/h", 15000)) << a.log();
   for (const char* key : {"live/h", "live/srt-h"}) {
     ASSERT_TRUE(wait_for_stream(b, key, 15000)) << key << a.log() << b.log();

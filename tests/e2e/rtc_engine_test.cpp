@@ -184,33 +184,9 @@ TEST(RtcEngine, HevcStreamIsSentAsH265ToOffersThatHaveIt) {
   Server server(shared_env());
   ASSERT_TRUE(server.start(30000)) << server.log();
   const std::string file = server.dir() + "/hevc.mp4";
-  RunResult made = run({"ffmpeg",
-                        "-nostdin",
-                        "-loglevel",
-                        "error",
-                        "-f",
-                        "lavfi",
-                        "-i",
-                        "testsrc2=size=320x240:rate=25",
-                        "-f",
-                        "lavfi",
-                        "-i",
-                        "sine=frequency=440:sample_rate=48000",
-                        "-t",
-                        "2",
-                        "-c:v",
-                        "libx265",
-                        "-preset",
-                        "ultrafast",
-                        "-x265-params",
-                        "keyint=25:bframes=0:log-level=error",
-                        "-c:a",
-                        "aac",
-                        file},
-                       60);
-  ASSERT_EQ(made.exit_code, 0) << made.err;
-  Process pub({build_root() + "/tools/ertmp/estuary-ertmp-publish", "--loop=40", file, server.rtmp_url("live/hevc")},
-              server.dir() + "/pub.log");
+  std::string err;
+  ASSERT_TRUE(make_hevc_aac_file(file, &err, "keyint=25:bframes=0:log-level=error")) << err;
+  Process pub = start_ertmp_publisher(file, server.rtmp_url("live/hevc"), server.dir() + "/pub.log");
   ASSERT_TRUE(wait_for_stream(server, "live/hevc", 15000)) << server.log();
   LoadOptions o{whep_url(server, "hevc"), 2, 3, 0};
   o.h265 = true;

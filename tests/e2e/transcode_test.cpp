@@ -228,35 +228,11 @@ TEST(Transcode, HevcSourceYieldsH264Rendition) {
          "@h264enc bitrate=200 gop=25 tune=latency preset=fastest ! h264parse ! r.\n"
          "audio=src.audio ! queue ! aacparse ! r.\n";
   const std::string file = tmp + "/hevc.mp4";
-  RunResult made = run({"ffmpeg",
-                        "-nostdin",
-                        "-loglevel",
-                        "error",
-                        "-f",
-                        "lavfi",
-                        "-i",
-                        "testsrc2=size=320x240:rate=25",
-                        "-f",
-                        "lavfi",
-                        "-i",
-                        "sine=frequency=440:sample_rate=48000",
-                        "-t",
-                        "2",
-                        "-c:v",
-                        "libx265",
-                        "-preset",
-                        "ultrafast",
-                        "-x265-params",
-                        "keyint=25:log-level=error",
-                        "-c:a",
-                        "aac",
-                        file},
-                       60);
-  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::string err;
+  ASSERT_TRUE(make_hevc_aac_file(file, &err)) << err;
   Server server({}, {"--pipelines", dir});
   ASSERT_TRUE(server.start()) << server.log();
-  Process source({build_root() + "/tools/ertmp/estuary-ertmp-publish", "--loop=20", file, server.rtmp_url("live/hv")},
-                 server.dir() + "/hv.log");
+  Process source = start_ertmp_publisher(file, server.rtmp_url("live/hv"), server.dir() + "/hv.log", 20);
   ASSERT_TRUE(wait_for_stream(server, "live/hv", 15000)) << server.log();
   ASSERT_TRUE(wait_for_stream(server, "live/hv_small", 20000)) << server.log();
   auto streams = probe_streams(server.flv_url("live/hv_small"));

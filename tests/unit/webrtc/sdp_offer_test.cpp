@@ -109,8 +109,8 @@ TEST(SdpOffer, WhepOfAnHevcStreamNeedsH265InTheOffer) {
   ASSERT_TRUE(h264);
   EXPECT_EQ(h264->media[0].encoding, "H264");
   // WHIP (publish) is unchanged: H.264 only.
-  auto whip = validate_offer(session_header() + video_chromium("sendonly") + audio_opus("sendonly"),
-                             OfferRole::publish, hevc);
+  auto whip =
+      validate_offer(session_header() + video_chromium("sendonly") + audio_opus("sendonly"), OfferRole::publish, hevc);
   ASSERT_TRUE(whip);
   EXPECT_EQ(whip->media[0].encoding, "H264");
 }

@@ -146,6 +146,14 @@ bool profile_matches(const H264Profile& offered, int stream_idc) {
   return offered.profile_idc == stream_idc;
 }
 
+// Adds a video codec name the server does not use to the "only ..." list of a refusal (repair and
+// retransmission formats left out, each name once).
+void note_other_video(std::string& others, const std::string& name) {
+  if (name != "RTX" && name != "RED" && name != "ULPFEC" && name != "FLEXFEC-03" &&
+      others.find(name) == std::string::npos)
+    others += (others.empty() ? "" : ", ") + name;
+}
+
 // WHEP of an HEVC stream: the offer's first H265/90000 entry (RFC 7798; Chromium 136+ offers it where
 // a hardware decoder exists, Safari does), else 422: the stream is not transcoded to H.264.
 Result<MediaPlan> choose_hevc(const std::vector<Codec>& codecs, MediaPlan plan) {
@@ -158,9 +166,7 @@ Result<MediaPlan> choose_hevc(const std::vector<Codec>& codecs, MediaPlan plan) 
       plan.fmtp = c.fmtp;
       return plan;
     }
-    if (c.name != "RTX" && c.name != "RED" && c.name != "ULPFEC" && c.name != "FLEXFEC-03" &&
-        others.find(c.name) == std::string::npos)
-      others += (others.empty() ? "" : ", ") + c.name;
+    note_other_video(others, c.name);
   }
   return unusable("m-line " + std::to_string(plan.index) + " (video) offers no H265" +
                   (others.empty() ? "" : " (only " + others + ")") +
@@ -180,9 +186,7 @@ Result<MediaPlan> choose_video(const std::vector<Codec>& codecs, MediaPlan plan,
   std::string others;
   for (const Codec& c : codecs) {
     if (c.name != "H264" || c.clock_rate != 90000) {
-      if (c.name != "RTX" && c.name != "RED" && c.name != "ULPFEC" && c.name != "FLEXFEC-03" &&
-          others.find(c.name) == std::string::npos)
-        others += (others.empty() ? "" : ", ") + c.name;
+      note_other_video(others, c.name);
       continue;
     }
     any_h264 = true;
