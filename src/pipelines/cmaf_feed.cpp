@@ -6,6 +6,8 @@
 #include <mutex>
 #include <optional>
 
+#include "pipelines/av1_config.h"
+
 namespace estuary::pipelines {
 
 // Samples that arrive before every track has its caps wait here (bounded).
@@ -42,12 +44,28 @@ std::vector<uint8_t> buffer_bytes(GstBuffer* buffer) {
   return out;
 }
 
+// An AV1 temporal unit as an MP4 sample (temporal delimiters left out). A track whose caps had no
+// usable av1C takes it from the first sequence header; units before it are dropped. A sync sample is
+// a key unit that carries a sequence header (the binding's rule, so every segment starts decodable).
+bool av1_sample(cmaf::TrackConfig& config, std::vector<uint8_t>& bytes, bool* sync) {
+  auto sample = av1::mp4_sample(bytes.data(), bytes.size());
+  if (!sample) return false;
+  bytes = std::move(*sample);
+  const bool header = av1::has_sequence_header(bytes.data(), bytes.size());
+  if (config.codec_private.empty()) {
+    if (header) config.codec_private = av1::av1c_from_obus(bytes.data(), bytes.size());
+    if (config.codec_private.empty()) return false;
+  }
+  *sync = *sync && header;
+  return true;
+}
+
 // With the lock held: builds the fragmenter once every present track has its configuration.
 void maybe_start(CmafFeed::State& st) {
   std::vector<cmaf::TrackConfig> tracks;
   for (int s = 0; s < kSlots; ++s) {
     if (!st.present[s]) continue;
-    if (!st.config[s]) return;
+    if (!st.config[s] || (st.config[s]->codec == cmaf::Codec::av1 && st.config[s]->codec_private.empty())) return;
     st.track_of_slot[s] = tracks.size();
     tracks.push_back(*st.config[s]);
   }
@@ -91,7 +109,10 @@ GstFlowReturn on_new_sample(GstAppSink* appsink, gpointer data) {
   s.pts_ns = GST_BUFFER_PTS_IS_VALID(buffer) ? int64_t(GST_BUFFER_PTS(buffer)) : s.dts_ns;
   s.duration_ns = GST_BUFFER_DURATION_IS_VALID(buffer) ? int64_t(GST_BUFFER_DURATION(buffer)) : 0;
   s.keyframe = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
-  s.data = std::make_shared<const std::vector<uint8_t>>(buffer_bytes(buffer));
+  std::vector<uint8_t> bytes = buffer_bytes(buffer);
+  if (st.config[d->slot]->codec == cmaf::Codec::av1 && !av1_sample(*st.config[d->slot], bytes, &s.keyframe))
+    return GST_FLOW_OK;
+  s.data = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
   if (!st.fragmenter) {
     if (st.stash.size() < kMaxStash) st.stash.emplace_back(d->slot, std::move(s));
     maybe_start(st);
@@ -120,6 +141,12 @@ Result<cmaf::TrackConfig> cmaf_track_from_caps(const GstCaps* caps) {
     gst_structure_get_int(s, "width", &t.width);
     gst_structure_get_int(s, "height", &t.height);
     t.codec_private = codec_data(s);
+  } else if (name == "video/x-av1") {
+    t.codec = cmaf::Codec::av1;
+    gst_structure_get_int(s, "width", &t.width);
+    gst_structure_get_int(s, "height", &t.height);
+    // Rebuilt from its sequence header when the caps carry an av1C; else from the first one in the stream.
+    t.codec_private = av1::av1c_from_record(codec_data(s));
   } else if (name == "audio/mpeg") {
     t.codec = cmaf::Codec::aac;
     t.codec_private = codec_data(s);
@@ -141,7 +168,7 @@ Result<cmaf::TrackConfig> cmaf_track_from_caps(const GstCaps* caps) {
   } else {
     return Error{"cmaf: codec " + name + " cannot be packaged", ErrorReason::unsupported, "pipelines"};
   }
-  if (t.codec != cmaf::Codec::opus && t.codec_private.empty())
+  if (t.codec != cmaf::Codec::opus && t.codec != cmaf::Codec::av1 && t.codec_private.empty())
     return Error{"cmaf: " + name + " caps carry no codec_data", ErrorReason::invalid, "pipelines"};
   return t;
 }
@@ -155,7 +182,8 @@ Result<std::unique_ptr<CmafFeed>> CmafFeed::create(const std::string& stream_nam
   state->sink = std::move(sink);
   state->settings = settings;
   static const char* kVideoCaps =
-      "video/x-h264,stream-format=avc,alignment=au; video/x-h265,stream-format=hvc1,alignment=au";
+      "video/x-h264,stream-format=avc,alignment=au; video/x-h265,stream-format=hvc1,alignment=au; "
+      "video/x-av1,stream-format=obu-stream,alignment=tu";
   static const char* kAudioCaps = "audio/mpeg,mpegversion=4,stream-format=raw; audio/x-opus";
   for (int slot = 0; slot < kSlots; ++slot) {
     Ref<GstElement> appsink = built.value()->element(kSlotNames[slot]);

@@ -43,7 +43,8 @@ class CmafFeed {
   std::unique_ptr<ManagedPipeline> pipeline_;
 };
 
-// The track configuration of negotiated caps (H.264 avc, H.265 hvc1, raw AAC, Opus), or an error.
+// The track configuration of negotiated caps (H.264 avc, H.265 hvc1, AV1 obu-stream, raw AAC, Opus), or an
+// error. An AV1 track's av1C may be empty here: the feed then takes it from the first sequence header.
 Result<cmaf::TrackConfig> cmaf_track_from_caps(const GstCaps* caps);
 
 }  // namespace estuary::pipelines

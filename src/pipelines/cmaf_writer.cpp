@@ -1,6 +1,7 @@
 // Owns: CMAF init segments and fragments (see cmaf_writer.h).
 #include "pipelines/cmaf_writer.h"
 
+#include "pipelines/av1_config.h"
 #include "pipelines/cmaf_box.h"
 
 namespace estuary::pipelines::cmaf {
@@ -48,8 +49,9 @@ void write_tkhd(BoxWriter& w, uint32_t id, const TrackConfig& t) {
 }
 
 void write_visual_entry(BoxWriter& w, const TrackConfig& t) {
-  const bool hevc = t.codec == Codec::h265;
-  w.begin(hevc ? "hvc1" : "avc1");
+  const char* entry = t.codec == Codec::h265 ? "hvc1" : t.codec == Codec::av1 ? "av01" : "avc1";
+  const char* record = t.codec == Codec::h265 ? "hvcC" : t.codec == Codec::av1 ? "av1C" : "avcC";
+  w.begin(entry);
   w.zeros(6);
   w.u16(1);  // data_reference_index
   w.zeros(16);
@@ -62,7 +64,7 @@ void write_visual_entry(BoxWriter& w, const TrackConfig& t) {
   w.zeros(32);
   w.u16(0x0018);
   w.u16(0xffff);
-  w.begin(hevc ? "hvcC" : "avcC");
+  w.begin(record);
   w.bytes(t.codec_private);
   w.end();
   w.end();
@@ -195,6 +197,8 @@ std::string TrackConfig::codec_string() const {
       return avc_codec_string(codec_private);
     case Codec::h265:
       return hevc_codec_string(codec_private);
+    case Codec::av1:
+      return av1::av1_codec_string(codec_private);
     case Codec::aac:
       return aac_codec_string(codec_private);
     case Codec::opus:

@@ -12,18 +12,18 @@
 
 namespace estuary::pipelines::cmaf {
 
-enum class Codec { h264, h265, aac, opus };
+enum class Codec { h264, h265, av1, aac, opus };
 
 struct TrackConfig {
   Codec codec = Codec::h264;
-  // avcC / hvcC record (H.264 / H.265), AudioSpecificConfig (AAC), OpusHead or empty (Opus).
+  // avcC / hvcC / av1C record (H.264 / H.265 / AV1), AudioSpecificConfig (AAC), OpusHead or empty (Opus).
   std::vector<uint8_t> codec_private;
   int width = 0, height = 0;          // video
   int channels = 2, sample_rate = 0;  // audio
-  bool is_video() const { return codec == Codec::h264 || codec == Codec::h265; }
+  bool is_video() const { return codec == Codec::h264 || codec == Codec::h265 || codec == Codec::av1; }
   // Media timescale: 90 kHz for video, the sample rate for audio (48 kHz for Opus).
   uint32_t timescale() const;
-  // RFC 6381 codec string ("avc1.64001f", "hvc1.1.6.L93.B0", "mp4a.40.2", "opus").
+  // RFC 6381 codec string ("avc1.64001f", "hvc1.1.6.L93.B0", "av01.0.04M.08", "mp4a.40.2", "opus").
   std::string codec_string() const;
 };
 

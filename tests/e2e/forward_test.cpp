@@ -1,7 +1,8 @@
 // Owns: end-to-end tests of forwarding ([forward NAME]): instance A forwards live/* over RTMP to a
 // second instance B on other ports; B serves the stream; killing B leaves A's stream and its
 // HTTP-FLV viewer undisturbed while A's destination backs off; B coming back resumes forwarding.
-// Status and bytes per destination through /api/v1/forwards.
+// Status and bytes per destination through /api/v1/forwards. HEVC and AV1 forwarded as enhanced RTMP,
+// HEVC over SRT too.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -101,6 +102,59 @@ TEST(Forward, SecondInstanceServesTheStreamAndComesBackWithoutDisturbingTheFirst
   EXPECT_EQ(viewer.wait(20000), 0);
   RunResult d = run({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", recording}, 15);
   EXPECT_GE(std::atof(d.out.c_str()), 11.0) << d.out << d.err;
+}
+
+// An HEVC stream published over enhanced RTMP (tools/ertmp) to A is forwarded to B as enhanced RTMP
+// (rtmp://, written by Estuary's FLV writer) and as MPEG-TS over SRT; ffprobe sees HEVC at B over
+// HTTP-TS for both. An AV1 + Opus stream goes to B as enhanced RTMP too.
+TEST(Forward, HevcAndAv1GoAsEnhancedRtmpHevcAlsoOverSrt) {
+  Server b;
+  ASSERT_TRUE(b.start()) << b.log();
+  const std::string dir = make_temp_dir();
+  const std::string file = dir + "/hevc.mp4";
+  std::string err;
+  ASSERT_TRUE(make_hevc_aac_file(file, &err)) << err;
+  const std::string av1 = dir + "/av1.mkv";  // libaom realtime, 160x120 15 fps: about a second of CPU
+  RunResult made = run({"ffmpeg", "-nostdin", "-loglevel", "error",
+                        "-f",     "lavfi",    "-i",        "testsrc2=size=160x120:rate=15",
+                        "-f",     "lavfi",    "-i",        "sine=frequency=440:sample_rate=48000",
+                        "-t",     "2",        "-c:v",      "libaom-av1",
+                        "-usage", "realtime", "-cpu-used", "8",
+                        "-b:v",   "200k",     "-g",        "15",
+                        "-c:a",   "libopus",  av1},
+                       60);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::string conf = dir + "/estuary.conf";
+  std::ofstream(conf) << "[forward to-b]\nmatch = live/*\nurl = rtmp://127.0.0.1:" << b.rtmp_port()
+                      << "/live/{stream}\nretry_min_ms = 300\nretry_max_ms = 1000\n\n"
+                         "[forward to-b-srt]\nmatch = live/h\nurl = srt://127.0.0.1:"
+                      << b.srt_port() << "?streamid=%23!::r=live/srt-{stream},m=publish\nretry_min_ms = 300\n";
+  Server a({}, {"--config", conf});
+  ASSERT_TRUE(a.start()) << a.log();
+  Process pub = start_ertmp_publisher(file, a.rtmp_url("live/h"), dir + "/pub.log");
+  Process pub_av1 = start_ertmp_publisher(av1, a.rtmp_url("live/a"), dir + "/pub-av1.log");
+  ASSERT_TRUE(wait_for_stream(a, "live/h", 15000)) << a.log();
+  for (const char* key : {"live/h", "live/srt-h"}) {
+    ASSERT_TRUE(wait_for_stream(b, key, 15000)) << key << a.log() << b.log();
+    const std::string url = "http://127.0.0.1:" + std::to_string(b.http_port()) + "/" + key + ".ts";
+    auto streams = probe_streams(url, 20);
+    EXPECT_TRUE(has_stream(streams, "video", "hevc")) << url << b.log();
+    EXPECT_TRUE(has_stream(streams, "audio", "aac")) << url << b.log();
+    for (const auto& st : streams)
+      if (st.codec_type == "video") EXPECT_EQ(st.width, 320) << url;
+  }
+  // AV1 + Opus arrives at B as E-RTMP (no TS for AV1): B's ingest lists both codecs.
+  ASSERT_TRUE(wait_for_stream(b, "live/a", 15000)) << a.log() << b.log();
+  std::string streams;
+  http_request("GET", "http://127.0.0.1:" + std::to_string(b.api_port()) + "/api/v1/streams", &streams);
+  EXPECT_NE(streams.find("\"AV1\""), std::string::npos) << streams;
+  EXPECT_NE(streams.find("\"Opus\""), std::string::npos) << streams;
+  EXPECT_NE(a.log().find("live/a client=- event=forward-start forwarding to rtmp://127.0.0.1:" +
+                         std::to_string(b.rtmp_port()) + "/live/a as enhanced RTMP"),
+            std::string::npos)
+      << a.log();
+  EXPECT_TRUE(eventually(3000, [&] { return forward_info(a).count == 3 && forward_info(a).state == "forwarding"; }))
+      << a.log();
 }
 
 }  // namespace

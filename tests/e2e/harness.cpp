@@ -256,6 +256,24 @@ Process start_two_language_publisher(const std::string& url, const std::string& 
   return Process(argv, log_path);
 }
 
+bool make_hevc_aac_file(const std::string& path, std::string* err, const std::string& x265_params) {
+  RunResult r = run({"ffmpeg",  "-nostdin",  "-loglevel",    "error",
+                     "-f",      "lavfi",     "-i",           "testsrc2=size=320x240:rate=25",
+                     "-f",      "lavfi",     "-i",           "sine=frequency=440:sample_rate=48000",
+                     "-t",      "2",         "-c:v",         "libx265",
+                     "-preset", "ultrafast", "-x265-params", x265_params,
+                     "-c:a",    "aac",       "-b:a",         "64k",
+                     "-y",      path},
+                    60);
+  if (err) *err = r.err;
+  return r.exit_code == 0;
+}
+
+Process start_ertmp_publisher(const std::string& file, const std::string& url, const std::string& log, int loops) {
+  return Process({build_root() + "/tools/ertmp/estuary-ertmp-publish", "--loop=" + std::to_string(loops), file, url},
+                 log);
+}
+
 Process start_srt_publisher(const std::string& url, int width, int height, const std::string& log, int duration_s,
                             const std::string& vcodec, const std::string& acodec) {
   const std::string size = std::to_string(width) + "x" + std::to_string(height);

@@ -85,6 +85,14 @@ class Server {
 Process start_publisher(const std::string& url, int width, int height, const std::string& log_path, int duration_s = 60,
                         int gop = 25);
 
+// A 2 s HEVC + AAC MP4 (libx265 ultrafast, 320x240 25 fps, a 440 Hz tone) written to path by ffmpeg;
+// x265_params e.g. "keyint=25:bframes=0:log-level=error". False (with ffmpeg's error in *err) on failure.
+bool make_hevc_aac_file(const std::string& path, std::string* err,
+                        const std::string& x265_params = "keyint=25:log-level=error");
+// tools/ertmp's estuary-ertmp-publish sending file to url as enhanced RTMP in real time, `loops` times.
+Process start_ertmp_publisher(const std::string& file, const std::string& url, const std::string& log_path,
+                              int loops = 40);
+
 // ffmpeg publishing a lavfi test pattern as MPEG-TS over SRT to url (vcodec libx264 or libx265,
 // acodec aac or libopus), keyframe every 25 frames (1 s).
 Process start_srt_publisher(const std::string& url, int width, int height, const std::string& log_path, int duration_s,

@@ -1,7 +1,8 @@
 // End-to-end tests of the shared WebRTC engine ([rtc] engine = shared, issue #21) with the
 // single-threaded load client of tools/rtcclient (its own ICE/DTLS/SRTP, no webrtcbin): many WHEP
 // sessions on the one UDP port get a keyframe first and gap-free RTP, and leave nothing behind;
-// hostile datagrams on the port are ignored while sessions keep playing.
+// hostile datagrams on the port are ignored while sessions keep playing; an HEVC stream goes as H.265
+// to offers that have it.
 #include <arpa/inet.h>
 #include <gst/gst.h>
 #include <gtest/gtest.h>
@@ -176,6 +177,33 @@ std::vector<Link> rtc_links(const Server& s, const std::string& type = "rtc-play
   }
   json_node_unref(root);
   return out;
+}
+
+// WHEP of an HEVC stream (published over enhanced RTMP, without B-frames): a viewer whose offer has
+// H265 gets H.265 (rtph265pay in the shared packetizer) with a keyframe first and gap-free RTP; an
+// offer with H.264 only is refused with 422 and the reason.
+TEST(RtcEngine, HevcStreamIsSentAsH265ToOffersThatHaveIt) {
+  Server server(shared_env());
+  ASSERT_TRUE(server.start(30000)) << server.log();
+  const std::string file = server.dir() + "/hevc.mp4";
+  std::string err;
+  ASSERT_TRUE(make_hevc_aac_file(file, &err, "keyint=25:bframes=0:log-level=error")) << err;
+  Process pub = start_ertmp_publisher(file, server.rtmp_url("live/hevc"), server.dir() + "/pub.log");
+  ASSERT_TRUE(wait_for_stream(server, "live/hevc", 15000)) << server.log();
+  LoadOptions o{whep_url(server, "hevc"), 2, 3, 0};
+  o.h265 = true;
+  LoadResult r = run_load(o);
+  std::printf("H.265: %s\n", describe(r).c_str());
+  EXPECT_EQ(r.answered, 2) << server.log();
+  EXPECT_EQ(r.connected, 2) << server.log();
+  EXPECT_EQ(r.keyframe_first, 2);
+  EXPECT_EQ(r.gap_free, 2);
+  EXPECT_EQ(r.with_audio, 2);
+  EXPECT_GT(r.video_packets_min, 20u);
+  LoadOptions h264{whep_url(server, "hevc"), 1, 1, 0};
+  LoadResult refused = run_load(h264);
+  EXPECT_EQ(refused.answered, 0);
+  EXPECT_NE(server.log().find("offers no H265"), std::string::npos) << server.log();
 }
 
 }  // namespace

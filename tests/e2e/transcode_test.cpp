@@ -215,6 +215,34 @@ TEST(Transcode, BusyRenditionNameBacksOffThenStarts) {
       << metrics;
 }
 
+// A ladder from an HEVC source: HEVC + AAC published over enhanced RTMP (tools/ertmp) is decoded with
+// @h265dec and encoded to H.264, a rendition that plays over (legacy) HTTP-FLV.
+TEST(Transcode, HevcSourceYieldsH264Rendition) {
+  const std::string tmp = make_temp_dir();
+  const std::string dir = tmp + "/pipelines.d";
+  ASSERT_EQ(run({"mkdir", "-p", dir}, 5).exit_code, 0);
+  std::ofstream(dir + "/ladder.conf")
+      << "[pipeline small]\nmatch=live/hv\ntrigger=publish\noutput=transcode\n"
+         "launch=estuarysrc name=src stream={name} estuarysink name=r stream={name}_small\n"
+         "video=src.video ! queue ! h265parse ! @h265dec ! videoscale ! video/x-raw,width=160,height=120 ! "
+         "@h264enc bitrate=200 gop=25 tune=latency preset=fastest ! h264parse ! r.\n"
+         "audio=src.audio ! queue ! aacparse ! r.\n";
+  const std::string file = tmp + "/hevc.mp4";
+  std::string err;
+  ASSERT_TRUE(make_hevc_aac_file(file, &err)) << err;
+  Server server({}, {"--pipelines", dir});
+  ASSERT_TRUE(server.start()) << server.log();
+  Process source = start_ertmp_publisher(file, server.rtmp_url("live/hv"), server.dir() + "/hv.log", 20);
+  ASSERT_TRUE(wait_for_stream(server, "live/hv", 15000)) << server.log();
+  ASSERT_TRUE(wait_for_stream(server, "live/hv_small", 20000)) << server.log();
+  auto streams = probe_streams(server.flv_url("live/hv_small"));
+  EXPECT_TRUE(has_video(streams, 160, 120)) << server.log();
+  bool aac = false;
+  for (const auto& p : streams) aac |= p.codec_type == "audio" && p.codec_name == "aac";
+  EXPECT_TRUE(aac) << server.log();
+  EXPECT_NE(server.log().find("transcode-start"), std::string::npos);
+}
+
 // The shipped health example: a black, silent stream is flagged (API, metrics, log); a moving
 // pattern with a tone is watched and not flagged.
 TEST(Health, BlackSilentStreamIsFlaggedAndNormalOneIsNot) {

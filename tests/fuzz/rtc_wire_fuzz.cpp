@@ -1,8 +1,8 @@
 // Owns: the libFuzzer target of the shared WebRTC engine's datagram parsers (what anyone can send to
-// the one UDP port): STUN Binding requests with their integrity check, RTCP feedback, the H.264
+// the one UDP port): STUN Binding requests with their integrity check, RTCP feedback, the H.264/H.265
 // keyframe test on RTP, a WHIP publisher's RTP header and sender reports (reception statistics, the
-// receiver report built from them), offer credentials, and the ICE-TCP framing (RFC 4571) of the TCP port. Input: one
-// datagram (and, as text, an SDP offer).
+// receiver report built from them), offer credentials, and the ICE-TCP framing (RFC 4571) of the TCP
+// port. Input: one datagram (and, as text, an SDP offer).
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -33,6 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const ReportBlock& b : fb.reports)
     if (rtt_us_from_report(b, ntp_from_unix_us(1700000000000000)) > 61 * 1000000) std::abort();
   h264_keyframe_start(data, size);
+  h265_keyframe_start(data, size);
   const size_t off = rtp_payload_offset(data, size);
   if (off != 0 && off >= size) std::abort();
   // A publisher's RTP and RTCP: the header fields, statistics and the report stay bounded.

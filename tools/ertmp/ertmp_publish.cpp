@@ -1,12 +1,14 @@
 // Owns: estuary-ertmp-publish, the test publisher of enhanced RTMP (Debian's ffmpeg 5.1 cannot send it).
-//   estuary-ertmp-publish [--legacy] [--hostile=KIND] [--loop=N] FILE rtmp://host:port/app/stream
+//   estuary-ertmp-publish [--legacy] [--hostile=KIND] [--loop=N] [--capture=OUT.bin] FILE rtmp://host:port/app/stream
 // Reads FILE (MP4/MKV/TS with HEVC, AV1, VP9 or H.264 and AAC or Opus) with GStreamer's parsebin and
 // the codec parsers, then publishes it in real time: enhanced RTMP video (FourCC hvc1/av01/vp09/avc1,
 // SequenceStart, CodedFrames with composition time for AVC/HEVC, CodedFramesX when it is 0),
 // audio as legacy AAC or enhanced Opus. --legacy sends HEVC with the FLV codec id 12 (H.264: 7).
 // --hostile sends one malformed message first: unknown-fourcc, truncated-seq (a cut hvcC),
 // absurd-hvcc (an hvcC promising 65535 NAL units). Exit status: 0 when everything was sent and the
-// server kept the connection, 3 when the server closed it, 1 on any other failure.
+// server kept the connection, 3 when the server closed it, 1 on any other failure. --capture writes
+// every byte sent to the server (handshake, commands, media: the client side of the session) to
+// OUT.bin, the form of the replay fixtures in tests/e2e/fixtures.
 // Must not know: the server's code (a separate client; the chunk writer and AMF0 come from the load tool).
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
@@ -233,6 +235,7 @@ class Client {
   explicit Client(bool keep_media = false) : reader_(keep_media) {}
   ~Client() {
     if (fd_ >= 0) ::close(fd_);
+    if (capture_) std::fclose(capture_);
   }
   bool connect(const Url& u) {
     addrinfo hints{}, *res = nullptr;
@@ -243,7 +246,13 @@ class Client {
     freeaddrinfo(res);
     return ok;
   }
+  // Every byte sent from now on is also appended to `path`.
+  bool capture_to(const std::string& path) {
+    capture_ = std::fopen(path.c_str(), "wb");
+    return capture_ != nullptr;
+  }
   bool send(const Bytes& b) {
+    if (capture_) std::fwrite(b.data(), 1, b.size(), capture_);
     size_t off = 0;
     while (off < b.size()) {
       ssize_t n = ::send(fd_, b.data() + off, b.size() - off, MSG_NOSIGNAL);
@@ -288,6 +297,7 @@ class Client {
  private:
   int fd_ = -1;
   bool closed_ = false;
+  std::FILE* capture_ = nullptr;
   ChunkReader reader_;
 };
 
@@ -421,7 +431,7 @@ int main(int argc, char** argv) {
   gst_init(&argc, &argv);
   bool legacy = false;
   int loops = 1, play_s = 0;
-  std::string hostile, file, url;
+  std::string hostile, file, url, capture;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     if (a == "--legacy")
@@ -430,6 +440,8 @@ int main(int argc, char** argv) {
       hostile = a.substr(10);
     else if (a.rfind("--loop=", 0) == 0)
       loops = std::max(1, std::atoi(a.c_str() + 7));
+    else if (a.rfind("--capture=", 0) == 0)
+      capture = a.substr(10);
     else if (a.rfind("--play=", 0) == 0)
       play_s = std::max(1, std::atoi(a.c_str() + 7));
     else if (file.empty())
@@ -440,7 +452,7 @@ int main(int argc, char** argv) {
   Url u;
   if (file.empty() || !parse_url(url, &u) || (!hostile.empty() && hostile_message(hostile).empty())) {
     std::fprintf(stderr,
-                 "usage: estuary-ertmp-publish [--legacy] [--loop=N] "
+                 "usage: estuary-ertmp-publish [--legacy] [--loop=N] [--capture=OUT.bin] "
                  "[--hostile=unknown-fourcc|truncated-seq|absurd-hvcc] FILE rtmp://host:port/app/stream\n"
                  "       estuary-ertmp-publish --play=SECONDS OUT.flv rtmp://host:port/app/stream\n");
     return 1;
@@ -454,6 +466,10 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "ertmp-publish: %zu samples, video=%s audio=%s\n", media.samples.size(),
                media.video.codec.c_str(), media.audio.codec.c_str());
   Client c;
+  if (!capture.empty() && !c.capture_to(capture)) {
+    std::fprintf(stderr, "ertmp-publish: cannot write %s\n", capture.c_str());
+    return 1;
+  }
   if (!c.connect(u)) {
     std::fprintf(stderr, "ertmp-publish: cannot connect to %s:%s\n", u.host.c_str(), u.port.c_str());
     return 1;

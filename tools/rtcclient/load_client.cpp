@@ -38,16 +38,17 @@ std::string token(size_t n) {
   return s;
 }
 
-std::string offer_sdp(const std::string& ufrag, const std::string& pwd, const std::string& fingerprint) {
+std::string offer_sdp(const std::string& ufrag, const std::string& pwd, const std::string& fingerprint, bool h265) {
   std::ostringstream s;
   s << "v=0\r\no=- " << g_random_int() << " 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n";
   const std::string common = "c=IN IP4 0.0.0.0\r\na=ice-ufrag:" + ufrag + "\r\na=ice-pwd:" + pwd +
                              "\r\na=fingerprint:sha-256 " + fingerprint +
                              "\r\na=setup:actpass\r\na=recvonly\r\na=rtcp-mux\r\n";
   s << "m=video 9 UDP/TLS/RTP/SAVPF " << kVideoPt << "\r\n" << common << "a=mid:0\r\n";
-  s << "a=rtpmap:" << kVideoPt << " H264/90000\r\na=rtcp-fb:" << kVideoPt << " nack\r\na=rtcp-fb:" << kVideoPt
-    << " nack pli\r\na=fmtp:" << kVideoPt
-    << " level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n";
+  s << "a=rtpmap:" << kVideoPt << (h265 ? " H265" : " H264") << "/90000\r\na=rtcp-fb:" << kVideoPt
+    << " nack\r\na=rtcp-fb:" << kVideoPt << " nack pli\r\na=fmtp:" << kVideoPt
+    << (h265 ? " level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST\r\n"
+             : " level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n");
   s << "m=audio 9 UDP/TLS/RTP/SAVPF " << kAudioPt << "\r\n" << common << "a=mid:1\r\n";
   s << "a=rtpmap:" << kAudioPt << " opus/48000/2\r\na=fmtp:" << kAudioPt << " minptime=10;useinbandfec=1\r\n";
   return s.str();
@@ -74,6 +75,7 @@ struct Track {
 
 struct Session {
   int fd = -1;
+  bool h265 = false;         // the video is H.265
   bool tcp = false;          // ICE-TCP: fd is a connection, packets framed (RFC 4571)
   FrameReader frames{1500};  // what the connection delivers, reassembled
   std::vector<uint8_t> out;  // framed packets the connection has not taken yet
@@ -118,7 +120,9 @@ void on_rtp(Session& s, uint8_t* data, int len) {
   t.ssrc = uint32_t(data[8]) << 24 | uint32_t(data[9]) << 16 | uint32_t(data[10]) << 8 | data[11];
   if (!t.seen) {
     t.seen = true;
-    t.keyframe_first = pt == kVideoPt ? h264_keyframe_start(data, size_t(len)) : true;
+    t.keyframe_first = pt != kVideoPt ? true
+                       : s.h265       ? h265_keyframe_start(data, size_t(len))
+                                      : h264_keyframe_start(data, size_t(len));
   } else {
     const uint16_t step = uint16_t(seq - t.last_seq);
     if (step == 0 || step > 0x8000) {  // a retransmission (or reordering)
@@ -214,7 +218,8 @@ LoadResult run_load(const LoadOptions& o) {
     ++r.sessions;
     s->ufrag = token(8);
     s->pwd = token(24);
-    HttpResult h = http_post(o.whep, offer_sdp(s->ufrag, s->pwd, (*ctx)->fingerprint()), "application/sdp");
+    s->h265 = o.h265;
+    HttpResult h = http_post(o.whep, offer_sdp(s->ufrag, s->pwd, (*ctx)->fingerprint(), o.h265), "application/sdp");
     if (h.status != 201) {
       std::fprintf(stderr, "session %d: POST -> %d %s\n", i, h.status, h.body.substr(0, 200).c_str());
       continue;

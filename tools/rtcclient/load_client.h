@@ -22,6 +22,7 @@ struct LoadOptions {
   bool pli = false;     // each session sends one PLI once its video plays
   bool silent = false;  // POST only: no ICE, no DTLS, no DELETE (tests the server's connect timeout)
   bool tcp = false;     // ICE-TCP: connect to the answer's passive TCP candidate, RFC 4571 framing
+  bool h265 = false;    // offer H265 video (an HEVC stream), keyframes checked as H.265 (RFC 7798)
   // Called once the window is over, while every session is still up (a test reads the server's API).
   std::function<void()> before_end;
 };

@@ -9,6 +9,7 @@
 //   estuary-rtc load --whep URL --count N --seconds S [--ramp-ms MS] [--loss FRACTION]
 //       [--end delete|vanish|silent] (sessions end by DELETE, vanish after playing, or never connect)
 //       [--transport udp|tcp] (tcp: ICE-TCP to the answer's passive TCP candidate, RFC 4571 framing)
+//       [--video h264|h265] (h265: offer H265 only, for an HEVC stream)
 //       N WHEP sessions from one thread with the client's own ICE/DTLS/SRTP (no webrtcbin): checks
 //       each gets a keyframe first and gap-free RTP; exit 0 only if all did. --loss drops that share
 //       of the incoming RTP and repairs it with NACK.
@@ -40,6 +41,7 @@ struct Args {
   double loss = 0;
   std::string end = "delete";  // load: how sessions end (delete, vanish, silent)
   bool tcp = false;            // load: ICE-TCP instead of UDP
+  bool h265 = false;           // load: offer H265 video instead of H264
 };
 
 bool parse(int argc, char** argv, Args* a) {
@@ -65,6 +67,8 @@ bool parse(int argc, char** argv, Args* a) {
       a->end = v;
     else if (k == "--transport" && (v == "udp" || v == "tcp"))
       a->tcp = v == "tcp";
+    else if (k == "--video" && (v == "h264" || v == "h265"))
+      a->h265 = v == "h265";
     else
       return false;
   }
@@ -245,7 +249,7 @@ int main(int argc, char** argv) {
                  "       estuary-rtc latency --rtmp URL --whep URL --seconds S [--kbps K]\n"
                  "       estuary-rtc publish --rtmp URL --seconds S [--kbps K]\n"
                  "       estuary-rtc load --whep URL --count N --seconds S [--ramp-ms MS] [--loss FRACTION]\n"
-                 "                        [--end delete|vanish|silent] [--transport udp|tcp]\n");
+                 "                        [--end delete|vanish|silent] [--transport udp|tcp] [--video h264|h265]\n");
     return 2;
   }
   if (a.mode == "viewers") return run_viewers(a);
@@ -259,6 +263,7 @@ int main(int argc, char** argv) {
     lo.vanish = a.end == "vanish";
     lo.silent = a.end == "silent";
     lo.tcp = a.tcp;
+    lo.h265 = a.h265;
     LoadResult r = run_load(lo);
     std::printf("%s\n", describe(r).c_str());
     const int ended = a.end == "delete" ? r.deleted : r.sessions;

@@ -35,6 +35,12 @@ config::CodecVars codec_vars_for(const std::optional<api::VideoView>& video,
   if (!audio || audio->codec == "AAC") return v;
   if (audio->codec == "Opus") v.audio_parser = "opusparse";
   if (audio->codec == "MP3") v.audio_parser = "mpegaudioparse";
+  // Beside HEVC/AV1/VP9 video no flvmux is involved: the FLV/RTMP outputs write enhanced FLV themselves
+  // (Opus as it is), and the DVR records them to MP4 or TS, whose muxers take Opus and MP3.
+  if (flv_writes_enhanced(video)) {
+    v.flv_audio = v.audio_parser;
+    return v;
+  }
   const std::string decoder = decoder_for(audio->codec);
   if (decoder.empty()) return v;  // unknown codec: flvmux refuses it and the FLV output fails with a caps error
   // FLV (1.22's flvmux) takes AAC or MP3 at rates up to 44.1 kHz only; AAC at 48 kHz stereo fits every

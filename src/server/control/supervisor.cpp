@@ -388,7 +388,7 @@ void Supervisor::start_slot(Stream& stream, OutputSlot& slot, bool requested) {
   ctx.launch =
       slot.spec.expand_for_tracks(stream.app, stream.name, stream.video.has_value(), stream.audio.has_value(), vars);
   if (std::string note = audio_conversion_note(slot.spec, stream.audio);
-      !note.empty() && !(slot.kind == "flv" && flv_writes_enhanced(stream.video)))
+      !note.empty() && !flv_writes_enhanced(stream.video))  // {flv_audio} is the parser alone there
     log_info(stream.key, "", "output-audio", "pipeline " + slot.spec.name + ": " + note);
   ctx.pipeline_name = slot.spec.name;
   ctx.audio_track = slot.audio;

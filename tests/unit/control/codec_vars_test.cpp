@@ -1,6 +1,7 @@
 // Owns: tests of the codec-dependent launch variables: which parser each audio codec gets, and that
 // the built-in TS, HLS and FLV outputs expanded for an Opus (or MP3) stream are launch lines
-// GStreamer builds with the installed elements (the FLV one re-encodes to AAC).
+// GStreamer builds with the installed elements (the FLV one re-encodes to AAC beside H.264; beside
+// HEVC/AV1/VP9 Opus stays Opus).
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 
@@ -46,8 +47,8 @@ TEST(CodecVars, AacStreamKeepsTheDefaults) {
 }
 
 TEST(CodecVars, OpusPassesThroughTsAndIsReencodedForFlv) {
-  auto v = codec_vars_for(video("H265"), audio("Opus"));
-  EXPECT_EQ(v.video_parser, "h265parse");
+  auto v = codec_vars_for(video("H264"), audio("Opus"));
+  EXPECT_EQ(v.video_parser, "h264parse");
   EXPECT_EQ(v.audio_parser, "opusparse");
   EXPECT_EQ(v.flv_audio.rfind("opusparse ! opusdec", 0), 0u) << v.flv_audio;
   EXPECT_NE(v.flv_audio.find(" ! aacparse"), std::string::npos) << v.flv_audio;
@@ -62,6 +63,15 @@ TEST(CodecVars, FlvWritesEnhancedForTheNewVideoCodecsOnly) {
   EXPECT_TRUE(estuary::server::flv_writes_enhanced(video("VP9")));
   EXPECT_FALSE(estuary::server::flv_writes_enhanced(video("H264")));
   EXPECT_FALSE(estuary::server::flv_writes_enhanced(std::nullopt));
+}
+
+TEST(CodecVars, OpusStaysOpusBesideEnhancedVideo) {
+  // No flvmux there: enhanced FLV carries Opus, and the DVR records such streams to MP4 (or TS).
+  for (const char* codec : {"H265", "AV1", "VP9"}) {
+    auto v = codec_vars_for(video(codec), audio("Opus"));
+    EXPECT_EQ(v.audio_parser, "opusparse") << codec;
+    EXPECT_EQ(v.flv_audio, "opusparse") << codec;
+  }
 }
 
 TEST(CodecVars, Av1AndVp9GetTheirParsers) {

@@ -1,4 +1,4 @@
-// Owns: tests of the CMAF feed with real encoders: test sources encoded (x264/x265, AAC/Opus) into
+// Owns: tests of the CMAF feed with real encoders: test sources encoded (x264/x265/aom, AAC/Opus) into
 // the feed's appsinks, the init segment and parts written to a file that ffprobe reads back with
 // the right codecs, size and frame count; caps the packager cannot take are refused.
 #include <glib/gstdio.h>
@@ -141,4 +141,24 @@ TEST(CmafFeed, LaunchWithoutAppsinkIsRefused) {
   auto feed = CmafFeed::create("test/x", "videotestsrc ! fakesink", {}, std::make_shared<Collect>());
   ASSERT_FALSE(bool(feed));
   EXPECT_NE(feed.error().message.find("appsink"), std::string::npos);
+}
+
+TEST(CmafFeed, Av1OpusPlaysBackInFfprobe) {
+  // av1parse gives temporal units with their temporal delimiters and no av1C in the caps: the feed
+  // builds av1C from the first sequence header and leaves the delimiters out.
+  auto c = run_feed(
+      "videotestsrc num-buffers=30 ! video/x-raw,format=I420,width=160,height=120,framerate=15/1 ! "
+      "av1enc usage-profile=realtime cpu-used=8 keyframe-max-dist=15 ! av1parse ! appsink name=video "
+      "audiotestsrc num-buffers=100 ! audio/x-raw,rate=48000,channels=2 ! opusenc ! opusparse ! appsink name=audio");
+  ASSERT_EQ(c->error, "");
+  ASSERT_EQ(c->tracks.size(), 2u);
+  const std::string codec = c->tracks[0].codec_string();
+  EXPECT_EQ(codec.rfind("av01.0.", 0), 0u) << codec;
+  EXPECT_EQ(codec.substr(codec.size() - 3), ".08") << codec;
+  EXPECT_EQ(c->tracks[0].width, 160);
+  ASSERT_FALSE(c->parts.empty());
+  EXPECT_TRUE(c->parts[0].independent);
+  const std::string probe = ffprobe(write_file(*c));
+  EXPECT_NE(probe.find("av1|160|120|"), std::string::npos) << probe;
+  EXPECT_NE(probe.find("opus|"), std::string::npos) << probe;
 }

@@ -74,6 +74,30 @@ TEST(RtcStun, Crc32MatchesKnownValue) {
   EXPECT_EQ(crc32(reinterpret_cast<const uint8_t*>(s), 9), 0xCBF43926u);
 }
 
+TEST(RtcRtp, H265KeyframeStartsAreFound) {
+  auto pkt = [](std::vector<uint8_t> payload) {
+    std::vector<uint8_t> p = {0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1};
+    p.insert(p.end(), payload.begin(), payload.end());
+    return p;
+  };
+  auto vps = pkt({0x40, 0x01});                                   // type 32
+  auto idr = pkt({0x26, 0x01});                                   // IDR_W_RADL (19)
+  auto cra = pkt({0x2A, 0x01});                                   // CRA (21)
+  auto ap_vps = pkt({0x60, 0x01, 0x00, 0x04, 0x40, 0x01, 0, 0});  // AP (48), first unit VPS
+  auto fu_idr_start = pkt({0x62, 0x01, 0x93});                    // FU (49), S bit, type 19
+  auto fu_idr_middle = pkt({0x62, 0x01, 0x13});
+  auto trail = pkt({0x02, 0x01});  // TRAIL_R (1)
+  EXPECT_TRUE(h265_keyframe_start(vps.data(), vps.size()));
+  EXPECT_TRUE(h265_keyframe_start(idr.data(), idr.size()));
+  EXPECT_TRUE(h265_keyframe_start(cra.data(), cra.size()));
+  EXPECT_TRUE(h265_keyframe_start(ap_vps.data(), ap_vps.size()));
+  EXPECT_TRUE(h265_keyframe_start(fu_idr_start.data(), fu_idr_start.size()));
+  EXPECT_FALSE(h265_keyframe_start(fu_idr_middle.data(), fu_idr_middle.size()));
+  EXPECT_FALSE(h265_keyframe_start(trail.data(), trail.size()));
+  EXPECT_FALSE(h265_keyframe_start(ap_vps.data(), 16));  // AP cut before its first unit
+  EXPECT_FALSE(h265_keyframe_start(vps.data(), 13));     // half a payload header
+}
+
 TEST(RtcRtp, H264KeyframeStartsAreFound) {
   auto pkt = [](std::vector<uint8_t> payload) {
     std::vector<uint8_t> p = {0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1};
@@ -249,6 +273,23 @@ TEST(RtcAnswer, AnswerIsIceLitePassiveBundleOnOnePort) {
   const std::string tcp_only = build_answer(*plan, ap);
   EXPECT_EQ(tcp_only.find(" udp "), std::string::npos) << tcp_only;
   EXPECT_NE(tcp_only.find(" tcp "), std::string::npos) << tcp_only;
+
+  // WHEP of an H.265 stream to an offer with H265: answered H265 with the offer's parameters.
+  std::string hevc_offer = offer;
+  hevc_offer.replace(hevc_offer.find("a=rtpmap:102 H264/90000"), 23,
+                     "a=rtpmap:102 H264/90000\r\na=rtpmap:104 H265/90000\r\n"
+                     "a=fmtp:104 level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST");
+  hevc_offer.replace(hevc_offer.find(" 102"), 4, " 102 104");
+  StreamTracks hevc{true, true, 0};
+  hevc.hevc = true;
+  auto hplan = validate_offer(hevc_offer, OfferRole::play, hevc);
+  ASSERT_TRUE(hplan) << hplan.error().message << "\n" << hevc_offer;
+  const std::string ha = build_answer(*hplan, ap);
+  EXPECT_NE(ha.find("m=video 9 UDP/TLS/RTP/SAVPF 104\r\n"), std::string::npos) << ha;
+  EXPECT_NE(ha.find("a=rtpmap:104 H265/90000"), std::string::npos) << ha;
+  EXPECT_NE(ha.find("a=fmtp:104 level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST"), std::string::npos) << ha;
+  EXPECT_NE(ha.find("a=rtcp-fb:104 nack pli"), std::string::npos) << ha;
+  EXPECT_EQ(ha.find("H264"), std::string::npos) << ha;
 
   std::string no_fp = offer;
   for (size_t at; (at = no_fp.find("a=fingerprint")) != std::string::npos;) no_fp.replace(at, 2, "x=");

@@ -85,6 +85,36 @@ TEST(SdpOffer, WhepMissingTrackIsAnsweredInactive) {
   EXPECT_EQ(r->filtered_sdp.find("a=recvonly\r\na=rtcp-mux\r\na=rtpmap:111"), std::string::npos);
 }
 
+TEST(SdpOffer, WhepOfAnHevcStreamNeedsH265InTheOffer) {
+  StreamTracks hevc = av();
+  hevc.hevc = true;
+  const std::string h265 = "m=video 9 UDP/TLS/RTP/SAVPF 102 49 50\r\n" + transport("0", "recvonly") +
+                           "a=rtpmap:102 H264/90000\r\na=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\n"
+                           "a=rtpmap:49 H265/90000\r\na=fmtp:49 level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST\r\n"
+                           "a=rtpmap:50 rtx/90000\r\na=fmtp:50 apt=49\r\n";
+  auto r = validate_offer(session_header() + h265 + audio_opus("recvonly"), OfferRole::play, hevc);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->media[0].encoding, "H265");
+  EXPECT_EQ(r->media[0].pt, 49);
+  EXPECT_EQ(r->media[0].fmtp, "level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST");
+  EXPECT_EQ(r->filtered_sdp.find("H264"), std::string::npos) << r->filtered_sdp;
+  // Without H265 in the offer: 422 with the reason, H.264 is not offered instead.
+  auto no =
+      validate_offer(session_header() + video_chromium("recvonly") + audio_opus("recvonly"), OfferRole::play, hevc);
+  ASSERT_FALSE(no);
+  EXPECT_EQ(server::http_status_for(no.error()), 422);
+  EXPECT_NE(no.error().message.find("offers no H265"), std::string::npos) << no.error().message;
+  // An H.264 stream still gets H.264 from the same offer.
+  auto h264 = validate_offer(session_header() + h265 + audio_opus("recvonly"), OfferRole::play, av());
+  ASSERT_TRUE(h264);
+  EXPECT_EQ(h264->media[0].encoding, "H264");
+  // WHIP (publish) is unchanged: H.264 only.
+  auto whip =
+      validate_offer(session_header() + video_chromium("sendonly") + audio_opus("sendonly"), OfferRole::publish, hevc);
+  ASSERT_TRUE(whip);
+  EXPECT_EQ(whip->media[0].encoding, "H264");
+}
+
 TEST(SdpOffer, WhepNothingInCommonIs422) {
   auto r =
       validate_offer(session_header() + audio_opus("recvonly", "0"), OfferRole::play, StreamTracks{true, false, 66});

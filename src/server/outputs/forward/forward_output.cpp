@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "common/timer.h"
+#include "pipelines/flv_push.h"
 #include "pipelines/managed_pipeline.h"
 #include "pipelines/pull_url.h"
 #include "pipelines/push_launch.h"
@@ -111,6 +112,8 @@ class ForwardOutput final : public Output {
     std::string state = "stopped";  // connecting | forwarding | backoff | failed | stopped
     std::string last_error;
     std::unique_ptr<pipelines::ManagedPipeline> pipeline;
+    // HEVC/AV1/VP9 to rtmp://: the bus read into enhanced FLV tags, pushed into `pipeline`'s appsrc.
+    std::unique_ptr<pipelines::FlvWriterOutput> writer;
     SourceGuard retry_timer;
     int backoff_ms = 0;
     int restarts = 0;
@@ -127,19 +130,21 @@ class ForwardOutput final : public Output {
   void start_destination(Destination& d) {
     d.retry_timer.reset();
     const std::string shown = pipelines::redact_url(d.url);
-    auto launch = pipelines::push_launch(key_, d.url);
-    if (!launch) {  // the stream cannot go there at all: no retry until it is published again
-      d.last_error = launch.error().message;
-      set_state(d, "failed");
-      log_error(key_, "", "forward-failed", shown + ": " + d.last_error);
-      return;
+    if (pipelines::push_needs_enhanced_flv(key_, d.url)) {
+      auto push = pipelines::create_flv_push(key_);
+      if (!push) {
+        if (push.error().reason == ErrorReason::unsupported) return cannot_go(d, push.error().message);
+        return failed(d, push.error().message);
+      }
+      d.pipeline = std::move(push.value().sender);
+      d.writer = std::move(push.value().writer);
+    } else {
+      auto launch = pipelines::push_launch(key_, d.url);
+      if (!launch) return cannot_go(d, launch.error().message);
+      auto built = pipelines::ManagedPipeline::from_launch("forward:" + key_, launch.value());
+      if (!built) return failed(d, built.error().message);
+      d.pipeline = std::move(built.value());
     }
-    auto built = pipelines::ManagedPipeline::from_launch("forward:" + key_, launch.value());
-    if (!built) {
-      failed(d, built.error().message);
-      return;
-    }
-    d.pipeline = std::move(built.value());
     Ref<GstElement> sink = d.pipeline->element("sink");
     g_object_set(sink.get(), pipelines::push_url_property(d.url), d.url.c_str(), nullptr);
     Destination* dp = &d;
@@ -152,9 +157,25 @@ class ForwardOutput final : public Output {
     d.pipeline->set_events(std::move(ev));
     set_state(d, "connecting");
     d.bytes_now = 0;
-    log_info(key_, "", "forward-start", "forwarding to " + shown);
+    log_info(key_, "", "forward-start", "forwarding to " + shown + (d.writer ? " as enhanced RTMP" : ""));
     Status st = d.pipeline->start();
+    if (st && d.writer) {
+      pipelines::PipelineEvents wev;
+      wev.on_error = [this, dp](const std::string& element, const std::string& message) {
+        failed_later(*dp, "flv writer " + element + ": " + message);
+      };
+      wev.on_eos = [this, dp]() { failed_later(*dp, "end of stream"); };
+      d.writer->pipeline().set_events(std::move(wev));
+      st = d.writer->pipeline().start();
+    }
     if (!st) failed(d, st.error().message);
+  }
+
+  // The stream cannot go there at all: no retry until it is published again.
+  void cannot_go(Destination& d, const std::string& reason) {
+    d.last_error = reason;
+    set_state(d, "failed");
+    log_error(key_, "", "forward-failed", pipelines::redact_url(d.url) + ": " + d.last_error);
   }
 
   void failed_later(Destination& d, const std::string& reason) {
@@ -171,6 +192,8 @@ class ForwardOutput final : public Output {
     d.bytes_now = std::max(d.bytes_now, sink_bytes(d.pipeline->element("sink").get()));
     d.bytes_before += d.bytes_now;
     d.bytes_now = 0;
+    if (d.writer) d.writer->pipeline().stop();  // its streaming thread pushes into the sender: first
+    d.writer.reset();
     d.pipeline->stop();
     d.pipeline.reset();
   }

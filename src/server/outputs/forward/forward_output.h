@@ -1,6 +1,7 @@
 // Owns: the "forward" output kind (restream): while a stream matching a [forward NAME] rule is
 // live, each of the rule's destinations (rtmp://, rtmps:// through rtmp2sink; srt:// through
-// srtsink) gets its own pipeline reading the stream bus, so a failing destination touches neither
+// srtsink; HEVC/AV1/VP9 to rtmp:// as enhanced RTMP, pipelines/flv_push.h) gets its own pipeline
+// reading the stream bus, so a failing destination touches neither
 // the stream nor the other destinations; each retries on its own with doubling delays. Also the
 // status of every destination for the API. Control thread.
 #pragma once

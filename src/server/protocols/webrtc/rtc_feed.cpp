@@ -42,7 +42,7 @@ class RtcFeedOutput final : public server::Output {
     std::string audio_chain;
     Result<FeedInfo> plan = plan_feed(key_, *ctx_.config, &audio_chain);
     if (!plan) return plan.error();
-    const std::string launch = feed_launch(key_, plan->video, audio_chain, *ctx_.config);
+    const std::string launch = feed_launch(key_, plan->video, audio_chain, *ctx_.config, plan->hevc);
     auto built = pipelines::ManagedPipeline::from_launch("rtc-feed:" + key_, launch);
     if (!built) return Error{"cannot build the WebRTC feed: " + built.error().message, ErrorReason::internal, "webrtc"};
     pipeline_ = std::move(built.value());
@@ -145,7 +145,7 @@ Result<std::string> feed_audio_chain(const GstCaps* caps, const config::Config& 
 }
 
 std::string feed_launch(const std::string& key, bool video, const std::string& audio_chain,
-                        const config::Config& config) {
+                        const config::Config& config, bool hevc) {
   const uint64_t queue_ns = uint64_t(config.bus.subscriber_queue_ms) * 1000000ull;
   const uint64_t gop_bytes = uint64_t(config.bus.gop_cache_max_kb) * 1024ull;
   const std::string q = "queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000";
@@ -154,10 +154,10 @@ std::string feed_launch(const std::string& key, bool video, const std::string& a
   std::string launch = "estuarysrc name=src stream=" + key +
                        " catch-up=true max-queue-time=" + std::to_string(queue_ns) +
                        " estuarysink name=sink stream=" + key + "@rtc gop-cache-max-bytes=" + std::to_string(gop_bytes);
+  const std::string codec = hevc ? "h265" : "h264";
   if (video)
-    launch +=
-        " src.video ! " + q +
-        " ! h264parse name=vparse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au ! sink.";
+    launch += " src.video ! " + q + " ! " + codec + "parse name=vparse config-interval=-1 ! video/x-" + codec +
+              ",stream-format=byte-stream,alignment=au ! sink.";
   if (!audio_chain.empty()) launch += " src.audio ! " + q + " ! " + audio_chain + " ! sink.";
   return launch;
 }
@@ -166,10 +166,11 @@ Result<FeedInfo> plan_feed(const std::string& key, const config::Config& config,
   Ref<GstCaps> vcaps = pipelines::bus_caps(key, "video");
   Ref<GstCaps> acaps = pipelines::bus_caps(key, "audio");
   if (!vcaps && !acaps) return Error{"stream " + key + " is not published", ErrorReason::not_found, "webrtc"};
-  if (vcaps && !gst_structure_has_name(gst_caps_get_structure(vcaps.get(), 0), "video/x-h264"))
-    return Error{"stream " + key + " is not H.264 (" +
+  const bool hevc = vcaps && gst_structure_has_name(gst_caps_get_structure(vcaps.get(), 0), "video/x-h265");
+  if (vcaps && !hevc && !gst_structure_has_name(gst_caps_get_structure(vcaps.get(), 0), "video/x-h264"))
+    return Error{"stream " + key + " is not H.264 or H.265 (" +
                      std::string(gst_structure_get_name(gst_caps_get_structure(vcaps.get(), 0))) +
-                     "); WebRTC viewers get H.264 only",
+                     "); WebRTC viewers get H.264, or H.265 where their offer has it",
                  ErrorReason::unprocessable, "webrtc"};
   audio_chain->clear();
   if (acaps) {
@@ -177,7 +178,7 @@ Result<FeedInfo> plan_feed(const std::string& key, const config::Config& config,
     if (!chain) return Error{"stream " + key + " " + chain.error().message, chain.error().reason, "webrtc"};
     *audio_chain = chain.value();
   }
-  return FeedInfo{key + "@rtc", bool(vcaps), bool(acaps)};
+  return FeedInfo{key + "@rtc", bool(vcaps), bool(acaps), hevc};
 }
 
 bool rtc_feed_has_bframes(const std::string& key) {

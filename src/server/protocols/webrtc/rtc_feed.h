@@ -25,6 +25,7 @@ struct FeedInfo {
   std::string bus_name;  // "app/x@rtc"
   bool video = false;
   bool audio = false;
+  bool hevc = false;  // the video is H.265 (sent as it is to viewers whose offer has H265)
 };
 
 // The output kind (and viewer format) of the feed; registered with the output registry, so the
@@ -33,7 +34,7 @@ struct FeedInfo {
 inline constexpr const char* kRtcFeedFormat = "rtc";
 void register_rtc_feed_output();
 
-// What a feed of `key` would carry, checked before a viewer joins: H.264 video and AAC or Opus audio
+// What a feed of `key` would carry, checked before a viewer joins: H.264 or H.265 video and AAC or Opus audio
 // (unprocessable otherwise, not_found without a publisher); *audio_chain gets the audio branch.
 Result<FeedInfo> plan_feed(const std::string& key, const config::Config& config, std::string* audio_chain);
 // True once the running feed of `key` saw a video frame whose PTS differs from its DTS.
@@ -46,8 +47,8 @@ void set_rtc_feed_lost_handler(FeedLostFn fn);
 // mono/stereo Opus passes through, surround Opus is down-mixed; anything else is refused (422).
 Result<std::string> feed_audio_chain(const GstCaps* caps, const config::Config& config);
 // The launch line of a feed for a stream with the given tracks (exposed for tests and the log);
-// audio_chain "" = no audio branch.
+// audio_chain "" = no audio branch; hevc: the video branch parses H.265.
 std::string feed_launch(const std::string& key, bool video, const std::string& audio_chain,
-                        const config::Config& config);
+                        const config::Config& config, bool hevc = false);
 
 }  // namespace estuary::webrtc

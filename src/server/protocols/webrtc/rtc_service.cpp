@@ -115,6 +115,7 @@ StreamTracks stream_tracks(const std::string& key) {
   t.video = bool(v);
   t.audio = bool(a);
   if (v) {
+    t.hevc = gst_structure_has_name(gst_caps_get_structure(v.get(), 0), "video/x-h265");
     const char* profile = gst_structure_get_string(gst_caps_get_structure(v.get(), 0), "profile");
     t.h264_profile_idc = h264_profile_idc_from_name(profile ? profile : "");
   }

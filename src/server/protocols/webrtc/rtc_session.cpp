@@ -179,6 +179,8 @@ void RtcSession::start_play(const FeedInfo& feed) {
                          " has B-frames, which WebRTC cannot carry; publish without B-frames "
                          "(x264: -bf 0 or -tune zerolatency; OBS: profile baseline or main without B-frames)");
   if (env_.shared) return start_shared(feed);
+  if (feed.hevc)
+    return fail(422, "stream " + key() + " is H.265, which only [rtc] engine = shared sends to WebRTC viewers");
   const auto& bus = *env_.ports->slice(&config::Config::bus);
   std::weak_ptr<RtcSession> weak = weak_from_this();
   const std::string k = key();

@@ -146,20 +146,47 @@ bool profile_matches(const H264Profile& offered, int stream_idc) {
   return offered.profile_idc == stream_idc;
 }
 
+// Adds a video codec name the server does not use to the "only ..." list of a refusal (repair and
+// retransmission formats left out, each name once).
+void note_other_video(std::string& others, const std::string& name) {
+  if (name != "RTX" && name != "RED" && name != "ULPFEC" && name != "FLEXFEC-03" &&
+      others.find(name) == std::string::npos)
+    others += (others.empty() ? "" : ", ") + name;
+}
+
+// WHEP of an HEVC stream: the offer's first H265/90000 entry (RFC 7798; Chromium 136+ offers it where
+// a hardware decoder exists, Safari does), else 422: the stream is not transcoded to H.264.
+Result<MediaPlan> choose_hevc(const std::vector<Codec>& codecs, MediaPlan plan) {
+  std::string others;
+  for (const Codec& c : codecs) {
+    if (c.name == "H265" && c.clock_rate == 90000) {
+      plan.pt = c.pt;
+      plan.encoding = "H265";
+      plan.clock_rate = 90000;
+      plan.fmtp = c.fmtp;
+      return plan;
+    }
+    note_other_video(others, c.name);
+  }
+  return unusable("m-line " + std::to_string(plan.index) + " (video) offers no H265" +
+                  (others.empty() ? "" : " (only " + others + ")") +
+                  ": the stream is H.265 (HEVC), which is sent as it is, not transcoded; play it in a browser "
+                  "that decodes H.265 (Chromium 136+ with a hardware decoder, Safari) or publish H.264");
+}
+
 // Chooses the H.264 payload type of a video m-line. publish: the client's first packetization-mode=1
 // entry (its preference), else its first H.264. play: packetization-mode=1 is required (FU-A
 // fragments large NAL units); a profile equal to the stream's wins, then level-asymmetry-allowed.
 Result<MediaPlan> choose_video(const std::vector<Codec>& codecs, MediaPlan plan, OfferRole role,
                                const StreamTracks& tracks, std::string* note) {
+  if (role == OfferRole::play && tracks.hevc) return choose_hevc(codecs, std::move(plan));
   const Codec* best = nullptr;
   int best_score = -1;
   bool any_h264 = false;
   std::string others;
   for (const Codec& c : codecs) {
     if (c.name != "H264" || c.clock_rate != 90000) {
-      if (c.name != "RTX" && c.name != "RED" && c.name != "ULPFEC" && c.name != "FLEXFEC-03" &&
-          others.find(c.name) == std::string::npos)
-        others += (others.empty() ? "" : ", ") + c.name;
+      note_other_video(others, c.name);
       continue;
     }
     any_h264 = true;

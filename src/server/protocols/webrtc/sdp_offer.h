@@ -3,10 +3,10 @@
 // an error with its HTTP status out. Bounded: body size, m-lines and attribute counts are checked on
 // the raw text before GstSDPMessage parses it.
 //
-// The plan names, per m-line, the one payload type the server will use (H.264 for video, Opus for
-// audio), and `filtered_sdp` is the offer reduced to exactly those payload types: that text, not the
-// client's, is given to webrtcbin, so its answer can only contain what the server built a sender or
-// receiver for.
+// The plan names, per m-line, the one payload type the server will use (H.264 for video, or H.265 to
+// a WHEP viewer of an HEVC stream whose offer has it; Opus for audio), and `filtered_sdp` is the offer reduced to
+// exactly those payload types: that text, not the client's, is given to webrtcbin, so its answer can only contain what
+// the server built a sender or receiver for.
 #pragma once
 
 #include <string>
@@ -43,10 +43,11 @@ struct MediaPlan {
   std::string mid;        // a=mid
   std::string direction;  // sendonly, recvonly, sendrecv, inactive
   int pt = -1;            // chosen payload type
-  std::string encoding;   // "H264" or "OPUS"
+  std::string encoding;   // "H264", "H265" (WHEP of an HEVC stream) or "OPUS"
   int clock_rate = 0;
   std::string profile_level_id;  // H.264 only, as offered ("" = none given)
   bool level_asymmetry = false;  // H.264 level-asymmetry-allowed=1
+  std::string fmtp;              // H.265 only: the offered fmtp parameters (profile-id, level-id, ...)
   bool serve = true;             // false: answered inactive (the stream lacks this track)
 };
 
@@ -64,6 +65,7 @@ struct StreamTracks {
   bool video = false;
   bool audio = false;
   int h264_profile_idc = 0;  // 0 = unknown
+  bool hevc = false;         // the video is H.265: answered H265 when the offer has it, else 422
 };
 
 // Validates `body` as an offer for `role`. Errors carry the HTTP status in Error::code: 400

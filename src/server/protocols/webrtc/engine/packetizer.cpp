@@ -11,13 +11,15 @@ namespace {
 struct RingProbe {
   std::shared_ptr<PacketRing> ring;
   bool video = false;
+  bool hevc = false;
   std::function<void()> wake;
 };
 
 bool push_buffer(RingProbe* p, GstBuffer* buf) {
   GstMapInfo map;
   if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return true;
-  const bool key = p->video && h264_keyframe_start(map.data, map.size);
+  const bool key =
+      p->video && (p->hevc ? h265_keyframe_start(map.data, map.size) : h264_keyframe_start(map.data, map.size));
   p->ring->push(map.data, map.size, key, g_get_monotonic_time());
   gst_buffer_unmap(buf, &map);
   return true;
@@ -59,12 +61,12 @@ void on_source_pad(GstElement* src, GstPad* pad, gpointer) {
 }  // namespace
 
 Result<std::unique_ptr<Packetizer>> Packetizer::create(const std::string& feed, uint64_t queue_ns,
-                                                       std::function<void()> wake) {
+                                                       std::function<void()> wake, bool hevc) {
   std::unique_ptr<Packetizer> p(new Packetizer());
   const std::string launch =
       "estuarysrc name=src stream=\"" + feed + "\" catch-up=true max-queue-time=" + std::to_string(queue_ns) +
-      " queue name=vq max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! rtph264pay name=vpay pt=" +
-      std::to_string(kVideoPt) +
+      " queue name=vq max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! " +
+      (hevc ? "rtph265pay" : "rtph264pay") + " name=vpay pt=" + std::to_string(kVideoPt) +
       " mtu=1200 config-interval=-1 aggregate-mode=zero-latency ! fakesink sync=false async=false "
       "queue name=aq max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000 ! rtpopuspay name=apay pt=" +
       std::to_string(kAudioPt) + " mtu=1200 ! fakesink sync=false async=false";
@@ -85,7 +87,7 @@ Result<std::unique_ptr<Packetizer>> Packetizer::create(const std::string& feed, 
     GstElement* pay = gst_bin_get_by_name(GST_BIN(pipe), name);
     GstPad* pad = gst_element_get_static_pad(pay, "src");
     gst_pad_add_probe(pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST), on_packets,
-                      new RingProbe{ring, video, wake}, [](gpointer d) { delete static_cast<RingProbe*>(d); });
+                      new RingProbe{ring, video, hevc, wake}, [](gpointer d) { delete static_cast<RingProbe*>(d); });
     gst_object_unref(pad);
     gst_object_unref(pay);
   }

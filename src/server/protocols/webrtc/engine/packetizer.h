@@ -1,5 +1,6 @@
 // Owns: the once-per-stream RTP payloading of the shared engine. One pipeline per feed:
-//   estuarysrc stream=app/x@rtc ─ video: queue ! rtph264pay (SPS/PPS before every IDR) ! fakesink
+//   estuarysrc stream=app/x@rtc ─ video: queue ! rtph264pay (SPS/PPS before every IDR; rtph265pay with
+//                               │        VPS/SPS/PPS for an H.265 feed) ! fakesink
 //                               └ audio: queue ! rtpopuspay ! fakesink
 // whose payloader output is copied, packet by packet, into the track's PacketRing (a probe on a
 // streaming thread: it only pushes and wakes the engine). Keyframe starts are marked for late joiners.
@@ -25,8 +26,9 @@ inline constexpr int kAudioPt = 111;
 class Packetizer {
  public:
   // wake: called on a streaming thread after packets were added.
+  // hevc: the feed's video is H.265 (rtph265pay) instead of H.264.
   static Result<std::unique_ptr<Packetizer>> create(const std::string& feed, uint64_t queue_ns,
-                                                    std::function<void()> wake);
+                                                    std::function<void()> wake, bool hevc = false);
   ~Packetizer();
   Packetizer(const Packetizer&) = delete;
   Packetizer& operator=(const Packetizer&) = delete;

@@ -41,6 +41,18 @@ bool h264_keyframe_start(const uint8_t* rtp, size_t len) {
   return false;
 }
 
+bool h265_keyframe_start(const uint8_t* rtp, size_t len) {
+  const size_t off = rtp_payload_offset(rtp, len);
+  if (off == 0 || len - off < 2) return false;
+  const uint8_t* p = rtp + off;
+  const size_t n = len - off;
+  auto starts = [](int type) { return type == 32 || type == 33 || (type >= 16 && type <= 21); };  // VPS, SPS, IRAP
+  const int type = (p[0] >> 1) & 0x3F;
+  if (type == 48) return n >= 5 && starts((p[4] >> 1) & 0x3F);            // AP: 2-byte header, 2-byte size, first unit
+  if (type == 49) return n >= 3 && (p[2] & 0x80) && starts(p[2] & 0x3F);  // FU: start fragment
+  return starts(type);
+}
+
 bool is_rtcp(const uint8_t* data, size_t len) {
   if (len < 8 || (data[0] >> 6) != 2) return false;
   return data[1] >= 192 && data[1] <= 223;

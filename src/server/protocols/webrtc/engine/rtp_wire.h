@@ -1,7 +1,7 @@
 // Owns: the RTP/RTCP wire details the shared engine needs: where an H.264 keyframe starts in RTP
-// (RFC 6184: SPS, STAP-A with SPS, IDR or FU-A start of an IDR), the RTCP feedback a viewer sends
-// (RFC 4585 NACK and PLI, RFC 5104 FIR, REMB and receiver reports parsed), and RTCP sender reports.
-// Must not know: sockets, SRTP, sessions. Pure and bounded.
+// (RFC 6184: SPS, STAP-A with SPS, IDR or FU-A start of an IDR; H.265 likewise, RFC 7798), the RTCP feedback a viewer
+// sends (RFC 4585 NACK and PLI, RFC 5104 FIR, REMB and receiver reports parsed), and RTCP sender reports. Must not
+// know: sockets, SRTP, sessions. Pure and bounded.
 #pragma once
 
 #include <cstddef>
@@ -12,6 +12,9 @@ namespace estuary::webrtc::engine {
 
 // True if this RTP packet (header included) begins an H.264 keyframe: the decoder can start here.
 bool h264_keyframe_start(const uint8_t* rtp, size_t len);
+// The same for H.265 (RFC 7798): a VPS/SPS, an IRAP picture (BLA, IDR, CRA), an aggregation packet
+// whose first unit is one of them, or the start fragment of an IRAP picture.
+bool h265_keyframe_start(const uint8_t* rtp, size_t len);
 // Offset of the payload in an RTP packet (after CSRCs and extension), or 0 if malformed.
 size_t rtp_payload_offset(const uint8_t* rtp, size_t len);
 // True for an RTCP packet (RFC 5761 demultiplexing on payload type 192..223).

@@ -61,7 +61,13 @@ std::string build_answer(const OfferPlan& plan, const AnswerParams& p) {
     s << "a=ice-ufrag:" << p.ufrag << "\r\na=ice-pwd:" << p.pwd << "\r\n";
     s << "a=fingerprint:sha-256 " << p.fingerprint << "\r\na=setup:passive\r\n";
     s << (p.receive ? "a=recvonly" : "a=sendonly") << "\r\na=rtcp-mux\r\n";
-    if (video) {
+    if (video && m.encoding == "H265") {
+      // The offer's own parameters (profile-id, tier-flag, level-id, tx-mode) are echoed: the stream is
+      // sent as published, and the browser decodes what it said it can.
+      s << "a=rtpmap:" << pt << " H265/90000\r\n";
+      s << "a=rtcp-fb:" << pt << " nack\r\na=rtcp-fb:" << pt << " nack pli\r\na=rtcp-fb:" << pt << " ccm fir\r\n";
+      if (!m.fmtp.empty()) s << "a=fmtp:" << pt << " " << m.fmtp << "\r\n";
+    } else if (video) {
       s << "a=rtpmap:" << pt << " H264/90000\r\n";
       s << "a=rtcp-fb:" << pt << " nack\r\na=rtcp-fb:" << pt << " nack pli\r\na=rtcp-fb:" << pt << " ccm fir\r\n";
       s << "a=fmtp:" << pt << " level-asymmetry-allowed=1;packetization-mode=1;profile-level-id="

@@ -223,7 +223,10 @@ Result<ViewerHandle> SharedEngine::add_viewer(ViewerSpec spec) {
   if (spec.publisher) {
     // No feed: the publisher's RTP goes to spec.on_rtp.
   } else if (it == feeds_.end()) {
-    auto p = Packetizer::create(spec.feed, settings_.queue_ns, [this] { wake(); });
+    bool hevc = false;
+    for (const MediaPlan& m : spec.plan.media) hevc = hevc || m.encoding == "H265";
+    auto p = Packetizer::create(
+        spec.feed, settings_.queue_ns, [this] { wake(); }, hevc);
     if (!p) return p.error();
     auto f = std::make_unique<Feed>();
     f->packetizer = std::move(*p);
