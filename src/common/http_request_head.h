@@ -20,11 +20,11 @@ constexpr size_t kMaxRequestHead = 8192;
 constexpr size_t kMaxRequestFields = 64;
 
 struct RequestHead {
-  std::string method;  // "GET"
-  std::string target;  // origin-form "/app/stream.m3u8?x=y"
-  int minor_version = 1;  // HTTP/1.<minor>
+  std::string method;                                       // "GET"
+  std::string target;                                       // origin-form "/app/stream.m3u8?x=y"
+  int minor_version = 1;                                    // HTTP/1.<minor>
   std::vector<std::pair<std::string, std::string>> fields;  // as received (values trimmed of blanks)
-  size_t length = 0;      // bytes of the head, its final empty line included
+  size_t length = 0;                                        // bytes of the head, its final empty line included
 
   // The value of the first field called name (case-insensitive), or nullptr.
   const std::string* field(std::string_view name) const;

@@ -44,7 +44,9 @@ class KeepAlive {
     if (fd_ >= 0) ::close(fd_);
   }
   bool ok() const { return fd_ >= 0; }
-  bool send_raw(const std::string& bytes) { return fd_ >= 0 && ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size()); }
+  bool send_raw(const std::string& bytes) {
+    return fd_ >= 0 && ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size());
+  }
   // GET path; the status (0: connection closed or no answer within timeout_ms); body and head filled.
   int get(const std::string& path, std::string* body, std::string* head = nullptr, int timeout_ms = 8000) {
     std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
@@ -132,7 +134,8 @@ class CmafFastPath : public ::testing::Test {
     env.emplace("ESTUARY_HLS_TARGET_DURATION_S", "1");
     server = std::make_unique<Server>(std::move(env));
     ASSERT_TRUE(server->start()) << server->log();
-    pub = std::make_unique<Process>(start_publisher(server->rtmp_url("live/f"), 320, 240, server->dir() + "/pub.log", 60, 25));
+    pub = std::make_unique<Process>(
+        start_publisher(server->rtmp_url("live/f"), 320, 240, server->dir() + "/pub.log", 60, 25));
     ASSERT_TRUE(wait_for_stream(*server, "live/f", 10000));
   }
   // Follows the stream like an LL-HLS player for `rounds` parts on one connection: each blocking
@@ -147,8 +150,9 @@ class CmafFastPath : public ::testing::Test {
       const auto [msn, part] = hint_of(body, "f");
       ASSERT_GE(msn, 0) << body;
       const auto t0 = Clock::now();
-      ASSERT_EQ(c.get("/live/f.m3u8?_HLS_msn=" + std::to_string(msn) + "&_HLS_part=" + std::to_string(part), &body, &head),
-                200);
+      ASSERT_EQ(
+          c.get("/live/f.m3u8?_HLS_msn=" + std::to_string(msn) + "&_HLS_part=" + std::to_string(part), &body, &head),
+          200);
       EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 1.5) << "a part is made every 0.2 s";
       EXPECT_NE(head.find("application/vnd.apple.mpegurl"), std::string::npos) << head;
       const std::string uri = "f-" + std::to_string(msn) + "." + std::to_string(part) + ".m4s";
@@ -204,9 +208,9 @@ TEST_F(CmafFastPath, KickedViewerIsRefusedOnItsTakenConnection) {
   ASSERT_GE(hls_client_bytes(*server, &id), 0);
   ASSERT_FALSE(id.empty());
   std::string body;
-  ASSERT_EQ(http_request("DELETE", "http://127.0.0.1:" + std::to_string(server->api_port()) + "/api/v1/clients/" + id,
-                         &body),
-            200)
+  ASSERT_EQ(
+      http_request("DELETE", "http://127.0.0.1:" + std::to_string(server->api_port()) + "/api/v1/clients/" + id, &body),
+      200)
       << body;
   std::string head;
   EXPECT_EQ(c.get("/live/f.m3u8", &body, &head), 403) << head << body;

@@ -24,7 +24,7 @@ struct CmafFastPath::Conn {
   Ref<GSocket> socket;
   int fd = -1;
   std::string ip;
-  std::string key;  // the stream of the last request, for the log
+  std::string key;           // the stream of the last request, for the log
   gint64 last_us = 0;        // last request (keep-alive deadline)
   gint64 head_since_us = 0;  // a partial request head has waited since then (0: none)
   bool holding = false;      // a request waits in a window's waiters
@@ -87,8 +87,7 @@ std::shared_ptr<CmafFastPath> CmafFastPath::create(StreamRoutes* http, std::shar
   GSource* source = g_unix_fd_source_new(self->epoll_fd_, G_IO_IN);
   std::weak_ptr<CmafFastPath> weak = self;
   g_source_set_callback(
-      source,
-      reinterpret_cast<GSourceFunc>(+[](gint fd, GIOCondition cond, gpointer data) -> gboolean {
+      source, reinterpret_cast<GSourceFunc>(+[](gint fd, GIOCondition cond, gpointer data) -> gboolean {
         (void)fd;
         (void)cond;
         if (auto s = static_cast<std::weak_ptr<CmafFastPath>*>(data)->lock()) s->on_ready();
