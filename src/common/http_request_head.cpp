@@ -51,7 +51,8 @@ HeadParse parse_request_head(std::string_view bytes, RequestHead* head) {
   bool first = true;
   while (true) {
     const size_t lf = window.find('\n', pos);
-    if (lf == std::string_view::npos) return window.size() >= kMaxRequestHead ? HeadParse::too_large : HeadParse::incomplete;
+    if (lf == std::string_view::npos)
+      return window.size() >= kMaxRequestHead ? HeadParse::too_large : HeadParse::incomplete;
     std::string_view line = window.substr(pos, lf - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     pos = lf + 1;
