@@ -14,38 +14,44 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
 namespace estuary::e2e {
 
-int free_tcp_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  close(fd);
+namespace {
+
+// A port the kernel has free now for `type`. The kernel may hand the same ephemeral port out again
+// to the next bind (it did: one server got its RTMP and RTSP ports equal, and its RTSP listener
+// failed), so a port is never given twice within a test process (bounded retries).
+int free_port(int type) {
+  static std::set<int> given;
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  int port = 0;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    int fd = socket(AF_INET, type, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+    close(fd);
+    if (given.insert(port).second) break;
+  }
   return port;
 }
 
-int free_udp_port() {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
-}
+}  // namespace
+
+int free_tcp_port() { return free_port(SOCK_STREAM); }
+
+int free_udp_port() { return free_port(SOCK_DGRAM); }
 
 std::string make_temp_dir() {
   char tmpl[] = "/tmp/estuary-e2e-XXXXXX";
