@@ -194,7 +194,8 @@ void CmafFastPath::on_events(Conn& c, uint32_t events) {
 
 void CmafFastPath::read_requests(Conn& c) {
   const uint64_t id = c.id;
-  std::vector<char> buf(kMaxRequestHead);
+  std::vector<char>& buf = read_buf_;
+  buf.resize(kMaxRequestHead);
   while (Conn* conn = find(id)) {
     if (conn->busy()) return;
     const ssize_t n = recv(conn->fd, buf.data(), buf.size(), MSG_PEEK);

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/gobject_ptr.h"
 #include "server/control/http_routes.h"
@@ -76,7 +77,9 @@ class CmafFastPath : public std::enable_shared_from_this<CmafFastPath> {
   SourceGuard epoll_source_;
   SourceGuard sweeper_;
   uint64_t next_id_ = 1;
-  std::map<uint64_t, std::unique_ptr<Conn>> conns_;  // by id (epoll events carry the id)
+  std::map<uint64_t, std::unique_ptr<Conn>> conns_;
+  std::vector<char> read_buf_;  // request heads are peeked into it (control thread only, one at a time)  // by id
+                                // (epoll events carry the id)
 };
 
 }  // namespace estuary::server

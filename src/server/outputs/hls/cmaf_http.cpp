@@ -181,6 +181,17 @@ void respond_media_playlist(SoupServerMessage* msg, CmafStream& s, const StreamP
   respond_string(msg, type, s.window.render_hls(skip, rendition_reports(s.key, registry)), cors);
 }
 
+// The bytes of part `part` of segment msn (part < 0: the whole segment), nullptr when not (or no
+// longer) in the window.
+GBytes* media_bytes(const CmafWindow& window, uint64_t msn, int64_t part) {
+  if (part >= 0) {
+    const CmafPartEntry* p = window.part(msn, uint32_t(part));
+    return p ? p->data.get() : nullptr;
+  }
+  const CmafSegmentEntry* seg = window.segment(msn);
+  return seg ? seg->data.get() : nullptr;
+}
+
 // Longest a request is held: three target durations (RFC 8216bis 6.2.5.2), after which 503.
 int hold_ms(const CmafWindow& w) { return 3 * w.target_duration() * 1000; }
 
@@ -200,14 +211,7 @@ void serve_media(SoupServerMessage* msg, const StreamPath& path, CmafRegistry& r
     return;
   }
   const char* type = track_type(*s, track);
-  auto lookup = [s, msn, part]() -> GBytes* {
-    if (part >= 0) {
-      const CmafPartEntry* p = s->window.part(msn, uint32_t(part));
-      return p ? p->data.get() : nullptr;
-    }
-    const CmafSegmentEntry* seg = s->window.segment(msn);
-    return seg ? seg->data.get() : nullptr;
-  };
+  auto lookup = [s, msn, part]() { return media_bytes(s->window, msn, part); };
   if (GBytes* bytes = lookup()) {
     respond_media(msg, bytes, track, type, cors);
     return;
@@ -382,14 +386,7 @@ CmafQuickAnswer quick_media(CmafRegistry& registry, const StreamPath& path, cons
   CmafStream* s = find_stream(registry, path.app, stream, &track);
   if (!s || !s->live) return {};
   demand(path.app, s->key, 0);
-  GBytes* bytes = nullptr;
-  if (part >= 0) {
-    const CmafPartEntry* p = s->window.part(msn, uint32_t(part));
-    bytes = p ? p->data.get() : nullptr;
-  } else {
-    const CmafSegmentEntry* seg = s->window.segment(msn);
-    bytes = seg ? seg->data.get() : nullptr;
-  }
+  GBytes* bytes = media_bytes(s->window, msn, part);
   if (!bytes) {
     // A part (or a later segment) not made yet waits; DASH's open segment is streamed by libsoup's path.
     if (part >= 0 && s->window.availability(msn, part) == CmafAvailability::wait) return quick_hold(s, msn, part);
