@@ -115,13 +115,7 @@ void HlsSessions::gate(SoupServerMessage* msg, const std::string& app, const std
   // belongs to either.
   const std::string key = app + "/" + stream;
   auto address_key = [&](const char* t) { return key + "|a:" + t + ":" + ip; };
-  auto it = sessions_.end();
-  if (has_cookie)
-    it = sessions_.find(key + "|c:" + cookie);
-  else if (type)
-    it = sessions_.find(address_key(type));
-  else if ((it = sessions_.find(address_key("hls-play"))) == sessions_.end())
-    it = sessions_.find(address_key("dash-play"));
+  auto it = find_session(key, cookie, ip, type);
   if (!type) type = "hls-play";
   if (!has_cookie) {
     cookie = it != sessions_.end() ? it->second->cookie : new_client_id();
@@ -221,14 +215,18 @@ void HlsSessions::gate(SoupServerMessage* msg, const std::string& app, const std
   });
 }
 
+HlsSessions::SessionMap::iterator HlsSessions::find_session(const std::string& key, const std::string& cookie,
+                                                            const std::string& ip, const char* type) {
+  if (!cookie.empty()) return sessions_.find(key + "|c:" + cookie);
+  auto by_address = [&](const char* t) { return sessions_.find(key + "|a:" + t + ":" + ip); };
+  if (type) return by_address(type);
+  auto it = by_address("hls-play");
+  return it != sessions_.end() ? it : by_address("dash-play");
+}
+
 std::optional<HlsSessions::Admitted> HlsSessions::admitted(const std::string& app, const std::string& stream,
                                                            const std::string& cookie, const std::string& ip) {
-  const std::string key = app + "/" + stream;
-  auto it = sessions_.end();
-  if (!cookie.empty())
-    it = sessions_.find(key + "|c:" + cookie);
-  else if ((it = sessions_.find(key + "|a:hls-play:" + ip)) == sessions_.end())
-    it = sessions_.find(key + "|a:dash-play:" + ip);
+  auto it = find_session(app + "/" + stream, cookie, ip, nullptr);
   if (it == sessions_.end() || it->second->state != Session::State::admitted) return std::nullopt;
   it->second->last_us = g_get_monotonic_time();
   return Admitted{it->second->bytes, it->second->cookie};

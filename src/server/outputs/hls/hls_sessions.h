@@ -64,7 +64,11 @@ class HlsSessions {
   ClientRegistry& clients_;
   Admission& admission_;
   HlsSessionSettings settings_;
-  std::map<std::string, std::shared_ptr<Session>> sessions_;  // by "app/stream|identity"
+  using SessionMap = std::map<std::string, std::shared_ptr<Session>>;
+  // The session of a client: by cookie, else by address for `type` (nullptr: a segment, either kind).
+  SessionMap::iterator find_session(const std::string& key, const std::string& cookie, const std::string& ip,
+                                    const char* type);
+  SessionMap sessions_;  // by "app/stream|identity" ("|c:COOKIE" or "|a:TYPE:IP")
   SourceGuard sweeper_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
