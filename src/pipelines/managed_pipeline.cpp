@@ -1,7 +1,9 @@
 // Owns: ManagedPipeline (see managed_pipeline.h).
 #include "pipelines/managed_pipeline.h"
 
+#include <mutex>
 #include <utility>
+#include <vector>
 
 namespace estuary::pipelines {
 
@@ -50,27 +52,84 @@ ManagedPipeline::ManagedPipeline(std::string name, Ref<GstElement> pipeline)
 
 ManagedPipeline::~ManagedPipeline() { stop(); }
 
+// Messages kept for the control thread, shared by the bus's sync handler (any thread) and the
+// one-shot source that drains them (the control thread).
+struct ManagedPipeline::Inbox {
+  explicit Inbox(ManagedPipeline* o) : context(g_main_context_ref_thread_default()), owner(o) {}
+  ~Inbox() {
+    for (GstMessage* m : messages) gst_message_unref(m);
+    g_main_context_unref(context);
+  }
+  GMainContext* context;
+  ManagedPipeline* owner;  // control thread only; nullptr once the pipeline stopped
+  std::mutex mutex;
+  std::vector<GstMessage*> messages;  // under mutex
+  bool scheduled = false;             // under mutex: a drain source is attached
+};
+
+GstBusSyncReply ManagedPipeline::on_bus_sync(GstBus*, GstMessage* msg, gpointer data) {
+  const GstMessageType type = GST_MESSAGE_TYPE(msg);
+  if (type != GST_MESSAGE_ERROR && type != GST_MESSAGE_EOS && type != GST_MESSAGE_ELEMENT) return GST_BUS_DROP;
+  const std::shared_ptr<Inbox>& inbox = *static_cast<std::shared_ptr<Inbox>*>(data);
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(inbox->mutex);
+    inbox->messages.push_back(gst_message_ref(msg));
+    wake = !inbox->scheduled;
+    inbox->scheduled = true;
+  }
+  if (wake) {
+    GSource* source = g_idle_source_new();
+    g_source_set_priority(source, G_PRIORITY_DEFAULT);
+    g_source_set_callback(source, &ManagedPipeline::drain_inbox, new std::shared_ptr<Inbox>(inbox),
+                          [](gpointer p) { delete static_cast<std::shared_ptr<Inbox>*>(p); });
+    g_source_attach(source, inbox->context);
+    g_source_unref(source);
+  }
+  return GST_BUS_DROP;
+}
+
+gboolean ManagedPipeline::drain_inbox(gpointer data) {
+  std::shared_ptr<Inbox> inbox = *static_cast<std::shared_ptr<Inbox>*>(data);
+  std::vector<GstMessage*> messages;
+  {
+    std::lock_guard<std::mutex> lock(inbox->mutex);
+    messages.swap(inbox->messages);
+    inbox->scheduled = false;
+  }
+  for (GstMessage* m : messages) {
+    // A handler may stop or destroy the pipeline: its owner pointer is cleared then.
+    if (inbox->owner) inbox->owner->handle_message(m);
+    gst_message_unref(m);
+  }
+  return G_SOURCE_REMOVE;
+}
+
 Status ManagedPipeline::start() {
   Ref<GstBus> bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
-  GSource* source = gst_bus_create_watch(bus.get());
-  g_source_set_callback(source, G_SOURCE_FUNC(&ManagedPipeline::on_bus_message), this, nullptr);
-  g_source_attach(source, g_main_context_get_thread_default());
-  bus_watch_ = SourceGuard(source);
+  if (!inbox_) {
+    inbox_ = std::make_shared<Inbox>(this);
+    gst_bus_set_sync_handler(bus.get(), &ManagedPipeline::on_bus_sync, new std::shared_ptr<Inbox>(inbox_),
+                             [](gpointer p) { delete static_cast<std::shared_ptr<Inbox>*>(p); });
+  }
   GstStateChangeReturn ret = gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING);
   if (ret == GST_STATE_CHANGE_FAILURE) {
-    // The bus usually holds the reason; read it synchronously so the caller can report it.
+    // The inbox usually holds the reason; read it now so the caller can report it.
     std::string reason = "state change to PLAYING failed";
-    while (GstMessage* msg = gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR)) {
-      GError* err = nullptr;
-      gst_message_parse_error(msg, &err, nullptr);
-      if (err) {
-        reason = std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg))) + ": " + err->message;
-        g_error_free(err);
+    {
+      std::lock_guard<std::mutex> lock(inbox_->mutex);
+      for (GstMessage* msg : inbox_->messages) {
+        if (GST_MESSAGE_TYPE(msg) != GST_MESSAGE_ERROR) continue;
+        GError* err = nullptr;
+        gst_message_parse_error(msg, &err, nullptr);
+        if (err) {
+          reason = std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg))) + ": " + err->message;
+          g_error_free(err);
+        }
       }
-      gst_message_unref(msg);
     }
     gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
-    bus_watch_.reset();
+    detach_inbox();
     state_ = PipelineState::failed;
     return Error{"pipeline " + name_ + ": " + reason};
   }
@@ -78,9 +137,18 @@ Status ManagedPipeline::start() {
   return ok_status();
 }
 
+void ManagedPipeline::detach_inbox() {
+  if (!inbox_) return;
+  inbox_->owner = nullptr;  // queued messages are dropped unread
+  Ref<GstBus> bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
+  gst_bus_set_sync_handler(bus.get(), nullptr, nullptr, nullptr);
+  inbox_.reset();
+}
+
 void ManagedPipeline::stop() {
-  bus_watch_.reset();
+  if (inbox_) inbox_->owner = nullptr;  // no callbacks from the shutdown's own messages
   if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+  detach_inbox();
   if (state_ == PipelineState::running) state_ = PipelineState::stopped;
 }
 
@@ -95,11 +163,6 @@ GstClockTime ManagedPipeline::running_time() const {
   gst_object_unref(clock);
   GstClockTime base = gst_element_get_base_time(pipeline_.get());
   return now > base ? now - base : 0;
-}
-
-gboolean ManagedPipeline::on_bus_message(GstBus*, GstMessage* msg, gpointer self) {
-  static_cast<ManagedPipeline*>(self)->handle_message(msg);
-  return G_SOURCE_CONTINUE;
 }
 
 void ManagedPipeline::handle_message(GstMessage* msg) {

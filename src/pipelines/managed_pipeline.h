@@ -1,7 +1,9 @@
 // Owns: one GStreamer pipeline's lifecycle for the supervisor: build from launch syntax (or adopt a
 // built one), explicit state, and bus messages turned into callbacks on the main loop thread.
-// Streaming threads never see this object; the bus watch runs on the thread-default main context
-// of the thread that called start() (the control thread).
+// Streaming threads never see this object. The bus has no watch (a watch is one more descriptor in
+// the control thread's poll per pipeline): a sync handler keeps only errors, EOS and element messages,
+// queues them in an inbox and wakes the thread-default main context of the thread that called start()
+// (the control thread) with a one-shot source; every other message is dropped where it is posted.
 #pragma once
 
 #include <gst/gst.h>
@@ -51,12 +53,15 @@ class ManagedPipeline {
 
  private:
   ManagedPipeline(std::string name, Ref<GstElement> pipeline);
-  static gboolean on_bus_message(GstBus* bus, GstMessage* msg, gpointer self);
+  struct Inbox;
+  static GstBusSyncReply on_bus_sync(GstBus* bus, GstMessage* msg, gpointer inbox);
+  static gboolean drain_inbox(gpointer inbox);
   void handle_message(GstMessage* msg);
+  void detach_inbox();
 
   std::string name_;
   Ref<GstElement> pipeline_;
-  SourceGuard bus_watch_;  // removed in the destructor on the control thread, so `this` never dangles
+  std::shared_ptr<Inbox> inbox_;  // its owner pointer is cleared (control thread) before this goes away
   PipelineState state_ = PipelineState::idle;
   PipelineEvents events_;
 };

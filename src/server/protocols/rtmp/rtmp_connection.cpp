@@ -1,6 +1,9 @@
 // Owns: RtmpConnection (see rtmp_connection.h).
 #include "server/protocols/rtmp/rtmp_connection.h"
 
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/control_thread.h"
@@ -16,8 +19,9 @@
 namespace estuary::server {
 namespace {
 constexpr size_t read_chunk = 64 * 1024;
-constexpr int reads_per_wakeup = 8;              // fairness between connections on the control thread
-constexpr size_t max_pending_output = 4u << 20;  // a peer that does not read its command replies is dropped
+constexpr int reads_per_wakeup = 8;                     // fairness between connections on the control thread
+constexpr size_t max_pending_output = 4u << 20;         // a peer that does not read its command replies is dropped
+constexpr uint32_t read_events = EPOLLIN | EPOLLRDHUP;  // level-triggered: a fair share per wakeup
 }  // namespace
 
 RtmpConnection::RtmpConnection(RtmpServer& server, ControlPorts ports, fanout::Engine& engine,
@@ -29,6 +33,7 @@ RtmpConnection::RtmpConnection(RtmpServer& server, ControlPorts ports, fanout::E
       engine_(engine),
       connection_(Ref<GSocketConnection>::add_ref(connection)),
       socket_(g_socket_connection_get_socket(connection)),
+      fd_(g_socket_get_fd(socket_)),
       id_(std::move(id)),
       ip_(ip.empty() ? peer_ip(connection) : std::move(ip)),
       created_us_(g_get_monotonic_time()) {
@@ -40,49 +45,42 @@ RtmpConnection::RtmpConnection(RtmpServer& server, ControlPorts ports, fanout::E
 }
 
 RtmpConnection::~RtmpConnection() {
-  read_source_.reset();
-  write_source_.reset();
-  timer_.reset();
+  watch_.reset();
   ingest_.reset();
 }
 
-void RtmpConnection::start() {
+void RtmpConnection::start(EpollSet* epoll) {
+  if (!epoll) {
+    close("the RTMP server has no epoll set");
+    return;
+  }
   g_socket_set_blocking(socket_, FALSE);
-  GSource* rs = g_socket_create_source(socket_, GIOCondition(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr);
-  g_source_set_callback(rs, G_SOURCE_FUNC(&RtmpConnection::on_readable), this, nullptr);  // guard-owned
-  g_source_attach(rs, g_main_context_get_thread_default());
-  read_source_ = SourceGuard(rs);
-  GSource* t = g_timeout_source_new(500);
-  g_source_set_callback(t, &RtmpConnection::on_timer, this, nullptr);  // guard-owned
-  g_source_attach(t, g_main_context_get_thread_default());
-  timer_ = SourceGuard(t);
+  // The watch is a member: resetting it (close, hand-off, destruction) ends the handler first.
+  auto watch = epoll->watch(fd_, read_events, [this](uint32_t events) { on_events(events); });
+  if (!watch) {
+    close(watch.error().message);
+    return;
+  }
+  watch_ = std::move(*watch);
   log_debug("", id_, "rtmp-accept", "connection from " + ip_);
 }
 
-gboolean RtmpConnection::on_readable(GSocket*, GIOCondition, gpointer self) {
-  static_cast<RtmpConnection*>(self)->read_some();
-  return G_SOURCE_CONTINUE;
+void RtmpConnection::on_events(uint32_t events) {
+  if (events & EPOLLOUT) flush();
+  if (!closed_ && !handed_off_ && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) read_some();
 }
 
-gboolean RtmpConnection::on_writable(GSocket*, GIOCondition, gpointer self) {
-  auto* c = static_cast<RtmpConnection*>(self);
-  c->flush();
-  return G_SOURCE_CONTINUE;
-}
-
-gboolean RtmpConnection::on_timer(gpointer self) {
-  auto* c = static_cast<RtmpConnection*>(self);
-  if (c->closed_) return G_SOURCE_CONTINUE;
-  const auto& rc = *c->rtmp_config_;
+void RtmpConnection::tick() {
+  if (closed_) return;
+  const auto& rc = *rtmp_config_;
   const int64_t now = g_get_monotonic_time();
-  if (!c->registered_ && now - c->created_us_ > int64_t(rc.handshake_timeout_ms) * 1000) {
-    c->close("timeout before publish or play");
-  } else if (c->publishing_ && c->idle_ms() > rc.publish_timeout_ms) {
-    c->close("publisher sent nothing for " + std::to_string(c->idle_ms()) + " ms");
-  } else if (c->closing_after_flush_ && now - c->created_us_ > 0) {
-    c->close(c->close_reason_);  // the peer did not take our last words in time
+  if (!registered_ && now - created_us_ > int64_t(rc.handshake_timeout_ms) * 1000) {
+    close("timeout before publish or play");
+  } else if (publishing_ && idle_ms() > rc.publish_timeout_ms) {
+    close("publisher sent nothing for " + std::to_string(idle_ms()) + " ms");
+  } else if (closing_after_flush_) {
+    close(close_reason_);  // the peer did not take our last words in time
   }
-  return G_SOURCE_CONTINUE;
 }
 
 int64_t RtmpConnection::idle_ms() const {
@@ -93,13 +91,10 @@ int64_t RtmpConnection::idle_ms() const {
 void RtmpConnection::read_some() {
   uint8_t buf[read_chunk];
   for (int i = 0; i < reads_per_wakeup && !closed_ && !handed_off_; ++i) {
-    GError* err = nullptr;
-    gssize n = g_socket_receive(socket_, reinterpret_cast<gchar*>(buf), sizeof buf, nullptr, &err);
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0) {
-      const bool would_block = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
-      std::string msg = err->message;
-      g_error_free(err);
-      if (!would_block) close("read error: " + msg);
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) close(std::string("read error: ") + g_strerror(errno));
       return;
     }
     if (n == 0) {
@@ -125,27 +120,18 @@ void RtmpConnection::flush() {
   auto more = session_->take_output();
   out_.insert(out_.end(), more.begin(), more.end());
   while (out_pos_ < out_.size()) {
-    GError* err = nullptr;
-    gssize n = g_socket_send(socket_, reinterpret_cast<const gchar*>(out_.data() + out_pos_), out_.size() - out_pos_,
-                             nullptr, &err);
+    const ssize_t n = ::send(fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0) {
-      const bool would_block = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
-      std::string msg = err->message;
-      g_error_free(err);
-      if (!would_block) {
-        close("write error: " + msg);
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        close(std::string("write error: ") + g_strerror(errno));
         return;
       }
       if (out_.size() - out_pos_ > max_pending_output) {
         close("peer does not read");
         return;
       }
-      if (!write_source_) {
-        GSource* ws = g_socket_create_source(socket_, G_IO_OUT, nullptr);
-        g_source_set_callback(ws, G_SOURCE_FUNC(&RtmpConnection::on_writable), this, nullptr);  // guard-owned
-        g_source_attach(ws, g_main_context_get_thread_default());
-        write_source_ = SourceGuard(ws);
-      }
+      watch_.set_events(read_events | EPOLLOUT);
       return;
     }
     out_pos_ += size_t(n);
@@ -153,7 +139,7 @@ void RtmpConnection::flush() {
   }
   out_.clear();
   out_pos_ = 0;
-  write_source_.reset();
+  watch_.set_events(read_events);
   if (closing_after_flush_) close(close_reason_);
 }
 
@@ -166,9 +152,7 @@ void RtmpConnection::close_after_flush(const std::string& reason) {
 void RtmpConnection::close(const std::string& reason) {
   if (closed_) return;
   closed_ = true;
-  read_source_.reset();
-  write_source_.reset();
-  timer_.reset();
+  watch_.reset();
   if (ingest_) ingest_->stop();
   if (registered_)
     ports_.clients.remove_client(id_, reason);
@@ -332,9 +316,7 @@ void RtmpConnection::attach_player(fanout::ChannelPtr channel) {
     return;
   }
   handed_off_ = true;
-  read_source_.reset();
-  write_source_.reset();
-  timer_.reset();
+  watch_.reset();  // before our descriptor closes: the fan-out's duplicate keeps the file open
   hand_viewer_to_fanout(engine_, ports_.clients,
                         ViewerHandoff{std::move(channel), fd, id_, std::move(prefix), received_counter_->load()});
   // Our descriptor goes; the fan-out keeps its duplicate.

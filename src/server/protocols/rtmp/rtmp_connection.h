@@ -1,5 +1,6 @@
 // Owns: one RTMP TCP connection on the control thread: non-blocking reads into rtmp::Session,
-// bounded buffered writes, handshake and idle timeouts, and the publisher/player roles.
+// bounded buffered writes, handshake and idle timeouts (checked when the server ticks), and the
+// publisher/player roles. Its socket is one watch in the server's epoll set (not a GSource of its own).
 #pragma once
 
 #include <gio/gio.h>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/epoll_set.h"
 #include "common/gobject_ptr.h"
 #include "fanout/fanout.h"
 #include "pipelines/flv_ingest.h"
@@ -25,7 +27,10 @@ class RtmpConnection final : public rtmp::SessionDelegate {
   RtmpConnection(RtmpServer& server, ControlPorts ports, fanout::Engine& engine, GSocketConnection* connection,
                  std::string id, std::string ip = "");
   ~RtmpConnection() override;
-  void start();
+  // Starts reading: the socket joins the server's epoll set (none, or a refused watch, closes it).
+  void start(EpollSet* epoll);
+  // Enforces the deadlines (handshake, publisher idle, last words); the server calls it every 500 ms.
+  void tick();
   const std::string& id() const { return id_; }
 
   // rtmp::SessionDelegate
@@ -36,9 +41,7 @@ class RtmpConnection final : public rtmp::SessionDelegate {
   void on_unpublish() override;
 
  private:
-  static gboolean on_readable(GSocket* socket, GIOCondition condition, gpointer self);
-  static gboolean on_writable(GSocket* socket, GIOCondition condition, gpointer self);
-  static gboolean on_timer(gpointer self);
+  void on_events(uint32_t events);
   void read_some();
   void flush();
   // Closes the connection (once) and tells the supervisor; the object is freed on a later loop turn.
@@ -61,13 +64,12 @@ class RtmpConnection final : public rtmp::SessionDelegate {
   fanout::Engine& engine_;
   Ref<GSocketConnection> connection_;
   GSocket* socket_;  // owned by connection_
+  int fd_;           // socket_'s descriptor
   std::string id_;
   std::string ip_;
   std::unique_ptr<rtmp::Session> session_;
   rtmp::ConnectInfo connect_info_;
-  SourceGuard read_source_;
-  SourceGuard write_source_;
-  SourceGuard timer_;
+  EpollWatch watch_;  // EPOLLIN always, EPOLLOUT while output waits
   std::vector<uint8_t> out_;
   size_t out_pos_ = 0;
   bool closed_ = false;

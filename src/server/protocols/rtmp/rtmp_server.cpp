@@ -3,20 +3,53 @@
 
 #include <unistd.h>
 
+#include <vector>
+
 #include "common/control_thread.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/timer.h"
 #include "server/net/socket_util.h"
 #include "server/protocols/rtmp/rtmp_connection.h"
 
 namespace estuary::server {
 
-RtmpServer::RtmpServer(ControlPorts ports, fanout::Engine& engine) : ports_(ports), engine_(engine) {}
+RtmpServer::RtmpServer(ControlPorts ports, fanout::Engine& engine) : ports_(ports), engine_(engine) {
+  auto set = EpollSet::create("rtmp connections");
+  if (set)
+    epoll_ = *set;
+  else
+    log_error("", "", "rtmp-start", set.error().message);
+  // The guard stops the timer before this object goes away.
+  ticker_ = start_repeating_timer(500, [this]() {
+    tick_connections();
+    return true;
+  });
+}
 
 RtmpServer::~RtmpServer() {
+  ticker_.reset();
   if (service_) g_socket_service_stop(service_.get());
   incoming_.disconnect();
   connections_.clear();
+}
+
+void RtmpServer::tick_connections() {
+  // A tick may close a connection, which forgets it: walk a copy of the ids.
+  std::vector<std::string> ids;
+  ids.reserve(connections_.size());
+  for (const auto& [id, conn] : connections_) ids.push_back(id);
+  for (const auto& id : ids) {
+    auto it = connections_.find(id);
+    if (it != connections_.end()) it->second->tick();
+  }
+}
+
+void RtmpServer::start_connection(std::unique_ptr<RtmpConnection> conn) {
+  RtmpConnection* raw = conn.get();
+  const std::string id = raw->id();
+  connections_[id] = std::move(conn);
+  raw->start(epoll_.get());
 }
 
 Status RtmpServer::listen(const std::string& address, int port) {
@@ -59,10 +92,7 @@ gboolean RtmpServer::on_incoming(GSocketService*, GSocketConnection* connection,
     g_io_stream_close(G_IO_STREAM(connection), nullptr, nullptr);
     return TRUE;
   }
-  auto conn = std::make_unique<RtmpConnection>(*server, server->ports_, server->engine_, connection, id);
-  RtmpConnection* raw = conn.get();
-  server->connections_[id] = std::move(conn);
-  raw->start();
+  server->start_connection(std::make_unique<RtmpConnection>(*server, server->ports_, server->engine_, connection, id));
   return TRUE;
 }
 
@@ -78,10 +108,7 @@ void RtmpServer::adopt(int fd, const std::string& peer_ip, const std::string& id
   if (!admit(peer_ip, id)) return;  // the socket (and fd) close with `socket`
   Ref<GSocketConnection> connection =
       Ref<GSocketConnection>::adopt(g_socket_connection_factory_create_connection(socket.get()));
-  auto conn = std::make_unique<RtmpConnection>(*this, ports_, engine_, connection.get(), id, peer_ip);
-  RtmpConnection* raw = conn.get();
-  connections_[id] = std::move(conn);
-  raw->start();
+  start_connection(std::make_unique<RtmpConnection>(*this, ports_, engine_, connection.get(), id, peer_ip));
 }
 
 void RtmpServer::forget(const std::string& id) {

@@ -1,6 +1,8 @@
 // Owns: the RTMP listener (port 1935) and every RTMP connection until it becomes a fan-out viewer:
 // socket I/O on the control thread, the sans-IO rtmp::Session, the publisher's FLV ingest, and the
 // hand-off of players to the fan-out engine. Publishers stay here for their whole life.
+// All connections' sockets sit in one epoll set (one GLib source) and one 500 ms timer ticks their
+// deadlines, so the control thread's poll does not grow with the number of publishers.
 #pragma once
 
 #include <gio/gio.h>
@@ -9,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "common/epoll_set.h"
 #include "common/gobject_ptr.h"
 #include "common/result.h"
 #include "fanout/fanout.h"
@@ -35,6 +38,9 @@ class RtmpServer {
 
  private:
   static gboolean on_incoming(GSocketService* service, GSocketConnection* connection, GObject* source, gpointer self);
+  // Takes a new connection object and starts it (closes it when the epoll set could not be made).
+  void start_connection(std::unique_ptr<RtmpConnection> conn);
+  void tick_connections();
 
   ControlPorts ports_;
   fanout::Engine& engine_;
@@ -45,6 +51,8 @@ class RtmpServer {
   bool admit(const std::string& ip, const std::string& id);
 
   std::map<std::string, std::unique_ptr<RtmpConnection>> connections_;
+  std::shared_ptr<EpollSet> epoll_;  // every connection's socket
+  SourceGuard ticker_;
   ConnectionLimitsSource limits_;
   std::shared_ptr<PerIpConnections> per_ip_;
   std::map<std::string, std::unique_ptr<PerIpSlot>> slots_;  // by connection id
