@@ -287,8 +287,7 @@ bool parse_cmaf_number(const char* s, uint64_t* out) {
   return true;
 }
 
-CmafStream* find_cmaf_stream(CmafRegistry& registry, const std::string& app, const std::string& name,
-                             uint32_t* track) {
+CmafStream* find_cmaf_stream(CmafRegistry& registry, const std::string& app, const std::string& name, uint32_t* track) {
   *track = 0;
   if (CmafStream* s = registry.find(app + "/" + name)) return s;
   const auto dash = name.rfind("-t");

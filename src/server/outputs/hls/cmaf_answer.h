@@ -72,8 +72,7 @@ HlsDirectives parse_hls_directives(const std::string& query);
 bool parse_cmaf_number(const char* s, uint64_t* out);
 // The CMAF stream `app/name`, or, for DASH's per-track names "name-tK", stream app/name with track K
 // (1-based, else 0). nullptr if neither exists.
-CmafStream* find_cmaf_stream(CmafRegistry& registry, const std::string& app, const std::string& name,
-                             uint32_t* track);
+CmafStream* find_cmaf_stream(CmafRegistry& registry, const std::string& app, const std::string& name, uint32_t* track);
 // "audio/mp4" for an audio track, else "video/mp4".
 const char* cmaf_track_type(const CmafStream& s, uint32_t track);
 
