@@ -127,7 +127,8 @@ struct HlsSection {
   std::string disabled_apps;  // space-separated apps without HLS
   // ts: MPEG-TS from hlssink2; fmp4: CMAF segments; lowlatency: CMAF with LL-HLS parts (and DASH).
   std::string variant = "lowlatency";
-  int part_target_ms = 200;  // LL-HLS part length (whole frames, at most this)
+  int part_target_ms = 200;   // LL-HLS part length (whole frames, at most this)
+  int part_hold_back_ms = 0;  // LL-HLS PART-HOLD-BACK (0 = 3 parts; at least 2 parts)
   // false: the HLS/CMAF output of a stream starts on its first HLS request and stops linger_s after
   // the last one; true: it runs from publish on (forced by an on_hls hook or a directory, see
   // Config::hls_always).

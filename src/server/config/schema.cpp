@@ -267,6 +267,10 @@ const KeySpec kKeys[] = {
     int_key(
         "hls", "part_target_ms", 50, 2000, [](Config& c) { return &c.hls.part_target_ms; },
         "LL-HLS part length in milliseconds (whole frames, at most this)"),
+    int_key(
+        "hls", "part_hold_back_ms", 0, 10000, [](Config& c) { return &c.hls.part_hold_back_ms; },
+        "LL-HLS PART-HOLD-BACK in milliseconds: how far behind the live edge players start (0 = three parts; at "
+        "least two parts)"),
     boolean_key(
         "hls", "always", [](Config& c) { return &c.hls.always; },
         "run HLS from publish on (false: start on the first HLS request, stop after linger_s)"),

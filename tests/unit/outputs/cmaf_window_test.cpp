@@ -82,6 +82,21 @@ TEST(CmafWindow, LowLatencyPlaylist) {
   EXPECT_EQ(iso8601_utc(1'800'000'000'123'456), "2027-01-15T08:00:00.123Z");
 }
 
+TEST(CmafWindow, PartHoldBackIsConfigurableButNeverUnderTwoParts) {
+  CmafWindowSettings s;
+  s.part_hold_back_s = 1.0;
+  EXPECT_DOUBLE_EQ(CmafWindow("t", s).part_hold_back_s(), 1.0);
+  s.part_hold_back_s = 0.3;  // under two 200 ms parts: raised to two (RFC 8216bis)
+  EXPECT_DOUBLE_EQ(CmafWindow("t", s).part_hold_back_s(), 0.4);
+  s.part_hold_back_s = 0;  // the default: three parts
+  EXPECT_DOUBLE_EQ(CmafWindow("t", s).part_hold_back_s(), 0.6);
+  s.part_hold_back_s = 1.0;
+  CmafWindow w("t", s);
+  w.set_init(bytes(50), "avc1.64001f,mp4a.40.2", 640, 360);
+  feed(w, 2, 1);
+  EXPECT_NE(w.render_hls(false).find(",PART-HOLD-BACK=1.000,"), std::string::npos);
+}
+
 TEST(CmafWindow, DeltaPlaylistSkipsOnlyBeyondCanSkipUntil) {
   CmafWindow w = make();
   feed(w, 12);

@@ -66,6 +66,10 @@ bool fast_shape(const RequestHead& h) {
   return !path.empty() && path.front() == '/' && path.find('%') == std::string_view::npos;
 }
 
+// An answer this transport writes: a reply or a hold (DASH's open segment, streamed as made, and
+// requests that are not a CMAF stream's stay with libsoup).
+bool fast_answer(const CmafAnswer& a) { return a.kind == CmafAnswer::Kind::reply || a.kind == CmafAnswer::Kind::hold; }
+
 }  // namespace
 
 std::shared_ptr<CmafFastPath> CmafFastPath::create(StreamRoutes* http, std::shared_ptr<HlsSessions> sessions,
@@ -134,8 +138,8 @@ bool CmafFastPath::take(SoupServerMessage* msg, const std::string& extension, co
   const std::string cookie = hls_cookie_of(soup_message_headers_get_list(headers, "Cookie"));
   auto admitted = sessions_->admitted(path.app, stream_of_(extension, path.stream), cookie, ip);
   if (!admitted) return false;
-  CmafQuickAnswer a = answer_cmaf_quick(*registry_, extension, path, demand_);
-  if (a.kind == CmafQuickAnswer::Kind::pass) return false;
+  CmafAnswer a = answer_cmaf(*registry_, extension, path, demand_);
+  if (!fast_answer(a)) return false;
 
   auto c = std::make_unique<Conn>();
   c->id = next_id_++;
@@ -236,8 +240,8 @@ void CmafFastPath::read_requests(Conn& c) {
       give_back(id);
       return;
     }
-    const CmafQuickAnswer a = answer_cmaf_quick(*registry_, extension, sp, demand_);
-    if (a.kind == CmafQuickAnswer::Kind::pass) {
+    const CmafAnswer a = answer_cmaf(*registry_, extension, sp, demand_);
+    if (!fast_answer(a)) {
       give_back(id);
       return;
     }
@@ -255,32 +259,28 @@ void CmafFastPath::read_requests(Conn& c) {
 
 void CmafFastPath::serve(Conn& c, const std::string& extension, const StreamPath& path) {
   const uint64_t id = c.id;
-  CmafQuickAnswer a = answer_cmaf_quick(*registry_, extension, path, demand_);
-  if (a.kind != CmafQuickAnswer::Kind::reply) {
-    // What was waited for exists, but the stream went away or changed: the player asks again.
-    send_text(c, 503, "stream changed\n");
-  } else {
-    send(c, a.status, a.type, a.cache, a.body, false);
-  }
+  const CmafAnswer a = answer_cmaf_woken(*registry_, extension, path, demand_);
+  send(c, a.status, a.type, a.cache ? a.cache : "no-cache", a.body, false);
   if (Conn* conn = find(id); conn && !conn->busy()) read_requests(*conn);
 }
 
-void CmafFastPath::begin(Conn& c, const CmafQuickAnswer& a, const std::string& extension, const StreamPath& path) {
-  if (a.kind != CmafQuickAnswer::Kind::hold) {
-    send(c, a.status, a.type, a.cache, a.body, false);
+void CmafFastPath::begin(Conn& c, const CmafAnswer& a, const std::string& extension, const StreamPath& path) {
+  if (a.kind != CmafAnswer::Kind::hold) {
+    send(c, a.status, a.type, a.cache ? a.cache : "no-cache", a.body, false);
     return;
   }
   // Held in the window's waiters (bounded there); woken, the request is answered anew.
   c.holding = true;
   std::weak_ptr<CmafFastPath> weak = weak_from_this();
+  const std::string late_text = a.gave_up ? a.gave_up : "not made within the hold time\n";
   const bool held = a.stream->waiters.add(nullptr, a.msn, a.part, a.hold_ms,
-                                          [weak, id = c.id, extension, path](SoupServerMessage*, bool gave_up) {
+                                          [weak, id = c.id, extension, path, late_text](SoupServerMessage*, bool late) {
                                             auto self = weak.lock();
                                             Conn* conn = self ? self->find(id) : nullptr;
                                             if (!conn || !conn->holding) return;
                                             conn->holding = false;
-                                            if (gave_up)
-                                              self->send_text(*conn, 503, "not made within the hold time\n");
+                                            if (late)
+                                              self->send_text(*conn, 503, late_text);
                                             else
                                               self->serve(*conn, extension, path);
                                           });

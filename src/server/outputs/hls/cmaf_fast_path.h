@@ -1,12 +1,13 @@
 // Owns: the LL-HLS fast path — kept-alive plain-HTTP connections of admitted HLS viewers, taken
-// over from libsoup and served by Estuary's own HTTP/1.1 loop: the muxed LL-HLS playlist (blocking
-// reload included) and parts/segments, each answer one writev of a head and a shared segment buffer.
+// over from libsoup and served by Estuary's own HTTP/1.1 loop: CMAF HLS playlists (blocking reload
+// included) and parts/segments, each answer one writev of a head and a shared segment buffer.
 // All of its connections sit in one epoll set behind one GLib source (libsoup costs a GSource, signal
 // closures, timers and two writes per request, with every connection in GLib's poll set), and one
 // timer enforces the head and keep-alive deadlines. A request it does not answer (another path or
-// extension, a body, HEAD, a refused or new session, a track or master playlist) is left unread and the
+// extension, a body, HEAD, a refused or new session, DASH's open segment, a stream without a CMAF
+// window) is left unread and the
 // connection goes back to libsoup (soup_server_accept_iostream), which serves it as before.
-// Must not know: how playlists are rendered or segments cut (answer_cmaf_quick does), admission rules
+// Must not know: what a request gets (answer_cmaf decides; this only writes it), admission rules
 // (HlsSessions::admitted does), other outputs. Control thread only.
 #pragma once
 
@@ -20,7 +21,7 @@
 
 #include "common/gobject_ptr.h"
 #include "server/control/http_routes.h"
-#include "server/outputs/hls/cmaf_http.h"
+#include "server/outputs/hls/cmaf_answer.h"
 #include "server/outputs/hls/hls_sessions.h"
 
 namespace estuary::server {
@@ -45,7 +46,7 @@ class CmafFastPath : public std::enable_shared_from_this<CmafFastPath> {
   CmafFastPath& operator=(const CmafFastPath&) = delete;
 
   // Called for a request whose session is admitted: true when the fast path took its connection
-  // and answers it; false leaves it to libsoup (plain HTTP/1.1 GET of an LL-HLS playlist or part only).
+  // and answers it; false leaves it to libsoup (plain HTTP/1.1 GET of a CMAF playlist or part only).
   bool take(SoupServerMessage* msg, const std::string& extension, const StreamPath& path);
   size_t connections() const { return conns_.size(); }
 
@@ -56,7 +57,7 @@ class CmafFastPath : public std::enable_shared_from_this<CmafFastPath> {
   void on_events(Conn& c, uint32_t events);
   void read_requests(Conn& c);
   // Answers a request (already consumed from the socket) now, or holds it until woken.
-  void begin(Conn& c, const CmafQuickAnswer& a, const std::string& extension, const StreamPath& path);
+  void begin(Conn& c, const CmafAnswer& a, const std::string& extension, const StreamPath& path);
   // A held request, woken: answered anew.
   void serve(Conn& c, const std::string& extension, const StreamPath& path);
   void send_text(Conn& c, int status, const std::string& text);

@@ -172,6 +172,7 @@ CmafWindowSettings cmaf_settings(const config::HlsSection& hls) {
   CmafWindowSettings s;
   s.target_duration_s = hls.target_duration_s;
   s.part_target_s = hls.part_target_ms / 1000.0;
+  s.part_hold_back_s = hls.part_hold_back_ms / 1000.0;
   s.low_latency = hls.variant == "lowlatency";
   s.window = size_t(hls.playlist_length);
   if (s.low_latency) s.window = std::max(s.window, kLowLatencyMinWindow);

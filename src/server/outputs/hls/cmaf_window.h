@@ -21,8 +21,9 @@ namespace estuary::server {
 struct CmafWindowSettings {
   int target_duration_s = 2;
   double part_target_s = 0.2;
-  size_t window = 5;        // complete segments kept and listed
-  bool low_latency = true;  // parts, preload hints, blocking reload, delta playlists
+  double part_hold_back_s = 0;  // PART-HOLD-BACK; 0 = three parts, never under two (RFC 8216bis 4.4.3.8)
+  size_t window = 5;            // complete segments kept and listed
+  bool low_latency = true;      // parts, preload hints, blocking reload, delta playlists
 };
 
 struct CmafPartEntry {
@@ -98,7 +99,11 @@ class CmafWindow {
   // (DASH's per-track representations); 0 before a complete segment has it.
   int track_bandwidth(uint32_t track) const;
   double can_skip_until_s() const { return 6.0 * settings_.target_duration_s; }
-  double part_hold_back_s() const { return 3.0 * settings_.part_target_s; }
+  double part_hold_back_s() const {
+    if (settings_.part_hold_back_s <= 0) return 3.0 * settings_.part_target_s;
+    return settings_.part_hold_back_s < 2.0 * settings_.part_target_s ? 2.0 * settings_.part_target_s
+                                                                      : settings_.part_hold_back_s;
+  }
 
   // The media playlist; skip = a delta playlist (_HLS_skip=YES) when low latency. `reports` are
   // #EXT-X-RENDITION-REPORT lines of the other renditions of an ABR ladder (low latency only).
