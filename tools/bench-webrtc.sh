@@ -7,7 +7,11 @@
 # content). Prints a Markdown table.
 #
 # --engine shared: the server's shared engine ([rtc] engine = shared, one UDP port) driven by
-# estuary-rtc load (one thread, its own ICE/DTLS/SRTP; viewers ok = connected, keyframe first, no gap).
+# estuary-rtc load (a few client threads, its own ICE/DTLS/SRTP, SRTP-decrypting only what it looks into; viewers
+# ok = connected, keyframe first, no gap). Each row's load client also publishes the row's stream itself (the file's
+# H.264 + AAC over RTMP, paced in real time, no encoder) and times each access unit from its RTMP sink to its
+# arrival on 100 of the viewers' sockets (kernel receive timestamps): latency p50/p95 under that load. Server and
+# client CPU are measured over the window (every session connected → the window's end), RSS peak too.
 # --transport tcp (with --engine shared): the viewers use ICE-TCP ([rtc] tcp_port, the same number).
 #
 # usage: tools/bench-webrtc.sh [--build DIR] [--engine webrtcbin|shared] [--transport udp|tcp]
@@ -35,7 +39,7 @@ while [ $# -gt 0 ]; do
     --transport) transport="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1" ;;
   esac
 done
@@ -54,8 +58,11 @@ cleanup() {
 trap cleanup EXIT
 
 media="$tmp/media.flv"
+# Shared: each row publishes the file once (connects + the window must fit in it).
+duration=30
+[ "$engine" = shared ] && duration=$((seconds + 60))
 ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 \
-  -t 30 -c:v libx264 -preset veryfast -profile:v main -bf 0 -g 30 -b:v 1900k -maxrate 2000k -bufsize 1000k \
+  -t $duration -c:v libx264 -preset veryfast -profile:v main -bf 0 -g 30 -b:v 1900k -maxrate 2000k -bufsize 1000k \
   -pix_fmt yuv420p -c:a aac -b:a 96k -f flv "$media"
 
 ESTUARY_RTMP_PORT=$rtmp_port ESTUARY_RTMP_ADDRESS=127.0.0.1 ESTUARY_API_PORT=$api_port ESTUARY_API_ADDRESS=127.0.0.1 \
@@ -69,15 +76,17 @@ pids+=("$server_pid")
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$api_port/api/v1/versions" >/dev/null && break; sleep 0.2; done
 kill -0 "$server_pid" 2>/dev/null || die "the server did not start: $(tail -1 "$tmp/server.log")"
 
-ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i "$media" -c copy -f flv \
-  "rtmp://127.0.0.1:$rtmp_port/live/bench" > "$tmp/ffmpeg.log" 2>&1 &
-pids+=("$!")
-sleep 3
-# The stream must be live before the first row (a loaded machine starts the publisher slowly).
-for _ in $(seq 150); do
-  curl -sf "http://127.0.0.1:$api_port/api/v1/streams" | grep -q '"name":"bench"' && break
-  sleep 0.2
-done
+if [ "$engine" != shared ]; then
+  ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i "$media" -c copy -f flv \
+    "rtmp://127.0.0.1:$rtmp_port/live/bench" > "$tmp/ffmpeg.log" 2>&1 &
+  pids+=("$!")
+  sleep 3
+  # The stream must be live before the first row (a loaded machine starts the publisher slowly).
+  for _ in $(seq 150); do
+    curl -sf "http://127.0.0.1:$api_port/api/v1/streams" | grep -q '"name":"bench"' && break
+    sleep 0.2
+  done
+fi
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$server_pid/status"; }
@@ -85,34 +94,40 @@ hz=$(getconf CLK_TCK)
 whep="http://127.0.0.1:$api_port/rtc/v1/whep/?app=live&stream=bench"
 
 if [ "$engine" = shared ]; then
-  echo "| WHEP viewers | server CPU (cores) | server RSS peak (MB) | connected | viewers ok | video kb/s per viewer min / mean |"
+  echo "| WHEP viewers | server CPU (cores) | server RSS peak (MB) | connected | viewers ok | video kb/s per viewer min / mean | latency p50 / p95 (ms) | client CPU (cores), threads | load avg |"
+  echo "|---:|---:|---:|---:|---:|---|---|---|---|"
 else
   echo "| WHEP viewers | server CPU (cores) | server RSS peak (MB) | connected | receiving | video kb/s per viewer min / mean |"
+  echo "|---:|---:|---:|---:|---:|---|"
 fi
-echo "|---:|---:|---:|---:|---:|---|"
 for n in $viewers_list; do
   out="$tmp/viewers-$n.txt"
   if [ "$engine" = shared ]; then
-    "$tool" load --whep "$whep" --count "$n" --seconds "$seconds" --transport "$transport" \
-      > "$out" 2>"$tmp/viewers-$n.err" &
+    "$tool" load --whep "http://127.0.0.1:$api_port/rtc/v1/whep/?app=live&stream=bench$n" --count "$n" \
+      --seconds "$seconds" --transport "$transport" --decrypt sampled \
+      --rtmp "rtmp://127.0.0.1:$rtmp_port/live/bench$n" --file "$media" > "$out" 2>"$tmp/viewers-$n.err" &
   else
     "$tool" viewers --whep "$whep" --count "$n" --seconds "$seconds" --ramp-ms 30 > "$out" 2>"$tmp/viewers-$n.err" &
   fi
   tool_pid=$!
-  for _ in $(seq 600); do grep -q '^ready' "$out" && break; sleep 0.1; done
-  c0=$(cpu_ticks); t0=$(date +%s.%N); peak=0
-  while kill -0 "$tool_pid" 2>/dev/null && ! grep -q '^viewers=\|^sessions=' "$out"; do
+  start_pat='^ready'; end_pat='^viewers=\|^sessions='
+  [ "$engine" = shared ] && start_pat='^window-start' && end_pat='^window-end'
+  for _ in $(seq 1200); do grep -q "$start_pat" "$out" && break; kill -0 "$tool_pid" 2>/dev/null || break; sleep 0.1; done
+  c0=$(cpu_ticks); t0=$(date +%s.%N); peak=0; load=$(cut -d' ' -f1 /proc/loadavg)
+  while kill -0 "$tool_pid" 2>/dev/null && ! grep -q "$end_pat" "$out"; do
     r=$(rss_kb); [ "$r" -gt "$peak" ] && peak=$r
     sleep 0.5
   done
   c1=$(cpu_ticks); t1=$(date +%s.%N)
+  load="$load→$(cut -d' ' -f1 /proc/loadavg)"
   wait "$tool_pid" || true
   line=$(grep '^viewers=\|^sessions=' "$out" || echo "viewers=$n connected=? receiving=? video_kbps_min=? video_kbps_mean=?")
   get() { echo "$line" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
   cpu=$(echo "$c0 $c1 $t0 $t1 $hz" | awk '{printf "%.2f", ($2 - $1) / $5 / ($4 - $3)}')
   if [ "$engine" = shared ]; then
     ok=$(echo "$line" | tr ' ' '\n' | awk -F= '$1 == "gap_free" {print $2}')
-    echo "| $n | $cpu | $((peak / 1024)) | $(get connected) | $ok | $(get video_kbps_min) / $(get video_kbps_mean) |"
+    echo "| $n | $cpu | $((peak / 1024)) | $(get connected) | $ok | $(get video_kbps_min) / $(get video_kbps_mean) |" \
+      "$(get latency_ms_p50) / $(get latency_ms_p95) ($(get latency_samples) AUs) | $(get client_cores), $(get threads) | $load |"
   else
     echo "| $n | $cpu | $((peak / 1024)) | $(get connected) | $(get receiving) | $(get video_kbps_min) / $(get video_kbps_mean) |"
   fi

@@ -10,7 +10,11 @@
 //       [--end delete|vanish|silent] (sessions end by DELETE, vanish after playing, or never connect)
 //       [--transport udp|tcp] (tcp: ICE-TCP to the answer's passive TCP candidate, RFC 4571 framing)
 //       [--video h264|h265] (h265: offer H265 only, for an HEVC stream)
-//       N WHEP sessions from one thread with the client's own ICE/DTLS/SRTP (no webrtcbin): checks
+//       [--threads T] (client threads; default one per 250 sessions, at most 4) [--ipv6 1] (IPv6 candidate)
+//       [--decrypt all|sampled] (sampled: SRTP-decrypt only the packets looked into; the rest by RTP header)
+//       [--rtmp URL [--file FLV]] (publish the stream first, the FLV file's H.264 + AAC in real time or the test
+//       pattern, and measure delivery latency of each access unit on up to 100 sessions: p50/p95)
+//       N WHEP sessions from a few client threads with the client's own ICE/DTLS/SRTP (no webrtcbin): checks
 //       each gets a keyframe first and gap-free RTP; exit 0 only if all did. --loss drops that share
 //       of the incoming RTP and repairs it with NACK.
 // Results are printed as one line of key=value pairs.
@@ -36,7 +40,9 @@ using namespace estuary::rtcclient;
 namespace {
 
 struct Args {
-  std::string mode, whep, rtmp;
+  std::string mode, whep, rtmp, file;
+  int threads = 0;
+  bool ipv6 = false, decrypt_all = true;
   int count = 1, seconds = 10, ramp_ms = 50, kbps = 2000;
   double loss = 0;
   std::string end = "delete";  // load: how sessions end (delete, vanish, silent)
@@ -67,6 +73,14 @@ bool parse(int argc, char** argv, Args* a) {
       a->end = v;
     else if (k == "--transport" && (v == "udp" || v == "tcp"))
       a->tcp = v == "tcp";
+    else if (k == "--file")
+      a->file = v;
+    else if (k == "--threads")
+      a->threads = std::stoi(v);
+    else if (k == "--ipv6")
+      a->ipv6 = v == "1";
+    else if (k == "--decrypt" && (v == "all" || v == "sampled"))
+      a->decrypt_all = v == "all";
     else if (k == "--video" && (v == "h264" || v == "h265"))
       a->h265 = v == "h265";
     else
@@ -77,19 +91,27 @@ bool parse(int argc, char** argv, Args* a) {
 
 std::string key_of(const uint8_t* tail, size_t n) { return std::string(reinterpret_cast<const char*>(tail), n); }
 
-// RTMP publisher of a 720p30 test pattern at ~kbps with 1 s GOP; records when each access unit was
-// handed to the sink, by its last 32 bytes.
+// RTMP publisher of a 720p30 test pattern at ~kbps with 1 s GOP, or of an FLV file's H.264 + AAC paced in real time
+// (no encoder in this process); records when each access unit was handed to the sink, by its last 32 bytes.
 class RtmpPublisher {
  public:
-  RtmpPublisher(const std::string& url, int kbps) {
+  RtmpPublisher(const std::string& url, int kbps, const std::string& file = "") {
     std::string launch =
-        "videotestsrc is-live=true pattern=smpte ! video/x-raw,width=1280,height=720,framerate=30/1 ! "
-        "videoconvert ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 bitrate=" +
-        std::to_string(kbps) +
-        " ! video/x-h264,profile=constrained-baseline ! h264parse ! video/x-h264,stream-format=avc ! identity "
-        "name=stamp ! queue ! mux.video audiotestsrc is-live=true ! audioconvert ! avenc_aac ! aacparse ! queue ! "
-        "mux.audio flvmux name=mux streamable=true ! rtmp2sink name=out sync=false location=\"" +
-        url + "\"";
+        !file.empty()
+            ? "filesrc location=\"" + file +
+                  "\" ! flvdemux name=d d.video ! queue ! h264parse ! video/x-h264,stream-format=avc,alignment=au ! "
+                  "identity name=stamp sync=true ! queue ! mux.video d.audio ! queue ! aacparse ! identity sync=true ! "
+                  "queue ! mux.audio flvmux name=mux streamable=true ! rtmp2sink name=out sync=false location=\"" +
+                  url + "\""
+            : "videotestsrc is-live=true pattern=smpte ! video/x-raw,width=1280,height=720,framerate=30/1 ! "
+              "videoconvert ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 bitrate=" +
+                  std::to_string(kbps) +
+                  " ! video/x-h264,profile=constrained-baseline ! h264parse ! video/x-h264,stream-format=avc ! "
+                  "identity "
+                  "name=stamp ! queue ! mux.video audiotestsrc is-live=true ! audioconvert ! avenc_aac ! aacparse ! "
+                  "queue ! "
+                  "mux.audio flvmux name=mux streamable=true ! rtmp2sink name=out sync=false location=\"" +
+                  url + "\"";
     GError* err = nullptr;
     pipeline_ = gst_parse_launch_full(launch.c_str(), nullptr, GST_PARSE_FLAG_FATAL_ERRORS, &err);
     if (err) {
@@ -244,12 +266,14 @@ int main(int argc, char** argv) {
   gst_init(&argc, &argv);
   Args a;
   if (!parse(argc, argv, &a)) {
-    std::fprintf(stderr,
-                 "usage: estuary-rtc viewers --whep URL --count N --seconds S [--ramp-ms MS]\n"
-                 "       estuary-rtc latency --rtmp URL --whep URL --seconds S [--kbps K]\n"
-                 "       estuary-rtc publish --rtmp URL --seconds S [--kbps K]\n"
-                 "       estuary-rtc load --whep URL --count N --seconds S [--ramp-ms MS] [--loss FRACTION]\n"
-                 "                        [--end delete|vanish|silent] [--transport udp|tcp] [--video h264|h265]\n");
+    std::fprintf(
+        stderr,
+        "usage: estuary-rtc viewers --whep URL --count N --seconds S [--ramp-ms MS]\n"
+        "       estuary-rtc latency --rtmp URL --whep URL --seconds S [--kbps K]\n"
+        "       estuary-rtc publish --rtmp URL --seconds S [--kbps K]\n"
+        "       estuary-rtc load --whep URL --count N --seconds S [--ramp-ms MS] [--loss FRACTION]\n"
+        "                        [--end delete|vanish|silent] [--transport udp|tcp] [--video h264|h265]\n"
+        "                        [--threads T] [--ipv6 1] [--decrypt all|sampled] [--rtmp URL [--file FLV]]\n");
     return 2;
   }
   if (a.mode == "viewers") return run_viewers(a);
@@ -264,6 +288,16 @@ int main(int argc, char** argv) {
     lo.silent = a.end == "silent";
     lo.tcp = a.tcp;
     lo.h265 = a.h265;
+    lo.threads = a.threads;
+    lo.ipv6 = a.ipv6;
+    lo.decrypt_all = a.decrypt_all;
+    std::unique_ptr<RtmpPublisher> pub;
+    if (!a.rtmp.empty()) {
+      pub = std::make_unique<RtmpPublisher>(a.rtmp, a.kbps, a.file);
+      if (!pub->ok()) return 2;
+      lo.sent_at = [p = pub.get()](const uint8_t* tail, size_t n) { return p->sent_at(key_of(tail, n)); };
+      lo.first_post_wait_ms = 15000;  // the stream goes live
+    }
     LoadResult r = run_load(lo);
     std::printf("%s\n", describe(r).c_str());
     const int ended = a.end == "delete" ? r.deleted : r.sessions;

@@ -1,6 +1,8 @@
 // Owns: DTLS-SRTP (see dtls.h).
 #include "server/protocols/webrtc/engine/dtls.h"
 
+#include "server/protocols/webrtc/engine/srtp_sender.h"
+
 #include <glib.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -240,10 +242,19 @@ bool DtlsPeer::finish_handshake() {
     fail("cannot create the SRTP sessions");
     return false;
   }
+  // RTP goes out through OpenSSL (ESTUARY_SRTP_LIBSRTP=1 keeps libsrtp2 for it: the before/after comparison).
+  static const bool libsrtp_only = g_getenv("ESTUARY_SRTP_LIBSRTP") != nullptr;
+  if (!libsrtp_only) {
+    auto fast = std::make_unique<SrtpSender>();
+    if (fast->init(tx_key)) fast_tx_ = std::move(fast);
+  }
   return true;
 }
 
-bool DtlsPeer::protect_rtp(uint8_t* buf, int* len) { return tx_ && srtp_protect(tx_, buf, len) == srtp_err_status_ok; }
+bool DtlsPeer::protect_rtp(uint8_t* buf, int* len) {
+  if (fast_tx_) return fast_tx_->protect(buf, len);
+  return tx_ && srtp_protect(tx_, buf, len) == srtp_err_status_ok;
+}
 bool DtlsPeer::protect_rtcp(uint8_t* buf, int* len) {
   return tx_ && srtp_protect_rtcp(tx_, buf, len) == srtp_err_status_ok;
 }

@@ -37,6 +37,8 @@ class DtlsContext {
 // The SHA-256 (or `algo`) fingerprint of a certificate, "AB:CD:...".
 std::string certificate_fingerprint(X509* cert, const std::string& algo = "sha-256");
 
+class SrtpSender;
+
 class DtlsPeer {
  public:
   using SendFn = std::function<void(const uint8_t* data, size_t len)>;
@@ -77,6 +79,7 @@ class DtlsPeer {
   State state_ = State::handshaking;
   std::string error_;
   srtp_t tx_ = nullptr;
+  std::unique_ptr<SrtpSender> fast_tx_;  // RTP protect with OpenSSL (srtp_sender.h); tx_ does RTCP
   srtp_t rx_ = nullptr;
 };
 

@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "common/log.h"
@@ -49,25 +51,77 @@ std::string addr_key(const sockaddr_storage& a) {
     port = ntohs(s->sin_port);
   } else if (a.ss_family == AF_INET6) {
     const auto* s = reinterpret_cast<const sockaddr_in6*>(&a);
-    inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
+    if (IN6_IS_ADDR_V4MAPPED(&s->sin6_addr))  // an IPv4 peer on the dual-stack socket
+      inet_ntop(AF_INET, s->sin6_addr.s6_addr + 12, host, sizeof host);
+    else
+      inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
     port = ntohs(s->sin6_port);
   }
   return std::string(host) + "|" + std::to_string(port);
 }
 
-std::vector<std::string> interface_addresses() {
-  std::vector<std::string> out;
+// Every interface's IPv4 address and, with ipv6, its global IPv6 addresses (not loopback, not link-local: a
+// link-local candidate needs a scope the answer cannot carry).
+std::vector<std::string> interface_addresses(bool ipv6) {
+  std::vector<std::string> out, out6;
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return out;
   for (ifaddrs* i = list; i; i = i->ifa_next) {
-    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & 0x8 /* IFF_LOOPBACK */)) continue;
-    char host[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, host, sizeof host);
-    out.emplace_back(host);
+    if (!i->ifa_addr || (i->ifa_flags & 0x8 /* IFF_LOOPBACK */)) continue;
+    char host[INET6_ADDRSTRLEN];
+    if (i->ifa_addr->sa_family == AF_INET) {
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, host, sizeof host);
+      out.emplace_back(host);
+    } else if (ipv6 && i->ifa_addr->sa_family == AF_INET6) {
+      const in6_addr& a = reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr;
+      if (IN6_IS_ADDR_LINKLOCAL(&a) || IN6_IS_ADDR_LOOPBACK(&a) || IN6_IS_ADDR_V4MAPPED(&a)) continue;
+      inet_ntop(AF_INET6, &a, host, sizeof host);
+      out6.emplace_back(host);
+    }
   }
   freeifaddrs(list);
   if (out.empty()) out.emplace_back("127.0.0.1");
+  out.insert(out.end(), out6.begin(), out6.end());  // IPv4 first
   return out;
+}
+
+// A socket for every address: IPv6 with IPV6_V6ONLY off (IPv4 peers arrive as ::ffff:a.b.c.d), or IPv4
+// alone where the kernel has no IPv6. *v6 says which.
+int dual_stack_socket(int type, int port, bool* v6) {
+  int one = 1, zero = 0;
+  int fd = socket(AF_INET6, type | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_addr = in6addr_any;
+    sa.sin6_port = htons(uint16_t(port));
+    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) {
+      *v6 = true;
+      return fd;
+    }
+    if (errno == EADDRINUSE) {
+      close(fd);
+      return -1;
+    }
+    close(fd);
+  }
+  fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_ANY);
+  sa.sin_port = htons(uint16_t(port));
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    const int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  *v6 = false;
+  return fd;
 }
 
 void put16(uint8_t* p, uint16_t v) {
@@ -154,39 +208,35 @@ Result<std::unique_ptr<SharedEngine>> SharedEngine::create(const Settings& setti
   e->dtls_ = *dtls;
   if (settings.port <= 0 && settings.tcp_port <= 0)
     return Error{"neither a UDP port nor a TCP port", ErrorReason::invalid, "webrtc"};
-  int one = 1, bufsize = 4 << 20;
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_ANY);
+  int bufsize = 4 << 20;
+  bool v6 = false;
   if (settings.port > 0) {  // port 0: no UDP (ICE-TCP only)
-    e->fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (e->fd_ < 0) return Error{std::string("socket: ") + std::strerror(errno), ErrorReason::internal, "webrtc"};
-    setsockopt(e->fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(e->fd_, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
-    setsockopt(e->fd_, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
-    sa.sin_port = htons(uint16_t(settings.port));
-    if (bind(e->fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+    e->fd_ = dual_stack_socket(SOCK_DGRAM, settings.port, &v6);
+    if (e->fd_ < 0)
       return Error{"cannot bind the WebRTC UDP port " + std::to_string(settings.port) + ": " + std::strerror(errno),
                    ErrorReason::unavailable, "webrtc"};
+    setsockopt(e->fd_, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
+    setsockopt(e->fd_, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
     e->port_ = settings.port;
   }
   if (settings.tcp_port > 0) {
-    e->tcp_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (e->tcp_fd_ < 0) return Error{std::string("socket: ") + std::strerror(errno), ErrorReason::internal, "webrtc"};
-    setsockopt(e->tcp_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sa.sin_port = htons(uint16_t(settings.tcp_port));
-    if (bind(e->tcp_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || listen(e->tcp_fd_, 128) != 0)
+    bool tcp_v6 = false;
+    e->tcp_fd_ = dual_stack_socket(SOCK_STREAM | SOCK_NONBLOCK, settings.tcp_port, &tcp_v6);
+    if (e->tcp_fd_ < 0 || listen(e->tcp_fd_, 128) != 0)
       return Error{
           "cannot listen on the WebRTC TCP port " + std::to_string(settings.tcp_port) + ": " + std::strerror(errno),
           ErrorReason::unavailable, "webrtc"};
     e->tcp_port_ = settings.tcp_port;
+    v6 = settings.port > 0 ? v6 && tcp_v6 : tcp_v6;
   }
+  e->ipv6_ = v6;
   e->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   e->batch_ = std::make_unique<Batch>();
   e->thread_ = std::thread([raw = e.get()] { raw->run(); });
   log_info("", "", "rtc-engine",
            "shared WebRTC engine on UDP port " + (e->port_ ? std::to_string(e->port_) : std::string("(none)")) +
-               (e->tcp_port_ ? ", ICE-TCP on TCP port " + std::to_string(e->tcp_port_) : std::string()));
+               (e->tcp_port_ ? ", ICE-TCP on TCP port " + std::to_string(e->tcp_port_) : std::string()) +
+               (e->ipv6_ ? " (IPv4 and IPv6)" : " (IPv4 only: no IPv6 socket)"));
   return e;
 }
 
@@ -197,6 +247,7 @@ SharedEngine::~SharedEngine() {
   if (thread_.joinable()) thread_.join();
   {
     std::lock_guard<std::mutex> lock(mu_);
+    apply_control();
     by_addr_.clear();
     by_ufrag_.clear();
     flush();
@@ -248,7 +299,11 @@ Result<ViewerHandle> SharedEngine::add_viewer(ViewerSpec spec) {
   AnswerParams ap;
   ap.pwd = v->pwd;
   ap.fingerprint = dtls_->fingerprint();
-  ap.addresses = settings_.interfaces.empty() ? interface_addresses() : settings_.interfaces;
+  ap.addresses = settings_.interfaces.empty() ? interface_addresses(ipv6_) : settings_.interfaces;
+  if (!ipv6_)  // an IPv6 address on an IPv4-only socket cannot be reached
+    ap.addresses.erase(std::remove_if(ap.addresses.begin(), ap.addresses.end(),
+                                      [](const std::string& a) { return a.find(':') != std::string::npos; }),
+                       ap.addresses.end());
   if (!spec.extra_candidate.empty()) {
     bool present = false;
     for (const auto& a : ap.addresses) present = present || a == spec.extra_candidate;
@@ -267,13 +322,17 @@ Result<ViewerHandle> SharedEngine::add_viewer(ViewerSpec spec) {
                                        [this, raw](const uint8_t* d, size_t n) { send_to(*raw, d, n); });
   ViewerHandle h;
   h.counters = v->counters;
+  do {
+    v->ufrag = random_token(8);
+  } while (control_index_.count(v->ufrag));
+  control_index_[v->ufrag] = {v->spec.publisher ? std::string() : v->spec.feed, v->spec.publisher};
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    do {
-      v->ufrag = random_token(8);
-    } while (by_ufrag_.count(v->ufrag));
-    by_ufrag_[v->ufrag] = v;
+    // Queued, not under mu_: a busy engine holds mu_ for whole passes, and a WHEP POST must not wait for them. The
+    // engine adds it at its next pass (it is woken); a binding request before then is answered after a retry.
+    std::lock_guard<std::mutex> lock(out_mu_);
+    adds_.push_back(v);
   }
+  wake();
   ap.ufrag = v->ufrag;
   h.ufrag = v->ufrag;
   h.answer_sdp = build_answer(v->spec.plan, ap);
@@ -281,23 +340,51 @@ Result<ViewerHandle> SharedEngine::add_viewer(ViewerSpec spec) {
 }
 
 void SharedEngine::remove_viewer(const std::string& ufrag) {
-  std::shared_ptr<Viewer> v;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = by_ufrag_.find(ufrag);
-    if (it == by_ufrag_.end()) return;
-    v = it->second;
-    by_ufrag_.erase(it);
-    if (!v->addr_key.empty()) {
-      auto a = by_addr_.find(v->addr_key);
-      if (a != by_addr_.end() && a->second == v) by_addr_.erase(a);
-    }
-    v->dtls.reset();  // close_notify goes into the batch (or the TCP queue), sent on the next pass
-    if (v->tcp) v->tcp->closing = true;
-    v->tcp = nullptr;
+  auto it = control_index_.find(ufrag);
+  if (it == control_index_.end()) return;
+  const auto [feed, publisher] = it->second;
+  control_index_.erase(it);
+  if (publisher) {
+    // A publisher's on_rtp feeds its ingest pipeline, which goes away after this returns: removed now, under mu_.
+    auto lock = control_lock();
+    apply_control();  // its add may still be queued
+    erase_viewer(ufrag);
+  } else {
+    // A viewer's callbacks only post through weak references, and the feed's rings are shared: queued for the
+    // engine's next pass (a DELETE never waits for a busy engine's pass).
+    std::lock_guard<std::mutex> lock(out_mu_);
+    removals_.push_back(ufrag);
   }
   wake();
-  if (!v->spec.publisher) release_feed(v->spec.feed);
+  if (!publisher) release_feed(feed);
+}
+
+// Engine thread (or the control thread for a publisher), under mu_.
+void SharedEngine::apply_control() {
+  std::vector<std::shared_ptr<Viewer>> adds;
+  std::vector<std::string> removals;
+  {
+    std::lock_guard<std::mutex> lock(out_mu_);
+    adds.swap(adds_);
+    removals.swap(removals_);
+  }
+  for (auto& v : adds) by_ufrag_[v->ufrag] = std::move(v);
+  for (const auto& u : removals) erase_viewer(u);
+}
+
+// Under mu_.
+void SharedEngine::erase_viewer(const std::string& ufrag) {
+  auto it = by_ufrag_.find(ufrag);
+  if (it == by_ufrag_.end()) return;
+  std::shared_ptr<Viewer> v = it->second;
+  by_ufrag_.erase(it);
+  if (!v->addr_key.empty()) {
+    auto a = by_addr_.find(v->addr_key);
+    if (a != by_addr_.end() && a->second == v) by_addr_.erase(a);
+  }
+  v->dtls.reset();  // close_notify goes into the batch (or the TCP queue), sent on the next pass
+  if (v->tcp) v->tcp->closing = true;
+  v->tcp = nullptr;
 }
 
 void SharedEngine::release_feed(const std::string& feed) {
@@ -305,10 +392,14 @@ void SharedEngine::release_feed(const std::string& feed) {
   if (it != feeds_.end() && --it->second->viewers <= 0) feeds_.erase(it);
 }
 
-size_t SharedEngine::viewer_count() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return by_ufrag_.size();
+std::unique_lock<std::mutex> SharedEngine::control_lock() {
+  control_waiting_.fetch_add(1);
+  std::unique_lock<std::mutex> lock(mu_);
+  control_waiting_.fetch_sub(1);
+  return lock;
 }
+
+size_t SharedEngine::viewer_count() { return control_index_.size(); }
 
 void SharedEngine::send_to(Viewer& v, const uint8_t* data, size_t len) {
   if (v.addr_len == 0 || len > kSlot) return;
@@ -392,7 +483,8 @@ void SharedEngine::run() {
       (void)!read(wake_fd_, &x, sizeof x);
     }
     const int64_t now = g_get_monotonic_time();
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    apply_control();
     if (tcp_fd_ >= 0) {
       if (fds[2].revents & POLLIN) accept_tcp(now);
       for (size_t i = 3; i < fds.size(); ++i) {
@@ -428,6 +520,11 @@ void SharedEngine::run() {
     for (auto& [cfd, c] : tcp_)
       if (c->out.size() > c->out_off && !write_tcp(*c)) broken.push_back(cfd);
     for (int cfd : broken) close_tcp(cfd);
+    lock.unlock();
+    // A busy engine re-takes the lock at once (a mutex is not fair): the control thread (a WHEP POST, a DELETE) gets
+    // it now, within a bounded wait, instead of starving behind back-to-back passes.
+    for (int i = 0; i < 50 && control_waiting_.load(std::memory_order_relaxed) > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
 }
 

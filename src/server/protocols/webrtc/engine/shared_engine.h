@@ -12,9 +12,10 @@
 // request_retransmission) into an outbox that the engine thread drains (never the engine's lock).
 //
 // Threads: add_viewer/remove_viewer and the packetizer map run on the control thread; the engine
-// thread owns the socket and the viewers' transport state; both meet under one mutex, held by the
-// engine thread for one pass (never across a blocking call). Viewer callbacks run on the engine
-// thread and must only post.
+// thread owns the socket and the viewers' transport state under one mutex, held for one pass (never across a
+// blocking call). Adds and viewer removals are queued (a small lock) and applied at the start of the next pass, so
+// the control thread never waits for a busy engine; a publisher's removal takes the mutex (its on_rtp must stop
+// before its pipeline goes). Viewer callbacks run on the engine thread and must only post.
 // Must not know: HTTP, the supervisor, admission (RtcSession does that).
 #pragma once
 
@@ -78,11 +79,12 @@ class SharedEngine {
  public:
   struct Settings {
     int port = 8000;
-    std::vector<std::string> interfaces;  // advertised host addresses ("" = every IPv4 interface)
-    uint64_t queue_ns = 0;                // the packetizers' subscriber queue bound
-    int tcp_port = 0;                     // ICE-TCP (RFC 6544 passive, RFC 4571 framing); 0 = none
-    int tcp_handshake_ms = 5000;          // a TCP connection without a valid binding request by then is closed
-    int tcp_idle_ms = 30000;              // one silent this long is closed
+    // Advertised host addresses, IPv4 and IPv6 ("" = every interface's IPv4 and global IPv6 addresses).
+    std::vector<std::string> interfaces;
+    uint64_t queue_ns = 0;        // the packetizers' subscriber queue bound
+    int tcp_port = 0;             // ICE-TCP (RFC 6544 passive, RFC 4571 framing); 0 = none
+    int tcp_handshake_ms = 5000;  // a TCP connection without a valid binding request by then is closed
+    int tcp_idle_ms = 30000;      // one silent this long is closed
   };
   static Result<std::unique_ptr<SharedEngine>> create(const Settings& settings);
   ~SharedEngine();
@@ -130,12 +132,19 @@ class SharedEngine {
   int port_ = 0;
   int tcp_fd_ = -1;
   int tcp_port_ = 0;
+  bool ipv6_ = false;                            // the sockets are dual-stack (IPv6 candidates can be offered)
   std::map<int, std::unique_ptr<TcpConn>> tcp_;  // by fd; engine thread, under mu_
   Settings settings_;
   std::shared_ptr<DtlsContext> dtls_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
+  std::atomic<int> control_waiting_{0};         // control-thread callers waiting for mu_ (the engine yields to them)
+  std::unique_lock<std::mutex> control_lock();  // mu_, for the control thread
+  void apply_control();                         // under mu_: the queued adds and removals
+  void erase_viewer(const std::string& ufrag);  // under mu_
+  // Control thread only: every session added and not removed (ufrag -> its feed, publisher or not).
+  std::map<std::string, std::pair<std::string, bool>> control_index_;
   std::map<std::string, std::shared_ptr<Viewer>> by_ufrag_;
   std::map<std::string, std::shared_ptr<Viewer>> by_addr_;  // 5-tuple key
   std::map<std::string, std::unique_ptr<Feed>> feeds_;      // control thread (under mu_ for the rings)
@@ -147,8 +156,10 @@ class SharedEngine {
     uint32_t ssrc = 0;
     uint16_t seq = 0;
   };
-  std::mutex out_mu_;  // the outbox only: never held with mu_ by another thread
+  std::mutex out_mu_;  // the outbox and the queued adds/removals; taken after mu_, never before it
   std::vector<Feedback> outbox_;
+  std::vector<std::shared_ptr<Viewer>> adds_;  // under out_mu_: added on the control thread, not yet in by_ufrag_
+  std::vector<std::string> removals_;          // under out_mu_: viewers (not publishers) removed, by ufrag
 };
 
 }  // namespace estuary::webrtc::engine

@@ -152,8 +152,17 @@ std::vector<uint8_t> binding_success(const StunRequest& req, const sockaddr_stor
   put32(m, kCookie);
   m.insert(m.end(), req.transaction, req.transaction + 12);
   put16(m, kXorMapped);
-  if (from.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&from);
+  const auto* a6 = reinterpret_cast<const sockaddr_in6*>(&from);
+  if (from.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+    // An IPv4 peer on a dual-stack socket (::ffff:a.b.c.d): its address is IPv4.
+    uint32_t v4;
+    std::memcpy(&v4, a6->sin6_addr.s6_addr + 12, 4);
+    put16(m, 8);
+    put16(m, 0x01);
+    put16(m, uint16_t(ntohs(a6->sin6_port) ^ (kCookie >> 16)));
+    put32(m, ntohl(v4) ^ kCookie);
+  } else if (from.ss_family == AF_INET6) {
+    const auto* a = a6;
     put16(m, 20);
     put16(m, 0x02);
     put16(m, uint16_t(ntohs(a->sin6_port) ^ (kCookie >> 16)));
