@@ -2,7 +2,6 @@
 #include "server/outputs/hls/cmaf_fast_path.h"
 
 #include <errno.h>
-#include <glib-unix.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -23,6 +22,7 @@ struct CmafFastPath::Conn {
   Ref<GIOStream> stream;  // the connection taken from libsoup (it owns the socket)
   Ref<GSocket> socket;
   int fd = -1;
+  EpollWatch watch;  // in the fast path's epoll set until closed or given back
   std::string ip;
   std::string key;           // the stream of the last request, for the log
   gint64 last_us = 0;        // last request (keep-alive deadline)
@@ -83,23 +83,13 @@ std::shared_ptr<CmafFastPath> CmafFastPath::create(StreamRoutes* http, std::shar
   self->registry_ = std::move(registry);
   self->demand_ = std::move(demand);
   self->settings_ = settings;
-  self->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (self->epoll_fd_ < 0) {
-    log_warn("", "", "hls-fast", std::string("LL-HLS fast path off: epoll_create1: ") + g_strerror(errno));
+  auto set = EpollSet::create("hls fast path");
+  if (!set) {
+    log_warn("", "", "hls-fast", "LL-HLS fast path off: " + set.error().message);
     return self;
   }
-  GSource* source = g_unix_fd_source_new(self->epoll_fd_, G_IO_IN);
+  self->epoll_ = *set;
   std::weak_ptr<CmafFastPath> weak = self;
-  g_source_set_callback(
-      source, reinterpret_cast<GSourceFunc>(+[](gint fd, GIOCondition cond, gpointer data) -> gboolean {
-        (void)fd;
-        (void)cond;
-        if (auto s = static_cast<std::weak_ptr<CmafFastPath>*>(data)->lock()) s->on_ready();
-        return G_SOURCE_CONTINUE;
-      }),
-      new std::weak_ptr<CmafFastPath>(weak), [](gpointer p) { delete static_cast<std::weak_ptr<CmafFastPath>*>(p); });
-  g_source_attach(source, nullptr);
-  self->epoll_source_ = SourceGuard(source);
   self->sweeper_ = start_repeating_timer(1000, [weak] {
     if (auto s = weak.lock()) s->sweep();
     return true;
@@ -109,10 +99,11 @@ std::shared_ptr<CmafFastPath> CmafFastPath::create(StreamRoutes* http, std::shar
 
 CmafFastPath::~CmafFastPath() {
   sweeper_ = SourceGuard();
-  epoll_source_ = SourceGuard();
-  for (auto& [id, c] : conns_) g_io_stream_close(c->stream.get(), nullptr, nullptr);
+  for (auto& [id, c] : conns_) {
+    c->watch.reset();
+    g_io_stream_close(c->stream.get(), nullptr, nullptr);
+  }
   conns_.clear();
-  if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
 
 CmafFastPath::Conn* CmafFastPath::find(uint64_t id) {
@@ -122,7 +113,7 @@ CmafFastPath::Conn* CmafFastPath::find(uint64_t id) {
 
 bool CmafFastPath::take(SoupServerMessage* msg, const std::string& extension, const StreamPath& path) {
   SoupServer* server = http_->soup_server();
-  if (epoll_fd_ < 0 || !server || conns_.size() >= settings_.max_connections) return false;
+  if (!epoll_ || !server || conns_.size() >= settings_.max_connections) return false;
   if (extension != ".m3u8" && extension != ".m4s") return false;
   if (soup_server_message_get_method(msg) != SOUP_METHOD_GET ||
       soup_server_message_get_http_version(msg) != SOUP_HTTP_1_1)
@@ -151,14 +142,17 @@ bool CmafFastPath::take(SoupServerMessage* msg, const std::string& extension, co
   c->ip = ip;
   c->key = path.app + "/" + path.stream;
   c->last_us = g_get_monotonic_time();
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-  ev.data.u64 = c->id;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
-    log_warn(c->key, cookie, "hls-fast", std::string("epoll_ctl: ") + g_strerror(errno));
+  // Edge-triggered: each connection is read until it would block, or until it is busy answering.
+  const uint64_t id = c->id;
+  auto watch = epoll_->watch(c->fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, [this, id](uint32_t events) {
+    if (Conn* conn = find(id)) on_events(*conn, events);
+  });
+  if (!watch) {
+    log_warn(c->key, cookie, "hls-fast", watch.error().message);
     g_io_stream_close(c->stream.get(), nullptr, nullptr);
     return true;
   }
+  c->watch = std::move(*watch);
   Conn& conn = *c;
   conns_[conn.id] = std::move(c);
   log_info(conn.key, admitted->cookie, "hls-fast", "connection from " + ip + " served by the LL-HLS fast path");
@@ -166,17 +160,6 @@ bool CmafFastPath::take(SoupServerMessage* msg, const std::string& extension, co
   conn.set_cookie = cookie.empty() ? admitted->cookie : "";
   begin(conn, a, extension, path);
   return true;
-}
-
-void CmafFastPath::on_ready() {
-  epoll_event events[64];
-  for (int round = 0; round < 16; ++round) {
-    const int n = epoll_wait(epoll_fd_, events, 64, 0);
-    if (n <= 0) return;
-    for (int i = 0; i < n; ++i)
-      if (Conn* c = find(events[i].data.u64)) on_events(*c, events[i].events);
-    if (n < 64) return;
-  }
 }
 
 void CmafFastPath::on_events(Conn& c, uint32_t events) {
@@ -350,7 +333,7 @@ void CmafFastPath::give_back(uint64_t id) {
   if (it == conns_.end()) return;
   std::unique_ptr<Conn> c = std::move(it->second);
   conns_.erase(it);
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  c->watch.reset();  // before the descriptor closes
   SoupServer* server = http_->soup_server();
   Ref<GSocketAddress> local = Ref<GSocketAddress>::adopt(g_socket_get_local_address(c->socket.get(), nullptr));
   Ref<GSocketAddress> remote = Ref<GSocketAddress>::adopt(g_socket_get_remote_address(c->socket.get(), nullptr));
@@ -370,7 +353,7 @@ void CmafFastPath::close(uint64_t id, const char* why) {
   if (it == conns_.end()) return;
   std::unique_ptr<Conn> c = std::move(it->second);
   conns_.erase(it);
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  c->watch.reset();  // before the descriptor closes
   g_io_stream_close(c->stream.get(), nullptr, nullptr);
   log_info(c->key, "", "hls-fast-close", "connection from " + c->ip + " closed: " + why);
 }

@@ -1,14 +1,12 @@
 // Owns: the LL-HLS fast path — kept-alive plain-HTTP connections of admitted HLS viewers, taken
 // over from libsoup and served by Estuary's own HTTP/1.1 loop: CMAF HLS playlists (blocking reload
 // included) and parts/segments, each answer one writev of a head and a shared segment buffer.
-// All of its connections sit in one epoll set behind one GLib source (libsoup costs a GSource, signal
-// closures, timers and two writes per request, with every connection in GLib's poll set), and one
-// timer enforces the head and keep-alive deadlines. A request it does not answer (another path or
-// extension, a body, HEAD, a refused or new session, DASH's open segment, a stream without a CMAF
-// window) is left unread and the
-// connection goes back to libsoup (soup_server_accept_iostream), which serves it as before.
-// Must not know: what a request gets (answer_cmaf decides; this only writes it), admission rules
-// (HlsSessions::admitted does), other outputs. Control thread only.
+// All of its connections sit in one epoll set behind one GLib source (common/epoll_set.h) (libsoup costs a GSource,
+// signal closures, timers and two writes per request, with every connection in GLib's poll set), and one timer enforces
+// the head and keep-alive deadlines. A request it does not answer (another path or extension, a body, HEAD, a refused
+// or new session, DASH's open segment, a stream without a CMAF window) is left unread and the connection goes back to
+// libsoup (soup_server_accept_iostream), which serves it as before. Must not know: what a request gets (answer_cmaf
+// decides; this only writes it), admission rules (HlsSessions::admitted does), other outputs. Control thread only.
 #pragma once
 
 #include <libsoup/soup.h>
@@ -19,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/epoll_set.h"
 #include "common/gobject_ptr.h"
 #include "server/control/http_routes.h"
 #include "server/outputs/hls/cmaf_answer.h"
@@ -53,7 +52,6 @@ class CmafFastPath : public std::enable_shared_from_this<CmafFastPath> {
  private:
   struct Conn;
   CmafFastPath() = default;
-  void on_ready();
   void on_events(Conn& c, uint32_t events);
   void read_requests(Conn& c);
   // Answers a request (already consumed from the socket) now, or holds it until woken.
@@ -74,13 +72,11 @@ class CmafFastPath : public std::enable_shared_from_this<CmafFastPath> {
   std::shared_ptr<CmafRegistry> registry_;
   HlsDemandFn demand_;
   CmafFastPathSettings settings_;
-  int epoll_fd_ = -1;
-  SourceGuard epoll_source_;
+  std::shared_ptr<EpollSet> epoll_;  // every taken connection (common/epoll_set.h)
   SourceGuard sweeper_;
   uint64_t next_id_ = 1;
-  std::map<uint64_t, std::unique_ptr<Conn>> conns_;
-  std::vector<char> read_buf_;  // request heads are peeked into it (control thread only, one at a time)  // by id
-                                // (epoll events carry the id)
+  std::map<uint64_t, std::unique_ptr<Conn>> conns_;  // by id (a watch's handler finds its connection by id)
+  std::vector<char> read_buf_;  // request heads are peeked into it (control thread only, one at a time)
 };
 
 }  // namespace estuary::server
