@@ -124,14 +124,16 @@ proc_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat" 2>/dev/null || e
 proc_status() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$server_pid/status" 2>/dev/null || echo 0; }
 
 live_streams() {
-  curl -s --max-time 5 "http://127.0.0.1:$api_port/api/v1/streams?count=100000" | python3 -c '
+  local body
+  # A slow or gone API counts as nothing live; it does not end the run.
+  body=$(curl -s --max-time 10 "http://127.0.0.1:$api_port/api/v1/streams?count=100000" 2>/dev/null) || body=""
+  printf '%s' "$body" | python3 -c '
 import json, sys
 try:
     d = json.load(sys.stdin)
 except Exception:
     print(0); sys.exit()
-print(sum(1 for s in d.get("streams", []) if s.get("publish", {}).get("active") and s["name"].startswith("s")))' ||
-    echo 0  # a slow or gone API counts as nothing live, it does not end the run
+print(sum(1 for s in d.get("streams", []) if s.get("publish", {}).get("active") and s["name"].startswith("s")))'
 }
 
 start_publisher() {
