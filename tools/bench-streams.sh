@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Owns: the many-streams benchmark (streams per core): N concurrent publishers of a small 360p
-# ~500 kb/s H.264 + AAC stream, with no viewer or one HTTP-FLV viewer per stream, against one server
+# ~500 kb/s H.264 + AAC stream (RTMP: all from one estuary-load process; SRT: one ffmpeg each), with
+# no viewer or one HTTP-FLV viewer per stream, against one server
 # on 127.0.0.1. Prints one Markdown table: streams live in the API, server cores in total and per
 # stream, RSS in total and per stream above the idle server, and threads.
 #
@@ -136,15 +137,19 @@ except Exception:
 print(sum(1 for s in d.get("streams", []) if s.get("publish", {}).get("active") and s["name"].startswith("s")))'
 }
 
-start_publisher() {
-  local i="$1" log="$tmp/pub-$i.log"
-  if [ "$protocol" = rtmp ]; then
-    "$load" --publish "rtmp://127.0.0.1:$rtmp_port/bench/s$i" --file "$tmp/media.flv" --loop \
-      --duration 86400 >"$log" 2>&1 &
-  else
-    ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i "$tmp/media.ts" -c copy -f mpegts \
-      "srt://127.0.0.1:$srt_port?streamid=#!::r=bench/s$i,m=publish&latency=200000" >"$log" 2>&1 &
-  fi
+# RTMP: every publisher in one estuary-load process (s1..sN, paced each, --ramp per second): one
+# process per publisher would give the server's control thread 1/N of the CPU on a small machine.
+start_rtmp_publishers() {
+  local n="$1"
+  "$load" --publish "rtmp://127.0.0.1:$rtmp_port/bench/s" --publishers "$n" --publish-ramp "$ramp" \
+    --file "$tmp/media.flv" --loop --duration 86400 >"$tmp/publishers-$n.log" 2>&1 &
+  clients+=($!)
+}
+
+start_srt_publisher() {
+  local i="$1"
+  ffmpeg -hide_banner -loglevel error -re -stream_loop -1 -i "$tmp/media.ts" -c copy -f mpegts \
+    "srt://127.0.0.1:$srt_port?streamid=#!::r=bench/s$i,m=publish&latency=200000" >"$tmp/pub-$i.log" 2>&1 &
   clients+=($!)
 }
 
@@ -158,10 +163,14 @@ for viewers in $viewers_list; do
     sleep 2
     idle_rss=$(proc_status VmRSS)
     idle_threads=$(proc_status Threads)
-    for i in $(seq 1 "$n"); do
-      start_publisher "$i"
-      [ $((i % ramp)) -eq 0 ] && sleep 1
-    done
+    if [ "$protocol" = rtmp ]; then
+      start_rtmp_publishers "$n"
+    else
+      for i in $(seq 1 "$n"); do
+        start_srt_publisher "$i"
+        [ $((i % ramp)) -eq 0 ] && sleep 1
+      done
+    fi
     live=0
     for _ in $(seq 1 120); do
       live=$(live_streams)

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -158,11 +159,24 @@ bool run(const Options& o, Summary* sum, std::string* error, const std::atomic<b
 
   const int64_t t0 = now_us();
   const int64_t end = t0 + int64_t(o.duration_s * 1e6);
-  std::unique_ptr<Publisher> publisher;
-  if (publish) {
-    publisher = std::make_unique<Publisher>(shared, pub_url, tags, o.loop);
-    publisher->start(pub_ep);
-  }
+  // Publisher 0 is the one players follow; with --publishers N they are STREAM1..STREAMN, started at
+  // publish_ramp per second. A deque keeps each URL where its publisher refers to it.
+  std::deque<Url> pub_urls;
+  std::vector<std::unique_ptr<Publisher>> publishers;
+  const int publisher_count = publish ? o.publishers : 0;
+  auto start_publisher = [&](int i) {
+    pub_urls.push_back(pub_url);
+    if (publisher_count > 1) {
+      Url& u = pub_urls.back();
+      const size_t q = u.stream.find('?');
+      u.stream.insert(q == std::string::npos ? u.stream.size() : q, std::to_string(i + 1));
+      u.path = "/" + u.app + "/" + u.stream;
+    }
+    publishers.push_back(std::make_unique<Publisher>(shared, pub_urls.back(), tags, o.loop));
+    publishers.back()->start(pub_ep);
+  };
+  if (publish) start_publisher(0);
+  Publisher* publisher = publish ? publishers.front().get() : nullptr;
   std::vector<std::unique_ptr<Player>> players;
   int64_t players_t0 = publish ? 0 : t0;  // with a publisher: set once publishing
   int64_t window_start = 0;
@@ -186,16 +200,23 @@ bool run(const Options& o, Summary* sum, std::string* error, const std::atomic<b
   while (true) {
     int64_t now = now_us();
     if (now >= end || (stop && stop->load())) break;
-    if (publisher && publisher->failed) break;
+    if (publisher && publisher_count == 1 && publisher->failed) break;
+    while (int(publishers.size()) < publisher_count) {
+      const int64_t due = t0 + int64_t(double(publishers.size()) / o.publish_ramp * 1e6);
+      if (due > now) break;
+      start_publisher(int(publishers.size()));
+    }
     if (publish && players_t0 == 0 && publisher->publishing) {
       players_t0 = publisher->publish_start_us + int64_t((play ? o.play_delay_s : 0) * 1e6);
       compute_window();
     }
     int64_t next_due = end;
-    if (publisher) {
-      int64_t d = publisher->tick(now);
+    for (auto& p : publishers) {
+      const int64_t d = p->tick(now);
       if (d > 0) next_due = std::min(next_due, d);
     }
+    if (int(publishers.size()) < publisher_count)
+      next_due = std::min(next_due, t0 + int64_t(double(publishers.size()) / o.publish_ramp * 1e6));
     if (play && players_t0 > 0 && now >= players_t0) {
       while (next_player < o.players) {
         int64_t due = players_t0 + int64_t(double(next_player) / std::max(o.ramp, 1.0) * 1e6);
@@ -219,9 +240,9 @@ bool run(const Options& o, Summary* sum, std::string* error, const std::atomic<b
         p->bytes_at_window = p->bytes;
         p->frames_at_window = p->video_frames;
       }
-      if (publisher) {
-        pub_bytes_at_window = publisher->media_bytes;
-        pub_frames_at_window = publisher->video_frames;
+      for (auto& p : publishers) {
+        pub_bytes_at_window += p->media_bytes;
+        pub_frames_at_window += p->video_frames;
       }
     }
     if (window_start > 0 && !shared.measuring) next_due = std::min(next_due, window_start);
@@ -291,12 +312,22 @@ bool run(const Options& o, Summary* sum, std::string* error, const std::atomic<b
   s.audio_latency_p95_ms = shared.audio_latency.percentile_ms(95);
   s.audio_latency_max_ms = s.audio_latency_samples ? shared.audio_latency.max_ms() : -1;
   s.audio_ambiguous = shared.audio_ambiguous;
-  if (publisher) {
-    s.publisher_ok = !publisher->failed && publisher->publishing;
-    s.publisher_error = publisher->error;
-    if (!publisher->publishing && s.publisher_error.empty()) s.publisher_error = "publish never started";
-    if (s.window_s > 0) s.publisher_kbps = double(publisher->media_bytes - pub_bytes_at_window) * 8 / 1000 / s.window_s;
-    s.publisher_frames = publisher->video_frames - pub_frames_at_window;
+  if (!publishers.empty()) {
+    uint64_t bytes = 0, frames = 0;
+    for (auto& p : publishers) {
+      bytes += p->media_bytes;
+      frames += p->video_frames;
+      if (p->failed || !p->publishing) {
+        ++s.publishers_failed;
+        if (s.publisher_error.empty()) s.publisher_error = p->error.empty() ? "publish never started" : p->error;
+      }
+    }
+    s.publishers = int(publishers.size());
+    s.publisher_ok = s.publishers_failed == 0;
+    // Per publisher (the mean when there are several).
+    if (s.window_s > 0)
+      s.publisher_kbps = double(bytes - pub_bytes_at_window) * 8 / 1000 / s.window_s / double(publishers.size());
+    s.publisher_frames = frames - pub_frames_at_window;
   }
   s.server_pid = o.server_pid;
   if (cpu_start.ok && cpu_end.ok && s.window_s > 0) {
@@ -314,7 +345,8 @@ std::string Summary::json() const {
     << ",\"bitrate_kbps\":{\"mean\":" << num(bitrate_mean_kbps) << ",\"min\":" << num(bitrate_min_kbps) << "}"
     << ",\"fps\":{\"mean\":" << num(fps_mean) << ",\"min\":" << num(fps_min) << "}"
     << ",\"publisher\":{\"ok\":" << (publisher_ok ? "true" : "false") << ",\"kbps\":" << num(publisher_kbps)
-    << ",\"frames\":" << publisher_frames << ",\"error\":" << json_string(publisher_error) << "}"
+    << ",\"frames\":" << publisher_frames << ",\"error\":" << json_string(publisher_error)
+    << ",\"count\":" << publishers << ",\"failed\":" << publishers_failed << "}"
     << ",\"startup_ms\":{\"count\":" << startup_count << ",\"p50\":" << num(startup_p50_ms)
     << ",\"p95\":" << num(startup_p95_ms) << ",\"max\":" << num(startup_max_ms) << "}"
     << ",\"latency_ms\":{\"samples\":" << latency_samples << ",\"p50\":" << num(latency_p50_ms)
@@ -340,7 +372,9 @@ std::string Summary::human() const {
   h << "  window " << num(window_s) << " s; player bitrate mean " << num(bitrate_mean_kbps) << " kb/s, min "
     << num(bitrate_min_kbps) << " kb/s; video fps mean " << num(fps_mean) << ", min " << num(fps_min) << "\n";
   h << "  publisher " << (publisher_ok ? "ok" : "FAILED " + publisher_error) << ", " << num(publisher_kbps)
-    << " kb/s media, " << publisher_frames << " video frames in window\n";
+    << " kb/s media, " << publisher_frames << " video frames in window";
+  if (publishers > 1) h << " (" << publishers << " publishers, " << publishers_failed << " failed; kb/s per publisher)";
+  h << "\n";
   h << "  start-up (connect -> first keyframe) p50 " << num(startup_p50_ms) << " ms, p95 " << num(startup_p95_ms)
     << " ms, max " << num(startup_max_ms) << " ms (" << startup_count << " players)\n";
   h << "  latency (publisher send -> player receive) p50 " << num(latency_p50_ms) << " ms, p95 " << num(latency_p95_ms)

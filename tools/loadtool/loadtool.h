@@ -26,7 +26,9 @@ struct Options {
   std::string publish_url;  // rtmp://... ; empty = no publisher
   std::string file;         // FLV file to publish
   bool loop = false;
-  std::string play_url;  // rtmp://..., http://.../x.flv or .ts ; empty = no players
+  int publishers = 1;        // > 1: STREAM1 .. STREAMn of the publish URL, each paced on its own
+  double publish_ramp = 25;  // publishers started per second (with publishers > 1)
+  std::string play_url;      // rtmp://..., http://.../x.flv or .ts ; empty = no players
   int players = 0;
   double ramp = 200;        // player connections per second
   double duration_s = 20;   // whole run, from start
@@ -63,6 +65,8 @@ struct Summary {
   uint64_t closed_early = 0;
   bool publisher_ok = true;
   std::string publisher_error;
+  int publishers = 0;                      // started
+  int publishers_failed = 0;               // failed or never got to publish
   std::vector<std::string> sample_errors;  // a few player error texts
   std::string json() const;
   std::string human() const;

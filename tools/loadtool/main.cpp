@@ -15,12 +15,15 @@ std::atomic<bool> g_stop{false};
 
 void usage() {
   std::fprintf(stderr,
-               "usage: estuary-load [--publish rtmp://HOST:PORT/APP/STREAM --file F.flv [--loop]]\n"
+               "usage: estuary-load [--publish rtmp://HOST:PORT/APP/STREAM --file F.flv [--loop]\n"
+               "                     [--publishers N [--publish-ramp PER_S]]]\n"
                "                    [--play URL --players N [--ramp PER_S] [--buffer-ms MS]]\n"
                "                    [--duration S] [--warmup S] [--play-delay S] [--server-pid PID]\n"
                "  URL: rtmp://HOST:PORT/APP/STREAM, http://HOST:PORT/APP/STREAM.flv or .ts\n"
                "  Publisher and players run in one process so latency is measured on one clock:\n"
                "  publisher send of a video frame -> player receipt of the same frame.\n"
+               "  --publishers N publishes STREAM1..STREAMN (each paced by the file's timestamps) from\n"
+               "  this one process, N per --publish-ramp second (default 25).\n"
                "  Prints a summary and a line 'RESULT {json}'.\n");
 }
 
@@ -43,6 +46,10 @@ int main(int argc, char** argv) {
       o.file = val("--file");
     else if (a == "--loop")
       o.loop = true;
+    else if (a == "--publishers")
+      o.publishers = std::atoi(val("--publishers"));
+    else if (a == "--publish-ramp")
+      o.publish_ramp = std::atof(val("--publish-ramp"));
     else if (a == "--play")
       o.play_url = val("--play");
     else if (a == "--players")
@@ -67,6 +74,10 @@ int main(int argc, char** argv) {
       usage();
       return 2;
     }
+  }
+  if (o.publishers < 1 || o.publishers > 10000 || o.publish_ramp <= 0) {
+    std::fprintf(stderr, "--publishers must be 1..10000 and --publish-ramp above 0\n");
+    return 2;
   }
   if (o.duration_s <= 0 || o.duration_s > 24 * 3600) {
     std::fprintf(stderr, "--duration must be between 0 and 86400 s\n");
