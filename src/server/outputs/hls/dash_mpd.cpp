@@ -42,9 +42,9 @@ std::string render_mpd(const CmafWindow& w, gint64 now_us) {
   out += " minBufferTime=\"" + duration(ll ? st.part_target_s * 3 : st.target_duration_s) + "\"";
   out += " timeShiftBufferDepth=\"" + duration(shift) + "\"";
   out += " maxSegmentDuration=\"" + duration(w.target_duration()) + "\"";
-  // Low latency: three parts plus 1.4 s behind the live edge (2.0 s at 0.2 s parts; the segment being
+  // Low latency: three parts plus 1.2 s behind the live edge (1.8 s at 0.2 s parts; the segment being
   // made is fetched chunked, so the segment duration does not count). Closer, a busy machine stalls.
-  const double ll_target_s = 3 * st.part_target_s + 1.4;
+  const double ll_target_s = 3 * st.part_target_s + 1.2;
   out += " suggestedPresentationDelay=\"" + duration(ll ? ll_target_s : 3.0 * st.target_duration_s) + "\">\n";
   if (ll) {
     out += "  <ServiceDescription id=\"0\"><Latency target=\"" + std::to_string(std::lround(ll_target_s * 1000)) +
