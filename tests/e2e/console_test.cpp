@@ -278,10 +278,11 @@ TEST(Console, DvrStartStopFromStreamPageWritesFile) {
   EXPECT_GT(std::atof(r.out.c_str()), 2.5) << files[0];
 }
 
+// FLV, the default DVR format: the page's HLS VOD plays its MPEG-TS remux.
 TEST(Console, RecordingsPageListsPlaysAndClips) {
   const std::string rec = make_temp_dir();
   Server server({{"ESTUARY_DVR_ENABLED", "true"},
-                 {"ESTUARY_DVR_FORMAT", "ts"},
+                 {"ESTUARY_DVR_FORMAT", "flv"},
                  {"ESTUARY_DVR_PLAN", "segment"},
                  {"ESTUARY_DVR_SEGMENT_S", "2"},
                  {"ESTUARY_DVR_PATH", rec + "/[app]/[stream]-[timestamp]"}});

@@ -2,7 +2,9 @@
 // a gap between them, listed by /api/v1/recordings with wall-clock times; the HLS VOD playlist over
 // the range read by ffprobe with the gap marked; a 5 s clip that is an MP4 of 5 ± 1 s starting on a
 // keyframe; DELETE of a recording (refused while it is written); retention removing the oldest
-// files and never the open one; the index rebuilt from disk after a restart; ".." refused everywhere.
+// files and never the open one; the index rebuilt from disk after a restart; ".." refused everywhere;
+// HLS VOD over FLV recordings (the default format: each file a segment remuxed to MPEG-TS on
+// request, timestamps following the wall clock); byte ranges of a recording download.
 #include <dirent.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -293,6 +296,138 @@ TEST(Recordings, FlvRecordingsAreClippedAcrossFiles) {
                          &body),
             404)
       << body;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// First packet time (s) of the stream `which` ("v:0") of a file or URL; -1 on failure.
+double start_time(const std::string& url, const char* which) {
+  return probe_number(
+      {"ffprobe", "-v", "error", "-select_streams", which, "-show_entries", "stream=start_time", "-of", "csv=p=0", url},
+      30);
+}
+
+// The default DVR format, FLV: 3-second segments of two publishes with a gap play as HLS VOD
+// (every file a remuxed MPEG-TS segment starting on a keyframe, PTS continuing with the wall
+// clock from file to file) for the whole range; the gap is marked; a download answers byte ranges.
+TEST(Recordings, FlvRecordingsPlayAsHlsVodAndDownloadsAnswerRanges) {
+  const std::string rec = make_temp_dir();
+  auto env = dvr_env(rec + "/dvr", 3);
+  env.erase("ESTUARY_DVR_FORMAT");  // the default: FLV
+  Server server(env);
+  ASSERT_TRUE(server.start()) << server.log();
+  {
+    Process pub = start_publisher(server.rtmp_url("live/v"), 320, 240, server.dir() + "/pub1.log", 7, 25);
+    ASSERT_TRUE(wait_for_stream(server, "live/v", 10000)) << server.log();
+    pub.wait(20000);
+  }
+  std::this_thread::sleep_for(5s);  // nothing recorded for a while
+  {
+    Process pub = start_publisher(server.rtmp_url("live/v"), 320, 240, server.dir() + "/pub2.log", 4, 25);
+    ASSERT_TRUE(wait_for_stream(server, "live/v", 10000)) << server.log();
+    pub.wait(20000);
+  }
+  std::vector<Rec> recs;
+  for (int i = 0; i < 50 && (recs.empty() || recs.back().open); ++i) {
+    std::this_thread::sleep_for(100ms);
+    recs = list(server, "?stream=live/v&count=1000");
+  }
+  ASSERT_GE(recs.size(), 3u) << server.log();
+  double recorded_s = 0;
+  for (const auto& r : recs) {
+    EXPECT_EQ(r.format, "flv");
+    EXPECT_FALSE(r.open);
+    recorded_s += double(r.end_ms - r.start_ms) / 1000;
+  }
+
+  std::string body;
+  const int64_t from = recs.front().start_ms - 1000, to = recs.back().end_ms + 1000;
+  const std::string vod = api(
+      server, "/api/v1/recordings/vod.m3u8?stream=live/v&from=" + std::to_string(from) + "&to=" + std::to_string(to));
+  ASSERT_EQ(http_request("GET", vod, &body), 200) << body << server.log();
+  EXPECT_NE(body.find("#EXT-X-PLAYLIST-TYPE:VOD"), std::string::npos);
+  EXPECT_NE(body.find("#EXT-X-PROGRAM-DATE-TIME:"), std::string::npos);
+  EXPECT_NE(body.find("# nothing recorded for"), std::string::npos) << body;
+  EXPECT_NE(body.find("#EXT-X-DISCONTINUITY"), std::string::npos);
+  EXPECT_NE(body.find("#EXT-X-ENDLIST"), std::string::npos);
+  EXPECT_NE(body.find("segments/" + recs[0].id + ".ts\n"), std::string::npos) << body;
+
+  // The playlist plays: H.264 + AAC, as long as what was recorded, every frame there.
+  auto streams = probe_streams(vod, 30);
+  ASSERT_EQ(streams.size(), 2u) << body << server.log();
+  EXPECT_TRUE(has_stream(streams, "video", "h264"));
+  EXPECT_TRUE(has_stream(streams, "audio", "aac"));
+  const double duration =
+      probe_number({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", vod}, 60);
+  EXPECT_NEAR(duration, recorded_s, 1.0) << body;
+  const double frames = probe_number({"ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
+                                      "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", vod},
+                                     90);
+  EXPECT_NEAR(frames / 25.0, recorded_s, 2.5) << "every recorded second plays (and the gap takes none)";
+  auto decoded = run({"ffmpeg", "-v", "error", "-i", vod, "-f", "null", "-"}, 90);
+  EXPECT_EQ(decoded.exit_code, 0) << decoded.err;
+  std::printf("FLV VOD: %zu files, %.2f s recorded, playlist %.2f s, %.0f video frames\n", recs.size(), recorded_s,
+              duration, frames);
+
+  // One segment: MPEG-TS from a keyframe; its PTS is the wall clock's time of day, and the next
+  // file of the same publish continues it.
+  const std::string seg0 = server.dir() + "/seg0.ts", seg1 = server.dir() + "/seg1.ts";
+  auto got = run({"curl", "-s", "-o", seg0, "-w", "%{http_code} %{content_type} %{time_total}",
+                  api(server, "/api/v1/recordings/segments/" + recs[0].id + ".ts")},
+                 30);
+  ASSERT_EQ(got.out.substr(0, 3), "200") << got.out << server.log();
+  EXPECT_NE(got.out.find("video/mp2t"), std::string::npos) << got.out;
+  std::printf("first segment (%.1f s of FLV): %s\n", double(recs[0].end_ms - recs[0].start_ms) / 1000, got.out.c_str());
+  auto fmt = run({"ffprobe", "-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0", seg0}, 20);
+  EXPECT_NE(fmt.out.find("mpegts"), std::string::npos) << fmt.out;
+  EXPECT_EQ(first_video_frame_is_key(seg0), 1);
+  double wall_s = double(recs[0].start_ms % (86400 * 1000)) / 1000;
+  if (wall_s < 3600) wall_s += 86400;  // before 01:00 UTC the time of day is a day on
+  const double t0 = start_time(seg0, "v:0");
+  EXPECT_NEAR(t0, wall_s, 1.0) << "PTS follows the wall clock (time of day)";
+  ASSERT_LT(recs[1].start_ms - recs[0].end_ms, 1000) << "the first two files are of one publish";
+  {
+    ASSERT_EQ(
+        run({"curl", "-s", "-o", seg1, api(server, "/api/v1/recordings/segments/" + recs[1].id + ".ts")}, 30).exit_code,
+        0);
+    const double t1 = start_time(seg1, "v:0");
+    EXPECT_NEAR(t1 - t0, double(recs[1].start_ms - recs[0].start_ms) / 1000, 0.3) << "continuous from file to file";
+    std::printf("segment PTS %.3f s (time of day %.3f s), next file's %.3f s (%.3f s later; the index says %.3f s)\n",
+                t0, wall_s, t1, t1 - t0, double(recs[1].start_ms - recs[0].start_ms) / 1000);
+  }
+  // Refused: a segment of no recording, a path leaving the root.
+  EXPECT_EQ(http_request("GET", api(server, "/api/v1/recordings/segments/live/nothing.flv.ts"), &body), 404);
+  EXPECT_NE(raw_status("GET", api(server, "/api/v1/recordings/segments/../secret.flv.ts")), 200);
+
+  // Byte ranges of a download: exactly the bytes asked; 416 past the end; a multi-range gets it all.
+  const std::string on_disk = read_file(rec + "/dvr/" + recs[0].id);
+  ASSERT_EQ(int64_t(on_disk.size()), recs[0].size);
+  const std::string url = api(server, "/api/v1/recordings/files/" + recs[0].id), part = server.dir() + "/part";
+  struct Ask {
+    std::string range;
+    size_t first, length;
+  };
+  const size_t n = on_disk.size();
+  for (const Ask& a : {Ask{"100-1099", 100, 1000}, Ask{"-500", n - 500, 500},
+                       Ask{std::to_string(n - 10) + "-", n - 10, 10}, Ask{"0-" + std::to_string(n + 5000), 0, n}}) {
+    auto r = run({"curl", "-s", "-o", part, "-D", "-", "-w", "%{http_code}", "-H", "Range: bytes=" + a.range, url}, 20);
+    EXPECT_NE(r.out.find("206"), std::string::npos) << a.range << "\n" << r.out;
+    const std::string content_range =
+        "bytes " + std::to_string(a.first) + "-" + std::to_string(a.first + a.length - 1) + "/" + std::to_string(n);
+    EXPECT_NE(r.out.find(content_range), std::string::npos) << a.range << "\n" << r.out;
+    EXPECT_EQ(read_file(part), on_disk.substr(a.first, a.length)) << a.range;
+  }
+  auto past = run(
+      {"curl", "-s", "-o", part, "-D", "-", "-w", "%{http_code}", "-H", "Range: bytes=" + std::to_string(n) + "-", url},
+      20);
+  EXPECT_EQ(past.out.substr(past.out.size() - 3), "416") << past.out;
+  EXPECT_NE(past.out.find("bytes */" + std::to_string(n)), std::string::npos) << past.out;
+  auto multi = run({"curl", "-s", "-o", part, "-w", "%{http_code}", "-H", "Range: bytes=0-1,5-6", url}, 20);
+  EXPECT_EQ(multi.out, "200");
+  EXPECT_EQ(read_file(part), on_disk) << "a multi-range is answered with the whole file";
 }
 
 }  // namespace

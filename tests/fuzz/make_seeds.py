@@ -352,6 +352,17 @@ def rtmp_media_seeds():
     }
     for name, data in seeds.items():
         write("rtmp_media", name, data)
+    http_range_seeds()
+
+
+def http_range_seeds():
+    # Range of a recording download: 8 bytes of size (big-endian), then the header value.
+    size = struct.pack(">Q", 1000)
+    for name, header in {"first-last": "bytes=0-99", "open-end": "bytes=100-", "suffix": "bytes=-100",
+                         "past-end": "bytes=1000-", "multi": "bytes=0-1,5-6", "reversed": "bytes=9-1",
+                         "blanks": " Bytes = 10-20 ", "huge": "bytes=0-99999999999999999999"}.items():
+        write("http_range", name, size + header.encode())
+    write("http_range", "empty-file", struct.pack(">Q", 0) + b"bytes=-5")
 
 
 if __name__ == "__main__":

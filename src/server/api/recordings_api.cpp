@@ -12,9 +12,11 @@
 #include <unordered_map>
 
 #include "common/control_thread.h"
+#include "common/http_range.h"
 #include "common/log.h"
 #include "pipelines/dvr_clip.h"
 #include "pipelines/flv_clip.h"
+#include "pipelines/flv_ts_remux.h"
 #include "server/api/api_json.h"
 #include "server/outputs/dvr/dvr_catalog.h"
 #include "server/outputs/dvr/vod_playlist.h"
@@ -29,8 +31,18 @@ constexpr size_t kMaxClipFiles = 512;
 constexpr int64_t kMaxClipMs = 3600 * 1000;
 constexpr int kMaxClipsAtOnce = 2;
 constexpr const char* kMethods = "GET, HEAD, DELETE, OPTIONS";
+// FLV -> MPEG-TS remuxes for VOD segments: each file at most kMaxRemuxFileBytes, at most
+// kMaxRemuxesAtOnce at once and kMaxRemuxBytesInFlight of files among them (503 beyond); a
+// segment's TS at most twice its file plus 1 MiB.
+constexpr uint64_t kMaxRemuxFileBytes = 512ull << 20;
+constexpr int kMaxRemuxesAtOnce = 3;
+constexpr uint64_t kMaxRemuxBytesInFlight = 512ull << 20;
+constexpr int64_t kDayMs = 86400 * 1000;
+constexpr int64_t kMuxClockBaseMs = 3600 * 1000;
 
-int clips_running = 0;  // control thread
+int clips_running = 0;               // control thread
+int remuxes_running = 0;             // control thread
+uint64_t remux_bytes_in_flight = 0;  // control thread
 
 void reply_text(SoupServerMessage* msg, int status, const std::string& type, const std::string& body) {
   api::set_cors_headers(msg, false, kMethods);
@@ -162,10 +174,12 @@ void vod(SoupServerMessage* msg, const api::ServerIdentity& id, const Query& q) 
   rq.start = 0;
   rq.count = kMaxPlaylistFiles;
   RecordingPage page = DvrCatalog::instance().index().query(rq);
-  VodPlaylist pl = vod_playlist(page.items, "files/");
+  VodPlaylist pl = vod_playlist(page.items, "files/", "segments/");
   if (pl.segments == 0)
     return reply_error(msg, id,
-                       Error{"no MPEG-TS recording of " + rq.stream + " in that range", ErrorReason::not_found, "api"});
+                       Error{"no closed FLV or MPEG-TS recording of " + rq.stream + " in that range" +
+                                 (pl.skipped ? " (" + std::to_string(pl.skipped) + " MP4 files are not played)" : ""),
+                             ErrorReason::not_found, "api"});
   reply_text(msg, 200, "application/vnd.apple.mpegurl", pl.text);
 }
 
@@ -174,9 +188,11 @@ const char* media_type(const std::string& format) {
 }
 
 // Serves a file from a mapping: the control thread reads nothing itself, the kernel pages it in as
-// libsoup writes. The path was resolved by the catalog (indexed, under the root).
+// libsoup writes. The path was resolved by the catalog (indexed, under the root). With ranges, a
+// request's single byte range is answered 206 (416 past the end); a malformed or multi-range Range
+// is ignored (200 with the whole file), and libsoup's own Range handling is kept out of it.
 Status serve_file(SoupServerMessage* msg, const std::string& path, const std::string& type, bool head,
-                  const std::string& download_name = "") {
+                  const std::string& download_name = "", bool ranges = false) {
   GError* err = nullptr;
   GMappedFile* mapped = g_mapped_file_new(path.c_str(), FALSE, &err);
   if (!mapped) {
@@ -191,13 +207,42 @@ Status serve_file(SoupServerMessage* msg, const std::string& path, const std::st
   soup_message_headers_replace(h, "Content-Type", type.c_str());
   if (!download_name.empty())
     soup_message_headers_replace(h, "Content-Disposition", ("attachment; filename=\"" + download_name + "\"").c_str());
+  const uint64_t size = g_bytes_get_size(bytes);
+  ByteRange range;
+  if (ranges) {
+    SoupMessageHeaders* req = soup_server_message_get_request_headers(msg);
+    const char* asked = soup_message_headers_get_one(req, "Range");
+    range = parse_byte_range(asked ? asked : "", size);
+    soup_message_headers_remove(req, "Range");  // answered here, never again by libsoup
+    soup_message_headers_replace(h, "Accept-Ranges", "bytes");
+  }
+  int status = 200;
+  if (range.verdict == RangeVerdict::unsatisfiable) {
+    g_bytes_unref(bytes);
+    soup_message_headers_replace(h, "Content-Range", ("bytes */" + std::to_string(size)).c_str());
+    const std::string body =
+        "{\"code\":416,\"message\":\"the range starts past the end of the " + std::to_string(size) + " bytes\"}";
+    soup_server_message_set_status(msg, 416, nullptr);
+    soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_COPY, body.data(), body.size());
+    return ok_status();
+  }
+  if (range.verdict == RangeVerdict::partial) {
+    GBytes* part = g_bytes_new_from_bytes(bytes, gsize(range.first), gsize(range.length()));
+    g_bytes_unref(bytes);
+    bytes = part;
+    status = 206;
+    soup_message_headers_replace(
+        h, "Content-Range",
+        ("bytes " + std::to_string(range.first) + "-" + std::to_string(range.last) + "/" + std::to_string(size))
+            .c_str());
+  }
   if (head) {
     soup_message_headers_set_content_length(h, goffset(g_bytes_get_size(bytes)));
   } else {
     soup_message_body_append_bytes(soup_server_message_get_response_body(msg), bytes);
   }
   g_bytes_unref(bytes);
-  soup_server_message_set_status(msg, 200, nullptr);
+  soup_server_message_set_status(msg, guint(status), nullptr);
   return ok_status();
 }
 
@@ -212,8 +257,78 @@ void file(SoupServerMessage* msg, const api::ServerIdentity& id, const std::stri
   }
   const Recording* r = c.index().find(rel);
   if (!r) return reply_error(msg, id, Error{"no recording " + rel, ErrorReason::not_found, "api"});
-  Status st = serve_file(msg, c.absolute(rel), media_type(r->format), method == "HEAD");
+  Status st = serve_file(msg, c.absolute(rel), media_type(r->format), method == "HEAD", "", true);
   if (!st) reply_error(msg, id, st.error());
+}
+
+// GET segments/<path>.ts: the MPEG-TS remux of one closed FLV recording, made on a worker thread
+// (pipelines/flv_ts_remux.h) while the message waits. Its timestamps are the recording's wall clock
+// (time of day, so they stay under MPEG-TS's 26.5 h wrap), continuous from file to file.
+void segment(SoupServerMessage* msg, const api::ServerIdentity& id, const std::string& name) {
+  const std::string suffix = ".ts";
+  if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return reply_error(msg, id, Error{"a segment is <recording path>.ts", ErrorReason::not_found, "api"});
+  const std::string rel = name.substr(0, name.size() - suffix.size());
+  if (!safe_relative_path(rel))
+    return reply_error(msg, id, Error{"invalid recording path", ErrorReason::invalid, "api"});
+  DvrCatalog& c = DvrCatalog::instance();
+  const Recording* found = c.index().find(rel);
+  if (!found) return reply_error(msg, id, Error{"no recording " + rel, ErrorReason::not_found, "api"});
+  const Recording r = *found;
+  if (r.format == "ts") return file(msg, id, "GET", rel);
+  if (r.format != "flv")
+    return reply_error(msg, id, Error{r.format + " recordings are not played as HLS", ErrorReason::unsupported, "api"});
+  if (r.open) return reply_error(msg, id, Error{rel + " is being written", ErrorReason::conflict, "api"});
+  if (r.size > kMaxRemuxFileBytes)
+    return reply_error(msg, id,
+                       Error{rel + " is over " + std::to_string(kMaxRemuxFileBytes >> 20) +
+                                 " MiB: record with [dvr] plan = segment to play it as HLS",
+                             ErrorReason::too_large, "api"});
+  if (remuxes_running >= kMaxRemuxesAtOnce || remux_bytes_in_flight + r.size > kMaxRemuxBytesInFlight)
+    return reply_error(msg, id, Error{"too many segments being remuxed; try again", ErrorReason::unavailable, "api"});
+  // mpegtsmux (1.22) starts its clock an hour in (TS_MUX_CLOCK_BASE, room for negative DTS): the
+  // base is an hour earlier, so the PTS read back is the time of day (plus a day before 01:00 UTC).
+  const int64_t base_ms = ((r.start_ms - kMuxClockBaseMs) % kDayMs + kDayMs) % kDayMs;
+  const GstClockTime base_ns = GstClockTime(base_ms) * GST_MSECOND;
+  auto made = pipelines::FlvTsRemux::create(c.absolute(rel), base_ns, size_t(r.size * 2 + (1u << 20)));
+  if (!made) return reply_error(msg, id, made.error());
+  std::shared_ptr<pipelines::FlvTsRemux> job(std::move(made.value()));
+  auto holder = std::make_shared<std::shared_ptr<pipelines::FlvTsRemux>>(job);
+  g_object_ref(msg);
+  soup_server_message_pause(msg);
+  ++remuxes_running;
+  remux_bytes_in_flight += r.size;
+  const gint64 began_us = g_get_monotonic_time();
+  const uint64_t size = r.size;
+  Status st = job->start([msg, id, rel, size, began_us, stream = r.stream, holder](Result<Ref<GBytes>> result) {
+    --remuxes_running;
+    remux_bytes_in_flight -= size;
+    if (result) {
+      const gsize bytes = g_bytes_get_size(result.value().get());
+      api::set_cors_headers(msg, false, kMethods);
+      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Cache-Control", "max-age=3600");
+      soup_server_message_set_status(msg, 200, nullptr);
+      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Content-Type", "video/mp2t");
+      soup_message_body_append_bytes(soup_server_message_get_response_body(msg), result.value().get());
+      log_info(stream, "", "dvr-vod",
+               "remuxed " + rel + " to MPEG-TS: " + std::to_string(bytes) + " bytes in " +
+                   std::to_string((g_get_monotonic_time() - began_us) / 1000) + " ms");
+    } else {
+      log_warn(stream, "", "dvr-vod", "remux of " + rel + " failed: " + result.error().message);
+      reply_error(msg, id, result.error());
+    }
+    soup_server_message_unpause(msg);
+    g_object_unref(msg);
+    post_to_control([holder]() { holder->reset(); });  // not from inside its own bus handler
+  });
+  if (!st) {
+    --remuxes_running;
+    remux_bytes_in_flight -= size;
+    reply_error(msg, id, st.error());
+    soup_server_message_unpause(msg);
+    g_object_unref(msg);
+    holder->reset();  // the remux holds its own callback: break the cycle here
+  }
 }
 
 // The files of the clip and where [from, to] falls on their joined timeline (splitmuxsrc plays
@@ -351,6 +466,8 @@ void register_recordings_api(api::ApiServer& api) {
     }
     if (rest.empty() || rest == "/") return list(msg, id, q);
     if (rest == "/vod.m3u8") return vod(msg, id, q);
+    const std::string segments = "/segments/";
+    if (rest.rfind(segments, 0) == 0) return segment(msg, id, rest.substr(segments.size()));
     if (rest == "/clip" || rest == "/clip.mp4") return clip(msg, id, q);
     reply_error(msg, id, Error{"no API at " + api::printable(path), ErrorReason::not_found, "api"});
   });

@@ -109,7 +109,7 @@ TEST(VodPlaylist, SegmentsCarryDateTimeAndGapsAreMarked) {
     r.path = "live/a-" + std::to_string(s) + ".ts";
     files.push_back(r);
   }
-  Recording flv = rec("live/a", 140, 144);  // not MPEG-TS: left out
+  Recording flv = rec("live/a", 140, 144);  // FLV without a remux prefix: left out
   files.push_back(flv);
   VodPlaylist pl = vod_playlist(files, "files/");
   EXPECT_EQ(pl.segments, 4u);
@@ -125,8 +125,41 @@ TEST(VodPlaylist, SegmentsCarryDateTimeAndGapsAreMarked) {
       t.find("# nothing recorded for 18000 ms\n#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:02:10"),
       std::string::npos)
       << t;
-  EXPECT_EQ(t.find(".flv"), std::string::npos);
+  EXPECT_EQ(t.find("live/a-140.flv\n"), std::string::npos);
+  EXPECT_EQ(pl.skipped, 1u);
   EXPECT_NE(t.find("#EXT-X-ENDLIST\n"), std::string::npos);
+}
+
+// FLV recordings (the default format) are segments through their MPEG-TS remux URI; TS files in
+// the same range are their own segments; an MP4 file is left out and its time becomes a gap.
+TEST(VodPlaylist, FlvRecordingsAreRemuxedSegmentsAndMixedFormatsPlayTogether) {
+  std::vector<Recording> files = {rec("live/a", 100, 104), rec("live/a", 104, 108)};
+  Recording ts = rec("live/a", 108, 112);
+  ts.format = "ts";
+  ts.path = "live/a-108.ts";
+  files.push_back(ts);
+  Recording mp4 = rec("live/a", 112, 116);
+  mp4.format = "mp4";
+  mp4.path = "live/a-112.mp4";
+  files.push_back(mp4);
+  files.push_back(rec("live/a", 116, 120));
+  files.push_back(rec("live/a", 130, 134, 100, true));  // being written: never listed
+  VodPlaylist pl = vod_playlist(files, "files/", "segments/");
+  EXPECT_EQ(pl.segments, 4u);
+  EXPECT_EQ(pl.skipped, 1u);
+  EXPECT_EQ(pl.gaps, 1u) << pl.text;  // where the MP4 was
+  const std::string& t = pl.text;
+  EXPECT_NE(t.find("#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:01:40.000Z\n#EXTINF:4.000,\nsegments/live/a-100.flv.ts\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("\nfiles/live/a-108.ts\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("# not playable here: live/a-112.mp4 (mp4)\n"), std::string::npos) << t;
+  EXPECT_NE(
+      t.find("# nothing recorded for 4000 ms\n#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:01:56"),
+      std::string::npos)
+      << t;
+  EXPECT_EQ(t.find("a-130"), std::string::npos);
+  EXPECT_EQ(t.find("mp4\n#EXTINF"), std::string::npos);
 }
 
 TEST(DvrCatalog, RootIsTheTemplatesFixedDirectory) {

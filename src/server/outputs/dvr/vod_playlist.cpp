@@ -18,14 +18,20 @@ std::string iso8601_ms(int64_t wall_ms) {
   return buf;
 }
 
-VodPlaylist vod_playlist(const std::vector<Recording>& recordings, const std::string& uri_prefix,
-                         int64_t gap_tolerance_ms) {
+VodPlaylist vod_playlist(const std::vector<Recording>& recordings, const std::string& files_prefix,
+                         const std::string& remux_prefix, int64_t gap_tolerance_ms) {
   VodPlaylist out;
   std::string body;
   double longest = 1;
   int64_t prev_end = -1;
   for (const Recording& r : recordings) {
-    if (r.format != "ts" || r.open || r.duration_ms() <= 0) continue;
+    if (r.open || r.duration_ms() <= 0) continue;
+    const bool remuxed = r.format == "flv" && !remux_prefix.empty();
+    if (r.format != "ts" && !remuxed) {
+      ++out.skipped;
+      body += "# not playable here: " + r.path + " (" + r.format + ")\n";
+      continue;
+    }
     const double seconds = double(r.duration_ms()) / 1000.0;
     longest = std::max(longest, seconds);
     if (prev_end >= 0) {
@@ -40,7 +46,7 @@ VodPlaylist vod_playlist(const std::vector<Recording>& recordings, const std::st
     char extinf[48];
     std::snprintf(extinf, sizeof extinf, "#EXTINF:%.3f,\n", seconds);
     body += extinf;
-    body += uri_prefix + r.path + "\n";
+    body += remuxed ? remux_prefix + r.path + ".ts\n" : files_prefix + r.path + "\n";
     prev_end = r.end_ms;
     ++out.segments;
   }

@@ -1,8 +1,9 @@
-// Owns: the HLS VOD playlist over recorded MPEG-TS files: one segment per file (#EXTINF its
+// Owns: the HLS VOD playlist over recorded files: one MPEG-TS segment per file (#EXTINF its
 // duration), #EXT-X-PROGRAM-DATE-TIME on every segment, and #EXT-X-DISCONTINUITY where the
-// timeline breaks. A stretch where nothing was recorded (between two files, more than
-// gap_tolerance_ms) is marked with a discontinuity and the jump of the program date-time.
-// Must not know: HTTP, the disk. Pure text.
+// timeline breaks. MPEG-TS recordings are their own segments; FLV recordings are named by a URI
+// that answers their MPEG-TS remux; other formats (MP4) are left out, their time counted as a gap. A stretch where
+// nothing was recorded (between two files, more than gap_tolerance_ms) is marked with a discontinuity and the jump of
+// the program date-time. Must not know: HTTP, the disk. Pure text.
 #pragma once
 
 #include <cstdint>
@@ -16,15 +17,18 @@ namespace estuary::server {
 struct VodPlaylist {
   std::string text;
   size_t segments = 0;
-  size_t gaps = 0;  // unrecorded stretches marked
+  size_t gaps = 0;     // unrecorded stretches marked
+  size_t skipped = 0;  // closed recordings of a format the playlist cannot carry
 };
 
-// recordings: one stream's, by start time (others than format "ts" are left out). Each segment's
-// URI is uri_prefix + its path ("files/" + "live/cam-1.ts"). Every file is its own encoder
+// recordings: one stream's, by start time (open ones and formats other than "ts" and "flv" are left
+// out). A TS file's URI is files_prefix + its path ("files/" + "live/cam-1.ts"), an FLV file's
+// remux_prefix + its path + ".ts" ("segments/" + "live/cam-1.flv" + ".ts"; FLV is left out when
+// remux_prefix is empty). Every file is its own encoder
 // session on disk (its timestamps start anew), so each one after the first begins with a
 // discontinuity; gaps is how many of those stand for time nothing was recorded.
-VodPlaylist vod_playlist(const std::vector<Recording>& recordings, const std::string& uri_prefix,
-                         int64_t gap_tolerance_ms = 1500);
+VodPlaylist vod_playlist(const std::vector<Recording>& recordings, const std::string& files_prefix,
+                         const std::string& remux_prefix = "", int64_t gap_tolerance_ms = 1500);
 
 // "2026-12-07T00:04:00.250Z" for a wall-clock time in ms.
 std::string iso8601_ms(int64_t wall_ms);
