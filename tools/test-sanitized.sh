@@ -11,8 +11,17 @@ build=build-asan
 # Results of earlier runs must not be counted (see tools/test_summary.py).
 rm -f "$build/meson-logs/testlog.json"
 [ -d "$build" ] && find "$build" -maxdepth 1 -name '*.xml' -delete
+# -O1 -g1 (line tables): ASan's recommended optimisation with file:line in every report, and a build
+# about 3x faster than -O2 -g (measured per file: supervisor.cpp 55 s -> 20 s), which is most of CI's
+# cold-machine time. An older ./build-asan configured otherwise is switched over.
+sanitize_options=(-Db_sanitize=address,undefined -Doptimization=1 -Dc_args=-g1 -Dcpp_args=-g1)
 if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" --buildtype=debugoptimized -Db_sanitize=address,undefined || exit 1
+  meson setup "$build" --buildtype=debugoptimized "${sanitize_options[@]}" || exit 1
+elif ! meson introspect "$build" --buildoptions | python3 -c '
+import json, sys
+opts = {o["name"]: o["value"] for o in json.load(sys.stdin)}
+sys.exit(0 if opts.get("optimization") == "1" and opts.get("cpp_args") == ["-g1"] else 1)'; then
+  meson configure "$build" "${sanitize_options[@]}" || exit 1
 fi
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(--suite unit --suite elements)
