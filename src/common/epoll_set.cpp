@@ -97,27 +97,27 @@ Result<EpollWatch> EpollSet::watch(int fd, uint32_t events, Handler handler) {
   return EpollWatch(weak_from_this(), token, events);
 }
 
-EpollSet::Entry* EpollSet::find(uint64_t token) const {
+const std::shared_ptr<EpollSet::Entry>* EpollSet::find(uint64_t token) const {
   const uint32_t index = uint32_t(token);
   if (index >= slots_.size()) return nullptr;
   const Slot& slot = slots_[index];
-  return slot.generation == uint32_t(token >> 32) ? slot.entry.get() : nullptr;
+  return slot.generation == uint32_t(token >> 32) && slot.entry ? &slot.entry : nullptr;
 }
 
 bool EpollSet::modify(uint64_t token, uint32_t events) {
-  Entry* entry = find(token);
+  const std::shared_ptr<Entry>* entry = find(token);
   if (!entry) return false;
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = token;
-  return epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, entry->fd, &ev) == 0;
+  return epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, (*entry)->fd, &ev) == 0;
 }
 
 void EpollSet::remove(uint64_t token) {
-  Entry* entry = find(token);
+  const std::shared_ptr<Entry>* entry = find(token);
   if (!entry) return;
   // The descriptor may be closed already (the kernel then dropped it from the set): ignore errors.
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, entry->fd, nullptr);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, (*entry)->fd, nullptr);
   const uint32_t index = uint32_t(token);
   slots_[index].entry.reset();
   ++slots_[index].generation;  // events still queued for this token find nothing
@@ -132,8 +132,9 @@ void EpollSet::dispatch() {
     if (n <= 0) return;
     for (int i = 0; i < n; ++i) {
       const uint64_t token = events[i].data.u64;
-      if (!find(token)) continue;                                    // removed by an earlier handler of this batch
-      std::shared_ptr<Entry> entry = slots_[uint32_t(token)].entry;  // a handler may remove its own watch
+      const std::shared_ptr<Entry>* found = find(token);
+      if (!found) continue;                   // removed by an earlier handler of this batch
+      std::shared_ptr<Entry> entry = *found;  // a copy: a handler may remove its own watch
       entry->handler(events[i].events);
     }
     if (n < kBatch) return;

@@ -72,7 +72,7 @@ class EpollSet : public std::enable_shared_from_this<EpollSet> {
   };
   EpollSet() = default;
   void dispatch();
-  Entry* find(uint64_t token) const;
+  const std::shared_ptr<Entry>* find(uint64_t token) const;  // the live entry of a token, or null
   bool modify(uint64_t token, uint32_t events);
   void remove(uint64_t token);
 

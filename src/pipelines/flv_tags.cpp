@@ -52,25 +52,31 @@ std::vector<uint8_t> make_flv_file_header(bool has_audio, bool has_video) {
 }
 
 void append_flv_tag(std::vector<uint8_t>& out, uint8_t type, uint32_t ts, const uint8_t* body, size_t size) {
-  const size_t start = out.size();
-  out.resize(start + flv_tag_header_size + size + flv_prev_tag_size);
-  uint8_t* p = out.data() + start;
-  p[0] = type;
-  p[1] = uint8_t(size >> 16);
-  p[2] = uint8_t(size >> 8);
-  p[3] = uint8_t(size);
-  p[4] = uint8_t(ts >> 16);
-  p[5] = uint8_t(ts >> 8);
-  p[6] = uint8_t(ts);
-  p[7] = uint8_t(ts >> 24);
-  p[8] = p[9] = p[10] = 0;
-  if (size) std::copy(body, body + size, p + flv_tag_header_size);
+  append_flv_tag(out, type, ts, body, size, nullptr, 0);
+}
+
+void append_flv_tag(std::vector<uint8_t>& out, uint8_t type, uint32_t ts, const uint8_t* head, size_t head_size,
+                    const uint8_t* data, size_t data_size) {
+  const size_t size = head_size + data_size;
+  const uint8_t header[flv_tag_header_size] = {type,
+                                               uint8_t(size >> 16),
+                                               uint8_t(size >> 8),
+                                               uint8_t(size),
+                                               uint8_t(ts >> 16),
+                                               uint8_t(ts >> 8),
+                                               uint8_t(ts),
+                                               uint8_t(ts >> 24),
+                                               0,
+                                               0,
+                                               0};
   const uint32_t prev = uint32_t(flv_tag_header_size + size);
-  uint8_t* t = p + flv_tag_header_size + size;
-  t[0] = uint8_t(prev >> 24);
-  t[1] = uint8_t(prev >> 16);
-  t[2] = uint8_t(prev >> 8);
-  t[3] = uint8_t(prev);
+  const uint8_t trailer[flv_prev_tag_size] = {uint8_t(prev >> 24), uint8_t(prev >> 16), uint8_t(prev >> 8),
+                                              uint8_t(prev)};
+  out.reserve(out.size() + flv_tag_header_size + size + flv_prev_tag_size);
+  out.insert(out.end(), header, header + flv_tag_header_size);
+  if (head_size) out.insert(out.end(), head, head + head_size);
+  if (data_size) out.insert(out.end(), data, data + data_size);
+  out.insert(out.end(), trailer, trailer + flv_prev_tag_size);
 }
 
 }  // namespace estuary::pipelines

@@ -37,5 +37,8 @@ bool flv_is_sequence_header(const FlvTagView& tag);
 std::vector<uint8_t> make_flv_file_header(bool has_audio, bool has_video);
 // Appends one tag (header, body, PreviousTagSize).
 void append_flv_tag(std::vector<uint8_t>& out, uint8_t type, uint32_t timestamp_ms, const uint8_t* body, size_t size);
+// The same with the body given in two pieces (a frame's head bytes and the frame), copied once each.
+void append_flv_tag(std::vector<uint8_t>& out, uint8_t type, uint32_t timestamp_ms, const uint8_t* head,
+                    size_t head_size, const uint8_t* data, size_t data_size);
 
 }  // namespace estuary::pipelines

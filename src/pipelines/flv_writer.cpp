@@ -55,22 +55,27 @@ std::vector<uint8_t> flv_video_config_body(MediaCodec codec, const uint8_t* conf
   return with(ex_video_header(kKeyFrame, kSequenceStart, cc), config, n);
 }
 
-std::vector<uint8_t> flv_video_frame_body(MediaCodec codec, bool keyframe, int32_t cts_ms, const uint8_t* data,
-                                          size_t n, bool legacy) {
+std::vector<uint8_t> flv_video_frame_head(MediaCodec codec, bool keyframe, int32_t cts_ms, bool legacy) {
   const unsigned ft = keyframe ? kKeyFrame : kInterFrame;
   const bool has_cts = codec == MediaCodec::h264 || codec == MediaCodec::h265;
   if (legacy && has_cts) {
     std::vector<uint8_t> head = {uint8_t((ft << 4) | legacy_codec_id(codec)), 1};
     put_si24(head, cts_ms);
-    return with(std::move(head), data, n);
+    return head;
   }
   const char* cc = flv_video_fourcc(codec);
   if (!cc) return {};
   // CodedFramesX: the composition time is zero (and AV1/VP9 never carry one).
-  if (!has_cts || cts_ms == 0) return with(ex_video_header(ft, kCodedFramesX, cc), data, n);
+  if (!has_cts || cts_ms == 0) return ex_video_header(ft, kCodedFramesX, cc);
   std::vector<uint8_t> head = ex_video_header(ft, kCodedFrames, cc);
   put_si24(head, cts_ms);
-  return with(std::move(head), data, n);
+  return head;
+}
+
+std::vector<uint8_t> flv_video_frame_body(MediaCodec codec, bool keyframe, int32_t cts_ms, const uint8_t* data,
+                                          size_t n, bool legacy) {
+  std::vector<uint8_t> head = flv_video_frame_head(codec, keyframe, cts_ms, legacy);
+  return head.empty() ? head : with(std::move(head), data, n);
 }
 
 std::vector<uint8_t> flv_audio_config_body(MediaCodec codec, const uint8_t* config, size_t n) {
@@ -79,10 +84,15 @@ std::vector<uint8_t> flv_audio_config_body(MediaCodec codec, const uint8_t* conf
   return {};
 }
 
-std::vector<uint8_t> flv_audio_frame_body(MediaCodec codec, const uint8_t* data, size_t n) {
-  if (codec == MediaCodec::aac) return with({0xaf, 1}, data, n);
-  if (codec == MediaCodec::opus) return with({0x91, 'O', 'p', 'u', 's'}, data, n);
+std::vector<uint8_t> flv_audio_frame_head(MediaCodec codec) {
+  if (codec == MediaCodec::aac) return {0xaf, 1};
+  if (codec == MediaCodec::opus) return {0x91, 'O', 'p', 'u', 's'};
   return {};
+}
+
+std::vector<uint8_t> flv_audio_frame_body(MediaCodec codec, const uint8_t* data, size_t n) {
+  std::vector<uint8_t> head = flv_audio_frame_head(codec);
+  return head.empty() ? head : with(std::move(head), data, n);
 }
 
 namespace {

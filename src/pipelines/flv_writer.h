@@ -29,6 +29,10 @@ std::vector<uint8_t> flv_video_frame_body(MediaCodec codec, bool keyframe, int32
 // packet). Empty for other codecs.
 std::vector<uint8_t> flv_audio_config_body(MediaCodec codec, const uint8_t* config, size_t n);
 std::vector<uint8_t> flv_audio_frame_body(MediaCodec codec, const uint8_t* data, size_t n);
+// The bytes a frame's body starts with (the body is these followed by the frame): a writer can put
+// them and the frame straight into the tag, copying the frame once. Empty for unsupported codecs.
+std::vector<uint8_t> flv_video_frame_head(MediaCodec codec, bool keyframe, int32_t cts_ms, bool legacy = false);
+std::vector<uint8_t> flv_audio_frame_head(MediaCodec codec);
 
 // What onMetaData tells a player before the first frame (0 / none: left out).
 struct FlvMetadata {

@@ -112,18 +112,19 @@ std::vector<uint8_t> config_of(GstCaps* caps, MediaCodec codec) {
   return {};
 }
 
-// The tag as a buffer; `view`, when given, describes it (it points into the buffer's memory).
-GstBuffer* tag_buffer(uint8_t type, uint32_t ts_ms, const std::vector<uint8_t>& body, FlvTagView* view = nullptr) {
+// The tag as a buffer, its body `head` followed by `data` (one copy of each); `view`, when given,
+// describes it (it points into the buffer's memory).
+GstBuffer* tag_buffer(uint8_t type, uint32_t ts_ms, const std::vector<uint8_t>& head, const uint8_t* data = nullptr,
+                      size_t data_size = 0, FlvTagView* view = nullptr) {
   auto* bytes = new std::vector<uint8_t>();
-  bytes->reserve(flv_tag_header_size + body.size() + flv_prev_tag_size);
-  append_flv_tag(*bytes, type, ts_ms, body.data(), body.size());
+  append_flv_tag(*bytes, type, ts_ms, head.data(), head.size(), data, data_size);
   if (view) {
     view->type = type;
     view->timestamp_ms = ts_ms;
     view->tag = bytes->data();
     view->tag_size = bytes->size();
     view->body = bytes->data() + flv_tag_header_size;
-    view->body_size = body.size();
+    view->body_size = head.size() + data_size;
   }
   return gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, bytes->data(), bytes->size(), 0, bytes->size(), bytes,
                                      [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); });
@@ -172,13 +173,14 @@ void on_sample(Writer& w, bool video, GstCaps* caps, GstBuffer* buffer) {
   if (video && GST_BUFFER_PTS_IS_VALID(buffer) && GST_BUFFER_DTS_IS_VALID(buffer))
     cts_ms =
         int32_t((GstClockTimeDiff(GST_BUFFER_PTS(buffer)) - GstClockTimeDiff(GST_BUFFER_DTS(buffer))) / GST_MSECOND);
+  const std::vector<uint8_t> head =
+      video ? flv_video_frame_head(codec, keyframe, cts_ms, w.legacy_video) : flv_audio_frame_head(codec);
+  if (head.empty()) return;  // a codec FLV cannot carry (the track chain admits none)
   GstMapInfo map;
   if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) return;
-  std::vector<uint8_t> body = video ? flv_video_frame_body(codec, keyframe, cts_ms, map.data, map.size, w.legacy_video)
-                                    : flv_audio_frame_body(codec, map.data, map.size);
-  gst_buffer_unmap(buffer, &map);
   FlvTagView view;
-  GstBuffer* tag = tag_buffer(video ? flv_video : flv_audio, ts_ms, body, &view);
+  GstBuffer* tag = tag_buffer(video ? flv_video : flv_audio, ts_ms, head, map.data, map.size, &view);
+  gst_buffer_unmap(buffer, &map);
   w.sink->on_tag(tag, view, keyframe);
   gst_buffer_unref(tag);
 }
