@@ -1,10 +1,9 @@
 // Owns: end-to-end tests of the web console (/console/) and the players (/players/) in headless
 // Chromium against the real server: a published stream listed within 2 s, the stream page's FLV,
 // TS, HLS and WHEP players decoding frames, the kick button disconnecting an ffmpeg player, DVR
-// start/stop from the page writing a file, the recordings page (list, timeline, VOD playback, clip
-// download), and the console under API auth (refused without credentials, working with them). Each
-// page is saved as a screenshot under $ESTUARY_BUILD_ROOT/test-artifacts/console/ and checked not
-// to be blank.
+// start/stop from the page writing a file, the recordings page (list, timeline, VOD playback of FLV and MP4 recordings,
+// clip download), and the console under API auth (refused without credentials, working with them). Each page is saved
+// as a screenshot under $ESTUARY_BUILD_ROOT/test-artifacts/console/ and checked not to be blank.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -278,11 +277,12 @@ TEST(Console, DvrStartStopFromStreamPageWritesFile) {
   EXPECT_GT(std::atof(r.out.c_str()), 2.5) << files[0];
 }
 
-// FLV, the default DVR format: the page's HLS VOD plays its MPEG-TS remux.
-TEST(Console, RecordingsPageListsPlaysAndClips) {
+// The recordings page over recordings of `format`: listed, the range played over HLS VOD in the
+// player frame (hls.js), a clip of the whole range downloaded as an MP4.
+void recordings_page_lists_plays_and_clips(const std::string& format) {
   const std::string rec = make_temp_dir();
   Server server({{"ESTUARY_DVR_ENABLED", "true"},
-                 {"ESTUARY_DVR_FORMAT", "flv"},
+                 {"ESTUARY_DVR_FORMAT", format},
                  {"ESTUARY_DVR_PLAN", "segment"},
                  {"ESTUARY_DVR_SEGMENT_S", "2"},
                  {"ESTUARY_DVR_PATH", rec + "/[app]/[stream]-[timestamp]"}});
@@ -306,7 +306,7 @@ TEST(Console, RecordingsPageListsPlaysAndClips) {
   ASSERT_TRUE(c.evaluate_bool("(document.getElementById('rec-play').click(), true)"));
   EXPECT_TRUE(c.wait_true(std::string(kFramesShown) + " >= 25", 30000)) << diagnostics(c, server);
   c.evaluate_bool("(document.getElementById('rec-timeline').scrollIntoView(), true)");
-  expect_screenshot(c, "recordings");
+  expect_screenshot(c, "recordings-" + format);
   // A clip of the whole range downloads as an MP4.
   ASSERT_TRUE(c.evaluate_bool("(document.getElementById('rec-clip').click(), true)"));
   EXPECT_TRUE(
@@ -316,6 +316,12 @@ TEST(Console, RecordingsPageListsPlaysAndClips) {
       << c.evaluate_string("document.getElementById('rec-status').textContent") << "\n"
       << diagnostics(c, server);
 }
+
+// FLV, the default DVR format: the page's HLS VOD plays its MPEG-TS remux.
+TEST(Console, RecordingsPageListsPlaysAndClips) { recordings_page_lists_plays_and_clips("flv"); }
+
+// MP4: the page's HLS VOD is the fMP4 playlist (EXT-X-MAP and byte ranges of the files).
+TEST(Console, Mp4RecordingsPagePlaysFmp4Vod) { recordings_page_lists_plays_and_clips("mp4"); }
 
 TEST(Console, ApiAuthRefusesWithoutCredentialsAndWorksWithThem) {
   Server server({{"ESTUARY_API_AUTH", "basic"}, {"ESTUARY_API_USERNAME", "admin"}, {"ESTUARY_API_PASSWORD", "s3cret"}});

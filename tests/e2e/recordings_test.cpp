@@ -4,7 +4,9 @@
 // keyframe; DELETE of a recording (refused while it is written); retention removing the oldest
 // files and never the open one; the index rebuilt from disk after a restart; ".." refused everywhere;
 // HLS VOD over FLV recordings (the default format: each file a segment remuxed to MPEG-TS on
-// request, timestamps following the wall clock); byte ranges of a recording download.
+// request, timestamps following the wall clock); byte ranges of a recording download; HLS VOD over
+// fragmented MP4 recordings (fMP4 playlist: each file's init section as EXT-X-MAP and its fragments
+// as a byte range of the file).
 #include <dirent.h>
 #include <gtest/gtest.h>
 
@@ -428,6 +430,93 @@ TEST(Recordings, FlvRecordingsPlayAsHlsVodAndDownloadsAnswerRanges) {
   auto multi = run({"curl", "-s", "-o", part, "-w", "%{http_code}", "-H", "Range: bytes=0-1,5-6", url}, 20);
   EXPECT_EQ(multi.out, "200");
   EXPECT_EQ(read_file(part), on_disk) << "a multi-range is answered with the whole file";
+}
+
+// [dvr] format = mp4: 3-second fragmented MP4 segments of two publishes with a gap play as an
+// fMP4 HLS VOD playlist (version 7, EXT-X-MAP of each file's ftyp+moov, its fragments as one byte
+// range) in ffprobe and ffmpeg, with PDT, the gap marked and a discontinuity between files; the
+// byte ranges the playlist names are the file's own boxes.
+TEST(Recordings, Mp4RecordingsPlayAsFmp4HlsVod) {
+  const std::string rec = make_temp_dir();
+  auto env = dvr_env(rec + "/dvr", 3);
+  env["ESTUARY_DVR_FORMAT"] = "mp4";
+  Server server(env);
+  ASSERT_TRUE(server.start()) << server.log();
+  {
+    Process pub = start_publisher(server.rtmp_url("live/m"), 320, 240, server.dir() + "/pub1.log", 7, 25);
+    ASSERT_TRUE(wait_for_stream(server, "live/m", 10000)) << server.log();
+    pub.wait(20000);
+  }
+  std::this_thread::sleep_for(5s);  // nothing recorded for a while
+  {
+    Process pub = start_publisher(server.rtmp_url("live/m"), 320, 240, server.dir() + "/pub2.log", 4, 25);
+    ASSERT_TRUE(wait_for_stream(server, "live/m", 10000)) << server.log();
+    pub.wait(20000);
+  }
+  std::vector<Rec> recs;
+  for (int i = 0; i < 50 && (recs.empty() || recs.back().open); ++i) {
+    std::this_thread::sleep_for(100ms);
+    recs = list(server, "?stream=live/m&count=1000");
+  }
+  ASSERT_GE(recs.size(), 3u) << server.log();
+  double recorded_s = 0;
+  for (const auto& r : recs) {
+    EXPECT_EQ(r.format, "mp4");
+    EXPECT_FALSE(r.open);
+    recorded_s += double(r.end_ms - r.start_ms) / 1000;
+  }
+
+  std::string body;
+  const int64_t from = recs.front().start_ms - 1000, to = recs.back().end_ms + 1000;
+  const std::string vod = api(
+      server, "/api/v1/recordings/vod.m3u8?stream=live/m&from=" + std::to_string(from) + "&to=" + std::to_string(to));
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(http_request("GET", vod, &body), 200) << body << server.log();
+  const double playlist_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_NE(body.find("#EXT-X-VERSION:7\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("#EXT-X-PLAYLIST-TYPE:VOD"), std::string::npos);
+  EXPECT_NE(body.find("#EXT-X-PROGRAM-DATE-TIME:"), std::string::npos);
+  EXPECT_NE(body.find("# nothing recorded for"), std::string::npos) << body;
+  EXPECT_NE(body.find("#EXT-X-DISCONTINUITY\n#EXT-X-MAP:"), std::string::npos) << body;
+  EXPECT_NE(body.find("#EXT-X-ENDLIST"), std::string::npos);
+  EXPECT_EQ(body.find("not playable"), std::string::npos) << body;
+  const std::string map0 = "#EXT-X-MAP:URI=\"files/" + recs[0].id + "\",BYTERANGE=\"";
+  const size_t at = body.find(map0);
+  ASSERT_NE(at, std::string::npos) << body;
+  std::printf("fMP4 VOD playlist (%zu files) in %.1f ms:\n%s", recs.size(), playlist_ms, body.c_str());
+
+  // The init section the playlist names is the file's ftyp+moov; the fragments start with a moof.
+  const std::string on_disk = read_file(rec + "/dvr/" + recs[0].id);
+  const size_t init_end = std::stoul(body.substr(at + map0.size()));
+  ASSERT_GT(init_end, 16u);
+  ASSERT_LT(init_end + 8, on_disk.size());
+  EXPECT_EQ(on_disk.substr(4, 4), "ftyp");
+  EXPECT_EQ(on_disk.substr(init_end + 4, 4), "moof") << "the first fragment follows the init section";
+  const std::string range_line = "#EXT-X-BYTERANGE:";
+  const size_t br = body.find(range_line, at);
+  ASSERT_NE(br, std::string::npos);
+  const size_t length = std::stoul(body.substr(br + range_line.size()));
+  const size_t offset = std::stoul(body.substr(body.find('@', br) + 1));
+  EXPECT_EQ(offset, init_end);
+  ASSERT_LE(offset + length, on_disk.size());
+  EXPECT_EQ(on_disk.substr(offset + length + 4, 4), "mfra") << "the fragments end where the index begins";
+
+  // The playlist plays: H.264 + AAC, as long as what was recorded, every frame there.
+  auto streams = probe_streams(vod, 30);
+  ASSERT_EQ(streams.size(), 2u) << body << server.log();
+  EXPECT_TRUE(has_stream(streams, "video", "h264"));
+  EXPECT_TRUE(has_stream(streams, "audio", "aac"));
+  const double duration =
+      probe_number({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", vod}, 60);
+  EXPECT_NEAR(duration, recorded_s, 1.0) << body;
+  const double frames = probe_number({"ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
+                                      "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", vod},
+                                     90);
+  EXPECT_NEAR(frames / 25.0, recorded_s, 2.5) << "every recorded second plays (and the gap takes none)";
+  auto decoded = run({"ffmpeg", "-v", "error", "-i", vod, "-f", "null", "-"}, 90);
+  EXPECT_EQ(decoded.exit_code, 0) << decoded.err;
+  std::printf("MP4 VOD: %zu files, %.2f s recorded, playlist %.2f s, %.0f video frames\n", recs.size(), recorded_s,
+              duration, frames);
 }
 
 }  // namespace

@@ -353,6 +353,32 @@ def rtmp_media_seeds():
     for name, data in seeds.items():
         write("rtmp_media", name, data)
     http_range_seeds()
+    mp4_box_scan_seeds()
+
+
+def mp4_box(kind, size, large=False, zero=False):
+    head = struct.pack(">I", 1 if large else 0 if zero else size) + kind
+    if large:
+        head += struct.pack(">Q", size)
+    return head + bytes(size - len(head))
+
+
+def mp4_box_scan_seeds():
+    # A recorded fragmented MP4's top level (the file itself is the input): ftyp, moov, moof+mdat, mfra.
+    init = mp4_box(b"ftyp", 24) + mp4_box(b"moov", 120)
+    frag = mp4_box(b"moof", 40) + mp4_box(b"mdat", 64)
+    seeds = {
+        "fragmented": init + frag * 3 + mp4_box(b"mfra", 24),
+        "largesize": init + mp4_box(b"moof", 40) + mp4_box(b"mdat", 64, large=True),
+        "size-zero": init + mp4_box(b"moof", 40) + mp4_box(b"mdat", 64, zero=True),
+        "truncated-moov": init[:60],
+        "cut-fragment": (init + frag * 2)[:-20],
+        "huge": init + struct.pack(">I", 1) + b"moof" + struct.pack(">Q", 1 << 62),
+        "under-header": init + struct.pack(">I", 3) + b"moof",
+        "not-fragmented": mp4_box(b"ftyp", 24) + mp4_box(b"mdat", 64) + mp4_box(b"moov", 120),
+    }
+    for name, data in seeds.items():
+        write("mp4_box_scan", name, data)
 
 
 def http_range_seeds():

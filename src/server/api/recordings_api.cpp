@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +21,7 @@
 #include "pipelines/flv_ts_remux.h"
 #include "server/api/api_json.h"
 #include "server/outputs/dvr/dvr_catalog.h"
+#include "server/outputs/dvr/mp4_layout_read.h"
 #include "server/outputs/dvr/vod_playlist.h"
 
 namespace estuary::server {
@@ -37,12 +40,14 @@ constexpr const char* kMethods = "GET, HEAD, DELETE, OPTIONS";
 constexpr uint64_t kMaxRemuxFileBytes = 512ull << 20;
 constexpr int kMaxRemuxesAtOnce = 3;
 constexpr uint64_t kMaxRemuxBytesInFlight = 512ull << 20;
+constexpr int kMaxLayoutScansAtOnce = 4;  // fMP4 playlists whose box headers are being read
 constexpr int64_t kDayMs = 86400 * 1000;
 constexpr int64_t kMuxClockBaseMs = 3600 * 1000;
 
 int clips_running = 0;               // control thread
 int remuxes_running = 0;             // control thread
 uint64_t remux_bytes_in_flight = 0;  // control thread
+int layout_scans_running = 0;        // control thread
 
 void reply_text(SoupServerMessage* msg, int status, const std::string& type, const std::string& body) {
   api::set_cors_headers(msg, false, kMethods);
@@ -167,6 +172,66 @@ void list(SoupServerMessage* msg, const api::ServerIdentity& id, const Query& q)
   reply_text(msg, 200, "application/json", api::to_json_text(root.get()));
 }
 
+// The fMP4 playlist: the MP4 files' box headers are read on a worker thread (a few 16-byte preads
+// per second of media, never the media) while the message waits; the playlist is built back here.
+// At most kMaxLayoutScansAtOnce such reads at once (503 beyond).
+void vod_fmp4(SoupServerMessage* msg, const api::ServerIdentity& id, const std::string& stream,
+              std::vector<Recording> items) {
+  if (layout_scans_running >= kMaxLayoutScansAtOnce)
+    return reply_error(msg, id, Error{"too many playlists being read; try again", ErrorReason::unavailable, "api"});
+  std::vector<std::pair<std::string, std::string>> files;  // (relative, absolute)
+  for (const Recording& r : items)
+    if (!r.open && r.format == "mp4" && r.duration_ms() > 0)
+      files.emplace_back(r.path, DvrCatalog::instance().absolute(r.path));
+  g_object_ref(msg);
+  soup_server_message_pause(msg);
+  ++layout_scans_running;
+  const gint64 began_us = g_get_monotonic_time();
+  auto work = new std::function<void()>(
+      [msg, id, stream, items = std::move(items), files = std::move(files), began_us]() mutable {
+        auto layouts = std::make_shared<std::map<std::string, Mp4Layout>>();
+        auto why_not = std::make_shared<std::map<std::string, std::string>>();
+        size_t fragments = 0;
+        for (const auto& [rel, abs] : files) {
+          auto l = read_mp4_layout(abs);
+          if (l) {
+            fragments += l.value().fragments;
+            (*layouts)[rel] = l.value();
+          } else {
+            (*why_not)[rel] = l.error().message;
+          }
+        }
+        post_to_control([msg, id, stream, items = std::move(items), layouts, why_not, began_us, fragments,
+                         nfiles = files.size()]() {
+          --layout_scans_running;
+          VodPlaylist pl = vod_playlist_fmp4(items, *layouts, "files/", *why_not);
+          const gint64 ms = (g_get_monotonic_time() - began_us) / 1000;
+          log_info(stream, "", "dvr-vod",
+                   "fMP4 playlist: " + std::to_string(nfiles) + " MP4 files, " + std::to_string(fragments) +
+                       " fragments read in " + std::to_string(ms) + " ms, " + std::to_string(pl.segments) +
+                       " segments, " + std::to_string(pl.skipped) + " left out");
+          if (pl.segments == 0)
+            reply_error(msg, id,
+                        Error{"no playable closed MP4 recording of " + stream + " in that range" +
+                                  (why_not->empty() ? "" : ": " + why_not->begin()->second),
+                              ErrorReason::not_found, "api"});
+          else
+            reply_text(msg, 200, "application/vnd.apple.mpegurl", pl.text);
+          soup_server_message_unpause(msg);
+          g_object_unref(msg);
+        });
+      });
+  GThread* t = g_thread_new(
+      "vod-layout",
+      [](gpointer data) -> gpointer {
+        std::unique_ptr<std::function<void()>> fn(static_cast<std::function<void()>*>(data));
+        (*fn)();
+        return nullptr;
+      },
+      work);
+  g_thread_unref(t);
+}
+
 void vod(SoupServerMessage* msg, const api::ServerIdentity& id, const Query& q) {
   auto parsed = parse_query(q, true, false);
   if (!parsed) return reply_error(msg, id, parsed.error());
@@ -174,6 +239,7 @@ void vod(SoupServerMessage* msg, const api::ServerIdentity& id, const Query& q) 
   rq.start = 0;
   rq.count = kMaxPlaylistFiles;
   RecordingPage page = DvrCatalog::instance().index().query(rq);
+  if (vod_container(page.items) == "mp4") return vod_fmp4(msg, id, rq.stream, std::move(page.items));
   VodPlaylist pl = vod_playlist(page.items, "files/", "segments/");
   if (pl.segments == 0)
     return reply_error(msg, id,
