@@ -12,8 +12,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 build=build-fuzz
-targets=(rtmp_handshake rtmp_chunk rtmp_amf0 rtmp_session srt_stream_id sdp_offer sdp_trickle http_routes
-         hook_response config pipelines ts_probe flv_tags ts_guard http_framing rtmp_media rtc_wire)
+# Every target of tests/fuzz/meson.build (one <name>_fuzz.cpp each).
+mapfile -t targets < <(ls tests/fuzz/*_fuzz.cpp | sed 's|.*/||; s|_fuzz\.cpp$||')
 if [ "${1:-}" = list ]; then printf '%s\n' "${targets[@]}"; exit 0; fi
 if [ $# -ge 1 ] && [ "$1" != all ]; then targets=("$1"); fi
 seconds="${2:-60}"
