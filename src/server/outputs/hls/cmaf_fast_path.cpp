@@ -127,10 +127,8 @@ bool CmafFastPath::take(SoupServerMessage* msg, const std::string& extension, co
   const char* host = soup_server_message_get_remote_host(msg);
   const std::string ip = host ? host : "";
   const std::string cookie = hls_cookie_of(soup_message_headers_get_list(headers, "Cookie"));
-  auto admitted = sessions_->admitted(path.app, stream_of_(extension, path.stream), cookie, ip);
-  if (!admitted) return false;
-  CmafAnswer a = answer_cmaf(*registry_, extension, path, demand_);
-  if (!fast_answer(a)) return false;
+  std::optional<Decision> decided = decide(extension, path, cookie, ip);
+  if (!decided) return false;
 
   auto c = std::make_unique<Conn>();
   c->id = next_id_++;
@@ -155,11 +153,27 @@ bool CmafFastPath::take(SoupServerMessage* msg, const std::string& extension, co
   c->watch = std::move(*watch);
   Conn& conn = *c;
   conns_[conn.id] = std::move(c);
-  log_info(conn.key, admitted->cookie, "hls-fast", "connection from " + ip + " served by the LL-HLS fast path");
-  conn.bytes = admitted->bytes;
-  conn.set_cookie = cookie.empty() ? admitted->cookie : "";
-  begin(conn, a, extension, path);
+  log_info(conn.key, decided->admitted.cookie, "hls-fast", "connection from " + ip + " served by the LL-HLS fast path");
+  start(conn, *decided, cookie, extension, path);
   return true;
+}
+
+std::optional<CmafFastPath::Decision> CmafFastPath::decide(const std::string& extension, const StreamPath& path,
+                                                           const std::string& cookie, const std::string& ip) {
+  auto admitted = sessions_->admitted(path.app, stream_of_(extension, path.stream), cookie, ip);
+  if (!admitted) return std::nullopt;  // a new session, a kicked one, another stream
+  CmafAnswer a = answer_cmaf(*registry_, extension, path, demand_);
+  if (!fast_answer(a)) return std::nullopt;
+  return Decision{std::move(*admitted), std::move(a)};
+}
+
+void CmafFastPath::start(Conn& c, const Decision& d, const std::string& cookie, const std::string& extension,
+                         const StreamPath& path) {
+  c.last_us = g_get_monotonic_time();
+  c.key = path.app + "/" + path.stream;
+  c.bytes = d.admitted.bytes;
+  c.set_cookie = cookie.empty() ? d.admitted.cookie : "";
+  begin(c, d.answer, extension, path);
 }
 
 void CmafFastPath::on_events(Conn& c, uint32_t events) {
@@ -218,13 +232,8 @@ void CmafFastPath::read_requests(Conn& c) {
     sp.query = query_at == std::string::npos ? "" : head.target.substr(query_at + 1);
     const std::string* cookie_header = head.field("Cookie");
     const std::string cookie = hls_cookie_of(cookie_header ? cookie_header->c_str() : nullptr);
-    auto admitted = sessions_->admitted(sp.app, stream_of_(extension, sp.stream), cookie, conn->ip);
-    if (!admitted) {  // a new session, a kicked one, another stream: libsoup's path admits or refuses
-      give_back(id);
-      return;
-    }
-    const CmafAnswer a = answer_cmaf(*registry_, extension, sp, demand_);
-    if (!fast_answer(a)) {
+    std::optional<Decision> decided = decide(extension, sp, cookie, conn->ip);
+    if (!decided) {  // libsoup's path admits, refuses or answers it
       give_back(id);
       return;
     }
@@ -232,11 +241,7 @@ void CmafFastPath::read_requests(Conn& c) {
       close(id, "receive failed");
       return;
     }
-    conn->last_us = g_get_monotonic_time();
-    conn->key = sp.app + "/" + sp.stream;
-    conn->bytes = admitted->bytes;
-    conn->set_cookie = cookie.empty() ? admitted->cookie : "";
-    begin(*conn, a, extension, sp);
+    start(*conn, *decided, cookie, extension, sp);
   }
 }
 

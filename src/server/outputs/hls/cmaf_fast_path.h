@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,17 @@ class CmafFastPath : public std::enable_shared_from_this<CmafFastPath> {
   CmafFastPath() = default;
   void on_events(Conn& c, uint32_t events);
   void read_requests(Conn& c);
+  // What the fast path does with a request: the client's admitted session and the answer, or nullopt
+  // when libsoup's path must take it (no admitted session, or an answer the fast path does not give).
+  struct Decision {
+    HlsSessions::Admitted admitted;
+    CmafAnswer answer;
+  };
+  std::optional<Decision> decide(const std::string& extension, const StreamPath& path, const std::string& cookie,
+                                 const std::string& ip);
+  // Starts the decided answer on a connection whose request is consumed from the socket.
+  void start(Conn& c, const Decision& d, const std::string& cookie, const std::string& extension,
+             const StreamPath& path);
   // Answers a request (already consumed from the socket) now, or holds it until woken.
   void begin(Conn& c, const CmafAnswer& a, const std::string& extension, const StreamPath& path);
   // A held request, woken: answered anew.
