@@ -19,6 +19,7 @@
 #
 # usage: tools/bench-webrtc.sh [--build DIR] [--engine webrtcbin|shared] [--transport udp|tcp]
 #                              [--viewers "20 50 100"] [--seconds S] [--gso "off on"] [--max-pending P] [--keep]
+#                              [--media FLV] (a file made by an earlier --keep run: no encode)
 # Environment: BENCH_RTMP_PORT (29351), BENCH_API_PORT (29851), BENCH_RTC_PORT_MIN (47000).
 set -euo pipefail
 
@@ -31,6 +32,7 @@ engine=webrtcbin
 transport=udp
 gso_list=off
 max_pending=0
+media_in=
 rtmp_port="${BENCH_RTMP_PORT:-29351}"
 api_port="${BENCH_API_PORT:-29851}"
 rtc_min="${BENCH_RTC_PORT_MIN:-47000}"
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
     --transport) transport="$2"; shift 2 ;;
     --gso) gso_list="$2"; shift 2 ;;
     --max-pending) max_pending="$2"; shift 2 ;;
+    --media) media_in="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -68,6 +71,7 @@ media="$tmp/media.flv"
 # Shared: each row publishes the file once (connects + the window must fit in it).
 duration=30
 [ "$engine" = shared ] && duration=$((seconds + 60))
+[ -n "$media_in" ] && cp "$media_in" "$media" || \
 ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 \
   -t $duration -c:v libx264 -preset veryfast -profile:v main -bf 0 -g 30 -b:v 1900k -maxrate 2000k -bufsize 1000k \
   -pix_fmt yuv420p -c:a aac -b:a 96k -f flv "$media"

@@ -123,6 +123,7 @@ struct Session {
 // What a client thread keeps for itself (merged into the result at the end).
 struct WorkerStats {
   uint64_t dropped = 0, unmatched = 0;
+  int64_t loop_us_max = 0;  // the longest pass over this thread's sessions (a starved client shows here)
   std::vector<double> latency_ms;
 };
 
@@ -285,6 +286,7 @@ class Worker {
 
 void Worker::run() {
   std::vector<pollfd> fds;
+  int64_t last_pass_us = 0;
   while (g_get_monotonic_time() < sh_.end.load()) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -300,6 +302,8 @@ void Worker::run() {
     }
     poll(fds.data(), nfds_t(fds.size()), 20);
     const int64_t now = g_get_monotonic_time();
+    if (last_pass_us) stats_.loop_us_max = std::max(stats_.loop_us_max, now - last_pass_us);
+    last_pass_us = now;
     for (size_t i = 0; i < sessions_.size(); ++i) {
       Session& s = *sessions_[i];
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -574,6 +578,7 @@ LoadResult run_load(const LoadOptions& o) {
   for (auto& w : workers) {
     r.dropped += w->stats().dropped;
     r.unmatched += w->stats().unmatched;
+    r.client_loop_ms_max = std::max(r.client_loop_ms_max, double(w->stats().loop_us_max) / 1000.0);
     r.latency_ms.insert(r.latency_ms.end(), w->stats().latency_ms.begin(), w->stats().latency_ms.end());
     for (auto& s : w->sessions()) {
       if (s->connected) {
@@ -630,9 +635,9 @@ std::string describe(const LoadResult& r) {
     char b[200];
     std::snprintf(b, sizeof b,
                   " ice_answered=%d handshake_ms_p50=%.0f handshake_ms_p95=%.0f handshake_ms_max=%.0f "
-                  "post_seconds=%.1f pending_waits=%llu",
+                  "post_seconds=%.1f pending_waits=%llu client_loop_ms_max=%.0f",
                   r.ice_answered, at(0.5), at(0.95), h.empty() ? -1.0 : h.back(), r.post_seconds,
-                  static_cast<unsigned long long>(r.pending_waits));
+                  static_cast<unsigned long long>(r.pending_waits), r.client_loop_ms_max);
     s << b;
   }
   if (!r.latency_ms.empty() || r.unmatched) {

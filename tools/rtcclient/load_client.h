@@ -57,9 +57,10 @@ struct LoadResult {
   uint64_t unmatched = 0;          // access units sent_at did not know
   // Per connected session: POST sent -> DTLS connected (ms); and how the offers were paced.
   std::vector<double> handshake_ms;
-  int ice_answered = 0;        // sessions whose binding check the server answered (connected or not)
-  double post_seconds = 0;     // from the first POST to the last answer
-  uint64_t pending_waits = 0;  // offers that waited for max_pending
+  int ice_answered = 0;           // sessions whose binding check the server answered (connected or not)
+  double post_seconds = 0;        // from the first POST to the last answer
+  uint64_t pending_waits = 0;     // offers that waited for max_pending
+  double client_loop_ms_max = 0;  // the longest pass of a client thread over its sessions (poll to poll)
 };
 
 LoadResult run_load(const LoadOptions& options);

@@ -32,7 +32,8 @@ namespace estuary::webrtc::engine {
 namespace {
 
 constexpr int64_t kSenderReportUs = 1000 * 1000;
-constexpr int kMaxDatagramsPerPass = 256;
+constexpr int kMaxDatagramsPerPass = 1024;
+constexpr int kViewersBetweenReads = 64;  // a pass reads the UDP socket again after this many sessions
 constexpr int kMaxPacketsPerPass = 1024;  // per track and viewer: a GOP burst goes out over a few passes
 constexpr size_t kMaxTcpConns = 1024;
 
@@ -458,19 +459,12 @@ void SharedEngine::run() {
         if (c != tcp_.end() && !read_tcp(*c->second, now)) close_tcp(fds[i].fd);
       }
     }
-    if (fds[0].revents & POLLIN) {
-      for (int i = 0; i < kMaxDatagramsPerPass; ++i) {
-        sockaddr_storage from{};
-        socklen_t fromlen = sizeof from;
-        const ssize_t n = recvfrom(fd_, buf, kSlot, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromlen);
-        if (n < 0) break;
-        handle_datagram(buf, size_t(n), from, fromlen, now);
-      }
-    }
+    if (fds[0].revents & POLLIN) read_udp(buf, kMaxDatagramsPerPass);
     const bool timers = now >= next_timer;
     if (timers) next_timer = now + 100 * 1000;
     if (timers && tcp_fd_ >= 0) tcp_timers(now);
     drain_outbox(now);
+    int served = 0;
     for (auto& [ufrag, v] : by_ufrag_) {
       if (v->connected && v->spec.publisher) {
         publisher_reports(*v, now);
@@ -479,8 +473,13 @@ void SharedEngine::run() {
       } else if (timers && v->dtls && !v->failed && v->addr_len) {
         v->dtls->on_timer();
       }
+      // A long pass (hundreds of viewers on a busy machine) must not hold back the checks and DTLS flights of
+      // sessions still connecting: their peers' retransmission timers double while they wait, and the session
+      // times out. The socket is read again every few viewers (nothing here erases from by_ufrag_).
+      if (++served % kViewersBetweenReads == 0) read_udp(buf, 256);
     }
     flush();
+    slow_pass(now);
     std::vector<int> broken;
     for (auto& [cfd, c] : tcp_)
       if (c->out.size() > c->out_off && !write_tcp(*c)) broken.push_back(cfd);
@@ -490,6 +489,32 @@ void SharedEngine::run() {
     // it now, within a bounded wait, instead of starving behind back-to-back passes.
     for (int i = 0; i < 50 && control_waiting_.load(std::memory_order_relaxed) > 0; ++i)
       std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+// A pass that took over 100 ms delays every session's STUN and DTLS answers by as much: logged (the slowest one
+// of every 10 s), so a handshake timeout can be told apart from a slow client.
+void SharedEngine::slow_pass(int64_t started) {
+  const int64_t took = g_get_monotonic_time() - started;
+  slowest_pass_us_ = std::max(slowest_pass_us_, took);
+  if (started - slow_log_us_ < 10 * 1000 * 1000) return;
+  if (slowest_pass_us_ > 100 * 1000)
+    log_warn("", "", "rtc-engine",
+             "slowest pass in the last 10 s: " + std::to_string(slowest_pass_us_ / 1000) + " ms (" +
+                 std::to_string(by_ufrag_.size()) + " sessions)");
+  slow_log_us_ = started;
+  slowest_pass_us_ = 0;
+}
+
+void SharedEngine::read_udp(uint8_t* buf, int max) {
+  if (fd_ < 0) return;
+  const int64_t now = g_get_monotonic_time();
+  for (int i = 0; i < max; ++i) {
+    sockaddr_storage from{};
+    socklen_t fromlen = sizeof from;
+    const ssize_t n = recvfrom(fd_, buf, kSlot, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromlen);
+    if (n < 0) break;
+    handle_datagram(buf, size_t(n), from, fromlen, now);
   }
 }
 

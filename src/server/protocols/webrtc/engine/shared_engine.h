@@ -114,6 +114,7 @@ class SharedEngine {
   void handle_datagram(uint8_t* data, size_t len, const struct sockaddr_storage& from, socklen_t fromlen, int64_t now,
                        TcpConn* conn = nullptr);
   void send_udp(const struct sockaddr_storage& to, socklen_t tolen, const uint8_t* data, size_t len);
+  void read_udp(uint8_t* buf, int max);  // up to max datagrams waiting on the UDP socket, handled
   void accept_tcp(int64_t now);
   bool read_tcp(TcpConn& c, int64_t now);  // false: close it
   bool write_tcp(TcpConn& c);              // false: close it
@@ -128,6 +129,7 @@ class SharedEngine {
   uint8_t* next_slot();                                          // the batch's next buffer (kSlot bytes)
   void commit_slot(Viewer& v, const uint8_t* slot, size_t len);  // queues it to v's path
   void flush();
+  void slow_pass(int64_t started);  // logs the slowest pass of every 10 s when over 100 ms
   void wake();
   void release_feed(const std::string& feed);
 
@@ -154,6 +156,7 @@ class SharedEngine {
   std::map<std::string, std::unique_ptr<Feed>> feeds_;      // control thread (under mu_ for the rings)
   std::unique_ptr<UdpBatch> batch_;                         // engine thread, under mu_
   bool gso_error_logged_ = false;
+  int64_t slowest_pass_us_ = 0, slow_log_us_ = 0;  // engine thread
   struct Feedback {
     std::string ufrag;
     bool keyframe = false;  // else a NACK of (ssrc, seq)
