@@ -282,6 +282,21 @@ TEST(Browser, WhepSharedEnginePlaysOverOneUdpPort) {
   EXPECT_NE(server.log().find("shared WebRTC engine on UDP port " + std::to_string(port)), std::string::npos);
 }
 
+// The page's selected ICE candidate pair: "<local protocol> <remote protocol> <remote port>".
+std::string selected_pair(Chromium& c) {
+  return c.evaluate_string(R"((async () => {
+    const r = await estuaryState.pc.getStats();
+    let out = '';
+    r.forEach((s) => {
+      if (s.type !== 'transport' || !s.selectedCandidatePairId) return;
+      const p = r.get(s.selectedCandidatePairId);
+      const l = r.get(p.localCandidateId), rem = r.get(p.remoteCandidateId);
+      out = `${l.protocol} ${rem.protocol} ${rem.port}`;
+    });
+    return out;
+  })())");
+}
+
 // ICE-TCP (RFC 6544, RFC 4571 framing) on [rtc] tcp_port, with UDP refused by config ([rtc] port = 0:
 // the engine opens no UDP socket and answers with passive TCP candidates only): Chromium plays
 // through the one TCP port, and its selected candidate pair is TCP.
@@ -305,18 +320,7 @@ TEST(Browser, WhepOverIceTcpWhenUdpIsRefused) {
       },
       [&](Chromium& c) {
         // The selected candidate pair is TCP, to the server's TCP port.
-        const std::string pair = c.evaluate_string(R"((async () => {
-          const r = await estuaryState.pc.getStats();
-          let out = '';
-          r.forEach((s) => {
-            if (s.type !== 'transport' || !s.selectedCandidatePairId) return;
-            const p = r.get(s.selectedCandidatePairId);
-            const l = r.get(p.localCandidateId), rem = r.get(p.remoteCandidateId);
-            out = `${l.protocol} ${rem.protocol} ${rem.port}`;
-          });
-          return out;
-        })())");
-        EXPECT_EQ(pair, "tcp tcp " + std::to_string(tcp_port)) << diagnostics(c, server);
+        EXPECT_EQ(selected_pair(c), "tcp tcp " + std::to_string(tcp_port)) << diagnostics(c, server);
       });
   EXPECT_NE(server.log().find("ICE-TCP on TCP port " + std::to_string(tcp_port)), std::string::npos);
 }
@@ -434,6 +438,40 @@ TEST(Browser, WhipFromFakeCameraPlaysOverHttpFlv) {
     EXPECT_TRUE(wait_until([&] { return c.evaluate_bool(feedback); }, 8000))
         << c.evaluate_string(R"((async () => JSON.stringify([...(await estuaryState.pc.getStats()).values()].filter(
                (s) => s.type === 'outbound-rtp' || s.type === 'remote-inbound-rtp')))())");
+  });
+}
+
+// WHIP over ICE-TCP (RFC 6544 passive candidate, RFC 4571 framing) with UDP refused by config ([rtc] port = 0:
+// the engine opens no UDP socket, the answer has passive TCP candidates only): Chromium publishes through the one
+// TCP port, its selected pair is TCP, the server has no UDP socket of the WebRTC range or the engine, and the stream
+// plays as H.264 + AAC over HTTP-FLV (publish_whip_in_chromium), with the engine's RTCP (PLI) reaching the browser
+// over the TCP connection.
+TEST(Browser, WhipOverIceTcpWhenUdpIsRefused) {
+  auto env = rtc_env();
+  const int base = 30000 + (getpid() % 100) * 100;
+  const int tcp_port = free_tcp_port();
+  env["ESTUARY_RTC_TCP_PORT"] = std::to_string(tcp_port);
+  env["ESTUARY_RTC_PORT"] = "0";
+  Server server(env);
+  ASSERT_TRUE(server.start()) << server.log();
+  EXPECT_NE(server.log().find("ICE-TCP on TCP port " + std::to_string(tcp_port)), std::string::npos) << server.log();
+  publish_whip_in_chromium(server, "whip3", [&](const std::string& answer, Chromium& c) {
+    EXPECT_NE(answer.find("a=ice-lite"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("a=recvonly"), std::string::npos) << answer;
+    EXPECT_EQ(answer.find(" udp "), std::string::npos) << answer;
+    EXPECT_NE(answer.find(" 127.0.0.1 " + std::to_string(tcp_port) + " typ host tcptype passive"), std::string::npos)
+        << answer;
+    EXPECT_EQ(selected_pair(c), "tcp tcp " + std::to_string(tcp_port)) << diagnostics(c, server);
+    for (int p : udp_ports_of(server.process().pid()))
+      EXPECT_FALSE(p >= base && p <= base + 99) << "a UDP port of the WebRTC range is open: " << p;
+    const char* pli = R"((async () => {
+      let n = 0;
+      (await estuaryState.pc.getStats()).forEach((s) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'video') n = s.pliCount || 0;
+      });
+      return n > 0;
+    })())";
+    EXPECT_TRUE(wait_until([&] { return c.evaluate_bool(pli); }, 8000)) << diagnostics(c, server);
   });
 }
 

@@ -91,6 +91,7 @@ struct Session {
   bool settled = false;  // counted as connected or failed
   bool sample = false;   // measures latency
   int64_t next_check_us = 0, next_report_us = 0;
+  int64_t posted_us = 0, connected_us = 0;  // offer POSTed, DTLS connected (monotonic)
   bool pli_sent = false;
   Track video, audio;
   ~Session() {
@@ -122,6 +123,7 @@ struct Session {
 // What a client thread keeps for itself (merged into the result at the end).
 struct WorkerStats {
   uint64_t dropped = 0, unmatched = 0;
+  int64_t loop_us_max = 0;  // the longest pass over this thread's sessions (a starved client shows here)
   std::vector<double> latency_ms;
 };
 
@@ -284,6 +286,7 @@ class Worker {
 
 void Worker::run() {
   std::vector<pollfd> fds;
+  int64_t last_pass_us = 0;
   while (g_get_monotonic_time() < sh_.end.load()) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -299,6 +302,8 @@ void Worker::run() {
     }
     poll(fds.data(), nfds_t(fds.size()), 20);
     const int64_t now = g_get_monotonic_time();
+    if (last_pass_us) stats_.loop_us_max = std::max(stats_.loop_us_max, now - last_pass_us);
+    last_pass_us = now;
     for (size_t i = 0; i < sessions_.size(); ++i) {
       Session& s = *sessions_[i];
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -379,7 +384,10 @@ void Worker::on_packet(Session& s, size_t i, uint8_t* data, size_t n, int64_t no
       break;
     }
     case PacketKind::dtls:
-      if (s.dtls->feed(data, n) == DtlsPeer::State::connected) s.connected = true;
+      if (s.dtls->feed(data, n) == DtlsPeer::State::connected && !s.connected) {
+        s.connected = true;
+        s.connected_us = now;
+      }
       if (s.dtls->state() == DtlsPeer::State::failed && !s.failed) {
         s.failed = true;
         std::fprintf(stderr, "session %zu: %s\n", i, s.dtls->error().c_str());
@@ -446,6 +454,7 @@ std::unique_ptr<Session> open_session(int i, const LoadOptions& o, const std::sh
   s->pwd = token(24);
   s->h265 = o.h265;
   const std::string offer = offer_sdp(s->ufrag, s->pwd, ctx->fingerprint(), o.h265);
+  s->posted_us = g_get_monotonic_time();
   HttpResult h = http_post(o.whep, offer, "application/sdp");
   for (int64_t until = g_get_monotonic_time() + int64_t(i == 0 ? o.first_post_wait_ms : 0) * 1000;
        h.status != 201 && g_get_monotonic_time() < until;) {
@@ -527,13 +536,21 @@ LoadResult run_load(const LoadOptions& o) {
   }
   // Sessions start handshaking on their thread as soon as they are answered.
   int opened = 0;
+  const int64_t post0 = g_get_monotonic_time();
   for (int i = 0; i < o.count; ++i) {
     ++r.sessions;
+    if (o.max_pending > 0 && opened - sh.settled.load() >= o.max_pending) {
+      ++r.pending_waits;
+      for (const int64_t until = g_get_monotonic_time() + 5000000;
+           opened - sh.settled.load() >= o.max_pending && g_get_monotonic_time() < until;)
+        g_usleep(2000);
+    }
     auto s = open_session(i, o, *ctx, r);
     if (!s) continue;
     workers[size_t(opened++ % threads)]->add(std::move(s));
     if (o.ramp_ms > 0) g_usleep(gulong(o.ramp_ms) * 1000);
   }
+  r.post_seconds = double(g_get_monotonic_time() - post0) / 1e6;
   std::printf("ready sessions=%d threads=%d\n", opened, threads);  // tools/bench-webrtc.sh starts measuring here
   std::fflush(stdout);
   // The measured window (o.seconds) starts once every session is connected (at most 30 s of
@@ -561,9 +578,14 @@ LoadResult run_load(const LoadOptions& o) {
   for (auto& w : workers) {
     r.dropped += w->stats().dropped;
     r.unmatched += w->stats().unmatched;
+    r.client_loop_ms_max = std::max(r.client_loop_ms_max, double(w->stats().loop_us_max) / 1000.0);
     r.latency_ms.insert(r.latency_ms.end(), w->stats().latency_ms.begin(), w->stats().latency_ms.end());
     for (auto& s : w->sessions()) {
-      if (s->connected) ++r.connected;
+      if (s->connected) {
+        ++r.connected;
+        r.handshake_ms.push_back(double(s->connected_us - s->posted_us) / 1000.0);
+      }
+      if (s->ice_ok) ++r.ice_answered;
       if (s->video.keyframe_first) ++r.keyframe_first;
       // A hole still open at the end is a gap.
       s->video.gaps = s->video.missing.size();
@@ -604,6 +626,20 @@ std::string describe(const LoadResult& r) {
   char cores[32];
   std::snprintf(cores, sizeof cores, "%.2f", r.client_cores);
   s << " client_cores=" << cores;
+  {
+    std::vector<double> h = r.handshake_ms;
+    std::sort(h.begin(), h.end());
+    auto at = [&](double p) {
+      return h.empty() ? -1.0 : h[std::min(h.size() - 1, size_t(p * double(h.size() - 1) + 0.5))];
+    };
+    char b[200];
+    std::snprintf(b, sizeof b,
+                  " ice_answered=%d handshake_ms_p50=%.0f handshake_ms_p95=%.0f handshake_ms_max=%.0f "
+                  "post_seconds=%.1f pending_waits=%llu client_loop_ms_max=%.0f",
+                  r.ice_answered, at(0.5), at(0.95), h.empty() ? -1.0 : h.back(), r.post_seconds,
+                  static_cast<unsigned long long>(r.pending_waits), r.client_loop_ms_max);
+    s << b;
+  }
   if (!r.latency_ms.empty() || r.unmatched) {
     std::vector<double> v = r.latency_ms;
     std::sort(v.begin(), v.end());

@@ -37,6 +37,10 @@ struct LoadOptions {
   std::function<int64_t(const uint8_t* tail, size_t n)> sent_at;
   int latency_sessions = 100;
   int first_post_wait_ms = 0;  // the first session's offer is tried again for this long until answered (201)
+  // At most this many sessions answered and not yet connected (or failed) at a time: the next offer waits (at most
+  // 5 s) for one to finish its handshake, so a loaded client does not start more handshakes than it can finish
+  // before the server's session_timeout_ms. 0 = no bound.
+  int max_pending = 0;
   // Called once the window is over, while every session is still up (a test reads the server's API).
   std::function<void()> before_end;
 };
@@ -51,6 +55,12 @@ struct LoadResult {
   double client_cores = 0;         // this process's CPU over the window (the threads and the publisher)
   std::vector<double> latency_ms;  // one per matched access unit (sent_at)
   uint64_t unmatched = 0;          // access units sent_at did not know
+  // Per connected session: POST sent -> DTLS connected (ms); and how the offers were paced.
+  std::vector<double> handshake_ms;
+  int ice_answered = 0;           // sessions whose binding check the server answered (connected or not)
+  double post_seconds = 0;        // from the first POST to the last answer
+  uint64_t pending_waits = 0;     // offers that waited for max_pending
+  double client_loop_ms_max = 0;  // the longest pass of a client thread over its sessions (poll to poll)
 };
 
 LoadResult run_load(const LoadOptions& options);

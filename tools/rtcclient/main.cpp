@@ -11,6 +11,7 @@
 //       [--transport udp|tcp] (tcp: ICE-TCP to the answer's passive TCP candidate, RFC 4571 framing)
 //       [--video h264|h265] (h265: offer H265 only, for an HEVC stream)
 //       [--threads T] (client threads; default one per 250 sessions, at most 4) [--ipv6 1] (IPv6 candidate)
+//       [--max-pending P] (at most P sessions handshaking at a time: the next offer waits; 0 = no bound)
 //       [--decrypt all|sampled] (sampled: SRTP-decrypt only the packets looked into; the rest by RTP header)
 //       [--rtmp URL [--file FLV]] (publish the stream first, the FLV file's H.264 + AAC in real time or the test
 //       pattern, and measure delivery latency of each access unit on up to 100 sessions: p50/p95)
@@ -42,6 +43,7 @@ namespace {
 struct Args {
   std::string mode, whep, rtmp, file;
   int threads = 0;
+  int max_pending = 0;
   bool ipv6 = false, decrypt_all = true;
   int count = 1, seconds = 10, ramp_ms = 50, kbps = 2000;
   double loss = 0;
@@ -77,6 +79,8 @@ bool parse(int argc, char** argv, Args* a) {
       a->file = v;
     else if (k == "--threads")
       a->threads = std::stoi(v);
+    else if (k == "--max-pending")
+      a->max_pending = std::stoi(v);
     else if (k == "--ipv6")
       a->ipv6 = v == "1";
     else if (k == "--decrypt" && (v == "all" || v == "sampled"))
@@ -266,14 +270,14 @@ int main(int argc, char** argv) {
   gst_init(&argc, &argv);
   Args a;
   if (!parse(argc, argv, &a)) {
-    std::fprintf(
-        stderr,
-        "usage: estuary-rtc viewers --whep URL --count N --seconds S [--ramp-ms MS]\n"
-        "       estuary-rtc latency --rtmp URL --whep URL --seconds S [--kbps K]\n"
-        "       estuary-rtc publish --rtmp URL --seconds S [--kbps K]\n"
-        "       estuary-rtc load --whep URL --count N --seconds S [--ramp-ms MS] [--loss FRACTION]\n"
-        "                        [--end delete|vanish|silent] [--transport udp|tcp] [--video h264|h265]\n"
-        "                        [--threads T] [--ipv6 1] [--decrypt all|sampled] [--rtmp URL [--file FLV]]\n");
+    std::fprintf(stderr,
+                 "usage: estuary-rtc viewers --whep URL --count N --seconds S [--ramp-ms MS]\n"
+                 "       estuary-rtc latency --rtmp URL --whep URL --seconds S [--kbps K]\n"
+                 "       estuary-rtc publish --rtmp URL --seconds S [--kbps K]\n"
+                 "       estuary-rtc load --whep URL --count N --seconds S [--ramp-ms MS] [--loss FRACTION]\n"
+                 "                        [--end delete|vanish|silent] [--transport udp|tcp] [--video h264|h265]\n"
+                 "                        [--threads T] [--ipv6 1] [--decrypt all|sampled] [--max-pending P]\n"
+                 "                        [--rtmp URL [--file FLV]]\n");
     return 2;
   }
   if (a.mode == "viewers") return run_viewers(a);
@@ -289,6 +293,7 @@ int main(int argc, char** argv) {
     lo.tcp = a.tcp;
     lo.h265 = a.h265;
     lo.threads = a.threads;
+    lo.max_pending = a.max_pending;
     lo.ipv6 = a.ipv6;
     lo.decrypt_all = a.decrypt_all;
     std::unique_ptr<RtmpPublisher> pub;

@@ -327,6 +327,10 @@ const KeySpec kKeys[] = {
     int_key(
         "rtc", "tcp_port", 0, 65535, [](Config& c) { return &c.rtc.tcp_port; },
         "the one TCP port of the shared engine for ICE-TCP (viewers whose UDP is blocked; 0 = none)"),
+    boolean_key(
+        "rtc", "gso", [](Config& c) { return &c.rtc.gso; },
+        "shared engine: send a viewer's consecutive equal-size datagrams as one UDP GSO message (UDP_SEGMENT, Linux "
+        ">= 4.18; turned off by itself if the kernel refuses)"),
     string_key(
         "rtc", "candidate", ValueType::text, [](Config& c) { return &c.rtc.candidate; },
         "address written into answers as an extra host candidate (IP, host name or $ENV_VAR; empty = none)"),

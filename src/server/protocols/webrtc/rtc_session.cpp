@@ -354,8 +354,14 @@ void RtcSession::tick(int64_t now_us) {
   const auto& rc = *env_.ports->slice(&config::Config::rtc);
   const int64_t timeout_us = int64_t(rc.session_timeout_ms) * 1000;
   if (!transport_connected()) {
-    if (now_us - created_us_ > timeout_us)
-      close("not connected (ICE/DTLS) within " + std::to_string(rc.session_timeout_ms) + " ms");
+    if (now_us - created_us_ > timeout_us) {
+      // On the shared engine, how far the peer got (which side was slow): bytes from it (STUN, DTLS) and to it.
+      std::string seen;
+      if (shared_counters_)
+        seen = " (" + std::to_string(shared_counters_->bytes_received.load()) + " bytes from the peer, " +
+               std::to_string(shared_counters_->bytes_sent.load()) + " to it)";
+      close("not connected (ICE/DTLS) within " + std::to_string(rc.session_timeout_ms) + " ms" + seen);
+    }
     return;
   }
   const int64_t heard = std::max(last_rx_us(), connected_us_);

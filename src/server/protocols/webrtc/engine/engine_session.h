@@ -18,10 +18,10 @@
 #include "server/protocols/webrtc/engine/sdp_answer.h"
 #include "server/protocols/webrtc/engine/shared_engine.h"
 #include "server/protocols/webrtc/engine/tcp_framing.h"
+#include "server/protocols/webrtc/engine/udp_batch.h"
 
 namespace estuary::webrtc::engine {
 
-constexpr size_t kSlot = 1500;                         // one datagram's buffer
 constexpr int64_t kKeyframeRequestGapUs = 500 * 1000;  // PLIs to one peer at most this often
 constexpr size_t kTcpOutMax = 256 << 10;  // queued for one ICE-TCP connection (beyond the kernel's buffer; ~1 s
                                           // at 2 Mb/s); beyond it packets are dropped

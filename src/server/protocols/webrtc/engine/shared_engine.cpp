@@ -26,12 +26,14 @@
 #include "server/protocols/webrtc/engine/sdp_answer.h"
 #include "server/protocols/webrtc/engine/stun.h"
 #include "server/protocols/webrtc/engine/tcp_framing.h"
+#include "server/protocols/webrtc/engine/udp_batch.h"
 
 namespace estuary::webrtc::engine {
 namespace {
 
 constexpr int64_t kSenderReportUs = 1000 * 1000;
-constexpr int kMaxDatagramsPerPass = 256;
+constexpr int kMaxDatagramsPerPass = 1024;
+constexpr int kViewersBetweenReads = 64;  // a pass reads the UDP socket again after this many sessions
 constexpr int kMaxPacketsPerPass = 1024;  // per track and viewer: a GOP burst goes out over a few passes
 constexpr size_t kMaxTcpConns = 1024;
 
@@ -191,15 +193,6 @@ struct SharedEngine::Feed {
   int viewers = 0;
 };
 
-struct SharedEngine::Batch {
-  static constexpr int kN = 64;
-  uint8_t buf[kN][kSlot];
-  mmsghdr msgs[kN];
-  iovec iov[kN];
-  sockaddr_storage addr[kN];
-  int n = 0;
-};
-
 Result<std::unique_ptr<SharedEngine>> SharedEngine::create(const Settings& settings) {
   std::unique_ptr<SharedEngine> e(new SharedEngine());
   e->settings_ = settings;
@@ -231,12 +224,13 @@ Result<std::unique_ptr<SharedEngine>> SharedEngine::create(const Settings& setti
   }
   e->ipv6_ = v6;
   e->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  e->batch_ = std::make_unique<Batch>();
+  e->batch_ = std::make_unique<UdpBatch>(e->fd_, settings.gso);
   e->thread_ = std::thread([raw = e.get()] { raw->run(); });
   log_info("", "", "rtc-engine",
            "shared WebRTC engine on UDP port " + (e->port_ ? std::to_string(e->port_) : std::string("(none)")) +
                (e->tcp_port_ ? ", ICE-TCP on TCP port " + std::to_string(e->tcp_port_) : std::string()) +
-               (e->ipv6_ ? " (IPv4 and IPv6)" : " (IPv4 only: no IPv6 socket)"));
+               (e->ipv6_ ? " (IPv4 and IPv6)" : " (IPv4 only: no IPv6 socket)") +
+               (e->fd_ >= 0 ? (settings.gso ? ", UDP GSO on" : ", UDP GSO off") : ""));
   return e;
 }
 
@@ -408,62 +402,34 @@ void SharedEngine::send_to(Viewer& v, const uint8_t* data, size_t len) {
     v.counters->bytes_sent.fetch_add(len, std::memory_order_relaxed);
     return;
   }
-  std::memcpy(next_slot(), data, len);
-  commit_slot(v, len);
+  uint8_t* slot = next_slot();
+  std::memcpy(slot, data, len);
+  commit_slot(v, slot, len);
 }
 
 void SharedEngine::send_udp(const sockaddr_storage& to, socklen_t tolen, const uint8_t* data, size_t len) {
   if (len > kSlot) return;
-  Batch& b = *batch_;
-  uint8_t* slot = next_slot();
-  std::memcpy(slot, data, len);
-  b.iov[b.n] = {slot, len};
-  b.addr[b.n] = to;
-  b.msgs[b.n] = {};
-  b.msgs[b.n].msg_hdr.msg_name = &b.addr[b.n];
-  b.msgs[b.n].msg_hdr.msg_namelen = tolen;
-  b.msgs[b.n].msg_hdr.msg_iov = &b.iov[b.n];
-  b.msgs[b.n].msg_hdr.msg_iovlen = 1;
-  ++b.n;
+  std::memcpy(batch_->slot(), data, len);
+  batch_->commit(to, tolen, len);
 }
 
-uint8_t* SharedEngine::next_slot() {
-  if (batch_->n == Batch::kN) flush();
-  return batch_->buf[batch_->n];
-}
+uint8_t* SharedEngine::next_slot() { return batch_->slot(); }
 
-void SharedEngine::commit_slot(Viewer& v, size_t len) {
-  Batch& b = *batch_;
+void SharedEngine::commit_slot(Viewer& v, const uint8_t* slot, size_t len) {
   if (v.tcp) {  // framed onto its connection; the slot is reused
-    v.tcp->queue(b.buf[b.n], len);
-    v.counters->bytes_sent.fetch_add(len, std::memory_order_relaxed);
-    return;
+    v.tcp->queue(slot, len);
+  } else {
+    batch_->commit(v.addr, v.addr_len, len);
   }
-  b.iov[b.n] = {b.buf[b.n], len};
-  b.addr[b.n] = v.addr;
-  b.msgs[b.n] = {};
-  b.msgs[b.n].msg_hdr.msg_name = &b.addr[b.n];
-  b.msgs[b.n].msg_hdr.msg_namelen = v.addr_len;
-  b.msgs[b.n].msg_hdr.msg_iov = &b.iov[b.n];
-  b.msgs[b.n].msg_hdr.msg_iovlen = 1;
-  ++b.n;
   v.counters->bytes_sent.fetch_add(len, std::memory_order_relaxed);
 }
 
 void SharedEngine::flush() {
-  Batch& b = *batch_;
-  if (fd_ < 0) b.n = 0;  // no UDP socket (ICE-TCP only): nothing is queued for it
-  int done = 0;
-  while (done < b.n) {
-    const int r = sendmmsg(fd_, b.msgs + done, unsigned(b.n - done), 0);
-    if (r <= 0) {
-      if (r < 0 && errno == EINTR) continue;
-      ++done;  // skip the datagram that failed (e.g. unreachable): the others still go
-      continue;
-    }
-    done += r;
+  batch_->flush();
+  if (!batch_->gso_error().empty() && !gso_error_logged_) {
+    gso_error_logged_ = true;
+    log_warn("", "", "rtc-engine", batch_->gso_error() + "; UDP GSO off, datagrams sent one by one");
   }
-  b.n = 0;
 }
 
 void SharedEngine::run() {
@@ -493,19 +459,12 @@ void SharedEngine::run() {
         if (c != tcp_.end() && !read_tcp(*c->second, now)) close_tcp(fds[i].fd);
       }
     }
-    if (fds[0].revents & POLLIN) {
-      for (int i = 0; i < kMaxDatagramsPerPass; ++i) {
-        sockaddr_storage from{};
-        socklen_t fromlen = sizeof from;
-        const ssize_t n = recvfrom(fd_, buf, kSlot, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromlen);
-        if (n < 0) break;
-        handle_datagram(buf, size_t(n), from, fromlen, now);
-      }
-    }
+    if (fds[0].revents & POLLIN) read_udp(buf, kMaxDatagramsPerPass);
     const bool timers = now >= next_timer;
     if (timers) next_timer = now + 100 * 1000;
     if (timers && tcp_fd_ >= 0) tcp_timers(now);
     drain_outbox(now);
+    int served = 0;
     for (auto& [ufrag, v] : by_ufrag_) {
       if (v->connected && v->spec.publisher) {
         publisher_reports(*v, now);
@@ -514,8 +473,13 @@ void SharedEngine::run() {
       } else if (timers && v->dtls && !v->failed && v->addr_len) {
         v->dtls->on_timer();
       }
+      // A long pass (hundreds of viewers on a busy machine) must not hold back the checks and DTLS flights of
+      // sessions still connecting: their peers' retransmission timers double while they wait, and the session
+      // times out. The socket is read again every few viewers (nothing here erases from by_ufrag_).
+      if (++served % kViewersBetweenReads == 0) read_udp(buf, 256);
     }
     flush();
+    slow_pass(now);
     std::vector<int> broken;
     for (auto& [cfd, c] : tcp_)
       if (c->out.size() > c->out_off && !write_tcp(*c)) broken.push_back(cfd);
@@ -525,6 +489,32 @@ void SharedEngine::run() {
     // it now, within a bounded wait, instead of starving behind back-to-back passes.
     for (int i = 0; i < 50 && control_waiting_.load(std::memory_order_relaxed) > 0; ++i)
       std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+// A pass that took over 100 ms delays every session's STUN and DTLS answers by as much: logged (the slowest one
+// of every 10 s), so a handshake timeout can be told apart from a slow client.
+void SharedEngine::slow_pass(int64_t started) {
+  const int64_t took = g_get_monotonic_time() - started;
+  slowest_pass_us_ = std::max(slowest_pass_us_, took);
+  if (started - slow_log_us_ < 10 * 1000 * 1000) return;
+  if (slowest_pass_us_ > 100 * 1000)
+    log_warn("", "", "rtc-engine",
+             "slowest pass in the last 10 s: " + std::to_string(slowest_pass_us_ / 1000) + " ms (" +
+                 std::to_string(by_ufrag_.size()) + " sessions)");
+  slow_log_us_ = started;
+  slowest_pass_us_ = 0;
+}
+
+void SharedEngine::read_udp(uint8_t* buf, int max) {
+  if (fd_ < 0) return;
+  const int64_t now = g_get_monotonic_time();
+  for (int i = 0; i < max; ++i) {
+    sockaddr_storage from{};
+    socklen_t fromlen = sizeof from;
+    const ssize_t n = recvfrom(fd_, buf, kSlot, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromlen);
+    if (n < 0) break;
+    handle_datagram(buf, size_t(n), from, fromlen, now);
   }
 }
 
@@ -739,7 +729,7 @@ void SharedEngine::pump(Viewer& v, int64_t now) {
       if (!v.dtls->protect_rtp(slot, &out)) continue;
       ++t->packets;
       t->octets += uint32_t(plen - 12);
-      commit_slot(v, size_t(out));  // protected in the batch's slot: no other copy
+      commit_slot(v, slot, size_t(out));  // protected in the batch's slot: no other copy
       v.counters->packets_sent.fetch_add(1, std::memory_order_relaxed);
     }
     if (t->packets && now >= t->next_sr_us) {

@@ -10,6 +10,8 @@
 // unprotected, its RTP demultiplexed by payload type to on_rtp (the session's ingest pipeline), and RTCP back to it:
 // receiver reports once a second, generic NACKs and PLIs queued from any thread (request_keyframe,
 // request_retransmission) into an outbox that the engine thread drains (never the engine's lock).
+// UDP sends go through one UdpBatch per pass (sendmmsg; with Settings::gso, a viewer's consecutive equal-size
+// datagrams as one UDP_SEGMENT message).
 //
 // Threads: add_viewer/remove_viewer and the packetizer map run on the control thread; the engine
 // thread owns the socket and the viewers' transport state under one mutex, held for one pass (never across a
@@ -39,6 +41,7 @@ class DtlsContext;
 class Packetizer;
 struct Viewer;
 struct TcpConn;
+class UdpBatch;
 
 struct ViewerCounters {
   std::atomic<bool> connected{false};
@@ -85,6 +88,7 @@ class SharedEngine {
     int tcp_port = 0;             // ICE-TCP (RFC 6544 passive, RFC 4571 framing); 0 = none
     int tcp_handshake_ms = 5000;  // a TCP connection without a valid binding request by then is closed
     int tcp_idle_ms = 30000;      // one silent this long is closed
+    bool gso = false;             // UDP GSO (UDP_SEGMENT) for a viewer's consecutive equal-size datagrams
   };
   static Result<std::unique_ptr<SharedEngine>> create(const Settings& settings);
   ~SharedEngine();
@@ -110,6 +114,7 @@ class SharedEngine {
   void handle_datagram(uint8_t* data, size_t len, const struct sockaddr_storage& from, socklen_t fromlen, int64_t now,
                        TcpConn* conn = nullptr);
   void send_udp(const struct sockaddr_storage& to, socklen_t tolen, const uint8_t* data, size_t len);
+  void read_udp(uint8_t* buf, int max);  // up to max datagrams waiting on the UDP socket, handled
   void accept_tcp(int64_t now);
   bool read_tcp(TcpConn& c, int64_t now);  // false: close it
   bool write_tcp(TcpConn& c);              // false: close it
@@ -121,9 +126,10 @@ class SharedEngine {
   void send_pli(Viewer& v, int64_t now);
   void publisher_reports(Viewer& v, int64_t now);
   void send_to(Viewer& v, const uint8_t* data, size_t len);
-  uint8_t* next_slot();                     // the batch's next buffer (kSlot bytes)
-  void commit_slot(Viewer& v, size_t len);  // queues it to v's address
+  uint8_t* next_slot();                                          // the batch's next buffer (kSlot bytes)
+  void commit_slot(Viewer& v, const uint8_t* slot, size_t len);  // queues it to v's path
   void flush();
+  void slow_pass(int64_t started);  // logs the slowest pass of every 10 s when over 100 ms
   void wake();
   void release_feed(const std::string& feed);
 
@@ -148,8 +154,9 @@ class SharedEngine {
   std::map<std::string, std::shared_ptr<Viewer>> by_ufrag_;
   std::map<std::string, std::shared_ptr<Viewer>> by_addr_;  // 5-tuple key
   std::map<std::string, std::unique_ptr<Feed>> feeds_;      // control thread (under mu_ for the rings)
-  struct Batch;
-  std::unique_ptr<Batch> batch_;
+  std::unique_ptr<UdpBatch> batch_;                         // engine thread, under mu_
+  bool gso_error_logged_ = false;
+  int64_t slowest_pass_us_ = 0, slow_log_us_ = 0;  // engine thread
   struct Feedback {
     std::string ufrag;
     bool keyframe = false;  // else a NACK of (ssrc, seq)
