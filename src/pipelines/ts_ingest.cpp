@@ -11,8 +11,9 @@
 namespace estuary::pipelines {
 namespace {
 
-constexpr size_t kMaxHeldUnits = 512;    // units held while waiting for every track's first timestamp
-constexpr int64_t kMaxHeldSpan = 90000;  // 1 s at 90 kHz
+constexpr size_t kMaxHeldUnits = 512;     // units held while waiting for every track's first timestamp
+constexpr int64_t kMaxHeldSpan = 90000;   // 1 s at 90 kHz
+constexpr int64_t kMaxJump = 10 * 90000;  // a step between two units of a track beyond 10 s is a jump
 
 const char* parser_for(TsCodec codec) {
   switch (codec) {
@@ -280,10 +281,22 @@ Status TsIngest::deliver(TsUnit& unit) {
     gst_pad_push_event(track.pad.get(), gst_event_new_segment(&segment));
     track.caps_sent = true;
   }
+  // A timestamp jump (an encoder restarted on the same connection, or nonsense timestamps) must not
+  // send the track's time far away: the track goes on from its last time, marked DISCONT.
+  if (track.have_last && (unit.dts - track.last_dts > kMaxJump || track.last_dts - unit.dts > kMaxJump)) {
+    const int64_t shift = track.last_dts + track.shift + 1 - unit.dts;
+    log_warn(stream_name_, "", "ts-timestamp-jump",
+             std::string(ts_codec_name(track.codec)) + " track jumped by " +
+                 std::to_string((unit.dts - track.last_dts) / 90) + " ms; going on from its last time");
+    track.shift = shift;
+    unit.discont = true;
+  }
+  track.have_last = true;
+  track.last_dts = unit.dts;
   // The origin lands at the running time it was fixed at; earlier units (rare: a late first unit of a
   // track) are clamped to 0.
   auto to_ns = [&](int64_t t) -> GstClockTime {
-    const int64_t ns = base_ns_ + (t - origin_) * 100000 / 9;
+    const int64_t ns = base_ns_ + (t + track.shift - origin_) * 100000 / 9;
     return GstClockTime(std::max<int64_t>(ns, 0));
   };
   auto* bytes = new std::vector<uint8_t>(std::move(unit.data));

@@ -56,6 +56,9 @@ class TsIngest {
     int opus_channel_config = -1;
     Ref<GstPad> pad;  // our source pad, linked to the parser
     bool caps_sent = false;
+    bool have_last = false;
+    int64_t last_dts = 0;  // of the track's previous unit (90 kHz, unwrapped)
+    int64_t shift = 0;     // added to the track's times after a jump
   };
   Status start_pipeline();
   Status link_track(GstElement* pipeline, GstElement* sink, Track& track, const std::string& sink_pad,
