@@ -229,8 +229,12 @@ void TsDemux::emit_opus(size_t index, State& st, std::vector<TsUnit>& out) {
       au += c;
       if (c != 0xff) break;
     }
-    if (flags & 0x10) off += 2;                                // start_trim
-    if (flags & 0x08) off += 2;                                // end_trim
+    unsigned trim[2] = {0, 0};  // start, end: 3 reserved bits and 13 bits each
+    for (int i = 0; i < 2; ++i) {
+      if (!(flags & (0x10 >> i))) continue;
+      if (n - off >= 2) trim[i] = ((p[off] & 0x1f) << 8) | p[off + 1];
+      off += 2;
+    }
     if ((flags & 0x04) && off < n) off += 1 + size_t(p[off]);  // control_extension
     if (off > n || au > n - off || au == 0) {
       ++stats_.opus_malformed;
@@ -243,6 +247,8 @@ void TsDemux::emit_opus(size_t index, State& st, std::vector<TsUnit>& out) {
     unit.pts = st.pts + int64_t(samples * 15 / 8);  // 48 kHz samples in 90 kHz ticks
     unit.dts = unit.pts;
     unit.discont = st.discont;
+    unit.start_trim = trim[0];
+    unit.end_trim = trim[1];
     st.discont = false;
     samples += opus_packet_samples(p + off, au);
     out.push_back(std::move(unit));

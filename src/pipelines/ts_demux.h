@@ -34,6 +34,8 @@ struct TsUnit {
   int64_t pts = -1;      // 90 kHz, unwrapped; -1 when absent
   int64_t dts = -1;      // 90 kHz, unwrapped; the PTS when the PES had no DTS
   bool discont = false;  // data was lost on this track before this unit
+  // Opus: samples (48 kHz) to drop at the start / end of this access unit (its control header's trims).
+  unsigned start_trim = 0, end_trim = 0;
 };
 
 struct TsDemuxLimits {

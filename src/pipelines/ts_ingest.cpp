@@ -1,6 +1,7 @@
 // Owns: TsIngest (see ts_ingest.h).
 #include "pipelines/ts_ingest.h"
 
+#include <gst/audio/audio.h>
 #include <gst/pbutils/codec-utils.h>
 
 #include <algorithm>
@@ -305,6 +306,8 @@ Status TsIngest::deliver(TsUnit& unit) {
   GST_BUFFER_PTS(buf) = to_ns(unit.pts);
   GST_BUFFER_DTS(buf) = to_ns(unit.dts);
   if (unit.discont) GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+  if (unit.start_trim || unit.end_trim)  // as tsdemux: opusdec drops these samples
+    gst_buffer_add_audio_clipping_meta(buf, GST_FORMAT_DEFAULT, unit.start_trim, unit.end_trim);
   const GstFlowReturn flow = gst_pad_push(track.pad.get(), buf);
   if (flow == GST_FLOW_OK || flow == GST_FLOW_FLUSHING || flow == GST_FLOW_EOS) return ok_status();
   return Error{std::string("mpeg-ts media: the ") + parser_for(track.codec) + " parser refused a unit (" +

@@ -241,6 +241,9 @@ TEST(TsDemux, OpusControlHeadersSplitThePesIntoTimedAccessUnits) {
   EXPECT_EQ(out[0].pts, 90000);
   EXPECT_EQ(out[1].data, b);
   EXPECT_EQ(out[1].pts, 90000 + 1800) << "20 ms later at 90 kHz";
+  EXPECT_EQ(out[0].start_trim, 0u);
+  EXPECT_EQ(out[1].start_trim, 0x10u) << "the start trim of its control header";
+  EXPECT_EQ(out[1].end_trim, 0u);
   EXPECT_EQ(d.stats().opus_malformed, 0u);
   // A broken size runs past the PES: what came before it stays, the rest is dropped.
   Bytes broken = {0x7f, 0xe0, uint8_t(a.size())};
