@@ -1,33 +1,81 @@
-// Owns: TsIngest and TsTrackProbe (see ts_ingest.h).
+// Owns: TsIngest (see ts_ingest.h).
 #include "pipelines/ts_ingest.h"
 
-#include <gst/app/gstappsrc.h>
+#include <gst/audio/audio.h>
+#include <gst/pbutils/codec-utils.h>
+
+#include <algorithm>
 
 #include "common/log.h"
-#include "pipelines/demux_ingest.h"
 #include "pipelines/ts_packets.h"
 
 namespace estuary::pipelines {
 namespace {
 
-constexpr size_t kPacket = 188;
+constexpr size_t kMaxHeldUnits = 512;     // units held while waiting for every track's first timestamp
+constexpr int64_t kMaxHeldSpan = 90000;   // 1 s at 90 kHz
+constexpr int64_t kMaxJump = 10 * 90000;  // a step between two units of a track beyond 10 s is a jump
 
-// The code of an ISO 639 language descriptor (tag 0x0a) among an ES's descriptors; "" when none.
-std::string language_of(const uint8_t* d, size_t len) {
-  for (size_t i = 0; i + 2 <= len;) {
-    const uint8_t tag = d[i], n = d[i + 1];
-    if (i + 2 + n > len) break;
-    if (tag == 0x0a && n >= 3) {
-      std::string code(reinterpret_cast<const char*>(d + i + 2), 3);
-      for (char& c : code) {
-        if (!g_ascii_isalpha(c)) return "";
-        c = g_ascii_tolower(c);
-      }
-      return code;
-    }
-    i += 2 + n;
+const char* parser_for(TsCodec codec) {
+  switch (codec) {
+    case TsCodec::h264:
+      return "h264parse";
+    case TsCodec::h265:
+      return "h265parse";
+    case TsCodec::aac_adts:
+    case TsCodec::aac_latm:
+      return "aacparse";
+    case TsCodec::mpeg_audio:
+      return "mpegaudioparse";
+    case TsCodec::opus:
+      return "opusparse";
   }
-  return "";
+  return nullptr;
+}
+
+// Opus caps from the PMT's channel_config_code (ETSI TS 102 366 / the Opus-in-TS mapping): 1..8
+// channels with the Vorbis order (family 0 up to stereo, 1 above), 0 dual mono; stereo when absent.
+Ref<GstCaps> opus_caps(int config) {
+  static constexpr uint8_t streams[] = {1, 1, 2, 2, 3, 4, 4, 5};
+  static constexpr uint8_t coupled[] = {0, 1, 1, 2, 2, 2, 3, 3};
+  static constexpr uint8_t mapping[8][8] = {{0},
+                                            {0, 1},
+                                            {0, 2, 1},
+                                            {0, 1, 2, 3},
+                                            {0, 4, 1, 2, 3},
+                                            {0, 4, 1, 2, 3, 5},
+                                            {0, 4, 1, 2, 3, 5, 6},
+                                            {0, 6, 1, 2, 3, 4, 5, 7}};
+  if (config == 0) {
+    static constexpr uint8_t dual[] = {0, 1};
+    return Ref<GstCaps>::adopt(gst_codec_utils_opus_create_caps(48000, 2, 255, 2, 0, dual));
+  }
+  const int channels = config >= 1 && config <= 8 ? config : 2;
+  const int family = channels > 2 ? 1 : 0;
+  return Ref<GstCaps>::adopt(gst_codec_utils_opus_create_caps(
+      48000, channels, family, streams[channels - 1], coupled[channels - 1], family ? mapping[channels - 1] : nullptr));
+}
+
+// The caps tsdemux gave each codec, so the parsers see what they saw before.
+Ref<GstCaps> caps_for(TsCodec codec, int opus_channel_config) {
+  switch (codec) {
+    case TsCodec::h264:
+      return Ref<GstCaps>::adopt(
+          gst_caps_new_simple("video/x-h264", "stream-format", G_TYPE_STRING, "byte-stream", nullptr));
+    case TsCodec::h265:
+      return Ref<GstCaps>::adopt(
+          gst_caps_new_simple("video/x-h265", "stream-format", G_TYPE_STRING, "byte-stream", nullptr));
+    case TsCodec::aac_adts:
+    case TsCodec::aac_latm:
+      return Ref<GstCaps>::adopt(gst_caps_new_simple("audio/mpeg", "mpegversion", G_TYPE_INT, 4, "stream-format",
+                                                     G_TYPE_STRING, codec == TsCodec::aac_adts ? "adts" : "loas",
+                                                     nullptr));
+    case TsCodec::mpeg_audio:
+      return Ref<GstCaps>::adopt(gst_caps_new_simple("audio/mpeg", "mpegversion", G_TYPE_INT, 1, nullptr));
+    case TsCodec::opus:
+      return opus_caps(opus_channel_config);
+  }
+  return {};
 }
 
 // " audio_tracks=aac/eng,aac/fra" when there are several, for the log.
@@ -39,85 +87,28 @@ std::string audio_list(const std::vector<TsTrackProbe::AudioTrack>& tracks) {
   return out;
 }
 
+uint64_t rejections(const TsGuardStats& s) { return s.pes_rejected + s.psi_rejected + s.packets_invalid; }
+
+// The first event, then every power of two: enough to follow, never a flood.
+bool worth_logging(uint64_t count, uint64_t logged) {
+  return count > logged && (logged == 0 || (count & (count - 1)) == 0);
+}
+
 }  // namespace
-
-bool TsTrackProbe::feed(const uint8_t* data, size_t size) {
-  if (done_) return true;
-  std::vector<uint8_t> buf;
-  if (!partial_.empty()) {
-    buf.swap(partial_);
-    buf.insert(buf.end(), data, data + size);
-    data = buf.data();
-    size = buf.size();
-  }
-  size_t off = 0;
-  while (off + kPacket <= size && !done_) {
-    const uint8_t* pkt = data + off;
-    if (pkt[0] != 0x47) {  // lost sync: look for the next sync byte
-      ++off;
-      continue;
-    }
-    const int pid = ((pkt[1] & 0x1f) << 8) | pkt[2];
-    if (pid == 0 || pid == pmt_pid_) {
-      size_t len = 0;
-      if (const uint8_t* s = ts_section_of(pkt, &len)) on_section(pid, s, len);
-    }
-    off += kPacket;
-  }
-  if (!done_ && off < size) partial_.assign(data + off, data + size);
-  return done_;
-}
-
-void TsTrackProbe::on_section(int pid, const uint8_t* s, size_t len) {
-  if (len < 12) return;
-  if (pid == 0) {
-    if (s[0] != 0x00) return;
-    for (size_t i = 8; i + 4 <= len - 4; i += 4) {
-      const int program = (s[i] << 8) | s[i + 1];
-      if (program == 0) continue;  // network PID
-      pmt_pid_ = ((s[i + 2] & 0x1f) << 8) | s[i + 3];
-      return;
-    }
-    return;
-  }
-  if (s[0] != 0x02 || len < 16) return;
-  const size_t program_info_length = ((s[10] & 0x0f) << 8) | s[11];
-  for (size_t i = 12 + program_info_length; i + 5 <= len - 4;) {
-    const uint8_t type = s[i];
-    const size_t es_info = ((s[i + 3] & 0x0f) << 8) | s[i + 4];
-    if (i + 5 + es_info > len - 4) break;
-    std::string video, audio;
-    if (type == 0x1b) video = "h264";
-    if (type == 0x24) video = "h265";
-    if (type == 0x0f || type == 0x11) audio = "aac";
-    if (type == 0x03 || type == 0x04) audio = "mp3";
-    if (type == 0x06 && ts_has_opus_registration(s + i + 5, es_info)) audio = "opus";
-    if (!video.empty() && video_.empty()) {
-      video_ = video;
-    } else if (!audio.empty() && audio_tracks_.size() < kMaxAudioTracks) {
-      if (audio_.empty()) audio_ = audio;
-      const int pid = ((s[i + 1] & 0x1f) << 8) | s[i + 2];
-      audio_tracks_.push_back({pid, audio, language_of(s + i + 5, es_info)});
-    } else {
-      ignored_.push_back(type);
-    }
-    i += 5 + es_info;
-  }
-  done_ = true;
-  partial_.clear();
-}
 
 TsIngest::TsIngest(std::string stream_name, TsIngestSettings settings)
     : stream_name_(std::move(stream_name)), settings_(settings) {}
 
 TsIngest::~TsIngest() { stop(); }
 
+const TsDemuxStats& TsIngest::demux_stats() const {
+  static const TsDemuxStats none;
+  return demux_ ? demux_->stats() : none;
+}
+
 Status TsIngest::push(const uint8_t* data, size_t size) {
   if (stopped_ || size == 0) return ok_status();
-  if (pipeline_) {
-    push_bytes(data, size);
-    return ok_status();
-  }
+  if (pipeline_) return process(data, size);
   pending_.insert(pending_.end(), data, data + size);
   if (!probe_.feed(data, size)) {
     if (pending_.size() > settings_.max_pending_bytes)
@@ -130,56 +121,214 @@ Status TsIngest::push(const uint8_t* data, size_t size) {
   if (!started) return started;
   std::vector<uint8_t> pending;
   pending.swap(pending_);
-  push_bytes(pending.data(), pending.size());
+  return process(pending.data(), pending.size());
+}
+
+Status TsIngest::link_track(GstElement* pipeline, GstElement* sink, Track& track, const std::string& sink_pad_name,
+                            const std::string& language) {
+  Ref<GstPad> target = Ref<GstPad>::adopt(gst_element_request_pad_simple(sink, sink_pad_name.c_str()));
+  if (!target) return Error{"ingest " + stream_name_ + ": no bus pad " + sink_pad_name, ErrorReason::internal};
+  if (!language.empty()) g_object_set(target.get(), "language", language.c_str(), nullptr);
+  const char* parser_name = parser_for(track.codec);
+  GstElement* parser = gst_element_factory_make(parser_name, nullptr);
+  if (!parser) {
+    return Error{"ingest " + stream_name_ + ": missing GStreamer element " + parser_name, ErrorReason::internal,
+                 "pipelines"};
+  }
+  gst_bin_add(GST_BIN(pipeline), parser);
+  Ref<GstPad> psrc = Ref<GstPad>::adopt(gst_element_get_static_pad(parser, "src"));
+  gst_pad_link(psrc.get(), target.get());
+  Ref<GstPad> psink = Ref<GstPad>::adopt(gst_element_get_static_pad(parser, "sink"));
+  const std::string name = "ts_" + sink_pad_name;
+  track.pad = Ref<GstPad>::adopt_floating(gst_pad_new(name.c_str(), GST_PAD_SRC));
+  if (gst_pad_link(track.pad.get(), psink.get()) != GST_PAD_LINK_OK) {
+    return Error{"ingest " + stream_name_ + ": cannot link the " + ts_codec_name(track.codec) + " track",
+                 ErrorReason::internal, "pipelines"};
+  }
   return ok_status();
 }
 
 Status TsIngest::start_pipeline() {
-  const bool video = !probe_.video().empty(), audio = !probe_.audio().empty();
-  DemuxIngestSpec spec;
-  spec.stream = stream_name_;
-  spec.demuxer = "tsdemux";
-  spec.caps = Ref<GstCaps>::adopt(gst_caps_new_simple("video/mpegts", "systemstream", G_TYPE_BOOLEAN, TRUE,
-                                                      "packetsize", G_TYPE_INT, 188, nullptr));
-  // Bytes with no timestamps: tsdemux times the stream from its PCR/PTS. The bound is enforced in
-  // push_bytes (we count what is dropped).
-  spec.max_bytes = settings_.max_pending_bytes;
-  spec.video = video;  // exactly the tracks the PMT listed
-  spec.audio = audio;
-  for (const TsTrackProbe::AudioTrack& t : probe_.audio_tracks()) spec.audio_tracks.push_back({t.pid, t.language});
-  spec.gop_cache_max_bytes = settings_.gop_cache_max_bytes;
-  spec.events = events_;
-  Result<DemuxIngest> ingest = start_demux_ingest(spec);
-  if (!ingest) return ingest.error();
-  pipeline_ = std::move(ingest->pipeline);
-  appsrc_ = std::move(ingest->appsrc);
+  auto pipeline = Ref<GstElement>::adopt_floating(gst_pipeline_new(nullptr));
+  GstElement* sink = gst_element_factory_make("estuarysink", "bus");
+  if (!pipeline || !sink) {
+    if (sink) gst_object_unref(gst_object_ref_sink(sink));
+    return Error{"ingest " + stream_name_ + ": missing GStreamer element estuarysink", ErrorReason::internal,
+                 "pipelines"};
+  }
+  g_object_set(sink, "stream", stream_name_.c_str(), "gop-cache-max-bytes", settings_.gop_cache_max_bytes, nullptr);
+  gst_bin_add(GST_BIN(pipeline.get()), sink);
+  // Exactly the tracks the PMT listed: video on sink_0, the audio tracks on sink_1, sink_2, ...
+  std::vector<TsDemuxTrack> demux_tracks;
+  std::vector<std::pair<std::string, std::string>> pads;  // bus pad, language
+  if (!probe_.video().empty()) {
+    demux_tracks.push_back({probe_.video_pid(), probe_.video_codec()});
+    tracks_.push_back(Track{probe_.video_codec(), -1, {}, false});
+    pads.push_back({"sink_0", ""});
+  }
+  const auto& audio = probe_.audio_tracks();
+  for (size_t i = 0; i < audio.size(); ++i) {
+    demux_tracks.push_back({audio[i].pid, audio[i].ts_codec});
+    tracks_.push_back(Track{audio[i].ts_codec, audio[i].opus_channel_config, {}, false});
+    pads.push_back({"sink_" + std::to_string(i + 1), audio[i].language});
+  }
+  TsDemuxLimits limits;
+  limits.max_video_pes = std::max<size_t>(settings_.max_pending_bytes, 1u << 20);
+  demux_ = std::make_unique<TsDemux>(std::move(demux_tracks), limits);
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    Status st = link_track(pipeline.get(), sink, tracks_[i], pads[i].first, pads[i].second);
+    if (!st) return st;
+  }
+  pipeline_ = ManagedPipeline::adopt("ingest:" + stream_name_, pipeline.release());
+  pipeline_->set_events(events_);
+  Status st = pipeline_->start();
+  if (!st) return st;
+  const unsigned group = gst_util_group_id_next();
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    gst_pad_set_active(tracks_[i].pad.get(), TRUE);
+    const std::string id = stream_name_ + "/" + pads[i].first;
+    GstEvent* start = gst_event_new_stream_start(id.c_str());
+    gst_event_set_group_id(start, group);
+    gst_pad_push_event(tracks_[i].pad.get(), start);
+  }
   std::string ignored;
   for (int t : probe_.ignored())
     ignored += (ignored.empty() ? " ignored stream types:" : "") + std::string(" 0x") +
                "0123456789abcdef"[(t >> 4) & 0xf] + "0123456789abcdef"[t & 0xf];
+  const bool video = !probe_.video().empty(), has_audio = !probe_.audio().empty();
   log_info(stream_name_, "", "ingest-start",
            "ingest pipeline started (mpeg-ts) video=" + (video ? probe_.video() : std::string("no")) +
-               " audio=" + (audio ? probe_.audio() : std::string("no")) + audio_list(probe_.audio_tracks()) + ignored);
+               " audio=" + (has_audio ? probe_.audio() : std::string("no")) + audio_list(audio) + ignored);
   return ok_status();
 }
 
-void TsIngest::push_bytes(const uint8_t* data, size_t size) {
-  if (!appsrc_) return;
-  guint64 level = 0;
-  g_object_get(appsrc_.get(), "current-level-bytes", &level, nullptr);
-  if (level + size > settings_.max_pending_bytes) {  // the pipeline is not keeping up: drop, never block
-    dropped_bytes_ += size;
-    return;
+void TsIngest::log_guard() {
+  const uint64_t rejected = rejections(guard_.stats());
+  if (worth_logging(rejected, rejections_logged_))
+    log_warn(stream_name_, "", "ts-guard",
+             "dropped malformed MPEG-TS (" + guard_.last_rejection() + "); " + std::to_string(rejected) +
+                 " rejections so far");
+  rejections_logged_ = std::max(rejections_logged_, rejected);
+  const uint64_t gaps = demux_->stats().cc_gaps;
+  if (worth_logging(gaps, gaps_logged_))
+    log_warn(stream_name_, "", "ts-discontinuity",
+             "continuity counter gap: the broken PES dropped, the next unit marked DISCONT; " + std::to_string(gaps) +
+                 " gaps so far");
+  gaps_logged_ = std::max(gaps_logged_, gaps);
+}
+
+Status TsIngest::process(const uint8_t* data, size_t size) {
+  clean_.clear();
+  guard_.feed(data, size, clean_);
+  units_.clear();
+  for (size_t off = 0; off + ts_packet_size <= clean_.size(); off += ts_packet_size)
+    demux_->packet(clean_.data() + off, units_);
+  log_guard();
+  if (guard_.hopeless()) {
+    const TsGuardStats& s = guard_.stats();
+    const std::string message = "malformed MPEG-TS input: " + std::to_string(s.pes_rejected) + " of " +
+                                std::to_string(s.pes_rejected + s.pes_accepted) +
+                                " PES headers rejected (last: " + guard_.last_rejection() + ")";
+    log_warn(stream_name_, "", "ts-guard", message + "; ending the ingest");
+    return Error{message, ErrorReason::invalid, "srt"};
   }
-  gst_app_src_push_buffer(GST_APP_SRC(appsrc_.get()), gst_buffer_new_memdup(data, size));
+  for (TsUnit& unit : units_) {
+    if (have_origin_) {
+      Status st = deliver(unit);
+      if (!st) return st;
+      continue;
+    }
+    held_bytes_ += unit.data.size();
+    held_.push_back(std::move(unit));
+  }
+  if (have_origin_ || held_.empty() || !origin_ready()) return ok_status();
+  have_origin_ = true;
+  origin_ = held_.front().dts;
+  for (const TsUnit& u : held_) origin_ = std::min(origin_, u.dts);
+  base_ns_ = int64_t(pipeline_->running_time());
+  std::vector<TsUnit> held;
+  held.swap(held_);
+  held_bytes_ = 0;
+  for (TsUnit& unit : held) {
+    Status st = deliver(unit);
+    if (!st) return st;
+  }
+  return ok_status();
+}
+
+// True once every track has a unit held (the earliest timestamp is known), or the wait is long enough.
+bool TsIngest::origin_ready() const {
+  if (held_.size() >= kMaxHeldUnits || held_bytes_ >= settings_.max_pending_bytes / 2) return true;
+  int64_t lo = held_.front().dts, hi = lo;
+  std::vector<bool> seen(tracks_.size(), false);
+  for (const TsUnit& u : held_) {
+    seen[u.track] = true;
+    lo = std::min(lo, u.dts);
+    hi = std::max(hi, u.dts);
+  }
+  return hi - lo >= kMaxHeldSpan || std::all_of(seen.begin(), seen.end(), [](bool s) { return s; });
+}
+
+Status TsIngest::deliver(TsUnit& unit) {
+  if (unit.track >= tracks_.size()) return ok_status();
+  Track& track = tracks_[unit.track];
+  if (!track.pad) return ok_status();
+  if (!track.caps_sent) {
+    Ref<GstCaps> caps = caps_for(track.codec, track.opus_channel_config);
+    if (!caps) return Error{std::string("no caps for the ") + ts_codec_name(track.codec) + " track"};
+    gst_pad_push_event(track.pad.get(), gst_event_new_caps(caps.get()));
+    GstSegment segment;
+    gst_segment_init(&segment, GST_FORMAT_TIME);
+    gst_pad_push_event(track.pad.get(), gst_event_new_segment(&segment));
+    track.caps_sent = true;
+  }
+  // A timestamp jump (an encoder restarted on the same connection, or nonsense timestamps) must not
+  // send the track's time far away: the track goes on from its last time, marked DISCONT.
+  if (track.have_last && (unit.dts - track.last_dts > kMaxJump || track.last_dts - unit.dts > kMaxJump)) {
+    const int64_t shift = track.last_dts + track.shift + 1 - unit.dts;
+    log_warn(stream_name_, "", "ts-timestamp-jump",
+             std::string(ts_codec_name(track.codec)) + " track jumped by " +
+                 std::to_string((unit.dts - track.last_dts) / 90) + " ms; going on from its last time");
+    track.shift = shift;
+    unit.discont = true;
+  }
+  track.have_last = true;
+  track.last_dts = unit.dts;
+  // The origin lands at the running time it was fixed at; earlier units (rare: a late first unit of a
+  // track) are clamped to 0.
+  auto to_ns = [&](int64_t t) -> GstClockTime {
+    const int64_t ns = base_ns_ + (t + track.shift - origin_) * 100000 / 9;
+    return GstClockTime(std::max<int64_t>(ns, 0));
+  };
+  auto* bytes = new std::vector<uint8_t>(std::move(unit.data));
+  GstBuffer* buf = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, bytes->data(), bytes->size(), 0, bytes->size(),
+                                               bytes, [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); });
+  GST_BUFFER_PTS(buf) = to_ns(unit.pts);
+  GST_BUFFER_DTS(buf) = to_ns(unit.dts);
+  if (unit.discont) GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+  if (unit.start_trim || unit.end_trim)  // as tsdemux: opusdec drops these samples
+    gst_buffer_add_audio_clipping_meta(buf, GST_FORMAT_DEFAULT, unit.start_trim, unit.end_trim);
+  const GstFlowReturn flow = gst_pad_push(track.pad.get(), buf);
+  if (flow == GST_FLOW_OK || flow == GST_FLOW_FLUSHING || flow == GST_FLOW_EOS) return ok_status();
+  return Error{std::string("mpeg-ts media: the ") + parser_for(track.codec) + " parser refused a unit (" +
+                   gst_flow_get_name(flow) + ")",
+               ErrorReason::invalid, "srt"};
 }
 
 void TsIngest::stop() {
   stopped_ = true;
+  for (Track& t : tracks_)
+    if (t.pad) gst_pad_set_active(t.pad.get(), FALSE);
   if (pipeline_) pipeline_->stop();
+  for (Track& t : tracks_) {
+    if (!t.pad) continue;
+    Ref<GstPad> peer = Ref<GstPad>::adopt(gst_pad_get_peer(t.pad.get()));
+    if (peer) gst_pad_unlink(t.pad.get(), peer.get());
+    t.pad.reset();
+  }
   pipeline_.reset();
-  appsrc_.reset();
   pending_.clear();
+  held_.clear();
 }
 
 }  // namespace estuary::pipelines

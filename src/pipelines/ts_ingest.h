@@ -1,8 +1,16 @@
-// Owns: the ingest pipeline for MPEG-TS publishers (SRT): appsrc ! tsdemux ! parsers ! estuarysink.
+// Owns: the ingest pipeline for MPEG-TS publishers (SRT). The bytes pass TsGuard (the validation gate:
+// whole packets, CRC-checked PAT/PMT fixed for the ingest, well-formed PES headers with a PTS on the
+// PMT's PIDs only) and our own PES demuxer (ts_demux.h); each elementary-stream unit is pushed with
+// gst_pad_push from a source pad of ours, synchronously on the caller's thread, through the codec's
+// parser (h264parse, h265parse, aacparse, mpegaudioparse, opusparse) into estuarysink — per track
+// `[our pad] ! parser ! estuarysink`, no appsrc, no tsdemux, no queue, no streaming thread of its own.
 // Bytes are held until the program's PMT says which tracks it carries (so the bus sink announces
-// exactly those and the stream becomes ready with all of them), then the pipeline starts. H.264,
-// H.265, AAC (ADTS or LATM), MPEG audio and Opus tracks are published; other tracks are dropped.
-// push() runs on the control thread and never blocks (the appsrc is bounded and drops when full).
+// exactly those and the stream becomes ready with all of them), then the pipeline starts; the first
+// units are held until every track has a timestamp (or a bound), so the earliest of them maps to the
+// pipeline's running time at that moment. H.264, H.265, AAC (ADTS or LATM), MPEG audio and Opus
+// tracks are published (up to 8 audio tracks: audio_0, audio_1, ...); other tracks are dropped.
+// push() never blocks (estuarysink hands buffers to bounded subscriber queues).
+// Must not know: sockets, the SRT session, the server.
 #pragma once
 
 #include <cstdint>
@@ -12,42 +20,15 @@
 
 #include "common/result.h"
 #include "pipelines/managed_pipeline.h"
+#include "pipelines/ts_demux.h"
+#include "pipelines/ts_guard.h"
+#include "pipelines/ts_track_probe.h"
 
 namespace estuary::pipelines {
 
-// Finds the first program's tracks in an MPEG-TS byte stream (PAT, then the PMT it names).
-class TsTrackProbe {
- public:
-  // Scans whole 188-byte packets (finding sync first); true once the PMT has been seen.
-  bool feed(const uint8_t* data, size_t size);
-  bool done() const { return done_; }
-  // Codec of the first supported track of each kind: "h264", "h265" / "aac", "mp3", "opus"; "" = none.
-  const std::string& video() const { return video_; }
-  const std::string& audio() const { return audio_; }
-  // Every supported audio track in PMT order (at most kMaxAudioTracks): the bus's audio_0, audio_1, ...
-  struct AudioTrack {
-    int pid = 0;
-    std::string codec;
-    std::string language;  // from the ISO 639 language descriptor, "" when absent
-  };
-  static constexpr size_t kMaxAudioTracks = 8;
-  const std::vector<AudioTrack>& audio_tracks() const { return audio_tracks_; }
-  // Stream types the PMT listed that are not published (for the log).
-  const std::vector<int>& ignored() const { return ignored_; }
-
- private:
-  void on_section(int pid, const uint8_t* s, size_t len);
-  std::vector<uint8_t> partial_;  // bytes of a packet split across feeds
-  int pmt_pid_ = -1;
-  bool done_ = false;
-  std::string video_, audio_;
-  std::vector<AudioTrack> audio_tracks_;
-  std::vector<int> ignored_;
-};
-
 struct TsIngestSettings {
   uint64_t gop_cache_max_bytes = 32u << 20;
-  size_t max_pending_bytes = 8u << 20;  // bound of what waits for the PMT and of what the appsrc holds
+  size_t max_pending_bytes = 8u << 20;  // bound of what waits for the PMT and for the first timestamps
 };
 
 class TsIngest {
@@ -59,28 +40,53 @@ class TsIngest {
 
   // Events of the ingest pipeline (ready message from the bus sink, errors). Set before push().
   void set_events(PipelineEvents events) { events_ = std::move(events); }
-  // MPEG-TS bytes as received. Errors: no PMT within max_pending_bytes, no supported track, or the
-  // pipeline cannot start.
+  // MPEG-TS bytes as received. Errors (the caller ends the publish): no PMT within max_pending_bytes,
+  // no supported track, the pipeline cannot start, input the guard finds hopeless (mostly malformed
+  // PES headers), or a parser refused a unit.
   Status push(const uint8_t* data, size_t size);
   void stop();
   bool started() const { return pipeline_ != nullptr; }
   const std::string& stream_name() const { return stream_name_; }
-  // Bytes dropped because the appsrc was full (the pipeline did not keep up).
-  uint64_t dropped_bytes() const { return dropped_bytes_; }
+  const TsGuardStats& guard_stats() const { return guard_.stats(); }
+  const TsDemuxStats& demux_stats() const;
 
  private:
+  struct Track {
+    TsCodec codec = TsCodec::h264;
+    int opus_channel_config = -1;
+    Ref<GstPad> pad;  // our source pad, linked to the parser
+    bool caps_sent = false;
+    bool have_last = false;
+    int64_t last_dts = 0;  // of the track's previous unit (90 kHz, unwrapped)
+    int64_t shift = 0;     // added to the track's times after a jump
+  };
   Status start_pipeline();
-  void push_bytes(const uint8_t* data, size_t size);
+  Status link_track(GstElement* pipeline, GstElement* sink, Track& track, const std::string& sink_pad,
+                    const std::string& language);
+  Status process(const uint8_t* data, size_t size);
+  Status deliver(TsUnit& unit);
+  bool origin_ready() const;
+  void log_guard();
 
   std::string stream_name_;
   TsIngestSettings settings_;
   PipelineEvents events_;
   TsTrackProbe probe_;
-  std::vector<uint8_t> pending_;
+  TsGuard guard_;
+  std::unique_ptr<TsDemux> demux_;
+  std::vector<uint8_t> pending_;  // bytes before the PMT
+  std::vector<uint8_t> clean_;    // packets the guard accepted, of one push
+  std::vector<TsUnit> units_;     // units of one push
+  std::vector<TsUnit> held_;      // units before the time origin is known
+  size_t held_bytes_ = 0;
+  std::vector<Track> tracks_;  // index = the demuxer's track index
   std::unique_ptr<ManagedPipeline> pipeline_;
-  Ref<GstElement> appsrc_;
+  bool have_origin_ = false;
+  int64_t origin_ = 0;   // 90 kHz time that maps to base_ns_
+  int64_t base_ns_ = 0;  // running time of the pipeline when the origin was fixed
+  uint64_t rejections_logged_ = 0;
+  uint64_t gaps_logged_ = 0;
   bool stopped_ = false;
-  uint64_t dropped_bytes_ = 0;
 };
 
 }  // namespace estuary::pipelines

@@ -316,6 +316,7 @@ def main():
     if ts:
         write("ts_probe", "ffmpeg", b"\x10" + ts[:188 * 24])
         write("ts_probe", "ffmpeg-resync", b"\x00" + b"\x47\x00" + ts[7:188 * 12])
+        write("ts_demux", "ffmpeg", b"\x10" + ts[:188 * 24])
     flv = ffmpeg_bytes("flv", [])
     if flv:
         write("flv_tags", "ffmpeg", flv[13:13 + 6000])

@@ -1,7 +1,8 @@
-// Tests: TsGuard (what reaches tsdemux) with hand-built MPEG-TS, and the real MPEG-TS ingest
-// pipeline (appsrc ! tsdemux ! parsers ! estuarysink, as SRT publishers use it) fed streams that
-// made GStreamer 1.22's tsdemux abort the process before the guard: garbage PES headers after a
-// valid PAT/PMT, and valid headers over garbage payload. The process surviving is the assertion.
+// Tests: TsGuard (what reaches a demuxer) with hand-built MPEG-TS, and the real MPEG-TS ingest
+// pipeline (TsGuard + our TsDemux pushing through parsers into estuarysink, as SRT publishers use it)
+// fed streams that made GStreamer 1.22's tsdemux abort the process before the guard: garbage PES
+// headers after a valid PAT/PMT, valid headers over garbage payload, and the committed fuzz corpora
+// of ts_demux and ts_guard. The process surviving is the assertion.
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 
@@ -234,6 +235,27 @@ TEST(TsIngestUnderAttack, GarbagePesHeadersAfterAValidProgramNeverAbortTheProces
   // Before the guard, about half of these seeds aborted the process in tsdemux.
   for (unsigned seed = 1; seed <= 60; ++seed) ingest(attack_stream(seed, false), "fuzz/headers" + std::to_string(seed));
   SUCCEED() << "the process is still alive";
+}
+
+TEST(TsIngestUnderAttack, FuzzCorporaThroughTheRealIngestNeverAbortTheProcess) {
+  const char* root = g_getenv("ESTUARY_SOURCE_ROOT");
+  ASSERT_NE(root, nullptr) << "the tests set ESTUARY_SOURCE_ROOT";
+  int replayed = 0;
+  for (const char* target : {"ts_demux", "ts_guard"}) {
+    const std::string dir = std::string(root) + "/tests/fuzz/corpus/" + target;
+    GDir* d = g_dir_open(dir.c_str(), 0, nullptr);
+    ASSERT_NE(d, nullptr) << dir;
+    while (const char* name = g_dir_read_name(d)) {
+      gchar* contents = nullptr;
+      gsize len = 0;
+      if (!g_file_get_contents((dir + "/" + name).c_str(), &contents, &len, nullptr)) continue;
+      if (len > 1) ingest(Bytes(contents + 1, contents + len), std::string("corpus/") + name);  // byte 0: piece size
+      g_free(contents);
+      ++replayed;
+    }
+    g_dir_close(d);
+  }
+  EXPECT_GE(replayed, 4);
 }
 
 TEST(TsIngestUnderAttack, ValidHeadersOverGarbagePayloadNeverAbortTheProcess) {
