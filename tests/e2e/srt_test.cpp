@@ -165,8 +165,8 @@ class Srt : public ::testing::Test {
 
 TEST_F(Srt, TwoPublishersOnePortEachPlaysItsOwnContentEverywhere) {
   start_server();
-  Process a = start_srt_publisher(srt_url(*server, publish_id("live/a")), 320, 240, log_path("pub-a"), 30);
-  Process b = start_srt_publisher(srt_url(*server, publish_id("live/b")), 256, 144, log_path("pub-b"), 30);
+  Process a = start_srt_publisher(srt_url(*server, publish_id("live/a")), 320, 240, log_path("pub-a"), 90);
+  Process b = start_srt_publisher(srt_url(*server, publish_id("live/b")), 256, 144, log_path("pub-b"), 90);
   ASSERT_TRUE(wait_for_stream(*server, "live/a", 10000)) << read_file(log_path("pub-a"));
   ASSERT_TRUE(wait_for_stream(*server, "live/b", 10000)) << read_file(log_path("pub-b"));
 
