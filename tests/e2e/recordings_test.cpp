@@ -93,6 +93,34 @@ int raw_status(const std::string& method, const std::string& url) {
   return std::atoi(r.out.c_str());
 }
 
+// Publishes `stream` for first_s seconds, records nothing for 5 s, publishes it again for second_s
+// seconds (each publish waited to its end). False, with a failure reported, when a publish never
+// went live.
+bool publish_twice_with_a_gap(const Server& server, const std::string& stream, int first_s, int second_s) {
+  int n = 0;
+  for (int seconds : {first_s, second_s}) {
+    if (n > 0) std::this_thread::sleep_for(5s);  // nothing recorded for a while
+    const std::string log = server.dir() + "/pub" + std::to_string(++n) + ".log";
+    Process pub = start_publisher(server.rtmp_url(stream), 320, 240, log, seconds, 25);
+    if (!wait_for_stream(server, stream, 10000)) {
+      ADD_FAILURE() << stream << " did not go live\n" << server.log();
+      return false;
+    }
+    pub.wait(20000);
+  }
+  return true;
+}
+
+// The recordings of `stream`, once the last one is closed (up to 5 s).
+std::vector<Rec> closed_recordings(const Server& server, const std::string& stream) {
+  std::vector<Rec> recs;
+  for (int i = 0; i < 50 && (recs.empty() || recs.back().open); ++i) {
+    std::this_thread::sleep_for(100ms);
+    recs = list(server, "?stream=" + stream + "&count=1000");
+  }
+  return recs;
+}
+
 // Asks for a 5 s clip from `from_ms`: an MP4 of 5 ± 1 s with video and audio, first frame a keyframe.
 void expect_clip_of_5s(const Server& server, const std::string& stream, int64_t from_ms) {
   const std::string clip_url =
@@ -124,17 +152,7 @@ TEST(Recordings, ListVodClipDeleteAndRestart) {
   auto env = dvr_env(rec + "/dvr", 3);
   Server server(env);
   ASSERT_TRUE(server.start()) << server.log();
-  {
-    Process pub = start_publisher(server.rtmp_url("live/r"), 320, 240, server.dir() + "/pub1.log", 10, 25);
-    ASSERT_TRUE(wait_for_stream(server, "live/r", 10000)) << server.log();
-    pub.wait(20000);
-  }
-  std::this_thread::sleep_for(5s);  // nothing recorded for a while
-  {
-    Process pub = start_publisher(server.rtmp_url("live/r"), 320, 240, server.dir() + "/pub2.log", 7, 25);
-    ASSERT_TRUE(wait_for_stream(server, "live/r", 10000)) << server.log();
-    pub.wait(20000);
-  }
+  ASSERT_TRUE(publish_twice_with_a_gap(server, "live/r", 10, 7));
   std::this_thread::sleep_for(2s);
 
   int64_t total = -1;
@@ -321,22 +339,8 @@ TEST(Recordings, FlvRecordingsPlayAsHlsVodAndDownloadsAnswerRanges) {
   env.erase("ESTUARY_DVR_FORMAT");  // the default: FLV
   Server server(env);
   ASSERT_TRUE(server.start()) << server.log();
-  {
-    Process pub = start_publisher(server.rtmp_url("live/v"), 320, 240, server.dir() + "/pub1.log", 7, 25);
-    ASSERT_TRUE(wait_for_stream(server, "live/v", 10000)) << server.log();
-    pub.wait(20000);
-  }
-  std::this_thread::sleep_for(5s);  // nothing recorded for a while
-  {
-    Process pub = start_publisher(server.rtmp_url("live/v"), 320, 240, server.dir() + "/pub2.log", 4, 25);
-    ASSERT_TRUE(wait_for_stream(server, "live/v", 10000)) << server.log();
-    pub.wait(20000);
-  }
-  std::vector<Rec> recs;
-  for (int i = 0; i < 50 && (recs.empty() || recs.back().open); ++i) {
-    std::this_thread::sleep_for(100ms);
-    recs = list(server, "?stream=live/v&count=1000");
-  }
+  ASSERT_TRUE(publish_twice_with_a_gap(server, "live/v", 7, 4));
+  std::vector<Rec> recs = closed_recordings(server, "live/v");
   ASSERT_GE(recs.size(), 3u) << server.log();
   double recorded_s = 0;
   for (const auto& r : recs) {
@@ -442,22 +446,8 @@ TEST(Recordings, Mp4RecordingsPlayAsFmp4HlsVod) {
   env["ESTUARY_DVR_FORMAT"] = "mp4";
   Server server(env);
   ASSERT_TRUE(server.start()) << server.log();
-  {
-    Process pub = start_publisher(server.rtmp_url("live/m"), 320, 240, server.dir() + "/pub1.log", 7, 25);
-    ASSERT_TRUE(wait_for_stream(server, "live/m", 10000)) << server.log();
-    pub.wait(20000);
-  }
-  std::this_thread::sleep_for(5s);  // nothing recorded for a while
-  {
-    Process pub = start_publisher(server.rtmp_url("live/m"), 320, 240, server.dir() + "/pub2.log", 4, 25);
-    ASSERT_TRUE(wait_for_stream(server, "live/m", 10000)) << server.log();
-    pub.wait(20000);
-  }
-  std::vector<Rec> recs;
-  for (int i = 0; i < 50 && (recs.empty() || recs.back().open); ++i) {
-    std::this_thread::sleep_for(100ms);
-    recs = list(server, "?stream=live/m&count=1000");
-  }
+  ASSERT_TRUE(publish_twice_with_a_gap(server, "live/m", 7, 4));
+  std::vector<Rec> recs = closed_recordings(server, "live/m");
   ASSERT_GE(recs.size(), 3u) << server.log();
   double recorded_s = 0;
   for (const auto& r : recs) {
