@@ -140,6 +140,27 @@ Error clip_error(GstMessage* msg) {
   return Error{text, ErrorReason::internal, "pipelines"};
 }
 
+namespace {
+constexpr const char* kWorkerFailedMessage = "estuary-worker-failed";
+}  // namespace
+
+void post_worker_failure(GstElement* pipeline, const Error& e) {
+  GstStructure* s = gst_structure_new(kWorkerFailedMessage, "message", G_TYPE_STRING, e.message.c_str(), "reason",
+                                      G_TYPE_INT, int(e.reason), "domain", G_TYPE_STRING, e.domain.c_str(), nullptr);
+  gst_element_post_message(pipeline, gst_message_new_application(GST_OBJECT(pipeline), s));
+}
+
+std::optional<Error> worker_failure_of(GstMessage* msg) {
+  if (GST_MESSAGE_TYPE(msg) != GST_MESSAGE_APPLICATION) return std::nullopt;
+  const GstStructure* s = gst_message_get_structure(msg);
+  if (!s || !gst_structure_has_name(s, kWorkerFailedMessage)) return std::nullopt;
+  int reason = int(ErrorReason::internal);
+  gst_structure_get_int(s, "reason", &reason);
+  const char* text = gst_structure_get_string(s, "message");
+  const char* domain = gst_structure_get_string(s, "domain");
+  return Error{text ? text : "failed", ErrorReason(reason), domain ? domain : "dvr"};
+}
+
 gboolean DvrClip::on_bus(GstBus*, GstMessage* msg, gpointer self) {
   auto* c = static_cast<DvrClip*>(self);
   switch (GST_MESSAGE_TYPE(msg)) {

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ class RecordingClip {
 
 // The error a clip pipeline's ERROR message carries, naming the element.
 Error clip_error(GstMessage* error_message);
+// A worker thread's failure, posted on its pipeline's bus (an application message), and read back on
+// the bus handler's thread: the error when the message is such a failure, nullopt otherwise.
+void post_worker_failure(GstElement* pipeline, const Error& e);
+std::optional<Error> worker_failure_of(GstMessage* msg);
 
 class DvrClip : public RecordingClip {
  public:

@@ -11,8 +11,7 @@
 namespace estuary::pipelines {
 namespace {
 
-constexpr guint64 kQueuedBytes = 4u << 20;  // per track, between the reader and the muxer
-constexpr const char* kFailedMessage = "estuary-flv-clip-failed";
+constexpr guint64 kQueuedBytes = 4u << 20;              // per track, between the reader and the muxer
 constexpr GstClockTime kFrameGapNs = 20 * GST_MSECOND;  // between one file's last tag and the next file's first
 
 }  // namespace
@@ -81,9 +80,7 @@ void FlvClip::feed() {
   if (st && pushed_ == 0) st = Error{"no keyframe was recorded in that range", ErrorReason::not_found, "dvr"};
   if (!st) {
     if (stopping_) return;
-    GstStructure* s = gst_structure_new(kFailedMessage, "message", G_TYPE_STRING, st.error().message.c_str(), "reason",
-                                        G_TYPE_INT, int(st.error().reason), nullptr);
-    gst_element_post_message(pipeline_.get(), gst_message_new_application(GST_OBJECT(pipeline_.get()), s));
+    post_worker_failure(pipeline_.get(), st.error());
     return;
   }
   for (const auto& src : {video_src_, audio_src_})
@@ -139,15 +136,12 @@ gboolean FlvClip::on_bus(GstBus*, GstMessage* msg, gpointer self) {
     case GST_MESSAGE_EOS:
       c->finish(ok_status());
       return G_SOURCE_REMOVE;
-    case GST_MESSAGE_APPLICATION: {
-      const GstStructure* s = gst_message_get_structure(msg);
-      if (!s || !gst_structure_has_name(s, kFailedMessage)) break;
-      int reason = int(ErrorReason::internal);
-      gst_structure_get_int(s, "reason", &reason);
-      const char* text = gst_structure_get_string(s, "message");
-      c->finish(Error{text ? text : "clip failed", ErrorReason(reason), "dvr"});
-      return G_SOURCE_REMOVE;
-    }
+    case GST_MESSAGE_APPLICATION:
+      if (auto failed = worker_failure_of(msg)) {
+        c->finish(std::move(*failed));
+        return G_SOURCE_REMOVE;
+      }
+      break;
     case GST_MESSAGE_ERROR:
       c->finish(clip_error(msg));
       return G_SOURCE_REMOVE;

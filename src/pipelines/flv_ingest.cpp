@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "pipelines/flv_tags.h"
+#include "pipelines/stream_bus.h"
 
 namespace estuary::pipelines {
 namespace {
@@ -205,15 +206,10 @@ Status FlvIngest::link_track(GstElement* pipeline, GstElement* sink, Track& trac
 }
 
 Status FlvIngest::start_pipeline() {
-  auto pipeline = Ref<GstElement>::adopt_floating(gst_pipeline_new(nullptr));
-  GstElement* sink = gst_element_factory_make("estuarysink", "bus");
-  if (!pipeline || !sink) {
-    if (sink) gst_object_unref(gst_object_ref_sink(sink));
-    return Error{"ingest " + stream_name_ + ": missing GStreamer element estuarysink", ErrorReason::internal,
-                 "pipelines"};
-  }
-  g_object_set(sink, "stream", stream_name_.c_str(), "gop-cache-max-bytes", settings_.gop_cache_max_bytes, nullptr);
-  gst_bin_add(GST_BIN(pipeline.get()), sink);
+  auto made = new_bus_ingest_pipeline(stream_name_, settings_.gop_cache_max_bytes);
+  if (!made) return made.error();
+  Ref<GstElement> pipeline = std::move(made.value().pipeline);
+  GstElement* sink = made.value().sink;
   // Announce exactly the tracks seen, so the bus declares the stream ready with all of them: video,
   // then the audio tracks (audio_0, and multitrack ones in track id order).
   std::vector<std::pair<Track*, std::string>> tracks = {{&video_, "video"}, {&audio_, "audio"}};

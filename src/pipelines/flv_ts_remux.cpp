@@ -13,7 +13,6 @@ namespace estuary::pipelines {
 namespace {
 
 constexpr guint64 kQueuedBytes = 4u << 20;  // per track, between the reader and the muxer
-constexpr const char* kFailedMessage = "estuary-flv-ts-remux-failed";
 
 }  // namespace
 
@@ -116,11 +115,7 @@ Status FlvTsRemux::push(const FlvFrame& f) {
   return ok_status();
 }
 
-void FlvTsRemux::fail_from_thread(const Error& e) {
-  GstStructure* s = gst_structure_new(kFailedMessage, "message", G_TYPE_STRING, e.message.c_str(), "reason", G_TYPE_INT,
-                                      int(e.reason), nullptr);
-  gst_element_post_message(pipeline_.get(), gst_message_new_application(GST_OBJECT(pipeline_.get()), s));
-}
+void FlvTsRemux::fail_from_thread(const Error& e) { post_worker_failure(pipeline_.get(), e); }
 
 // The appsink's streaming thread: the muxed bytes are collected, at most max_bytes_ of them.
 GstFlowReturn FlvTsRemux::on_sample(GstElement* sink, gpointer self) {
@@ -160,15 +155,12 @@ gboolean FlvTsRemux::on_bus(GstBus*, GstMessage* msg, gpointer self) {
       r->finish(Ref<GBytes>::adopt(g_byte_array_free_to_bytes(out)));
       return G_SOURCE_REMOVE;
     }
-    case GST_MESSAGE_APPLICATION: {
-      const GstStructure* s = gst_message_get_structure(msg);
-      if (!s || !gst_structure_has_name(s, kFailedMessage)) break;
-      int reason = int(ErrorReason::internal);
-      gst_structure_get_int(s, "reason", &reason);
-      const char* text = gst_structure_get_string(s, "message");
-      r->finish(Error{text ? text : "remux failed", ErrorReason(reason), "dvr"});
-      return G_SOURCE_REMOVE;
-    }
+    case GST_MESSAGE_APPLICATION:
+      if (auto failed = worker_failure_of(msg)) {
+        r->finish(std::move(*failed));
+        return G_SOURCE_REMOVE;
+      }
+      break;
     case GST_MESSAGE_ERROR:
       r->finish(clip_error(msg));
       return G_SOURCE_REMOVE;

@@ -11,6 +11,18 @@ void register_estuary_elements() {
   estuary_health_register_static();
 }
 
+Result<BusIngestPipeline> new_bus_ingest_pipeline(const std::string& stream, uint64_t gop_cache_max_bytes) {
+  auto pipeline = Ref<GstElement>::adopt_floating(gst_pipeline_new(nullptr));
+  GstElement* sink = gst_element_factory_make("estuarysink", "bus");
+  if (!pipeline || !sink) {
+    if (sink) gst_object_unref(gst_object_ref_sink(sink));
+    return Error{"ingest " + stream + ": missing GStreamer element estuarysink", ErrorReason::internal, "pipelines"};
+  }
+  g_object_set(sink, "stream", stream.c_str(), "gop-cache-max-bytes", guint64(gop_cache_max_bytes), nullptr);
+  gst_bin_add(GST_BIN(pipeline.get()), sink);
+  return BusIngestPipeline{std::move(pipeline), sink};
+}
+
 bool bus_stats(const std::string& stream, BusStats* out) {
   EstuaryBusStats st{};
   if (!estuary_bus_get_stats(stream.c_str(), &st)) return false;

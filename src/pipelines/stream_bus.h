@@ -10,11 +10,20 @@
 #include <vector>
 
 #include "common/gobject_ptr.h"
+#include "common/result.h"
 
 namespace estuary::pipelines {
 
 // Registers our static plugins (estuarysink/estuarysrc and estuaryhealth). Call once after gst_init().
 void register_estuary_elements();
+
+// A new pipeline holding an estuarysink named "bus" that publishes `stream` with its GOP cache bounded
+// (the publishing side of an ingest); the pipeline owns the sink.
+struct BusIngestPipeline {
+  Ref<GstElement> pipeline;
+  GstElement* sink = nullptr;
+};
+Result<BusIngestPipeline> new_bus_ingest_pipeline(const std::string& stream, uint64_t gop_cache_max_bytes);
 
 struct BusStats {
   uint64_t video_buffers = 0, video_bytes = 0, audio_buffers = 0, audio_bytes = 0, keyframes = 0;

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "pipelines/stream_bus.h"
 #include "pipelines/ts_packets.h"
 
 namespace estuary::pipelines {
@@ -149,15 +150,10 @@ Status TsIngest::link_track(GstElement* pipeline, GstElement* sink, Track& track
 }
 
 Status TsIngest::start_pipeline() {
-  auto pipeline = Ref<GstElement>::adopt_floating(gst_pipeline_new(nullptr));
-  GstElement* sink = gst_element_factory_make("estuarysink", "bus");
-  if (!pipeline || !sink) {
-    if (sink) gst_object_unref(gst_object_ref_sink(sink));
-    return Error{"ingest " + stream_name_ + ": missing GStreamer element estuarysink", ErrorReason::internal,
-                 "pipelines"};
-  }
-  g_object_set(sink, "stream", stream_name_.c_str(), "gop-cache-max-bytes", settings_.gop_cache_max_bytes, nullptr);
-  gst_bin_add(GST_BIN(pipeline.get()), sink);
+  auto made = new_bus_ingest_pipeline(stream_name_, settings_.gop_cache_max_bytes);
+  if (!made) return made.error();
+  Ref<GstElement> pipeline = std::move(made.value().pipeline);
+  GstElement* sink = made.value().sink;
   // Exactly the tracks the PMT listed: video on sink_0, the audio tracks on sink_1, sink_2, ...
   std::vector<TsDemuxTrack> demux_tracks;
   std::vector<std::pair<std::string, std::string>> pads;  // bus pad, language
