@@ -31,8 +31,11 @@ struct TsDemuxTrack {
 struct TsUnit {
   size_t track = 0;  // index in the tracks TsDemux was built with
   std::vector<uint8_t> data;
-  int64_t pts = -1;      // 90 kHz, unwrapped; -1 when absent
-  int64_t dts = -1;      // 90 kHz, unwrapped; the PTS when the PES had no DTS
+  // 90 kHz, unwrapped: the demuxer's first timestamp as read, each later one the value nearest the
+  // previous that is congruent modulo 2^33 (so below 0 when a stream steps back before its first
+  // timestamp; users take differences, never absolute values). dts is the PTS when the PES had none.
+  int64_t pts = 0;
+  int64_t dts = 0;
   bool discont = false;  // data was lost on this track before this unit
   // Opus: samples (48 kHz) to drop at the start / end of this access unit (its control header's trims).
   unsigned start_trim = 0, end_trim = 0;
