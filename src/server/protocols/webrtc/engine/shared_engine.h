@@ -89,6 +89,7 @@ class SharedEngine {
     int tcp_handshake_ms = 5000;  // a TCP connection without a valid binding request by then is closed
     int tcp_idle_ms = 30000;      // one silent this long is closed
     bool gso = false;             // UDP GSO (UDP_SEGMENT) for a viewer's consecutive equal-size datagrams
+    bool twcc = true;             // transport-cc for WHIP publishers that offer it (answer + feedback)
   };
   static Result<std::unique_ptr<SharedEngine>> create(const Settings& settings);
   ~SharedEngine();
