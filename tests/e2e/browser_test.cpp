@@ -1,6 +1,7 @@
 // Owns: end-to-end tests of the browser pages (/players/) and of WebRTC in a real browser: the
 // static pages as served, headless Chromium playing an RTMP-published stream over WHEP, and
-// publishing its fake camera and microphone over WHIP to a stream that plays over HTTP-FLV.
+// publishing its fake camera and microphone over WHIP to a stream that plays over HTTP-FLV, and at a high
+// bitrate with and without the engine's transport-cc feedback.
 #include <glib.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -473,6 +474,96 @@ TEST(Browser, WhipOverIceTcpWhenUdpIsRefused) {
     })())";
     EXPECT_TRUE(wait_until([&] { return c.evaluate_bool(pli); }, 8000)) << diagnostics(c, server);
   });
+}
+
+// Transport-wide congestion control for WHIP ([rtc] twcc): Chromium publishes a 1280x720 canvas of random blocks
+// (its fake camera's pattern needs few bits) with maxBitrate 2.5 Mb/s for kTwccWindowMs, once with twcc = false (no
+// transport-cc in the answer, no feedback) and once with the default (the answer echoes the offer's extmap id and
+// transport-cc; the engine sends feedback every 50 ms). With feedback Chromium's bandwidth estimate, its outbound-rtp
+// targetBitrate, must rise well above where it stays without (its start value); both figures and the sent rates are
+// printed.
+constexpr int kTwccWindowMs = 15000;
+
+struct SendRate {
+  double target_bps = 0;  // outbound-rtp targetBitrate at the end
+  double sent_bps = 0;    // bytesSent rate over the last third of the window
+};
+
+SendRate publish_at_high_bitrate(bool twcc, const std::string& stream, std::string* answer) {
+  auto env = rtc_env();
+  env["ESTUARY_RTC_PORT"] = std::to_string(30000 + (getpid() % 100) * 100 + 99);
+  env["ESTUARY_RTC_TWCC"] = twcc ? "true" : "false";
+  Server server(env);
+  SendRate out;
+  EXPECT_TRUE(server.start()) << server.log();
+  Chromium chromium;
+  EXPECT_TRUE(chromium.start(page_url(server, "whip.html", stream, "&width=1280&height=720&fps=30")))
+      << chromium.error();
+  if (!chromium.wait_true("!!window.estuaryState && estuaryState.state === 'connected'", 15000)) {
+    ADD_FAILURE() << diagnostics(chromium, server);
+    return out;
+  }
+  *answer = chromium.evaluate_string("estuaryState.pc.remoteDescription.sdp");
+  EXPECT_TRUE(chromium.evaluate_bool(R"((async () => {
+    const s = estuaryState.pc.getSenders().find((x) => x.track && x.track.kind === 'video');
+    // Content that needs bits: a 1280x720 canvas redrawn with random blocks 30 times a second.
+    const c = document.createElement('canvas');
+    c.width = 1280;
+    c.height = 720;
+    const g = c.getContext('2d');
+    setInterval(() => {
+      for (let i = 0; i < 300; ++i) {
+        g.fillStyle = '#' + Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0');
+        g.fillRect(Math.random() * 1280, Math.random() * 720, 40, 40);
+      }
+    }, 33);
+    await s.replaceTrack(c.captureStream(30).getVideoTracks()[0]);
+    const p = s.getParameters();
+    p.encodings[0].maxBitrate = 2500000;
+    await s.setParameters(p);
+    return true;
+  })())"))
+      << chromium.error();
+  const char* sample = R"((async () => {
+    let v = null;
+    (await estuaryState.pc.getStats()).forEach((s) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') v = s;
+    });
+    return v ? JSON.stringify([v.targetBitrate || 0, v.bytesSent || 0, v.frameWidth || 0]) : '[0,0,0]';
+  })())";
+  auto read = [&](double* target, double* bytes) {
+    const std::string j = chromium.evaluate_string(sample);
+    double w = 0;
+    if (std::sscanf(j.c_str(), "[%lf,%lf,%lf]", target, bytes, &w) != 3) *target = *bytes = 0;
+  };
+  const auto start = Clock::now();
+  double target = 0, bytes = 0, bytes_mark = 0;
+  bool marked = false;
+  while (Clock::now() - start < std::chrono::milliseconds(kTwccWindowMs)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    read(&target, &bytes);
+    if (!marked && Clock::now() - start >= std::chrono::milliseconds(kTwccWindowMs * 2 / 3)) {
+      bytes_mark = bytes;
+      marked = true;
+    }
+  }
+  out.target_bps = target;
+  out.sent_bps = (bytes - bytes_mark) * 8 / (kTwccWindowMs / 3000.0);
+  std::printf("WHIP twcc=%s: after %d ms targetBitrate %.0f b/s, sent %.0f b/s over the last third\n",
+              twcc ? "on" : "off", kTwccWindowMs, out.target_bps, out.sent_bps);
+  return out;
+}
+
+TEST(Browser, WhipTransportCcFeedbackRaisesChromiumsBitrate) {
+  std::string answer_off, answer_on;
+  const SendRate off = publish_at_high_bitrate(false, "twcc-off", &answer_off);
+  const SendRate on = publish_at_high_bitrate(true, "twcc-on", &answer_on);
+  EXPECT_EQ(answer_off.find("transport-cc"), std::string::npos) << answer_off;
+  EXPECT_NE(answer_on.find("transport-cc"), std::string::npos) << answer_on;
+  EXPECT_NE(answer_on.find("a=extmap:"), std::string::npos) << answer_on;
+  EXPECT_GT(on.target_bps, 1500000) << "with feedback";
+  EXPECT_GT(on.target_bps, 1.5 * off.target_bps) << "off " << off.target_bps << ", on " << on.target_bps;
+  EXPECT_GT(on.sent_bps, 1.5 * off.sent_bps) << "off " << off.sent_bps << ", on " << on.sent_bps;
 }
 
 // [rtc] whip_engine = webrtcbin: the publisher gets its own webrtcbin and libnice port from the range.

@@ -204,6 +204,9 @@ def rtc_wire_seeds():
     write("rtc_wire", "rtp-stap-sps", rtp + bytes([0x78, 0, 5, 0x67, 0x42, 0, 0, 0]))
     write("rtc_wire", "rtp-fu-idr", rtp + bytes([0x7C, 0x85, 0, 0]))
     write("rtc_wire", "rtp-extension", bytes([0x90]) + rtp[1:] + bytes([0xBE, 0xDE, 0, 1, 1, 2, 3, 4, 0x65]))
+    # A WHIP publisher's RTP as Chromium sends it: audio level (id 1) and the transport-wide sequence number (id 3).
+    write("rtc_wire", "rtp-twcc", bytes([0x90]) + rtp[1:] + bytes([0xBE, 0xDE, 0, 2, 0x10, 0xFF, 0x31, 0xFF, 0xFE, 0, 0,
+                                                               0, 0x65, 0x88]))
     write("rtc_wire", "offer", b"v=0\r\na=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\n"
           b"a=fingerprint:sha-256 AA:BB\r\na=setup:actpass\r\n")
     # ICE-TCP (RFC 4571): the same packets, each after its 2-byte length, as one stream.

@@ -1,7 +1,8 @@
 // Owns: the libFuzzer target of the shared WebRTC engine's datagram parsers (what anyone can send to
 // the one UDP port): STUN Binding requests with their integrity check, RTCP feedback, the H.264/H.265
 // keyframe test on RTP, a WHIP publisher's RTP header and sender reports (reception statistics, the
-// receiver report built from them), offer credentials, and the ICE-TCP framing (RFC 4571) of the TCP
+// receiver report built from them), the transport-wide sequence number in a one-byte header extension and the
+// transport-cc feedback built from it, offer credentials, and the ICE-TCP framing (RFC 4571) of the TCP
 // port. Input: one datagram (and, as text, an SDP offer).
 #include <cstdint>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include "server/protocols/webrtc/engine/sdp_answer.h"
 #include "server/protocols/webrtc/engine/stun.h"
 #include "server/protocols/webrtc/engine/tcp_framing.h"
+#include "server/protocols/webrtc/engine/twcc.h"
 
 using namespace estuary::webrtc::engine;
 
@@ -44,6 +46,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     h.seq = uint16_t(h.seq + 3);
     rx.on_rtp(h, 90000, 2000);
   }
+  // The transport-wide sequence number under every one-byte id, recorded; the feedback stays bounded.
+  TwccRecorder twcc;
+  for (int id = 1; id <= 14; ++id) {
+    uint16_t seq;
+    if (rtp_extension_u16(data, size, id, &seq)) twcc.on_packet(uint16_t(seq + id * 997), 1000 + id * 300);
+  }
+  for (size_t i = 0; i + 1 < size && i < 64; i += 2) twcc.on_packet(uint16_t(data[i] << 8 | data[i + 1]), 5000 + i);
+  for (const auto& fb : twcc.feedback(1, 2))
+    if (fb.size() > 20 + 2 * TwccRecorder::kMaxStatusesPerPacket + 2 * 58 + 3 || fb.size() % 4) std::abort();
   rx.on_rtcp(data, size, 3000);
   if (rx.receiver_report(1, 4000).size() > 8 + 24 * RtpReceiver::kMaxSources) std::abort();
   offer_credentials(std::string_view(reinterpret_cast<const char*>(data), size));

@@ -175,6 +175,7 @@ struct RtcSection {
   int port = 8000;         // the shared engine's one UDP port
   int tcp_port = 0;        // the shared engine's ICE-TCP port (RFC 6544 passive, RFC 4571 framing; 0 = none)
   bool gso = false;        // the shared engine sends a viewer's equal-size datagrams as one UDP GSO message
+  bool twcc = true;        // the shared engine sends WHIP publishers transport-cc feedback
   std::string candidate;   // address added to answers (IP or host name; "$VAR" = from the environment)
   std::string interfaces;  // space-separated local IPs to gather candidates on ("" = every interface)
   int port_min = 8000;     // UDP (and ICE-TCP) ports of sessions

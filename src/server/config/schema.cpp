@@ -331,6 +331,10 @@ const KeySpec kKeys[] = {
         "rtc", "gso", [](Config& c) { return &c.rtc.gso; },
         "shared engine: send a viewer's consecutive equal-size datagrams as one UDP GSO message (UDP_SEGMENT, Linux "
         ">= 4.18; turned off by itself if the kernel refuses)"),
+    boolean_key(
+        "rtc", "twcc", [](Config& c) { return &c.rtc.twcc; },
+        "shared engine: answer a WHIP publisher's transport-wide congestion control (extmap + transport-cc) and send "
+        "it transport-cc feedback every 50 ms, so its encoder can raise its bitrate"),
     string_key(
         "rtc", "candidate", ValueType::text, [](Config& c) { return &c.rtc.candidate; },
         "address written into answers as an extra host candidate (IP, host name or $ENV_VAR; empty = none)"),

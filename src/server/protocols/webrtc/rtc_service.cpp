@@ -156,6 +156,7 @@ RtcService::RtcService(server::ControlPorts ports, server::PathRoutes& api, serv
     es.port = rc.port;
     es.tcp_port = rc.tcp_port;
     es.gso = rc.gso;
+    es.twcc = rc.twcc;
     es.tcp_idle_ms = std::max(rc.session_timeout_ms, 1000);
     gchar** parts = g_strsplit_set(rc.interfaces.c_str(), " \t", -1);
     for (gchar** p = parts; *p; ++p)

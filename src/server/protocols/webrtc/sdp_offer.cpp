@@ -242,6 +242,27 @@ Result<MediaPlan> choose_audio(const std::vector<Codec>& codecs, MediaPlan plan)
                   (others.empty() ? ")" : "; offered: " + others + ")"));
 }
 
+// The offer's transport-wide congestion control on an m-line: the extmap id of the extension and whether
+// transport-cc feedback is offered for the chosen payload type.
+void note_twcc(const GstSDPMedia* media, MediaPlan& plan) {
+  const std::string pt = std::to_string(plan.pt);
+  for (guint a = 0; a < gst_sdp_media_attributes_len(media); ++a) {
+    const GstSDPAttribute* attr = gst_sdp_media_get_attribute(media, a);
+    if (!attr->key || !attr->value) continue;
+    std::string_view key = attr->key, value = attr->value;
+    const size_t sp = value.find(' ');
+    if (sp == std::string_view::npos) continue;
+    std::string_view first = value.substr(0, sp), rest = value.substr(sp + 1);
+    if (key == "extmap" &&
+        rest.substr(0, rest.find(' ')) == "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01") {
+      auto id = parse_int(first.substr(0, first.find('/')));
+      if (id && *id >= 1 && *id <= 14) plan.twcc_ext = *id;  // one-byte header ids only
+    } else if (key == "rtcp-fb" && (first == pt || first == "*") && rest == "transport-cc") {
+      plan.transport_cc = true;
+    }
+  }
+}
+
 // Keeps only the chosen payload type on the m-line, and marks it inactive when it is not served.
 void filter_media(GstSDPMedia* media, const MediaPlan& plan) {
   const std::string keep = std::to_string(plan.pt);
@@ -342,6 +363,7 @@ Result<OfferPlan> validate_offer(std::string_view body, OfferRole role, const St
     Result<MediaPlan> chosen = video ? choose_video(*codecs, mp, role, tracks, &note) : choose_audio(*codecs, mp);
     if (!chosen) return chosen.error();
     if (role == OfferRole::play) chosen->serve = video ? tracks.video : tracks.audio;
+    note_twcc(media, *chosen);
     (video ? plan.video : plan.audio) = int(plan.media.size());
     plan.media.push_back(std::move(*chosen));
   }

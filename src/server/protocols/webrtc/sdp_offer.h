@@ -49,6 +49,8 @@ struct MediaPlan {
   bool level_asymmetry = false;  // H.264 level-asymmetry-allowed=1
   std::string fmtp;              // H.265 only: the offered fmtp parameters (profile-id, level-id, ...)
   bool serve = true;             // false: answered inactive (the stream lacks this track)
+  int twcc_ext = 0;              // a=extmap id of the transport-wide-cc extension (0 = not offered)
+  bool transport_cc = false;     // a=rtcp-fb:<pt> transport-cc (or *) offered for the chosen payload type
 };
 
 struct OfferPlan {

@@ -1,5 +1,6 @@
 // Owns: the WHIP publisher side of SharedEngine (see shared_engine.h): SRTP unprotect and payload-type
-// demultiplexing of a publisher's RTP, its receiver reports, and the PLI/NACK outbox.
+// demultiplexing of a publisher's RTP, its transport-wide sequence numbers and the transport-cc feedback built from
+// them (every kTwccFeedbackUs), its receiver reports, and the PLI/NACK outbox.
 #include <cstring>
 #include <map>
 
@@ -18,6 +19,9 @@ void SharedEngine::receive_rtp(Viewer& v, uint8_t* data, size_t len, int64_t now
   if (!video && h.pt != v.audio.pt) return;  // a payload type the answer did not accept
   const bool first_video = video && v.rx.ssrc_of_pt(h.pt) == 0;
   if (!v.rx.on_rtp(h, video ? 90000 : 48000, now)) return;
+  uint16_t twcc_seq;
+  const int ext = video ? v.video.twcc_ext : v.audio.twcc_ext;
+  if (ext && rtp_extension_u16(data, size_t(n), ext, &twcc_seq)) v.twcc.on_packet(twcc_seq, now);
   if (first_video) send_pli(v, now);  // its SSRC is known now: ask for a keyframe at once
   ViewerCounters& c = *v.counters;
   c.last_rx_us.store(now, std::memory_order_relaxed);
@@ -26,6 +30,20 @@ void SharedEngine::receive_rtp(Viewer& v, uint8_t* data, size_t len, int64_t now
 }
 
 void SharedEngine::publisher_reports(Viewer& v, int64_t now) {
+  if (now >= v.next_twcc_us && v.twcc.pending()) {
+    v.next_twcc_us = now + kTwccFeedbackUs;
+    const uint8_t video_pt = uint8_t(v.video.pt >= 0 ? v.video.pt : 0);
+    const uint32_t media = v.rx.ssrc_of_pt(video_pt) ? v.rx.ssrc_of_pt(video_pt)
+                           : v.audio.pt >= 0         ? v.rx.ssrc_of_pt(uint8_t(v.audio.pt))
+                                                     : 0;
+    for (const auto& fb : v.twcc.feedback(v.video.ssrc ? v.video.ssrc : v.audio.ssrc, media)) {
+      uint8_t pkt[kSlot];
+      if (fb.size() + SRTP_MAX_TRAILER_LEN > sizeof pkt) continue;
+      std::memcpy(pkt, fb.data(), fb.size());
+      int out = int(fb.size());
+      if (v.dtls->protect_rtcp(pkt, &out)) send_to(v, pkt, size_t(out));
+    }
+  }
   if (now < v.next_rr_us || v.rx.packets() == 0) return;
   v.next_rr_us = now + kReceiverReportUs;
   v.counters->packets_lost.store(v.rx.lost(), std::memory_order_relaxed);

@@ -18,6 +18,7 @@
 #include "server/protocols/webrtc/engine/sdp_answer.h"
 #include "server/protocols/webrtc/engine/shared_engine.h"
 #include "server/protocols/webrtc/engine/tcp_framing.h"
+#include "server/protocols/webrtc/engine/twcc.h"
 #include "server/protocols/webrtc/engine/udp_batch.h"
 
 namespace estuary::webrtc::engine {
@@ -27,6 +28,7 @@ constexpr size_t kTcpOutMax = 256 << 10;  // queued for one ICE-TCP connection (
                                           // at 2 Mb/s); beyond it packets are dropped
 constexpr size_t kMaxOutbox = 4096;       // queued publisher feedback; beyond it requests are dropped
 constexpr int64_t kReceiverReportUs = 1000 * 1000;
+constexpr int64_t kTwccFeedbackUs = 50 * 1000;  // transport-cc feedback to a publisher at most this often
 
 struct Track {
   std::shared_ptr<PacketRing> ring;
@@ -43,6 +45,7 @@ struct Track {
   uint32_t packets = 0, octets = 0;
   int64_t next_sr_us = 0;
   uint32_t lost = 0;  // cumulative, from the peer's last report block on this SSRC
+  int twcc_ext = 0;   // a publisher's transport-wide-cc extension id on this track (0 = no feedback)
 };
 
 // An ICE-TCP connection: frames in (bounded), frames out (bounded queue, whole packets dropped beyond
@@ -86,6 +89,8 @@ struct Viewer {
   int64_t last_pli_us = 0;
   RtpReceiver rx;  // a publisher's sources
   int64_t next_rr_us = 0;
+  TwccRecorder twcc;  // a publisher's transport-wide sequence numbers, until reported
+  int64_t next_twcc_us = 0;
 };
 
 }  // namespace estuary::webrtc::engine

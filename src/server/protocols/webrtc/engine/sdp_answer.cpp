@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+#include "server/protocols/webrtc/engine/twcc.h"
+
 namespace estuary::webrtc::engine {
 namespace {
 
@@ -75,6 +77,10 @@ std::string build_answer(const OfferPlan& plan, const AnswerParams& p) {
     } else {
       s << "a=rtpmap:" << pt << " opus/48000/2\r\n";
       s << "a=fmtp:" << pt << " minptime=10;useinbandfec=1\r\n";
+    }
+    if (p.receive && p.twcc && m.twcc_ext > 0 && m.transport_cc) {
+      s << "a=extmap:" << m.twcc_ext << " " << kTwccExtensionUri << "\r\n";
+      s << "a=rtcp-fb:" << pt << " transport-cc\r\n";
     }
     const uint32_t ssrc = video ? p.video_ssrc : p.audio_ssrc;
     if (!p.receive) {

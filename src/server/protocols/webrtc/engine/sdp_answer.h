@@ -1,7 +1,8 @@
 // Owns: the SDP answer of the shared engine (ICE-lite, DTLS passive, BUNDLE, rtcp-mux; send only to a WHEP
 // viewer, receive only from a WHIP publisher):
 // one m-line per offered m-line in order, the plan's payload type (H.264 with nack/pli feedback and
-// the offer's profile-level-id, Opus), our ICE credentials, certificate fingerprint, SSRCs and host
+// the offer's profile-level-id, Opus; to a publisher that offers them, the transport-wide-cc extmap with the
+// offer's id and transport-cc feedback), our ICE credentials, certificate fingerprint, SSRCs and host
 // candidates on the one UDP port; and the offer's ICE credentials and fingerprint it needs back.
 // Must not know: sockets, DTLS, sessions. Pure.
 #pragma once
@@ -35,6 +36,7 @@ struct AnswerParams {
   uint32_t video_ssrc = 0, audio_ssrc = 0;
   std::string cname;
   bool receive = false;  // a WHIP publisher: recvonly, no SSRCs of ours
+  bool twcc = false;     // with receive: echo the offer's transport-wide-cc extmap and transport-cc feedback
 };
 
 std::string build_answer(const OfferPlan& plan, const AnswerParams& p);

@@ -289,6 +289,7 @@ Result<ViewerHandle> SharedEngine::add_viewer(ViewerSpec spec) {
     t.clock = t.video ? 90000 : 48000;
     t.ssrc = g_random_int() | 1;
     t.next_seq = uint16_t(g_random_int());
+    t.twcc_ext = spec.publisher && settings_.twcc && m.transport_cc ? m.twcc_ext : 0;
   }
   AnswerParams ap;
   ap.pwd = v->pwd;
@@ -309,6 +310,7 @@ Result<ViewerHandle> SharedEngine::add_viewer(ViewerSpec spec) {
   ap.audio_ssrc = v->audio.ssrc;
   ap.cname = "estuary";
   ap.receive = spec.publisher;
+  ap.twcc = settings_.twcc;
   v->spec = std::move(spec);
   if (feed) ++feed->viewers;
   Viewer* raw = v.get();

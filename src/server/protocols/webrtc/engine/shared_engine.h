@@ -8,7 +8,8 @@
 // got, else forwarded), REMB, TWCC and receiver reports (parsed, counted; RTT from LSR/DLSR). Media work (payloading)
 // happens once per stream in Packetizer. A publisher (WHIP) is the same session with the direction reversed: SRTP/SRTCP
 // unprotected, its RTP demultiplexed by payload type to on_rtp (the session's ingest pipeline), and RTCP back to it:
-// receiver reports once a second, generic NACKs and PLIs queued from any thread (request_keyframe,
+// receiver reports once a second, transport-cc feedback every 50 ms when the answer accepted the offer's
+// transport-wide-cc extension (Settings::twcc), generic NACKs and PLIs queued from any thread (request_keyframe,
 // request_retransmission) into an outbox that the engine thread drains (never the engine's lock).
 // UDP sends go through one UdpBatch per pass (sendmmsg; with Settings::gso, a viewer's consecutive equal-size
 // datagrams as one UDP_SEGMENT message).
@@ -89,6 +90,7 @@ class SharedEngine {
     int tcp_handshake_ms = 5000;  // a TCP connection without a valid binding request by then is closed
     int tcp_idle_ms = 30000;      // one silent this long is closed
     bool gso = false;             // UDP GSO (UDP_SEGMENT) for a viewer's consecutive equal-size datagrams
+    bool twcc = true;             // transport-cc for WHIP publishers that offer it (answer + feedback)
   };
   static Result<std::unique_ptr<SharedEngine>> create(const Settings& settings);
   ~SharedEngine();
